@@ -1,0 +1,4 @@
+import type { Command } from 'commander';
+export function registerDatabaseCommand(program: Command): void {
+  void program;
+}

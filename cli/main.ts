@@ -1,0 +1,41 @@
+// The occdb command line. Each subcommand lives in its own file and registers itself here.
+import { Command, CommanderError } from 'commander';
+import { OccdbError } from '../protocol/errors.js';
+import { registerClientCommand } from './client.js';
+import { registerClusterCommands } from './cluster.js';
+import { registerDatabaseCommand } from './database.js';
+import { registerMiddlewareCommand } from './middleware.js';
+import { EXIT_CLUSTER_UNREACHABLE, EXIT_USAGE } from './exit-codes.js';
+
+const program = new Command();
+program
+  .name('occdb')
+  .description('A replicated transactional key-value database: middlewares with distributed optimistic concurrency control over LevelDB replicas.')
+  .version(process.env.npm_package_version ?? '0.1.0')
+  .showHelpAfterError('(run with --help for usage)')
+  .exitOverride();
+
+registerClusterCommands(program);
+registerClientCommand(program);
+registerDatabaseCommand(program);
+registerMiddlewareCommand(program);
+
+try {
+  await program.parseAsync(process.argv);
+} catch (error) {
+  process.exitCode = exitCodeFor(error);
+}
+
+function exitCodeFor(error: unknown): number {
+  if (error instanceof CommanderError) {
+    // commander already printed the message (or the help / version text).
+    return error.exitCode === 0 ? 0 : EXIT_USAGE;
+  }
+  if (error instanceof OccdbError) {
+    process.stderr.write(`occdb: ${error.message}\n`);
+    return error.code === 'CLUSTER_UNREACHABLE' || error.code === 'NODE_UNAVAILABLE' ? EXIT_CLUSTER_UNREACHABLE : EXIT_USAGE;
+  }
+  // Anything else is a bug in occdb, not a user mistake: show everything.
+  process.stderr.write(`occdb: internal error: ${error instanceof Error ? error.stack : String(error)}\n`);
+  return 70;
+}

@@ -1,0 +1,142 @@
+// The cluster file: one JSON file naming every process (id, host, ports, directory).
+// Every process reads it at start; names MIDDLEWARE<n> / DATABASE<n> and bare numbers
+// resolve through it. Nothing is hard-coded to a count of nodes.
+import fs from 'node:fs';
+import path from 'node:path';
+import { z } from 'zod';
+import { OccdbError } from './errors.js';
+import type { Endpoint } from './connection.js';
+
+export const STRATEGIES = ['occ', '2pl', '2pl-nowait'] as const;
+export type Strategy = (typeof STRATEGIES)[number];
+
+const nodeId = z.number().int().positive().max(1_000_000);
+const port = z.number().int().min(1).max(65535);
+const host = z.string().min(1).max(255);
+
+export const MiddlewareEntrySchema = z.object({
+  id: nodeId,
+  host,
+  clientPort: port,
+  peerPort: port,
+  /** The process's own directory (log, pid) on its host. */
+  dir: z.string().min(1),
+  pid: z.number().int().positive().optional(),
+});
+export type MiddlewareEntry = z.infer<typeof MiddlewareEntrySchema>;
+
+export const DatabaseEntrySchema = z.object({
+  id: nodeId,
+  host,
+  port,
+  dir: z.string().min(1),
+  pid: z.number().int().positive().optional(),
+});
+export type DatabaseEntry = z.infer<typeof DatabaseEntrySchema>;
+
+export const ClusterFileSchema = z
+  .object({
+    version: z.literal(1),
+    strategy: z.enum(STRATEGIES).default('occ'),
+    createdAt: z.string(),
+    middlewares: z.array(MiddlewareEntrySchema).min(1).max(1000),
+    databases: z.array(DatabaseEntrySchema).min(1).max(1000),
+  })
+  .superRefine((cluster, context) => {
+    const duplicate = (ids: number[]) => ids.find((id, index) => ids.indexOf(id) !== index);
+    const middlewareDuplicate = duplicate(cluster.middlewares.map((m) => m.id));
+    if (middlewareDuplicate !== undefined) context.addIssue({ code: 'custom', message: `MIDDLEWARE${middlewareDuplicate} appears twice` });
+    const databaseDuplicate = duplicate(cluster.databases.map((d) => d.id));
+    if (databaseDuplicate !== undefined) context.addIssue({ code: 'custom', message: `DATABASE${databaseDuplicate} appears twice` });
+  });
+export type ClusterFile = z.infer<typeof ClusterFileSchema>;
+
+export const CLUSTER_FILE_NAME = 'cluster.json';
+
+export function clusterFilePath(dir: string): string {
+  return path.resolve(dir, CLUSTER_FILE_NAME);
+}
+
+export function readClusterFile(file: string): ClusterFile {
+  let text: string;
+  try {
+    text = fs.readFileSync(file, 'utf8');
+  } catch {
+    throw new OccdbError('CLUSTER_FILE_INVALID', `no cluster file at ${file} (start a cluster with 'occdb startup', or pass --dir)`);
+  }
+  let json: unknown;
+  try {
+    json = JSON.parse(text);
+  } catch (error) {
+    throw new OccdbError('CLUSTER_FILE_INVALID', `${file} is not JSON: ${(error as Error).message}`);
+  }
+  const parsed = ClusterFileSchema.safeParse(json);
+  if (!parsed.success) {
+    const issue = parsed.error.issues[0];
+    const where = issue && issue.path.length > 0 ? ` at ${issue.path.join('.')}` : '';
+    throw new OccdbError('CLUSTER_FILE_INVALID', `${file}: ${issue?.message ?? 'invalid'}${where}`);
+  }
+  return parsed.data;
+}
+
+/** Writes the cluster file atomically (write a temporary file, then rename). */
+export function writeClusterFile(file: string, cluster: ClusterFile): void {
+  const temporary = `${file}.${process.pid}.tmp`;
+  fs.writeFileSync(temporary, JSON.stringify(cluster, null, 2) + '\n');
+  fs.renameSync(temporary, file);
+}
+
+export function findMiddleware(cluster: ClusterFile, id: number): MiddlewareEntry {
+  const entry = cluster.middlewares.find((m) => m.id === id);
+  if (!entry) throw new OccdbError('USAGE', `the cluster has no MIDDLEWARE${id} (it has ${cluster.middlewares.map((m) => `MIDDLEWARE${m.id}`).join(', ')})`);
+  return entry;
+}
+
+export function findDatabase(cluster: ClusterFile, id: number): DatabaseEntry {
+  const entry = cluster.databases.find((d) => d.id === id);
+  if (!entry) throw new OccdbError('USAGE', `the cluster has no DATABASE${id} (it has ${cluster.databases.map((d) => `DATABASE${d.id}`).join(', ')})`);
+  return entry;
+}
+
+/** Parses `MIDDLEWARE3`, `middleware3`, `3` (role given) into a number, or null. */
+export function parseNodeName(name: string, role: 'MIDDLEWARE' | 'DATABASE'): number | null {
+  const match = new RegExp(`^(?:${role})?(\\d{1,7})$`, 'i').exec(name.trim());
+  return match ? Number(match[1]) : null;
+}
+
+/** Parses `host:port` into an endpoint, or null. */
+export function parseHostPort(text: string): Endpoint | null {
+  const match = /^([A-Za-z0-9.\-_]+|\[[0-9a-fA-F:]+\]):(\d{1,5})$/.exec(text.trim());
+  if (!match) return null;
+  const portNumber = Number(match[2]);
+  if (portNumber < 1 || portNumber > 65535) return null;
+  return { host: match[1]!.replace(/^\[|\]$/g, ''), port: portNumber };
+}
+
+/** The address a process on `host` listens on: loopback stays loopback, anything else listens on all interfaces. */
+export function listenAddress(host: string): string {
+  return isLoopbackHost(host) ? '127.0.0.1' : '0.0.0.0';
+}
+
+export function isLoopbackHost(host: string): boolean {
+  return host === 'localhost' || host === '::1' || /^127\./.test(host);
+}
+
+/** The host part of `user@host:port` as ssh would see it, for connecting to the process. */
+export function connectHost(host: string): string {
+  const withoutUser = host.includes('@') ? host.slice(host.lastIndexOf('@') + 1) : host;
+  const withoutPort = withoutUser.replace(/:\d+$/, '');
+  return withoutPort === 'localhost' ? '127.0.0.1' : withoutPort;
+}
+
+export function middlewareClientEndpoint(entry: MiddlewareEntry): Endpoint {
+  return { host: connectHost(entry.host), port: entry.clientPort };
+}
+
+export function middlewarePeerEndpoint(entry: MiddlewareEntry): Endpoint {
+  return { host: connectHost(entry.host), port: entry.peerPort };
+}
+
+export function databaseEndpoint(entry: DatabaseEntry): Endpoint {
+  return { host: connectHost(entry.host), port: entry.port };
+}

@@ -1,0 +1,122 @@
+// A request/response connection over NDJSON: made lazily, re-made after loss, many requests
+// in flight at once (replies echo the request id), and a timeout on every request.
+import net from 'node:net';
+import type { z } from 'zod';
+import { OccdbError, isErrorCode } from './errors.js';
+import { LineSplitter, encodeMessage } from './ndjson.js';
+import { MESSAGE_BYTES_MAX, ReplySchema } from './schemas.js';
+
+export interface Endpoint {
+  host: string;
+  port: number;
+}
+
+interface Pending {
+  resolve: (result: unknown) => void;
+  reject: (error: Error) => void;
+  timer: NodeJS.Timeout;
+}
+
+export const REQUEST_TIMEOUT_MS_DEFAULT = 10_000;
+const CONNECT_TIMEOUT_MS = 5_000;
+const PENDING_REQUESTS_MAX = 100_000;
+
+export class Connection {
+  private socket: net.Socket | null = null;
+  private connecting: Promise<net.Socket> | null = null;
+  private readonly pending = new Map<number, Pending>();
+  private nextId = 1;
+  private closed = false;
+
+  constructor(readonly endpoint: Endpoint, readonly label = `${endpoint.host}:${endpoint.port}`) {}
+
+  /**
+   * Sends `message` (an `id` is added) and resolves with the reply's result parsed by
+   * `resultSchema`. Rejects with an OccdbError: the remote's own code, NODE_UNAVAILABLE
+   * when the connection cannot be made or is lost, TIMEOUT after `timeoutMs`.
+   */
+  async request<S extends z.ZodType>(
+    message: { type: string } & Record<string, unknown>,
+    resultSchema: S,
+    timeoutMs = REQUEST_TIMEOUT_MS_DEFAULT,
+  ): Promise<z.infer<S>> {
+    if (this.closed) throw new OccdbError('NODE_UNAVAILABLE', `connection to ${this.label} is closed`);
+    if (this.pending.size >= PENDING_REQUESTS_MAX) {
+      throw new OccdbError('NODE_UNAVAILABLE', `too many requests in flight to ${this.label}`);
+    }
+    const socket = await this.connect();
+    const id = this.nextId++;
+    const result = await new Promise<unknown>((resolve, reject) => {
+      const timer = setTimeout(() => {
+        this.pending.delete(id);
+        reject(new OccdbError('TIMEOUT', `${this.label} did not answer ${message.type} within ${timeoutMs} ms`));
+      }, timeoutMs);
+      this.pending.set(id, { resolve, reject, timer });
+      socket.write(encodeMessage({ ...message, id }));
+    });
+    const parsed = resultSchema.safeParse(result);
+    if (!parsed.success) {
+      throw new OccdbError('BAD_MESSAGE', `${this.label} answered ${message.type} with a malformed result: ${parsed.error.message}`);
+    }
+    return parsed.data;
+  }
+
+  close(): void {
+    this.closed = true;
+    this.socket?.destroy();
+    this.failAll(new OccdbError('NODE_UNAVAILABLE', `connection to ${this.label} closed`));
+  }
+
+  private connect(): Promise<net.Socket> {
+    if (this.socket) return Promise.resolve(this.socket);
+    if (this.connecting) return this.connecting;
+    this.connecting = new Promise<net.Socket>((resolve, reject) => {
+      const socket = net.connect({ host: this.endpoint.host, port: this.endpoint.port });
+      socket.setNoDelay(true);
+      const timer = setTimeout(() => socket.destroy(new Error('connect timeout')), CONNECT_TIMEOUT_MS);
+      const splitter = new LineSplitter(MESSAGE_BYTES_MAX, (line) => this.onLine(line), () => socket.destroy());
+      socket.on('data', (chunk) => splitter.push(chunk));
+      socket.once('connect', () => {
+        clearTimeout(timer);
+        this.socket = socket;
+        this.connecting = null;
+        resolve(socket);
+      });
+      socket.on('error', () => { /* 'close' follows and does the cleanup */ });
+      socket.once('close', () => {
+        clearTimeout(timer);
+        const wasConnected = this.socket === socket;
+        if (wasConnected) this.socket = null;
+        else this.connecting = null;
+        const error = new OccdbError('NODE_UNAVAILABLE', `${this.label} is unreachable`);
+        if (!wasConnected) reject(error);
+        else this.failAll(new OccdbError('NODE_UNAVAILABLE', `connection to ${this.label} was lost`));
+      });
+    });
+    return this.connecting;
+  }
+
+  private onLine(line: string): void {
+    let reply;
+    try {
+      reply = ReplySchema.parse(JSON.parse(line));
+    } catch {
+      return; // A garbled reply can only be dropped; its request will time out.
+    }
+    if (reply.id === null) return;
+    const waiter = this.pending.get(reply.id);
+    if (!waiter) return; // Answer to a request that already timed out.
+    this.pending.delete(reply.id);
+    clearTimeout(waiter.timer);
+    if (reply.ok) waiter.resolve(reply.result);
+    else waiter.reject(new OccdbError(isErrorCode(reply.error.code) ? reply.error.code : 'INTERNAL', reply.error.message));
+  }
+
+  private failAll(error: Error): void {
+    for (const [id, waiter] of this.pending) {
+      clearTimeout(waiter.timer);
+      waiter.reject(error);
+      this.pending.delete(id);
+    }
+  }
+}

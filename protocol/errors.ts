@@ -1,0 +1,36 @@
+// The one catalogue of error codes. Codes are stable; messages may change.
+// The client prints the message as a sentence; `--json` prints the code.
+
+export const ERROR_CODES = {
+  BAD_COMMAND_FILE: 'The command file does not parse; nothing of it was run.',
+  ENTRY_NONEXISTENT: 'A command read or deleted an entry that does not exist.',
+  ENTRY_BOGUS: 'An entry holds a value that is not an integer.',
+  INTEGER_OVERFLOW: 'An arithmetic result is beyond the safe integer range.',
+  MAGIC_UNKNOWN: 'A MAGIC request the middleware does not know.',
+  TXN_ABORTED_CONFLICT: 'Validation failed because of a concurrent transaction.',
+  TXN_RETRIES_EXHAUSTED: 'The transaction kept conflicting and ran out of retries.',
+  NODE_UNAVAILABLE: 'A process the request needs did not answer.',
+  MIDDLEWARE_LEAVING: 'The middleware is shutting down and takes no new transactions.',
+  BAD_MESSAGE: 'A message did not match its schema.',
+  UNKNOWN_MESSAGE: 'A message of an unknown type.',
+  MESSAGE_TOO_LARGE: 'A message was larger than the limit.',
+  TIMEOUT: 'A request got no answer in time.',
+  CLUSTER_FILE_INVALID: 'The cluster file is missing or malformed.',
+  CLUSTER_UNREACHABLE: 'No middleware of the cluster answered.',
+  USAGE: 'The command line is wrong.',
+  INTERNAL: 'A bug: an invariant did not hold.',
+} as const;
+
+export type ErrorCode = keyof typeof ERROR_CODES;
+
+/** An error that carries a stable code across the wire and up to the user. */
+export class OccdbError extends Error {
+  constructor(readonly code: ErrorCode, message: string) {
+    super(message);
+    this.name = 'OccdbError';
+  }
+}
+
+export function isErrorCode(code: string): code is ErrorCode {
+  return Object.hasOwn(ERROR_CODES, code);
+}

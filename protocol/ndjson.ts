@@ -1,0 +1,55 @@
+// Newline-delimited JSON framing: one message a line, with a limit on a line's size.
+
+export type LineHandler = (line: string) => void;
+
+/**
+ * Splits a byte stream into lines. Calls `onOversized` (and then drops everything) once a
+ * line grows beyond `lineBytesMax` without a newline: the peer is sending garbage.
+ */
+export class LineSplitter {
+  private pending: Buffer[] = [];
+  private pendingBytes = 0;
+  private broken = false;
+
+  constructor(
+    private readonly lineBytesMax: number,
+    private readonly onLine: LineHandler,
+    private readonly onOversized: () => void,
+  ) {}
+
+  push(chunk: Buffer): void {
+    if (this.broken) return;
+    let start = 0;
+    for (;;) {
+      const newline = chunk.indexOf(0x0a, start);
+      if (newline === -1) break;
+      const piece = chunk.subarray(start, newline);
+      if (this.pendingBytes + piece.length > this.lineBytesMax) return this.breakStream();
+      const line = this.pending.length === 0
+        ? piece.toString('utf8')
+        : Buffer.concat([...this.pending, piece]).toString('utf8');
+      this.pending = [];
+      this.pendingBytes = 0;
+      start = newline + 1;
+      if (line.trim() !== '') this.onLine(line);
+      if (this.broken) return;
+    }
+    if (start < chunk.length) {
+      const rest = chunk.subarray(start);
+      this.pendingBytes += rest.length;
+      if (this.pendingBytes > this.lineBytesMax) return this.breakStream();
+      this.pending.push(rest);
+    }
+  }
+
+  private breakStream(): void {
+    this.broken = true;
+    this.pending = [];
+    this.pendingBytes = 0;
+    this.onOversized();
+  }
+}
+
+export function encodeMessage(message: unknown): string {
+  return JSON.stringify(message) + '\n';
+}

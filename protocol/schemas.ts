@@ -1,0 +1,172 @@
+// zod schemas of every message on the wire. Every process validates what it receives here.
+import { z } from 'zod';
+
+export const MESSAGE_BYTES_MAX = 4 * 1024 * 1024;
+export const KEY_LENGTH_MAX = 64;
+export const KEYS_PER_REQUEST_MAX = 10_000;
+export const COMMANDS_PER_TRANSACTION_MAX = 10_000;
+
+export const KEY_PATTERN = /^[A-Za-z_][A-Za-z0-9_]*$/;
+
+export const TimestampSchema = z.tuple([
+  z.number().int().nonnegative().max(Number.MAX_SAFE_INTEGER),
+  z.number().int().nonnegative().max(Number.MAX_SAFE_INTEGER),
+]);
+
+export const KeySchema = z.string().max(KEY_LENGTH_MAX).regex(KEY_PATTERN, 'not an entry name');
+export const KeyListSchema = z.array(KeySchema).max(KEYS_PER_REQUEST_MAX);
+
+/** A stored entry. `value` absent means "no live value": never written, or deleted (a tombstone). */
+export const EntrySchema = z.object({
+  version: TimestampSchema,
+  value: z.json().optional(),
+});
+export type Entry = z.infer<typeof EntrySchema>;
+
+/** One write of a transaction: `value` absent means delete (write a tombstone). */
+export const WriteSchema = z.object({ key: KeySchema, value: z.json().optional() });
+export type Write = z.infer<typeof WriteSchema>;
+
+// ---- commands of the client language, as parsed by client/parser.ts ----
+
+/** An operand: an entry name (string) or a safe-integer literal (number). */
+export const OperandSchema = z.union([KeySchema, z.number().int().min(Number.MIN_SAFE_INTEGER).max(Number.MAX_SAFE_INTEGER)]);
+export type Operand = z.infer<typeof OperandSchema>;
+
+const line = z.number().int().positive();
+export const CommandSchema = z.discriminatedUnion('op', [
+  z.object({ line, op: z.literal('ASSIGN'), target: KeySchema, source: OperandSchema }),
+  z.object({ line, op: z.literal('ADD'), target: KeySchema, left: OperandSchema, right: OperandSchema }),
+  z.object({ line, op: z.literal('PRINT'), source: OperandSchema }),
+  z.object({ line, op: z.literal('DELETE'), target: KeySchema }),
+  z.object({ line, op: z.literal('SLEEP'), seconds: z.number().nonnegative().max(3600) }),
+  z.object({ line, op: z.literal('IGNORE') }),
+  z.object({ line, op: z.literal('MAGIC'), args: z.tuple([z.number().int(), z.number().int(), z.number().int()]) }),
+  z.object({ line, op: z.literal('QUIT') }),
+  z.object({ line, op: z.literal('NOCMD') }),
+]);
+export type Command = z.infer<typeof CommandSchema>;
+
+// ---- results ----
+
+export const ErrorBodySchema = z.object({ code: z.string(), message: z.string() });
+export type ErrorBody = z.infer<typeof ErrorBodySchema>;
+
+export const LineResultSchema = z.discriminatedUnion('kind', [
+  z.object({ line, kind: z.literal('print'), value: z.string() }),
+  z.object({ line, kind: z.literal('error'), code: z.string(), message: z.string() }),
+]);
+export type LineResult = z.infer<typeof LineResultSchema>;
+
+export const TxnOutcomeSchema = z.enum(['committed', 'rolled_back', 'failed']);
+export type TxnOutcome = z.infer<typeof TxnOutcomeSchema>;
+
+export const TxnResultSchema = z.object({
+  outcome: TxnOutcomeSchema,
+  /** The commit timestamp (committed only). */
+  ts: TimestampSchema.optional(),
+  retries: z.number().int().nonnegative(),
+  results: z.array(LineResultSchema),
+  /** Why the transaction did not commit (rolled_back by an error, or failed). */
+  error: z.object({ code: z.string(), message: z.string(), line: line.optional() }).optional(),
+  middlewareId: z.number().int(),
+  quit: z.boolean().optional(),
+});
+export type TxnResult = z.infer<typeof TxnResultSchema>;
+
+// ---- requests ----
+
+const id = z.number().int().nonnegative();
+
+export const PingRequest = z.object({ id, type: z.literal('ping') });
+export const StatusRequest = z.object({ id, type: z.literal('status') });
+
+// database
+export const DbReadRequest = z.object({ id, type: z.literal('db.read'), keys: KeyListSchema });
+export const DbVersionsRequest = z.object({ id, type: z.literal('db.versions'), keys: KeyListSchema });
+export const DbApplyRequest = z.object({
+  id,
+  type: z.literal('db.apply'),
+  ts: TimestampSchema,
+  writes: z.array(WriteSchema).max(KEYS_PER_REQUEST_MAX),
+});
+export const DbScanRequest = z.object({
+  id,
+  type: z.literal('db.scan'),
+  after: KeySchema.optional(),
+  limit: z.number().int().positive().max(10_000),
+});
+export const DatabaseRequestSchema = z.discriminatedUnion('type', [
+  PingRequest, StatusRequest, DbReadRequest, DbVersionsRequest, DbApplyRequest, DbScanRequest,
+]);
+export type DatabaseRequest = z.infer<typeof DatabaseRequestSchema>;
+
+export const DbReadResult = z.object({ entries: z.array(EntrySchema) });
+export const DbVersionsResult = z.object({ versions: z.array(TimestampSchema) });
+export const DbApplyResult = z.object({ written: z.number().int().nonnegative() });
+export const DbScanResult = z.object({
+  entries: z.array(EntrySchema.extend({ key: KeySchema })),
+  done: z.boolean(),
+});
+
+// middleware, client port
+export const TxnRunRequest = z.object({
+  id,
+  type: z.literal('txn.run'),
+  commands: z.array(CommandSchema).max(COMMANDS_PER_TRANSACTION_MAX),
+  end: z.enum(['commit', 'rollback']),
+});
+export const ShutdownRequest = z.object({ id, type: z.literal('shutdown') });
+export const ClientRequestSchema = z.discriminatedUnion('type', [PingRequest, StatusRequest, TxnRunRequest, ShutdownRequest]);
+export type ClientRequest = z.infer<typeof ClientRequestSchema>;
+
+// middleware, peer port
+export const ReadSetSchema = z.array(z.tuple([KeySchema, TimestampSchema])).max(KEYS_PER_REQUEST_MAX);
+export const PeerValidateRequest = z.object({
+  id,
+  type: z.literal('peer.validate'),
+  from: z.number().int().positive(),
+  txid: z.string().max(100),
+  ts: TimestampSchema,
+  readSet: ReadSetSchema,
+  writeKeys: KeyListSchema,
+});
+export const PeerJoinRequest = z.object({ id, type: z.literal('peer.join'), from: z.number().int().positive(), clock: z.number().int().nonnegative() });
+export const PeerLeaveRequest = z.object({ id, type: z.literal('peer.leave'), from: z.number().int().positive() });
+export const PeerRequestSchema = z.discriminatedUnion('type', [
+  PingRequest, StatusRequest, PeerValidateRequest, PeerJoinRequest, PeerLeaveRequest,
+]);
+export type PeerRequest = z.infer<typeof PeerRequestSchema>;
+
+export const VoteResult = z.object({ vote: z.enum(['yes', 'no']), clock: z.number().int().nonnegative() });
+export const JoinResult = z.object({ clock: z.number().int().nonnegative(), members: z.array(z.number().int().positive()) });
+export const EmptyResult = z.object({});
+
+/** What `status` returns, for every role. */
+export const StatusResult = z.object({
+  role: z.enum(['database', 'middleware']),
+  id: z.number().int().positive(),
+  pid: z.number().int(),
+  ports: z.record(z.string(), z.number().int()),
+  uptimeMs: z.number().nonnegative(),
+  clock: z.number().int().nonnegative().optional(),
+  strategy: z.string().optional(),
+  commits: z.number().int().nonnegative().optional(),
+  aborts: z.number().int().nonnegative().optional(),
+  inFlight: z.number().int().nonnegative().optional(),
+  members: z.array(z.number().int()).optional(),
+  requests: z.number().int().nonnegative().optional(),
+  keys: z.number().int().nonnegative().optional(),
+});
+export type Status = z.infer<typeof StatusResult>;
+
+// ---- replies ----
+
+export const ReplySchema = z.union([
+  z.object({ id: id.nullable(), ok: z.literal(true), result: z.unknown() }),
+  z.object({ id: id.nullable(), ok: z.literal(false), error: ErrorBodySchema }),
+]);
+export type Reply = z.infer<typeof ReplySchema>;
+
+/** Distributes Omit over a union, so a request can be written without its `id`. */
+export type WithoutId<T> = T extends unknown ? Omit<T, 'id'> : never;
