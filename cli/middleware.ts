@@ -1,4 +1,41 @@
-import type { Command } from 'commander';
+// `occdb middleware <n>`: run one middleware in the foreground.
+import { Option, type Command } from 'commander';
+import { OccdbError } from '../protocol/errors.js';
+import { parseNodeName } from '../protocol/cluster.js';
+import type { LogLevel } from '../protocol/log.js';
+import { runMiddleware } from '../middleware/server.js';
+import { clusterOption, dirOption, logLevelOption, resolveClusterFile } from './options.js';
+
 export function registerMiddlewareCommand(program: Command): void {
-  void program;
+  program
+    .command('middleware')
+    .description('run MIDDLEWARE<n> of a cluster in the foreground (startup runs these for you)')
+    .argument('<n>', 'which middleware: a number or MIDDLEWARE<n>')
+    .addOption(dirOption())
+    .addOption(clusterOption())
+    .addOption(logLevelOption())
+    .addOption(new Option('--quiet', 'log only to the log file, not to stderr'))
+    .addOption(new Option('--fault <name...>', 'break the protocol on purpose, for tests of the checkers: skip-voting-rule, skip-version-check').hideHelp())
+    .addHelpText('after', '\nExample:\n  occdb middleware 2 --dir ./demo')
+    .action(async (name: string, options: { dir: string; cluster?: string; logLevel: LogLevel; quiet?: boolean; fault?: string[] }) => {
+      const id = parseNodeName(name, 'MIDDLEWARE');
+      if (id === null) throw new OccdbError('USAGE', `'${name}' is not a middleware name (expected a number or MIDDLEWARE<n>)`);
+      const faults = parseFaults(options.fault ?? []);
+      const middleware = await runMiddleware({ id, clusterFile: resolveClusterFile(options), logLevel: options.logLevel, console: !options.quiet, faults });
+      const stop = (signal: string) => void middleware.shutdown(signal);
+      process.once('SIGTERM', () => stop('SIGTERM'));
+      process.once('SIGINT', () => stop('SIGINT'));
+      await middleware.finished;
+      process.exit(0);
+    });
+}
+
+function parseFaults(names: string[]): { skipVotingRule?: boolean; skipVersionCheck?: boolean } {
+  const faults: { skipVotingRule?: boolean; skipVersionCheck?: boolean } = {};
+  for (const name of names) {
+    if (name === 'skip-voting-rule') faults.skipVotingRule = true;
+    else if (name === 'skip-version-check') faults.skipVersionCheck = true;
+    else throw new OccdbError('USAGE', `unknown fault '${name}' (known: skip-voting-rule, skip-version-check)`);
+  }
+  return faults;
 }

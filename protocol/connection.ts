@@ -82,13 +82,16 @@ export class Connection {
         this.connecting = null;
         resolve(socket);
       });
-      socket.on('error', () => { /* 'close' follows and does the cleanup */ });
+      let errorCode: string | undefined;
+      socket.on('error', (error: NodeJS.ErrnoException) => { errorCode = error.code; /* 'close' follows and cleans up */ });
       socket.once('close', () => {
         clearTimeout(timer);
         const wasConnected = this.socket === socket;
         if (wasConnected) this.socket = null;
         else this.connecting = null;
-        const error = new OccdbError('NODE_UNAVAILABLE', `${this.label} is unreachable`);
+        const error = errorCode === 'ECONNREFUSED'
+          ? new OccdbError('NODE_UNAVAILABLE', `${this.label} refused the connection (not running?)`, 'refused')
+          : new OccdbError('NODE_UNAVAILABLE', `${this.label} is unreachable (${errorCode ?? 'connect timeout'})`);
         if (!wasConnected) reject(error);
         else this.failAll(new OccdbError('NODE_UNAVAILABLE', `connection to ${this.label} was lost`));
       });

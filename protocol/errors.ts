@@ -8,6 +8,7 @@ export const ERROR_CODES = {
   INTEGER_OVERFLOW: 'An arithmetic result is beyond the safe integer range.',
   MAGIC_UNKNOWN: 'A MAGIC request the middleware does not know.',
   TXN_ABORTED_CONFLICT: 'Validation failed because of a concurrent transaction.',
+  TXN_ROLLED_BACK: 'The transaction ended with ROLLBACK; nothing of it was kept.',
   TXN_RETRIES_EXHAUSTED: 'The transaction kept conflicting and ran out of retries.',
   NODE_UNAVAILABLE: 'A process the request needs did not answer.',
   MIDDLEWARE_LEAVING: 'The middleware is shutting down and takes no new transactions.',
@@ -25,7 +26,8 @@ export type ErrorCode = keyof typeof ERROR_CODES;
 
 /** An error that carries a stable code across the wire and up to the user. */
 export class OccdbError extends Error {
-  constructor(readonly code: ErrorCode, message: string) {
+  /** `refused`: the connection was actively refused, so nothing listens there. */
+  constructor(readonly code: ErrorCode, message: string, readonly reason?: 'refused') {
     super(message);
     this.name = 'OccdbError';
   }

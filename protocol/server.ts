@@ -47,11 +47,16 @@ export class NdjsonServer {
     return typeof address === 'object' && address ? address.port : 0;
   }
 
-  /** Stops accepting and closes every open connection. */
-  async close(): Promise<void> {
+  /**
+   * Stops accepting and closes every open connection: gracefully (replies already written
+   * still reach the peer), then by force after `graceMs`.
+   */
+  async close(graceMs = 500): Promise<void> {
     const closed = new Promise<void>((resolve) => this.server.close(() => resolve()));
-    for (const socket of this.sockets) socket.destroy();
+    for (const socket of this.sockets) socket.end();
+    const timer = setTimeout(() => { for (const socket of this.sockets) socket.destroy(); }, graceMs);
     await closed;
+    clearTimeout(timer);
   }
 
   private accept<S extends z.ZodType<{ id: number; type: string }>>(socket: net.Socket, options: ServeOptions<S>): void {

@@ -1,0 +1,129 @@
+// The shell around the pure optimistic core (occ/node.ts): it feeds events in and carries
+// effects out over the network: VALIDATE to peers, version reads and APPLYs to replicas.
+import { OccNode, type AbortReason, type Faults, type OccEffect, type OccEvent } from '../occ/node.js';
+import type { Key, MiddlewareId, ReadSet, TxnId, Write } from '../occ/types.js';
+import type { Connection } from '../protocol/connection.js';
+import type { Logger } from '../protocol/log.js';
+import { VoteResult } from '../protocol/schemas.js';
+import { formatTimestamp, type Timestamp } from '../timestamp/timestamp.js';
+import type { ReplicaSet } from './replicas.js';
+
+export const VOTE_TIMEOUT_MS = 5_000;
+
+export type CommitOutcome =
+  | { outcome: 'committed'; ts: Timestamp }
+  | { outcome: 'aborted'; ts: Timestamp; reason: AbortReason; detail: string };
+
+export interface CoordinatorOptions {
+  id: MiddlewareId;
+  replicas: ReplicaSet;
+  peerConnection: (member: MiddlewareId) => Connection;
+  logger: Logger;
+  faults?: Faults;
+}
+
+export class Coordinator {
+  readonly node: OccNode;
+  private readonly waiting = new Map<TxnId, (outcome: CommitOutcome) => void>();
+  private nextTxnNumber = 1;
+  private readonly txidPrefix: string;
+
+  constructor(private readonly options: CoordinatorOptions) {
+    this.node = new OccNode({ id: options.id, replicas: options.replicas.ids, faults: options.faults });
+    // A restarted middleware must never reuse a txid of its previous life.
+    this.txidPrefix = `${options.id}.${process.pid}.${Date.now().toString(36)}`;
+  }
+
+  newTxid(): TxnId {
+    return `${this.txidPrefix}.${this.nextTxnNumber++}`;
+  }
+
+  /** Validation round and write phase for a transaction whose read phase is done. */
+  commit(txid: TxnId, readSet: ReadSet, writes: Write[]): Promise<CommitOutcome> {
+    return new Promise((resolve) => {
+      this.waiting.set(txid, resolve);
+      this.dispatch({ type: 'commit-requested', txid, readSet, writes });
+    });
+  }
+
+  /** A version was read in some read phase: the clock moves past it. */
+  observeVersion(version: Timestamp): void {
+    this.dispatch({ type: 'version-observed', version });
+  }
+
+  /** A peer's VALIDATE request: returns this middleware's vote. */
+  vote(request: { from: MiddlewareId; txid: TxnId; ts: Timestamp; readSet: ReadSet; writeKeys: Key[] }): { vote: 'yes' | 'no'; clock: number } {
+    const effects = this.node.handle({ type: 'vote-requested', ...request });
+    const vote = effects.find((effect) => effect.type === 'vote');
+    if (!vote || vote.type !== 'vote') throw new Error('occ: a vote request produced no vote');
+    if (vote.vote === 'no') this.options.logger.debug(`vote no on ${request.txid} (${formatTimestamp(request.ts)}) from MIDDLEWARE${request.from}`);
+    return { vote: vote.vote, clock: vote.clock };
+  }
+
+  memberJoined(member: MiddlewareId, clock: number): void {
+    this.dispatch({ type: 'member-joined', member, clock });
+  }
+
+  memberLeft(member: MiddlewareId): void {
+    this.dispatch({ type: 'member-left', member });
+  }
+
+  private dispatch(event: OccEvent): void {
+    for (const effect of this.node.handle(event)) this.execute(effect);
+  }
+
+  private execute(effect: OccEffect): void {
+    switch (effect.type) {
+      case 'send-validate':
+        for (const member of effect.to) void this.requestVote(member, effect);
+        return;
+      case 'vote':
+        return; // Votes are returned synchronously by vote().
+      case 'read-versions':
+        this.options.replicas.versions(effect.keys).then(
+          (versions) => this.dispatch({ type: 'versions-read', txid: effect.txid, versions }),
+          (error: Error) => {
+            this.options.logger.warn(`version check of ${effect.txid} failed: ${error.message}`);
+            this.dispatch({ type: 'versions-failed', txid: effect.txid });
+          },
+        );
+        return;
+      case 'apply':
+        for (const replica of effect.replicas) {
+          this.options.replicas.apply(replica, effect.ts, effect.writes).then(
+            () => this.dispatch({ type: 'replica-acked', txid: effect.txid, replica }),
+            (error: Error) => this.options.logger.error(`APPLY ${formatTimestamp(effect.ts)} to DATABASE${replica} abandoned: ${error.message}`),
+          );
+        }
+        return;
+      case 'committed':
+        this.options.logger.debug(`commit ${effect.txid} at ${formatTimestamp(effect.ts)}`);
+        return this.resolve(effect.txid, { outcome: 'committed', ts: effect.ts });
+      case 'aborted':
+        this.options.logger.debug(`abort ${effect.txid} at ${formatTimestamp(effect.ts)}: ${effect.reason}: ${effect.detail}`);
+        return this.resolve(effect.txid, { outcome: 'aborted', ts: effect.ts, reason: effect.reason, detail: effect.detail });
+    }
+  }
+
+  private async requestVote(member: MiddlewareId, effect: Extract<OccEffect, { type: 'send-validate' }>): Promise<void> {
+    let event: OccEvent;
+    try {
+      const reply = await this.options.peerConnection(member).request(
+        { type: 'peer.validate', from: this.options.id, txid: effect.txid, ts: effect.ts, readSet: effect.readSet, writeKeys: effect.writeKeys },
+        VoteResult,
+        VOTE_TIMEOUT_MS,
+      );
+      event = { type: 'vote-received', txid: effect.txid, voter: member, vote: reply.vote, clock: reply.clock };
+    } catch (error) {
+      this.options.logger.warn(`MIDDLEWARE${member} did not vote on ${effect.txid}: ${(error as Error).message}`);
+      event = { type: 'vote-received', txid: effect.txid, voter: member, vote: 'timeout' };
+    }
+    this.dispatch(event);
+  }
+
+  private resolve(txid: TxnId, outcome: CommitOutcome): void {
+    const resolve = this.waiting.get(txid);
+    this.waiting.delete(txid);
+    resolve?.(outcome);
+  }
+}

@@ -1,0 +1,91 @@
+// The database replicas as one middleware sees them: a connection to each, reads from a
+// preferred live replica (falling back to the others), APPLY to every replica.
+import { Connection } from '../protocol/connection.js';
+import { databaseEndpoint, type DatabaseEntry } from '../protocol/cluster.js';
+import { OccdbError } from '../protocol/errors.js';
+import { DbApplyResult, DbReadResult, DbVersionsResult, type Entry } from '../protocol/schemas.js';
+import type { Timestamp } from '../timestamp/timestamp.js';
+import type { Key, ReplicaId, Write } from '../occ/types.js';
+import type { Logger } from '../protocol/log.js';
+
+export const REPLICA_REQUEST_TIMEOUT_MS = 10_000;
+const APPLY_RETRY_DELAY_MS_MAX = 2_000;
+
+export class ReplicaSet {
+  private readonly connections = new Map<ReplicaId, Connection>();
+  private readonly order: ReplicaId[];
+  private closed = false;
+
+  constructor(databases: DatabaseEntry[], preferredIndex: number, private readonly logger: Logger) {
+    for (const database of databases) {
+      this.connections.set(database.id, new Connection(databaseEndpoint(database), `DATABASE${database.id}`));
+    }
+    // Each middleware starts its reads at a different replica, spreading the read load.
+    const ids = databases.map((database) => database.id);
+    const start = preferredIndex % ids.length;
+    this.order = [...ids.slice(start), ...ids.slice(0, start)];
+  }
+
+  get ids(): ReplicaId[] {
+    return [...this.connections.keys()];
+  }
+
+  /** Reads keys (value and version) from the first replica that answers. */
+  async read(keys: Key[]): Promise<Entry[]> {
+    return this.fromAnyReplica('db.read', async (connection) => {
+      const result = await connection.request({ type: 'db.read', keys }, DbReadResult, REPLICA_REQUEST_TIMEOUT_MS);
+      if (result.entries.length !== keys.length) throw new OccdbError('BAD_MESSAGE', `${connection.label} returned ${result.entries.length} entries for ${keys.length} keys`);
+      return result.entries;
+    });
+  }
+
+  /** Reads the current versions of keys, for the version check after the last vote. */
+  async versions(keys: Key[]): Promise<Timestamp[]> {
+    return this.fromAnyReplica('db.versions', async (connection) => {
+      const result = await connection.request({ type: 'db.versions', keys }, DbVersionsResult, REPLICA_REQUEST_TIMEOUT_MS);
+      if (result.versions.length !== keys.length) throw new OccdbError('BAD_MESSAGE', `${connection.label} returned ${result.versions.length} versions for ${keys.length} keys`);
+      return result.versions;
+    });
+  }
+
+  /**
+   * Applies a committed transaction's writes on one replica, retrying until it acknowledges:
+   * the commit is decided, so giving up would leave replicas apart. APPLY is idempotent,
+   * so a retry after a lost acknowledgement is harmless.
+   */
+  async apply(replica: ReplicaId, ts: Timestamp, writes: Write[]): Promise<void> {
+    const connection = this.connections.get(replica);
+    if (!connection) throw new Error(`no replica ${replica}`);
+    const message = { type: 'db.apply', ts, writes: writes.map((write) => (write.value === undefined ? { key: write.key } : { key: write.key, value: write.value })) };
+    for (let attempt = 0; ; attempt++) {
+      try {
+        await connection.request(message, DbApplyResult, REPLICA_REQUEST_TIMEOUT_MS);
+        return;
+      } catch (error) {
+        if (this.closed) throw error;
+        if (error instanceof OccdbError && error.code !== 'NODE_UNAVAILABLE' && error.code !== 'TIMEOUT') throw error;
+        const delayMs = Math.min(APPLY_RETRY_DELAY_MS_MAX, 10 * 2 ** Math.min(attempt, 8));
+        if (attempt % 10 === 0) this.logger.warn(`APPLY ${ts.join('.')} to DATABASE${replica} failed (${(error as Error).message}); retrying`);
+        await new Promise((resolve) => setTimeout(resolve, delayMs));
+      }
+    }
+  }
+
+  close(): void {
+    this.closed = true;
+    for (const connection of this.connections.values()) connection.close();
+  }
+
+  private async fromAnyReplica<T>(what: string, attempt: (connection: Connection) => Promise<T>): Promise<T> {
+    let lastError: unknown;
+    for (const id of this.order) {
+      try {
+        return await attempt(this.connections.get(id)!);
+      } catch (error) {
+        lastError = error;
+        if (!(error instanceof OccdbError) || (error.code !== 'NODE_UNAVAILABLE' && error.code !== 'TIMEOUT')) throw error;
+      }
+    }
+    throw new OccdbError('NODE_UNAVAILABLE', `no database replica answered ${what}: ${(lastError as Error)?.message ?? 'none configured'}`);
+  }
+}

@@ -1,0 +1,263 @@
+// The MIDDLEWARE process: a client port for transactions, a peer port for the other
+// middlewares' VALIDATE, JOIN and LEAVE, and connections to every database replica.
+import fs from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import { Connection } from '../protocol/connection.js';
+import {
+  findMiddleware, listenAddress, middlewarePeerEndpoint, readClusterFile, type ClusterFile,
+} from '../protocol/cluster.js';
+import { OccdbError } from '../protocol/errors.js';
+import { createLogger, flushLogger, type LogLevel, type Logger } from '../protocol/log.js';
+import {
+  ClientRequestSchema, EmptyResult, JoinResult, PeerRequestSchema, type ClientRequest, type PeerRequest, type Status, type TxnResult,
+} from '../protocol/schemas.js';
+import { NdjsonServer } from '../protocol/server.js';
+import type { Faults } from '../occ/node.js';
+import { Coordinator } from './coordinator.js';
+import { ReplicaSet } from './replicas.js';
+import { TRANSACTION_LIMITS_DEFAULT, runTransaction, unavailable, type TransactionLimits } from './transactions.js';
+
+export const MIDDLEWARE_VERSION = 'occdb-0.1.0';
+const JOIN_TIMEOUT_MS = 5_000;
+const JOIN_ATTEMPTS_MAX = 3;
+const LEAVE_TIMEOUT_MS = 5_000;
+const DRAIN_TIMEOUT_MS = 120_000;
+const ACTIVE_TRANSACTIONS_MAX = 10_000;
+
+export interface MiddlewareOptions {
+  id: number;
+  clusterFile: string;
+  logLevel: LogLevel;
+  console: boolean;
+  faults?: Faults;
+  limits?: Partial<TransactionLimits>;
+}
+
+export interface RunningMiddleware {
+  /** Leaves the cluster cleanly and closes everything. */
+  shutdown(reason: string): Promise<void>;
+  readonly finished: Promise<void>;
+}
+
+export async function runMiddleware(options: MiddlewareOptions): Promise<RunningMiddleware> {
+  const cluster = readClusterFile(options.clusterFile);
+  const self = findMiddleware(cluster, options.id);
+  fs.mkdirSync(self.dir, { recursive: true });
+  const logger = createLogger({ name: `MIDDLEWARE${options.id}`, level: options.logLevel, file: path.join(self.dir, 'middleware.log'), console: options.console });
+  const middleware = new Middleware(cluster, options, logger);
+  try {
+    await middleware.start();
+  } catch (error) {
+    logger.error(`start failed: ${(error as Error).message}`);
+    await middleware.close();
+    await flushLogger(logger);
+    throw error;
+  }
+  return middleware;
+}
+
+class Middleware implements RunningMiddleware {
+  private readonly replicas: ReplicaSet;
+  private readonly coordinator: Coordinator;
+  private readonly peers = new Map<number, Connection>();
+  private peerServer: NdjsonServer | null = null;
+  private clientServer: NdjsonServer | null = null;
+  private readonly startedAt = Date.now();
+  private activeTransactions = 0;
+  private leaving: Promise<void> | null = null;
+  private resolveFinished!: () => void;
+  readonly finished = new Promise<void>((resolve) => { this.resolveFinished = resolve; });
+  private readonly limits: TransactionLimits;
+
+  constructor(private readonly cluster: ClusterFile, private readonly options: MiddlewareOptions, private readonly logger: Logger) {
+    const index = cluster.middlewares.findIndex((m) => m.id === options.id);
+    this.replicas = new ReplicaSet(cluster.databases, index, logger);
+    this.coordinator = new Coordinator({ id: options.id, replicas: this.replicas, peerConnection: (member) => this.peer(member), logger, faults: options.faults });
+    this.limits = { ...TRANSACTION_LIMITS_DEFAULT, ...options.limits };
+  }
+
+  get self() {
+    return findMiddleware(this.cluster, this.options.id);
+  }
+
+  async start(): Promise<void> {
+    const host = listenAddress(this.self.host);
+    // The peer port opens first: peers that start at the same time must be able to reach
+    // us while we are still joining, or two starting middlewares could miss each other.
+    this.peerServer = await listen(() => NdjsonServer.listen({
+      host, port: this.self.peerPort, schema: PeerRequestSchema, knownTypes: PeerRequestSchema.options.map((o) => o.shape.type.value),
+      handle: (request) => this.onPeerRequest(request), logger: this.logger, label: `MIDDLEWARE${this.options.id} peer port`,
+    }), `peer port ${this.self.peerPort}`);
+    await this.join();
+    this.clientServer = await listen(() => NdjsonServer.listen({
+      host, port: this.self.clientPort, schema: ClientRequestSchema, knownTypes: ClientRequestSchema.options.map((o) => o.shape.type.value),
+      handle: (request) => this.onClientRequest(request), logger: this.logger, label: `MIDDLEWARE${this.options.id} client port`,
+    }), `client port ${this.self.clientPort}`);
+    const faults = Object.entries(this.options.faults ?? {}).filter(([, on]) => on).map(([name]) => name);
+    if (faults.length > 0) this.logger.warn(`FAULTS INJECTED ON PURPOSE: ${faults.join(', ')}: this middleware is not serializable`);
+    this.logger.info(`MIDDLEWARE${this.options.id} listening on ${host}:${this.self.clientPort} (clients) and :${this.self.peerPort} (peers); members ${this.coordinator.node.memberIds.map((m) => `MIDDLEWARE${m}`).join(', ') || 'none'}; ${this.replicas.ids.length} replicas`);
+  }
+
+  /**
+   * JOIN (DESIGN.md "Membership"): every middleware of the cluster file that answers becomes
+   * a member and adds us. One that refuses the connection is not running; it will add us
+   * when it starts and joins. One that does not answer in time might be running: starting
+   * without its vote would be unsafe, so start fails.
+   */
+  private async join(): Promise<void> {
+    const others = this.cluster.middlewares.filter((m) => m.id !== this.options.id);
+    await Promise.all(others.map(async (other) => {
+      for (let attempt = 1; ; attempt++) {
+        try {
+          const reply = await this.peer(other.id).request({ type: 'peer.join', from: this.options.id, clock: this.coordinator.node.clock.value }, JoinResult, JOIN_TIMEOUT_MS);
+          this.coordinator.memberJoined(other.id, reply.clock);
+          return;
+        } catch (error) {
+          if (error instanceof OccdbError && error.reason === 'refused') {
+            this.logger.info(`MIDDLEWARE${other.id} is not running; it will join later`);
+            return;
+          }
+          if (attempt >= JOIN_ATTEMPTS_MAX) {
+            throw new OccdbError('NODE_UNAVAILABLE', `MIDDLEWARE${other.id} neither accepted nor refused JOIN (${(error as Error).message}); refusing to start without its vote`);
+          }
+        }
+      }
+    }));
+  }
+
+  private async onPeerRequest(request: PeerRequest): Promise<unknown> {
+    switch (request.type) {
+      case 'ping': return {};
+      case 'status': return this.status();
+      case 'peer.validate':
+        return this.coordinator.vote(request);
+      case 'peer.join':
+        this.coordinator.memberJoined(request.from, request.clock);
+        this.logger.info(`MIDDLEWARE${request.from} joined`);
+        return { clock: this.coordinator.node.clock.value, members: this.coordinator.node.memberIds };
+      case 'peer.leave':
+        this.coordinator.memberLeft(request.from);
+        this.peers.get(request.from)?.close();
+        this.peers.delete(request.from);
+        this.logger.info(`MIDDLEWARE${request.from} left`);
+        return {};
+    }
+  }
+
+  private async onClientRequest(request: ClientRequest): Promise<unknown> {
+    switch (request.type) {
+      case 'ping': return {};
+      case 'status': return this.status();
+      case 'shutdown':
+        setImmediate(() => void this.shutdown('shutdown requested'));
+        return {};
+      case 'txn.run': return this.runClientTransaction(request.commands, request.end);
+    }
+  }
+
+  private async runClientTransaction(commands: Extract<ClientRequest, { type: 'txn.run' }>['commands'], end: 'commit' | 'rollback'): Promise<TxnResult> {
+    if (this.leaving) throw new OccdbError('MIDDLEWARE_LEAVING', `MIDDLEWARE${this.options.id} is shutting down; use another middleware`);
+    if (this.activeTransactions >= ACTIVE_TRANSACTIONS_MAX) throw new OccdbError('NODE_UNAVAILABLE', `MIDDLEWARE${this.options.id} is overloaded (${ACTIVE_TRANSACTIONS_MAX} transactions running)`);
+    this.activeTransactions += 1;
+    try {
+      const result = await runTransaction(commands, end, {
+        middlewareId: this.options.id,
+        coordinator: this.coordinator,
+        replicas: this.replicas,
+        magic: (args) => this.magic(args),
+        limits: this.limits,
+        random: Math.random,
+      });
+      if (result.quit) setImmediate(() => void this.shutdown('QUIT'));
+      return result;
+    } catch (error) {
+      const down = unavailable(error);
+      if (!down) throw error;
+      return { outcome: 'failed', retries: 0, results: [], middlewareId: this.options.id, error: { code: 'NODE_UNAVAILABLE', message: down.message } };
+    } finally {
+      this.activeTransactions -= 1;
+    }
+  }
+
+  private magic(args: readonly [number, number, number]): string {
+    const [a, b, c] = args;
+    if (a === 0 && b === 0 && c === 0) return `${os.userInfo().uid} ${process.pid} ${MIDDLEWARE_VERSION}`;
+    if (a === 1 && b === 0 && c === 0) return `MIDDLEWARE${this.options.id} clock ${this.coordinator.node.clock.value}`;
+    throw new OccdbError('MAGIC_UNKNOWN', `Operation failed or unknown: MAGIC ${a} ${b} ${c}`);
+  }
+
+  private status(): Status {
+    const node = this.coordinator.node;
+    return {
+      role: 'middleware',
+      id: this.options.id,
+      pid: process.pid,
+      ports: { client: this.self.clientPort, peer: this.self.peerPort },
+      uptimeMs: Date.now() - this.startedAt,
+      clock: node.clock.value,
+      strategy: 'occ',
+      commits: node.commits,
+      aborts: node.aborts,
+      inFlight: node.inFlight.size,
+      members: node.memberIds,
+    };
+  }
+
+  private peer(member: number): Connection {
+    let connection = this.peers.get(member);
+    if (!connection) {
+      const entry = findMiddleware(this.cluster, member);
+      connection = new Connection(middlewarePeerEndpoint(entry), `MIDDLEWARE${member}`);
+      this.peers.set(member, connection);
+    }
+    return connection;
+  }
+
+  /**
+   * Leave (DESIGN.md "Membership"): take no new transactions, let the running ones finish,
+   * then LEAVE every member and wait for their acks. Until then the peer port stays open, so
+   * votes asked of us before the others removed us are still answered.
+   */
+  shutdown(reason: string): Promise<void> {
+    if (this.leaving) return this.leaving;
+    this.leaving = (async () => {
+      this.logger.info(`leaving the cluster (${reason})`);
+      const drainDeadline = Date.now() + DRAIN_TIMEOUT_MS;
+      while ((this.activeTransactions > 0 || this.coordinator.node.coordinatingCount > 0) && Date.now() < drainDeadline) {
+        await new Promise((resolve) => setTimeout(resolve, 20));
+      }
+      const members = this.coordinator.node.memberIds;
+      await Promise.all(members.map(async (member) => {
+        try {
+          await this.peer(member).request({ type: 'peer.leave', from: this.options.id }, EmptyResult, LEAVE_TIMEOUT_MS);
+        } catch (error) {
+          this.logger.warn(`MIDDLEWARE${member} did not acknowledge LEAVE: ${(error as Error).message}`);
+        }
+      }));
+      await this.close();
+      this.logger.info('left; exiting');
+      await flushLogger(this.logger);
+      this.resolveFinished();
+    })();
+    return this.leaving;
+  }
+
+  async close(): Promise<void> {
+    await this.clientServer?.close();
+    await this.peerServer?.close();
+    for (const connection of this.peers.values()) connection.close();
+    this.replicas.close();
+  }
+}
+
+async function listen(open: () => Promise<NdjsonServer>, what: string): Promise<NdjsonServer> {
+  try {
+    return await open();
+  } catch (error) {
+    const code = (error as NodeJS.ErrnoException).code;
+    if (code === 'EADDRINUSE') throw new OccdbError('NODE_UNAVAILABLE', `${what} is already in use by another process`);
+    if (code === 'EADDRNOTAVAIL') throw new OccdbError('NODE_UNAVAILABLE', `${what}: the address is not on this machine`);
+    throw error;
+  }
+}

@@ -1,0 +1,78 @@
+// One client transaction, start to finish: read phase in a fresh workspace, validation,
+// write phase; on a conflict, re-execute the whole block with fresh reads after a
+// jittered back-off, so the client sees a result, never a conflict abort.
+import { OccdbError } from '../protocol/errors.js';
+import type { Command, TxnResult } from '../protocol/schemas.js';
+import { Workspace } from '../occ/workspace.js';
+import type { Coordinator } from './coordinator.js';
+import { interpret } from './interpreter.js';
+import type { ReplicaSet } from './replicas.js';
+
+export interface TransactionLimits {
+  retryCountMax: number;
+  backoffMsBase: number;
+  backoffMsMax: number;
+}
+
+export const TRANSACTION_LIMITS_DEFAULT: TransactionLimits = { retryCountMax: 100, backoffMsBase: 2, backoffMsMax: 250 };
+
+export interface TransactionContext {
+  middlewareId: number;
+  coordinator: Coordinator;
+  replicas: ReplicaSet;
+  magic(args: readonly [number, number, number]): string;
+  limits: TransactionLimits;
+  random(): number;
+}
+
+export async function runTransaction(commands: Command[], end: 'commit' | 'rollback', context: TransactionContext): Promise<TxnResult> {
+  for (let attempt = 0; ; attempt++) {
+    const workspace = new Workspace();
+    const outcome = await interpret(commands, {
+      workspace,
+      readKeys: async (keys) => {
+        const entries = await context.replicas.read(keys);
+        keys.forEach((key, index) => {
+          const entry = entries[index]!;
+          context.coordinator.observeVersion(entry.version);
+          workspace.recordRead(key, entry.version, entry.value);
+        });
+      },
+      magic: context.magic,
+      sleep: (ms) => new Promise((resolve) => setTimeout(resolve, ms)),
+    });
+
+    // A transaction that ends in an error or a ROLLBACK writes nothing, but what it read
+    // (and printed, or failed on) must still be a consistent snapshot: it is validated as
+    // a read-only transaction.
+    const keepWrites = end === 'commit' && !outcome.error;
+    const txid = context.coordinator.newTxid();
+    const decision = await context.coordinator.commit(txid, workspace.readSet, keepWrites ? workspace.writeSet : []);
+    if (decision.outcome === 'committed') {
+      const base = { retries: attempt, results: outcome.results, middlewareId: context.middlewareId, ...(outcome.quit ? { quit: true } : {}) };
+      if (keepWrites) return { outcome: 'committed', ts: [...decision.ts] as [number, number], ...base };
+      const error = outcome.error ?? { code: 'TXN_ROLLED_BACK', message: 'rolled back by ROLLBACK' };
+      return { outcome: 'rolled_back', error, ...base };
+    }
+    if (attempt >= context.limits.retryCountMax) {
+      return {
+        outcome: 'failed',
+        retries: attempt,
+        results: [],
+        middlewareId: context.middlewareId,
+        error: { code: 'TXN_RETRIES_EXHAUSTED', message: `transaction aborted ${attempt + 1} times by conflicts (last: ${decision.detail})` },
+      };
+    }
+    await new Promise((resolve) => setTimeout(resolve, backoffMs(attempt, context)));
+  }
+}
+
+/** Exponential back-off with full jitter: colliding transactions spread apart. */
+function backoffMs(attempt: number, context: TransactionContext): number {
+  const ceiling = Math.min(context.limits.backoffMsMax, context.limits.backoffMsBase * 2 ** Math.min(attempt, 16));
+  return Math.floor(context.random() * ceiling);
+}
+
+export function unavailable(error: unknown): OccdbError | null {
+  return error instanceof OccdbError && (error.code === 'NODE_UNAVAILABLE' || error.code === 'TIMEOUT') ? error : null;
+}

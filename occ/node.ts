@@ -1,0 +1,231 @@
+// The optimistic protocol of one middleware as a pure state machine (STYLE.md §1).
+// Events go in (a transaction asks to commit, a vote request or a vote arrives, versions
+// were read, a replica acknowledged, a member joined or left); effects come out as data
+// (send validation requests, answer a vote, read versions, apply, report an outcome).
+// The middleware's server and the seeded simulator are two shells around the same core.
+import { LamportClock } from '../timestamp/clock.js';
+import { timestampsEqual, type Timestamp } from '../timestamp/timestamp.js';
+import { InFlightTable } from './in-flight.js';
+import { decideVote } from './vote.js';
+import type { Key, MiddlewareId, ReadSet, ReplicaId, TxnId, Write } from './types.js';
+
+export type AbortReason = 'vote-no' | 'vote-timeout' | 'stale-read' | 'replica-unavailable';
+
+export type OccEvent =
+  | { type: 'commit-requested'; txid: TxnId; readSet: ReadSet; writes: Write[] }
+  | { type: 'version-observed'; version: Timestamp }
+  | { type: 'vote-requested'; from: MiddlewareId; txid: TxnId; ts: Timestamp; readSet: ReadSet; writeKeys: Key[] }
+  | { type: 'vote-received'; txid: TxnId; voter: MiddlewareId; vote: 'yes' | 'no' | 'timeout'; clock?: number }
+  | { type: 'versions-read'; txid: TxnId; versions: Timestamp[] }
+  | { type: 'versions-failed'; txid: TxnId }
+  | { type: 'replica-acked'; txid: TxnId; replica: ReplicaId }
+  | { type: 'member-joined'; member: MiddlewareId; clock: number }
+  | { type: 'member-left'; member: MiddlewareId };
+
+export type OccEffect =
+  | { type: 'send-validate'; to: MiddlewareId[]; txid: TxnId; ts: Timestamp; readSet: ReadSet; writeKeys: Key[] }
+  | { type: 'vote'; txid: TxnId; vote: 'yes' | 'no'; clock: number }
+  | { type: 'read-versions'; txid: TxnId; keys: Key[] }
+  | { type: 'apply'; txid: TxnId; ts: Timestamp; writes: Write[]; replicas: ReplicaId[] }
+  | { type: 'committed'; txid: TxnId; ts: Timestamp }
+  | { type: 'aborted'; txid: TxnId; ts: Timestamp; reason: AbortReason; detail: string };
+
+type Phase = 'voting' | 'checking-versions' | 'applying';
+
+interface Coordinated {
+  txid: TxnId;
+  ts: Timestamp;
+  readSet: ReadSet;
+  writes: Write[];
+  phase: Phase;
+  votesAwaited: Set<MiddlewareId>;
+  acksAwaited: Set<ReplicaId>;
+}
+
+/** Test hooks that break the protocol on purpose, so tests can show the checkers catch it. */
+export interface Faults {
+  /** Every voter answers YES whatever its in-flight table holds. */
+  skipVotingRule?: boolean;
+  /** The coordinator commits without re-reading the versions of the read set. */
+  skipVersionCheck?: boolean;
+}
+
+export interface OccNodeOptions {
+  id: MiddlewareId;
+  replicas: ReplicaId[];
+  members?: MiddlewareId[];
+  clockStart?: number;
+  faults?: Faults;
+}
+
+export class OccNode {
+  readonly id: MiddlewareId;
+  readonly clock: LamportClock;
+  readonly inFlight = new InFlightTable();
+  private readonly replicas: ReplicaId[];
+  private readonly members = new Set<MiddlewareId>();
+  private readonly coordinated = new Map<TxnId, Coordinated>();
+  private readonly faults: Faults;
+  commits = 0;
+  aborts = 0;
+
+  constructor(options: OccNodeOptions) {
+    this.id = options.id;
+    this.clock = new LamportClock(options.id, options.clockStart ?? 0);
+    this.replicas = [...options.replicas];
+    for (const member of options.members ?? []) if (member !== options.id) this.members.add(member);
+    this.faults = options.faults ?? {};
+    if (this.replicas.length === 0) throw new Error('a middleware needs at least one replica');
+  }
+
+  /** The middlewares whose votes a commit needs now, this one excluded. */
+  get memberIds(): MiddlewareId[] {
+    return [...this.members].sort((a, b) => a - b);
+  }
+
+  get replicaIds(): ReplicaId[] {
+    return [...this.replicas];
+  }
+
+  /** Transactions this node coordinates that have not reached an outcome. */
+  get coordinatingCount(): number {
+    return this.coordinated.size;
+  }
+
+  handle(event: OccEvent): OccEffect[] {
+    switch (event.type) {
+      case 'commit-requested': return this.onCommitRequested(event);
+      case 'version-observed': this.clock.observe(event.version); return [];
+      case 'vote-requested': return this.onVoteRequested(event);
+      case 'vote-received': return this.onVoteReceived(event);
+      case 'versions-read': return this.onVersionsRead(event);
+      case 'versions-failed': return this.abortIfChecking(event.txid, 'replica-unavailable', 'no replica answered the version check');
+      case 'replica-acked': return this.onReplicaAcked(event);
+      case 'member-joined': return this.onMemberJoined(event);
+      case 'member-left': return this.onMemberLeft(event);
+    }
+  }
+
+  private onCommitRequested(event: Extract<OccEvent, { type: 'commit-requested' }>): OccEffect[] {
+    if (this.coordinated.has(event.txid)) throw new Error(`occ: ${event.txid} asked to commit twice`);
+    const ts = this.clock.tick();
+    const writeKeys = event.writes.map((write) => write.key);
+    const txn: Coordinated = {
+      txid: event.txid,
+      ts,
+      readSet: event.readSet,
+      writes: event.writes,
+      phase: 'voting',
+      votesAwaited: new Set(this.members),
+      acksAwaited: new Set(),
+    };
+    this.coordinated.set(txn.txid, txn);
+    // In flight from the moment it is stamped: from now on this node votes NO for any
+    // larger-timestamp transaction that read an older version of a key this one writes.
+    this.inFlight.add({ txid: txn.txid, ts, readSet: event.readSet, writeKeys: new Set(writeKeys) });
+    const ownVote = this.faults.skipVotingRule ? { vote: 'yes' as const } : decideVote({ txid: txn.txid, ts, readSet: event.readSet }, this.inFlight);
+    if (ownVote.vote === 'no') {
+      return this.abort(txn, 'vote-no', `MIDDLEWARE${this.id} has ${ownVote.conflict.txid} in flight writing ${ownVote.conflict.key}`);
+    }
+    if (txn.votesAwaited.size === 0) return this.startVersionCheck(txn);
+    return [{ type: 'send-validate', to: [...txn.votesAwaited], txid: txn.txid, ts, readSet: event.readSet, writeKeys }];
+  }
+
+  private onVoteRequested(event: Extract<OccEvent, { type: 'vote-requested' }>): OccEffect[] {
+    // The clock moves past t before voting: any transaction this node stamps later gets a
+    // larger timestamp than the request (case 1 of the serializability argument).
+    this.clock.observe(event.ts);
+    const vote = this.faults.skipVotingRule ? { vote: 'yes' as const } : decideVote(event, this.inFlight);
+    return [{ type: 'vote', txid: event.txid, vote: vote.vote, clock: this.clock.value }];
+  }
+
+  private onVoteReceived(event: Extract<OccEvent, { type: 'vote-received' }>): OccEffect[] {
+    if (event.clock !== undefined) this.clock.observe(event.clock);
+    const txn = this.coordinated.get(event.txid);
+    if (!txn || txn.phase !== 'voting' || !txn.votesAwaited.has(event.voter)) return [];
+    if (event.vote === 'no') return this.abort(txn, 'vote-no', `MIDDLEWARE${event.voter} voted no`);
+    if (event.vote === 'timeout') return this.abort(txn, 'vote-timeout', `MIDDLEWARE${event.voter} did not vote in time`);
+    txn.votesAwaited.delete(event.voter);
+    return txn.votesAwaited.size === 0 ? this.startVersionCheck(txn) : [];
+  }
+
+  /** Step 4: only after the last vote, re-read the versions of the read set. */
+  private startVersionCheck(txn: Coordinated): OccEffect[] {
+    if (txn.readSet.length === 0 || this.faults.skipVersionCheck) return this.commit(txn);
+    txn.phase = 'checking-versions';
+    return [{ type: 'read-versions', txid: txn.txid, keys: txn.readSet.map(([key]) => key) }];
+  }
+
+  private onVersionsRead(event: Extract<OccEvent, { type: 'versions-read' }>): OccEffect[] {
+    const txn = this.coordinated.get(event.txid);
+    if (!txn || txn.phase !== 'checking-versions') return [];
+    if (event.versions.length !== txn.readSet.length) throw new Error(`occ: ${txn.txid} got ${event.versions.length} versions for ${txn.readSet.length} keys`);
+    for (let index = 0; index < txn.readSet.length; index++) {
+      const [key, versionRead] = txn.readSet[index]!;
+      const versionNow = event.versions[index]!;
+      this.clock.observe(versionNow);
+      if (!timestampsEqual(versionRead, versionNow)) {
+        return this.abort(txn, 'stale-read', `${key} changed from version ${versionRead.join('.')} to ${versionNow.join('.')}`);
+      }
+    }
+    return this.commit(txn);
+  }
+
+  private abortIfChecking(txid: TxnId, reason: AbortReason, detail: string): OccEffect[] {
+    const txn = this.coordinated.get(txid);
+    if (!txn || txn.phase !== 'checking-versions') return [];
+    return this.abort(txn, reason, detail);
+  }
+
+  private commit(txn: Coordinated): OccEffect[] {
+    if (txn.writes.length === 0) return this.finish(txn);
+    txn.phase = 'applying';
+    txn.acksAwaited = new Set(this.replicas);
+    return [{ type: 'apply', txid: txn.txid, ts: txn.ts, writes: txn.writes, replicas: [...this.replicas] }];
+  }
+
+  private onReplicaAcked(event: Extract<OccEvent, { type: 'replica-acked' }>): OccEffect[] {
+    const txn = this.coordinated.get(event.txid);
+    if (!txn || txn.phase !== 'applying') return [];
+    txn.acksAwaited.delete(event.replica);
+    return txn.acksAwaited.size === 0 ? this.finish(txn) : [];
+  }
+
+  /** A transaction leaves the in-flight table only when every replica has applied it. */
+  private finish(txn: Coordinated): OccEffect[] {
+    if (txn.acksAwaited.size !== 0) throw new Error(`occ: ${txn.txid} finished with replicas still to acknowledge`);
+    this.coordinated.delete(txn.txid);
+    this.inFlight.remove(txn.txid);
+    this.commits += 1;
+    return [{ type: 'committed', txid: txn.txid, ts: txn.ts }];
+  }
+
+  private abort(txn: Coordinated, reason: AbortReason, detail: string): OccEffect[] {
+    if (txn.phase === 'applying') throw new Error(`occ: ${txn.txid} aborted after its commit decision`);
+    this.coordinated.delete(txn.txid);
+    this.inFlight.remove(txn.txid);
+    this.aborts += 1;
+    return [{ type: 'aborted', txid: txn.txid, ts: txn.ts, reason, detail }];
+  }
+
+  private onMemberJoined(event: Extract<OccEvent, { type: 'member-joined' }>): OccEffect[] {
+    this.clock.observe(event.clock);
+    if (event.member !== this.id) this.members.add(event.member);
+    // Transactions already voting do not wait for the newcomer: they were stamped before it
+    // joined, so everything it will stamp is larger and its coordinator will ask us.
+    return [];
+  }
+
+  private onMemberLeft(event: Extract<OccEvent, { type: 'member-left' }>): OccEffect[] {
+    this.members.delete(event.member);
+    // A member leaves only with nothing in flight, so it cannot invalidate anybody's reads:
+    // a vote still awaited from it is as good as YES.
+    const effects: OccEffect[] = [];
+    for (const txn of [...this.coordinated.values()]) {
+      if (txn.phase === 'voting' && txn.votesAwaited.delete(event.member) && txn.votesAwaited.size === 0) {
+        effects.push(...this.startVersionCheck(txn));
+      }
+    }
+    return effects;
+  }
+}
