@@ -1,4 +1,170 @@
-import type { Command } from 'commander';
+// `occdb client <middleware> <file>`: runs a command file's transactions on one middleware
+// and prints the results in the classic format (or as one JSON document with --json).
+import fs from 'node:fs/promises';
+import { InvalidArgumentError, Option, type Command } from 'commander';
+import { parseCommandFile, type Block } from '../client/parser.js';
+import { formatClassic } from '../client/format.js';
+import { MiddlewareUnreachableError, TRANSACTION_TIMEOUT_MS_DEFAULT, runBlocks } from '../client/run.js';
+import { findMiddleware, middlewareClientEndpoint, parseHostPort, parseNodeName, readClusterFile } from '../protocol/cluster.js';
+import { Connection, type Endpoint } from '../protocol/connection.js';
+import { OccdbError } from '../protocol/errors.js';
+import type { TxnResult } from '../protocol/schemas.js';
+import { EXIT_CLUSTER_UNREACHABLE, EXIT_FAILED, EXIT_OK, EXIT_USAGE } from './exit-codes.js';
+import { clusterOption, dirOption, resolveClusterFile } from './options.js';
+
+/** A command file is read whole into memory; this keeps a wrong path (a disk image, a log) from exhausting it. */
+export const COMMAND_FILE_BYTES_MAX = 64 * 1024 * 1024;
+const TIMEOUT_MS_MAX = 24 * 60 * 60 * 1000;
+
+interface ClientOptions {
+  dir: string;
+  cluster?: string;
+  json?: boolean;
+  timeoutMs?: number;
+}
+
+interface Target {
+  /** How messages name the middleware: `MIDDLEWARE1 at 10.0.0.5:7001`, or `middleware at host:port`. */
+  label: string;
+  endpoint: Endpoint;
+}
+
+/** What --json prints: one document, whatever happened. */
+interface JsonReport {
+  file: string;
+  middleware: string;
+  address?: string;
+  transactions: TxnResult[];
+  exitCode: number;
+  error?: { code: string; message: string };
+}
+
 export function registerClientCommand(program: Command): void {
-  void program;
+  program
+    .command('client')
+    .description(
+      "Run a command file's transactions on one middleware and print the results: each PRINT value on its own line, " +
+      'each error as "ERROR in line N: message". A file without BEGIN is one transaction; BEGIN ... COMMIT|ROLLBACK ' +
+      'blocks make several, run in order. The file is checked first: if any line is wrong, nothing is sent.',
+    )
+    .argument('<middleware>', 'the middleware to send to: MIDDLEWARE<n>, middleware<n> or <n> (looked up in the cluster file), or host:port')
+    .argument('<file>', 'the command file: one command a line (ASSIGN, ADD, PRINT, DELETE, SLEEP, IGNORE, MAGIC, QUIT, NOCMD, BEGIN, COMMIT, ROLLBACK); # starts a comment line')
+    .addOption(dirOption())
+    .addOption(clusterOption())
+    .option('--json', 'print one JSON document {file, middleware, transactions, exitCode} instead of the classic output')
+    .addOption(
+      new Option('--timeout-ms <ms>', "how long one transaction may take before the middleware counts as unreachable (the block's SLEEP seconds are added)")
+        .default(TRANSACTION_TIMEOUT_MS_DEFAULT)
+        .argParser(parseTimeoutMs),
+    )
+    .addHelpText('after', [
+      '',
+      'Examples:',
+      '  $ occdb client MIDDLEWARE1 test-scenarios/basic.op',
+      '  $ occdb client 2 transfer.op --json',
+      '  $ occdb client 127.0.0.1:7001 basic.op',
+      '',
+      'Exit codes:',
+      '  0  every transaction committed',
+      '  1  a transaction rolled back or failed',
+      '  2  a usage or command-file error (nothing was sent)',
+      '  3  the middleware is unreachable',
+    ].join('\n'))
+    .action(async (middlewareName: string, file: string, options: ClientOptions) => {
+      await runClient(middlewareName, file, options);
+    });
+}
+
+function parseTimeoutMs(text: string): number {
+  const value = Number(text);
+  if (!/^[0-9]+$/.test(text.trim()) || !Number.isSafeInteger(value) || value < 1 || value > TIMEOUT_MS_MAX) {
+    throw new InvalidArgumentError(`expected a whole number of milliseconds from 1 to ${TIMEOUT_MS_MAX}`);
+  }
+  return value;
+}
+
+async function runClient(middlewareName: string, file: string, options: ClientOptions): Promise<void> {
+  const report: JsonReport = { file, middleware: middlewareName, address: undefined, transactions: [], exitCode: EXIT_USAGE };
+  // In --json mode the document is printed whatever happens, so a script always gets one;
+  // the error also goes to stderr (through main.ts) for a human.
+  const fail = (error: OccdbError, exitCode: number): never => {
+    if (options.json) {
+      report.exitCode = exitCode;
+      report.error = { code: error.code, message: error.message };
+      printJson(report);
+    }
+    throw error;
+  };
+
+  // The file first: a mistake in it must be reported before anything is sent anywhere.
+  let blocks: Block[];
+  try {
+    blocks = parseCommandFile(await readCommandFile(file), file);
+  } catch (error) {
+    if (!(error instanceof OccdbError)) throw error;
+    return fail(error, EXIT_USAGE);
+  }
+
+  let target: Target;
+  try {
+    target = resolveMiddleware(middlewareName, options);
+  } catch (error) {
+    if (!(error instanceof OccdbError)) throw error;
+    return fail(error, EXIT_USAGE);
+  }
+  report.address = `${target.endpoint.host}:${target.endpoint.port}`;
+
+  const connection = new Connection(target.endpoint, target.label);
+  let transactions: TxnResult[];
+  try {
+    transactions = await runBlocks(connection, blocks, { timeoutMs: options.timeoutMs });
+  } catch (error) {
+    if (!(error instanceof MiddlewareUnreachableError)) throw error;
+    // What ran before the middleware was lost is real and must be shown.
+    report.transactions = error.completed;
+    if (!options.json) process.stdout.write(formatClassic(error.completed));
+    // main.ts maps NODE_UNAVAILABLE to exit code 3.
+    return fail(error, EXIT_CLUSTER_UNREACHABLE);
+  } finally {
+    connection.close();
+  }
+
+  const exitCode = transactions.every((transaction) => transaction.outcome === 'committed') ? EXIT_OK : EXIT_FAILED;
+  report.transactions = transactions;
+  report.exitCode = exitCode;
+  if (options.json) printJson(report);
+  else process.stdout.write(formatClassic(transactions));
+  process.exitCode = exitCode;
+}
+
+async function readCommandFile(file: string): Promise<string> {
+  try {
+    const stat = await fs.stat(file);
+    if (stat.isDirectory()) throw new OccdbError('USAGE', `cannot read the command file ${file}: it is a directory`);
+    if (stat.size > COMMAND_FILE_BYTES_MAX) {
+      throw new OccdbError('USAGE', `the command file ${file} has ${stat.size} bytes; at most ${COMMAND_FILE_BYTES_MAX} are allowed`);
+    }
+    return await fs.readFile(file, 'utf8');
+  } catch (error) {
+    if (error instanceof OccdbError) throw error;
+    const code = (error as NodeJS.ErrnoException).code;
+    const why = code === 'ENOENT' ? 'no such file' : code === 'EACCES' ? 'permission denied' : (error as Error).message;
+    throw new OccdbError('USAGE', `cannot read the command file ${file}: ${why}`);
+  }
+}
+
+function resolveMiddleware(name: string, options: ClientOptions): Target {
+  const endpoint = parseHostPort(name);
+  if (endpoint !== null) return { label: `middleware at ${endpoint.host}:${endpoint.port}`, endpoint };
+  const id = parseNodeName(name, 'MIDDLEWARE');
+  if (id === null) {
+    throw new OccdbError('USAGE', `'${name}' names no middleware: use MIDDLEWARE<n>, middleware<n>, <n> or host:port`);
+  }
+  const cluster = readClusterFile(resolveClusterFile(options));
+  const resolved = middlewareClientEndpoint(findMiddleware(cluster, id));
+  return { label: `MIDDLEWARE${id} at ${resolved.host}:${resolved.port}`, endpoint: resolved };
+}
+
+function printJson(report: JsonReport): void {
+  process.stdout.write(JSON.stringify(report, null, 2) + '\n');
 }

@@ -1,4 +1,41 @@
-import type { Command } from 'commander';
+// `occdb database <n>`: runs DATABASE<n> of the cluster file in the foreground.
+import { Command } from 'commander';
+import { parseNodeName } from '../protocol/cluster.js';
+import { OccdbError } from '../protocol/errors.js';
+import type { LogLevel } from '../protocol/log.js';
+import { runDatabase } from '../database/server.js';
+import { clusterOption, dirOption, logLevelOption, resolveClusterFile } from './options.js';
+
+/** How long a stopping database may take before the process exits anyway. */
+const SHUTDOWN_TIMEOUT_MS = 10_000;
+
 export function registerDatabaseCommand(program: Command): void {
-  void program;
+  program
+    .command('database')
+    .description('run DATABASE<n> of the cluster in the foreground (a LevelDB replica; logs to stderr and <its dir>/database.log)')
+    .argument('<n>', 'the database: DATABASE<n> or n')
+    .addOption(dirOption())
+    .addOption(clusterOption())
+    .addOption(logLevelOption())
+    .action(async (name: string, options: { dir: string; cluster?: string; logLevel: LogLevel }) => {
+      const id = parseNodeName(name, 'DATABASE');
+      if (id === null || id < 1) throw new OccdbError('USAGE', `'${name}' is not a database name (DATABASE<n> or n)`);
+      const database = await runDatabase({ id, clusterFile: resolveClusterFile(options), logLevel: options.logLevel, console: true });
+      let stopping = false;
+      const stop = (): void => {
+        if (stopping) return;
+        stopping = true;
+        // If closing hangs (a stuck disk), exit anyway rather than linger.
+        setTimeout(() => process.exit(1), SHUTDOWN_TIMEOUT_MS).unref();
+        database.close().then(
+          () => { process.exitCode = 0; },
+          (error: unknown) => {
+            process.stderr.write(`occdb: DATABASE${id} did not stop cleanly: ${(error as Error).message}\n`);
+            process.exit(1);
+          },
+        );
+      };
+      process.on('SIGTERM', stop);
+      process.on('SIGINT', stop);
+    });
 }

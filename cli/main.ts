@@ -33,7 +33,7 @@ function exitCodeFor(error: unknown): number {
   }
   if (error instanceof OccdbError) {
     process.stderr.write(`occdb: ${error.message}\n`);
-    return error.code === 'CLUSTER_UNREACHABLE' || error.code === 'NODE_UNAVAILABLE' ? EXIT_CLUSTER_UNREACHABLE : EXIT_USAGE;
+    return error.code === 'CLUSTER_UNREACHABLE' || error.code === 'NODE_UNAVAILABLE' || error.code === 'TIMEOUT' ? EXIT_CLUSTER_UNREACHABLE : EXIT_USAGE;
   }
   // Anything else is a bug in occdb, not a user mistake: show everything.
   process.stderr.write(`occdb: internal error: ${error instanceof Error ? error.stack : String(error)}\n`);

@@ -158,7 +158,9 @@ class Middleware implements RunningMiddleware {
 
   private async runClientTransaction(commands: Extract<ClientRequest, { type: 'txn.run' }>['commands'], end: 'commit' | 'rollback'): Promise<TxnResult> {
     if (this.leaving) throw new OccdbError('MIDDLEWARE_LEAVING', `MIDDLEWARE${this.options.id} is shutting down; use another middleware`);
-    if (this.activeTransactions >= ACTIVE_TRANSACTIONS_MAX) throw new OccdbError('NODE_UNAVAILABLE', `MIDDLEWARE${this.options.id} is overloaded (${ACTIVE_TRANSACTIONS_MAX} transactions running)`);
+    if (this.activeTransactions >= ACTIVE_TRANSACTIONS_MAX) {
+      return { outcome: 'failed', retries: 0, results: [], middlewareId: this.options.id, error: { code: 'NODE_UNAVAILABLE', message: `MIDDLEWARE${this.options.id} is overloaded (${ACTIVE_TRANSACTIONS_MAX} transactions running); try again` } };
+    }
     this.activeTransactions += 1;
     try {
       const result = await runTransaction(commands, end, {

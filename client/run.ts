@@ -1,0 +1,92 @@
+// Runs a command file's blocks on one middleware: one txn.run request per block, one
+// after another, on one connection. Blocks are independent transactions, so a block that
+// fails does not stop the ones after it; only losing the middleware itself does.
+import type { Connection } from '../protocol/connection.js';
+import { OccdbError } from '../protocol/errors.js';
+import { TxnResultSchema, type TxnResult } from '../protocol/schemas.js';
+import type { Block } from './parser.js';
+
+/** How long a transaction may take, on top of the SLEEPs it asks for. */
+export const TRANSACTION_TIMEOUT_MS_DEFAULT = 60_000;
+
+/** The middlewareId of a result made up by the client for a block no middleware answered. */
+export const MIDDLEWARE_ID_NONE = 0;
+
+/**
+ * The middleware stopped answering (NODE_UNAVAILABLE or TIMEOUT of the connection), so the
+ * remaining blocks were not run. `completed` holds the results of the blocks before it.
+ */
+export class MiddlewareUnreachableError extends OccdbError {
+  constructor(
+    message: string,
+    readonly cause: OccdbError,
+    readonly completed: TxnResult[],
+  ) {
+    super('NODE_UNAVAILABLE', message);
+    this.name = 'MiddlewareUnreachableError';
+  }
+}
+
+/**
+ * Sends each block as one transaction and returns one result per block, in order.
+ *
+ * An error reply from the middleware (it is leaving, it refused the message) becomes a
+ * `failed` result for that block, and the next block is still sent. After a result with
+ * `quit` (the middleware stops), the blocks left are not sent and get `failed` results.
+ * Losing the connection (NODE_UNAVAILABLE) or a timeout throws MiddlewareUnreachableError:
+ * a transaction-level failure must come back as a TxnResult, not as an error reply with
+ * one of those codes.
+ *
+ * `timeoutMs` bounds each transaction; the block's SLEEP seconds are added to it.
+ */
+export async function runBlocks(connection: Connection, blocks: Block[], options: { timeoutMs?: number } = {}): Promise<TxnResult[]> {
+  const timeoutMsBase = options.timeoutMs ?? TRANSACTION_TIMEOUT_MS_DEFAULT;
+  const results: TxnResult[] = [];
+  let middlewareId = MIDDLEWARE_ID_NONE;
+  let quitLine: number | null = null;
+
+  for (const block of blocks) {
+    if (quitLine !== null) {
+      results.push(notRun(block, 'MIDDLEWARE_LEAVING', `not run: ${connection.label} stopped after the QUIT at line ${quitLine}`, middlewareId));
+      continue;
+    }
+    const timeoutMs = timeoutMsBase + sleepSeconds(block) * 1000;
+    let result: TxnResult;
+    try {
+      result = await connection.request({ type: 'txn.run', commands: block.commands, end: block.end }, TxnResultSchema, timeoutMs);
+    } catch (error) {
+      if (!(error instanceof OccdbError)) throw error;
+      if (error.code === 'NODE_UNAVAILABLE' || error.code === 'TIMEOUT') {
+        throw new MiddlewareUnreachableError(unreachableMessage(error, block, results.length, blocks.length), error, results);
+      }
+      results.push(notRun(block, error.code, error.message, middlewareId));
+      continue;
+    }
+    results.push(result);
+    middlewareId = result.middlewareId;
+    if (result.quit === true) quitLine = quitCommandLine(block) ?? block.lastLine;
+  }
+  return results;
+}
+
+function sleepSeconds(block: Block): number {
+  let seconds = 0;
+  for (const command of block.commands) if (command.op === 'SLEEP') seconds += command.seconds;
+  return seconds;
+}
+
+function quitCommandLine(block: Block): number | undefined {
+  return block.commands.find((command) => command.op === 'QUIT')?.line;
+}
+
+function notRun(block: Block, code: string, message: string, middlewareId: number): TxnResult {
+  return { outcome: 'failed', retries: 0, results: [], error: { code, message, line: block.firstLine }, middlewareId };
+}
+
+function unreachableMessage(error: OccdbError, block: Block, completedCount: number, blockCount: number): string {
+  const parts = [error.message];
+  // After a timeout the request did reach the middleware: it may have committed.
+  if (error.code === 'TIMEOUT') parts.push(`the outcome of the transaction at line ${block.firstLine} is unknown`);
+  if (blockCount > 1) parts.push(`${completedCount} of ${blockCount} transactions ran before`);
+  return parts.join('; ');
+}

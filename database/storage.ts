@@ -1,0 +1,91 @@
+// LevelDB access for one DATABASE: every key holds { version, value? } (no value = tombstone).
+// Writes happen only through APPLY, as one synced batch under the Thomas write rule.
+import { Level } from 'level';
+import type { Entry, Write } from '../protocol/schemas.js';
+import { OccdbError } from '../protocol/errors.js';
+import { TIMESTAMP_ZERO, type Timestamp } from '../timestamp/timestamp.js';
+import { planApply, writtenKeys } from './thomas.js';
+
+export interface ScanEntry extends Entry {
+  key: string;
+}
+
+export interface ScanPage {
+  entries: ScanEntry[];
+  /** True when no key follows the last one returned. */
+  done: boolean;
+}
+
+export class Storage {
+  /** Set while an APPLY runs: its read-then-write must not interleave with another APPLY. */
+  private applying = false;
+
+  private constructor(private readonly db: Level<string, Entry>) {}
+
+  /**
+   * Opens (creating it and its parent directories if missing) the LevelDB directory `dir`.
+   * LevelDB takes an exclusive lock on it; `isLockedError` tells that failure apart.
+   */
+  static async open(dir: string): Promise<Storage> {
+    const db = new Level<string, Entry>(dir, { valueEncoding: 'json' });
+    await db.open();
+    return new Storage(db);
+  }
+
+  /** The stored entries of `keys`, positionally; a key never written is version zero without a value. */
+  async read(keys: readonly string[]): Promise<Entry[]> {
+    if (keys.length === 0) return [];
+    const stored: (Entry | undefined)[] = await this.db.getMany([...keys]);
+    return stored.map((entry) => entry ?? { version: [TIMESTAMP_ZERO[0], TIMESTAMP_ZERO[1]] });
+  }
+
+  /** The stored versions of `keys`, positionally; a key never written is version zero. */
+  async versions(keys: readonly string[]): Promise<Timestamp[]> {
+    const entries = await this.read(keys);
+    return entries.map((entry) => entry.version);
+  }
+
+  /**
+   * Applies a committed transaction's writes with timestamp `ts` under the Thomas write rule,
+   * as one atomic batch synced to disk; resolves only once the batch is durable. Returns how
+   * many keys were written. The caller must not start another APPLY before this one resolves.
+   */
+  async apply(ts: Timestamp, writes: readonly Write[]): Promise<number> {
+    if (this.applying) throw new OccdbError('INTERNAL', 'two APPLYs ran at once on one database');
+    this.applying = true;
+    try {
+      const keys = writtenKeys(writes);
+      const storedVersions = new Map<string, Timestamp>();
+      const stored = await this.read(keys);
+      keys.forEach((key, index) => storedVersions.set(key, stored[index]!.version));
+      const puts = planApply(ts, writes, storedVersions);
+      if (puts.length === 0) return 0;
+      await this.db.batch(
+        puts.map(({ key, entry }) => ({ type: 'put' as const, key, value: entry })),
+        { sync: true },
+      );
+      return puts.length;
+    } finally {
+      this.applying = false;
+    }
+  }
+
+  /** Up to `limit` entries with keys after `after` (from the start when absent), in key order, tombstones included. */
+  async scan(after: string | undefined, limit: number): Promise<ScanPage> {
+    // One entry more than asked tells whether anything follows, without a second read.
+    const range = after === undefined ? { limit: limit + 1 } : { gt: after, limit: limit + 1 };
+    const rows = await this.db.iterator(range).all();
+    const entries = rows.slice(0, limit).map(([key, entry]) => ({ key, ...entry }));
+    return { entries, done: rows.length <= limit };
+  }
+
+  async close(): Promise<void> {
+    await this.db.close();
+  }
+}
+
+/** True when opening failed because another process (or instance) holds the directory's lock. */
+export function isLockedError(error: unknown): boolean {
+  const cause = (error as { cause?: { code?: unknown } } | null)?.cause;
+  return (error as { code?: unknown } | null)?.code === 'LEVEL_DATABASE_NOT_OPEN' && cause?.code === 'LEVEL_LOCKED';
+}

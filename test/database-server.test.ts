@@ -1,0 +1,244 @@
+// The DATABASE process as a server: bad input of every kind gets an error reply (or, when
+// oversized, a closed connection) and the process keeps answering; replies echo request ids
+// on every connection; a second process cannot open the same data directory; SIGTERM stops
+// the process cleanly with its data kept.
+import test from 'ava';
+import type { ChildProcess } from 'node:child_process';
+import fs from 'node:fs';
+import net from 'node:net';
+import os from 'node:os';
+import path from 'node:path';
+import { databaseEndpoint } from '../protocol/cluster.js';
+import { Connection, type Endpoint } from '../protocol/connection.js';
+import { DbApplyResult, DbReadResult, DbVersionsResult, EmptyResult, MESSAGE_BYTES_MAX, StatusResult } from '../protocol/schemas.js';
+import { capturedOutput, killProcess, spawnOccdb, waitForExit, waitForPing, writeTestCluster } from './helpers/processes.js';
+
+const STARTUP_TIMEOUT_MS = 30_000;
+const REPLY_TIMEOUT_MS = 10_000;
+
+const temporaryRoot = fs.mkdtempSync(path.join(os.tmpdir(), 'occdb-server-'));
+const children = new Set<ChildProcess>();
+let shared: { file: string; endpoint: Endpoint; child: ChildProcess };
+
+function startDatabase(clusterFile: string): ChildProcess {
+  const child = spawnOccdb(['database', 'DATABASE1', '--cluster', clusterFile]);
+  children.add(child);
+  return child;
+}
+
+test.before(async () => {
+  const { file, cluster } = await writeTestCluster(path.join(temporaryRoot, 'shared'), { middlewares: 1, databases: 1 });
+  const endpoint = databaseEndpoint(cluster.databases[0]!);
+  const child = startDatabase(file);
+  await waitForPing(endpoint, STARTUP_TIMEOUT_MS, child);
+  shared = { file, endpoint, child };
+});
+
+test.after.always(async () => {
+  for (const child of children) await killProcess(child, 'SIGKILL');
+  fs.rmSync(temporaryRoot, { recursive: true, force: true });
+});
+
+/** A bare socket that sends raw lines and reads replies one at a time, each wait bounded. */
+class RawClient {
+  private readonly lines: unknown[] = [];
+  private buffered = '';
+  private waiter: (() => void) | null = null;
+  closed = false;
+
+  private constructor(private readonly socket: net.Socket) {
+    socket.on('data', (chunk) => {
+      this.buffered += chunk.toString('utf8');
+      let newline = this.buffered.indexOf('\n');
+      while (newline !== -1) {
+        this.lines.push(JSON.parse(this.buffered.slice(0, newline)));
+        this.buffered = this.buffered.slice(newline + 1);
+        newline = this.buffered.indexOf('\n');
+      }
+      this.waiter?.();
+    });
+    socket.on('error', () => { /* a reset after the server closes; 'close' follows */ });
+    socket.on('close', () => {
+      this.closed = true;
+      this.waiter?.();
+    });
+  }
+
+  static connect(endpoint: Endpoint): Promise<RawClient> {
+    return new Promise((resolve, reject) => {
+      const socket = net.connect(endpoint.port, endpoint.host, () => resolve(new RawClient(socket)));
+      socket.once('error', reject);
+    });
+  }
+
+  send(text: string | Buffer): void {
+    this.socket.write(text);
+  }
+
+  /** The next reply, or null if the connection closed first. */
+  async next(): Promise<unknown> {
+    const deadlineMs = Date.now() + REPLY_TIMEOUT_MS;
+    while (this.lines.length === 0 && !this.closed) {
+      const remainingMs = deadlineMs - Date.now();
+      if (remainingMs <= 0) throw new Error('no reply in time');
+      await new Promise<void>((resolve) => {
+        const timer = setTimeout(resolve, remainingMs);
+        this.waiter = () => {
+          clearTimeout(timer);
+          resolve();
+        };
+      });
+      this.waiter = null;
+    }
+    return this.lines.shift() ?? null;
+  }
+
+  /** Resolves once the server has closed the connection; false if it did not within the reply timeout. */
+  async waitClosed(): Promise<boolean> {
+    const deadlineMs = Date.now() + REPLY_TIMEOUT_MS;
+    while (!this.closed && Date.now() < deadlineMs) await this.next().catch(() => null);
+    return this.closed;
+  }
+
+  destroy(): void {
+    this.socket.destroy();
+  }
+}
+
+async function ping(endpoint: Endpoint): Promise<unknown> {
+  const connection = new Connection(endpoint);
+  try {
+    return await connection.request({ type: 'ping' }, EmptyResult, REPLY_TIMEOUT_MS);
+  } finally {
+    connection.close();
+  }
+}
+
+test('garbage, unknown types and schema failures each get an error reply, and the connection still works', async (t) => {
+  const client = await RawClient.connect(shared.endpoint);
+  try {
+    client.send('this is not JSON\n');
+    t.like(await client.next(), { id: null, ok: false, error: { code: 'BAD_MESSAGE' } });
+    client.send('[1, 2\n');
+    t.like(await client.next(), { id: null, ok: false, error: { code: 'BAD_MESSAGE' } });
+    client.send(JSON.stringify({ id: 5, type: 'db.drop' }) + '\n');
+    t.like(await client.next(), { id: 5, ok: false, error: { code: 'UNKNOWN_MESSAGE' } });
+    client.send(JSON.stringify({ id: 6 }) + '\n');
+    t.like(await client.next(), { id: 6, ok: false, error: { code: 'UNKNOWN_MESSAGE' } });
+    client.send(JSON.stringify({ id: 7, type: 'db.read', keys: ['9 is not a key'] }) + '\n');
+    t.like(await client.next(), { id: 7, ok: false, error: { code: 'BAD_MESSAGE' } });
+    client.send(JSON.stringify({ id: 8, type: 'db.apply', ts: [-1, 1], writes: [] }) + '\n');
+    t.like(await client.next(), { id: 8, ok: false, error: { code: 'BAD_MESSAGE' } });
+    client.send(JSON.stringify({ id: 9, type: 'db.scan', limit: 0 }) + '\n');
+    t.like(await client.next(), { id: 9, ok: false, error: { code: 'BAD_MESSAGE' } });
+    client.send(JSON.stringify({ id: 10, type: 'ping' }) + '\n');
+    t.deepEqual(await client.next(), { id: 10, ok: true, result: {} });
+  } finally {
+    client.destroy();
+  }
+  t.deepEqual(await ping(shared.endpoint), {});
+});
+
+test('an oversized line gets an error and a closed connection, and the process still answers', async (t) => {
+  const client = await RawClient.connect(shared.endpoint);
+  try {
+    client.send(Buffer.alloc(MESSAGE_BYTES_MAX + 1024, 'x'));
+    const reply = await client.next();
+    if (reply !== null) t.like(reply, { id: null, ok: false, error: { code: 'MESSAGE_TOO_LARGE' } });
+    t.true(await client.waitClosed(), 'the server closed the connection');
+  } finally {
+    client.destroy();
+  }
+  t.deepEqual(await ping(shared.endpoint), {});
+});
+
+test('requests on two connections are answered with their own ids and results', async (t) => {
+  const first = await RawClient.connect(shared.endpoint);
+  const second = await RawClient.connect(shared.endpoint);
+  try {
+    first.send(JSON.stringify({ id: 1, type: 'db.apply', ts: [1, 1], writes: [{ key: 'two_first', value: 'one' }] }) + '\n');
+    second.send(JSON.stringify({ id: 1, type: 'db.apply', ts: [1, 2], writes: [{ key: 'two_second', value: 'two' }] }) + '\n');
+    t.deepEqual(await first.next(), { id: 1, ok: true, result: { written: 1 } });
+    t.deepEqual(await second.next(), { id: 1, ok: true, result: { written: 1 } });
+    // Same id on both connections, different keys: each connection gets its own answer.
+    first.send(JSON.stringify({ id: 42, type: 'db.read', keys: ['two_second'] }) + '\n');
+    second.send(JSON.stringify({ id: 42, type: 'db.read', keys: ['two_first'] }) + '\n');
+    first.send(JSON.stringify({ id: 43, type: 'db.versions', keys: ['two_first', 'two_missing'] }) + '\n');
+    t.deepEqual(await first.next(), { id: 42, ok: true, result: { entries: [{ version: [1, 2], value: 'two' }] } });
+    t.deepEqual(await second.next(), { id: 42, ok: true, result: { entries: [{ version: [1, 1], value: 'one' }] } });
+    t.deepEqual(await first.next(), { id: 43, ok: true, result: { versions: [[1, 1], [0, 0]] } });
+  } finally {
+    first.destroy();
+    second.destroy();
+  }
+});
+
+test('many pipelined requests on two connections all get their own results', async (t) => {
+  const connections = [new Connection(shared.endpoint), new Connection(shared.endpoint)];
+  const requestCount = 50;
+  try {
+    await Promise.all(Array.from({ length: requestCount }, (_, index) => {
+      const connection = connections[index % 2]!;
+      return connection.request({ type: 'db.apply', ts: [index + 1, 1], writes: [{ key: `pipelined${index}`, value: index }] }, DbApplyResult, REPLY_TIMEOUT_MS);
+    }));
+    const keys = Array.from({ length: requestCount }, (_, index) => `pipelined${index}`);
+    const reads = await Promise.all(Array.from({ length: requestCount }, (_, index) =>
+      connections[index % 2]!.request({ type: 'db.read', keys: [keys[index]!] }, DbReadResult, REPLY_TIMEOUT_MS)));
+    t.deepEqual(reads.map((read) => read.entries[0]), keys.map((_, index) => ({ version: [index + 1, 1], value: index })));
+    const { versions } = await connections[0]!.request({ type: 'db.versions', keys }, DbVersionsResult, REPLY_TIMEOUT_MS);
+    t.deepEqual(versions, keys.map((_, index) => [index + 1, 1]));
+  } finally {
+    for (const connection of connections) connection.close();
+  }
+});
+
+test('status names the database and its process', async (t) => {
+  const connection = new Connection(shared.endpoint);
+  try {
+    const status = await connection.request({ type: 'status' }, StatusResult, REPLY_TIMEOUT_MS);
+    t.like(status, { role: 'database', id: 1, pid: shared.child.pid, ports: { port: shared.endpoint.port } });
+    t.true((status.requests ?? 0) >= 1);
+  } finally {
+    connection.close();
+  }
+});
+
+test('a second process on the same data directory fails with a one-line message', async (t) => {
+  const second = startDatabase(shared.file);
+  const exit = await waitForExit(second, STARTUP_TIMEOUT_MS);
+  t.deepEqual(exit, { code: 2, signal: null });
+  const stderr = capturedOutput(second).stderr.trim();
+  t.regex(stderr, /DATABASE1's data directory .* is in use/);
+  t.is(stderr.split('\n').filter((line) => line.startsWith('occdb:')).length, 1);
+  t.notRegex(stderr, /\n\s+at /, 'no stack trace');
+  t.deepEqual(await ping(shared.endpoint), {}, 'the first process is unaffected');
+});
+
+test('SIGTERM stops the process with exit code 0, and its data is there on restart', async (t) => {
+  const { file, cluster } = await writeTestCluster(path.join(temporaryRoot, 'sigterm'), { middlewares: 1, databases: 1 });
+  const endpoint = databaseEndpoint(cluster.databases[0]!);
+  const child = startDatabase(file);
+  await waitForPing(endpoint, STARTUP_TIMEOUT_MS, child);
+  const connection = new Connection(endpoint);
+  try {
+    await connection.request({ type: 'db.apply', ts: [3, 1], writes: [{ key: 'kept', value: 3 }] }, DbApplyResult, REPLY_TIMEOUT_MS);
+  } finally {
+    connection.close();
+  }
+  child.kill('SIGTERM');
+  t.deepEqual(await waitForExit(child, STARTUP_TIMEOUT_MS), { code: 0, signal: null });
+  const log = fs.readFileSync(path.join(cluster.databases[0]!.dir, 'database.log'), 'utf8');
+  t.regex(log, /DATABASE1 listening on 127\.0\.0\.1:\d+/);
+  t.regex(log, /DATABASE1 stopped/);
+
+  const restarted = startDatabase(file);
+  await waitForPing(endpoint, STARTUP_TIMEOUT_MS, restarted);
+  const reader = new Connection(endpoint);
+  try {
+    t.deepEqual(await reader.request({ type: 'db.read', keys: ['kept'] }, DbReadResult, REPLY_TIMEOUT_MS), { entries: [{ version: [3, 1], value: 3 }] });
+  } finally {
+    reader.close();
+  }
+  await killProcess(restarted, 'SIGTERM');
+  t.is(restarted.exitCode, 0);
+});
