@@ -53,7 +53,7 @@ export class Coordinator {
 
   /** A peer's VALIDATE request: returns this middleware's vote. */
   vote(request: { from: MiddlewareId; txid: TxnId; ts: Timestamp; readSet: ReadSet; writeKeys: Key[] }): { vote: 'yes' | 'no'; clock: number } {
-    const effects = this.node.handle({ type: 'vote-requested', ...request });
+    const effects = this.node.handle({ type: 'vote-requested', from: request.from, txid: request.txid, ts: request.ts, readSet: request.readSet, writeKeys: request.writeKeys });
     const vote = effects.find((effect) => effect.type === 'vote');
     if (!vote || vote.type !== 'vote') throw new Error('occ: a vote request produced no vote');
     if (vote.vote === 'no') this.options.logger.debug(`vote no on ${request.txid} (${formatTimestamp(request.ts)}) from MIDDLEWARE${request.from}`);

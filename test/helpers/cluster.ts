@@ -1,0 +1,127 @@
+// A real cluster of database and middleware processes on loopback for end-to-end tests.
+// Every process is a child of the test and is killed by PID in stop(), whatever happened.
+import fs from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import type { ChildProcess } from 'node:child_process';
+import { parseCommandFile } from '../../client/parser.js';
+import { runBlocks } from '../../client/run.js';
+import { Connection } from '../../protocol/connection.js';
+import { databaseEndpoint, middlewareClientEndpoint, type ClusterFile } from '../../protocol/cluster.js';
+import { DbScanResult, StatusResult, type Status, type TxnResult } from '../../protocol/schemas.js';
+import { capturedOutput, killProcess, spawnOccdb, waitForPing, writeTestCluster } from './processes.js';
+
+export interface ClusterOptions {
+  middlewares: number;
+  databases: number;
+  /** Extra arguments per middleware id, e.g. faults for tests of the checkers. */
+  middlewareArguments?: (id: number) => string[];
+}
+
+const START_TIMEOUT_MS = 30_000;
+
+export class TestCluster {
+  readonly middlewareProcesses = new Map<number, ChildProcess>();
+  readonly databaseProcesses = new Map<number, ChildProcess>();
+  private readonly connections: Connection[] = [];
+
+  private constructor(readonly dir: string, readonly file: string, readonly cluster: ClusterFile, private readonly options: ClusterOptions) {}
+
+  static async start(options: ClusterOptions): Promise<TestCluster> {
+    const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'occdb-e2e-'));
+    const { file, cluster } = await writeTestCluster(dir, { middlewares: options.middlewares, databases: options.databases });
+    const testCluster = new TestCluster(dir, file, cluster, options);
+    try {
+      await Promise.all(cluster.databases.map((database) => testCluster.startDatabase(database.id)));
+      // One after another: each joins the ones already running.
+      for (const middleware of cluster.middlewares) await testCluster.startMiddleware(middleware.id);
+    } catch (error) {
+      await testCluster.stop();
+      throw error;
+    }
+    return testCluster;
+  }
+
+  async startDatabase(id: number): Promise<void> {
+    const child = spawnOccdb(['database', String(id), '--cluster', this.file, '--log-level', 'warn']);
+    this.databaseProcesses.set(id, child);
+    const entry = this.cluster.databases.find((database) => database.id === id)!;
+    await waitForPing(databaseEndpoint(entry), START_TIMEOUT_MS, child).catch((error) => {
+      throw new Error(`DATABASE${id} did not start: ${(error as Error).message}\n${capturedOutput(child).stderr}`);
+    });
+  }
+
+  async startMiddleware(id: number): Promise<void> {
+    const extra = this.options.middlewareArguments?.(id) ?? [];
+    const child = spawnOccdb(['middleware', String(id), '--cluster', this.file, '--log-level', 'debug', '--quiet', ...extra]);
+    this.middlewareProcesses.set(id, child);
+    const entry = this.cluster.middlewares.find((middleware) => middleware.id === id)!;
+    await waitForPing(middlewareClientEndpoint(entry), START_TIMEOUT_MS, child).catch((error) => {
+      throw new Error(`MIDDLEWARE${id} did not start: ${(error as Error).message}\n${capturedOutput(child).stderr}`);
+    });
+  }
+
+  /** A new connection to MIDDLEWARE<id>'s client port (closed by stop()). */
+  connect(id: number): Connection {
+    const entry = this.cluster.middlewares.find((middleware) => middleware.id === id)!;
+    const connection = new Connection(middlewareClientEndpoint(entry), `MIDDLEWARE${id}`);
+    this.connections.push(connection);
+    return connection;
+  }
+
+  /** Runs command text as a file on MIDDLEWARE<id>, over `connection` if given. */
+  async run(id: number, text: string, connection?: Connection): Promise<TxnResult[]> {
+    return runBlocks(connection ?? this.connect(id), parseCommandFile(text, 'test'), { timeoutMs: 120_000 });
+  }
+
+  async status(id: number): Promise<Status> {
+    return this.connect(id).request({ type: 'status' }, StatusResult, 5_000);
+  }
+
+  /** Every entry of one replica, tombstones included. */
+  async scan(databaseId: number): Promise<Map<string, string>> {
+    const entry = this.cluster.databases.find((database) => database.id === databaseId)!;
+    const connection = new Connection(databaseEndpoint(entry), `DATABASE${databaseId}`);
+    const entries = new Map<string, string>();
+    try {
+      let after: string | undefined;
+      for (let page = 0; page < 10_000; page++) {
+        const result = await connection.request({ type: 'db.scan', limit: 1000, ...(after ? { after } : {}) }, DbScanResult, 10_000);
+        for (const item of result.entries) entries.set(item.key, JSON.stringify([item.version, item.value ?? null]));
+        if (result.done || result.entries.length === 0) break;
+        after = result.entries[result.entries.length - 1]!.key;
+      }
+    } finally {
+      connection.close();
+    }
+    return entries;
+  }
+
+  /** Keys on which the replicas disagree (empty when all agree). */
+  async divergentKeys(): Promise<string[]> {
+    const scans = await Promise.all(this.cluster.databases.map((database) => this.scan(database.id)));
+    const keys = new Set(scans.flatMap((scan) => [...scan.keys()]));
+    return [...keys].filter((key) => scans.some((scan) => scan.get(key) !== scans[0]!.get(key)));
+  }
+
+  middlewareLog(id: number): string {
+    const entry = this.cluster.middlewares.find((middleware) => middleware.id === id)!;
+    try {
+      return fs.readFileSync(path.join(entry.dir, 'middleware.log'), 'utf8');
+    } catch {
+      return '';
+    }
+  }
+
+  async stop(): Promise<void> {
+    for (const connection of this.connections) connection.close();
+    await Promise.all([...this.middlewareProcesses.values()].map((child) => killProcess(child, 'SIGKILL')));
+    await Promise.all([...this.databaseProcesses.values()].map((child) => killProcess(child, 'SIGKILL')));
+    fs.rmSync(this.dir, { recursive: true, force: true });
+  }
+}
+
+/** The printed values of a result, in order. */
+export function printed(result: TxnResult): string[] {
+  return result.results.flatMap((line) => (line.kind === 'print' ? [line.value] : []));
+}
