@@ -1,0 +1,414 @@
+// A seeded, deterministic simulation of the optimistic protocol: several OccNode cores
+// (unchanged from production), in-memory replicas under the Thomas write rule, closed-loop
+// clients, and a fake network that delays, reorders and drops messages. It records the
+// history every client saw, for the serializability checker.
+import { OccNode, type Faults, type OccEffect, type OccEvent } from '../../occ/node.js';
+import type { Key, ReadSet, TxnId, Write } from '../../occ/types.js';
+import { compareTimestamps, isBefore, TIMESTAMP_ZERO, type Timestamp } from '../../timestamp/timestamp.js';
+import type { History, TxnRecord } from '../history/checker.js';
+import { Random } from './random.js';
+
+export interface SimulationOptions {
+  seed: number;
+  middlewares: number;
+  replicas: number;
+  clientsPerMiddleware: number;
+  keys: number;
+  transactions: number;
+  /** Network delay of one message, in virtual ms. */
+  delayMsMax: number;
+  dropProbability: number;
+  requestTimeoutMs: number;
+  retryCountMax: number;
+  faults?: Faults;
+  /** Middleware 1 leaves and later joins again during the run. */
+  membershipChurn?: boolean;
+}
+
+interface StoredEntry {
+  version: Timestamp;
+  value: number | null;
+}
+
+interface ScheduledEvent {
+  atMs: number;
+  sequence: number;
+  run: () => void;
+}
+
+/** A binary heap of scheduled events ordered by time, then by scheduling order. */
+class EventQueue {
+  private readonly heap: ScheduledEvent[] = [];
+
+  push(event: ScheduledEvent): void {
+    const heap = this.heap;
+    heap.push(event);
+    let index = heap.length - 1;
+    while (index > 0) {
+      const parent = (index - 1) >> 1;
+      if (!before(heap[index]!, heap[parent]!)) break;
+      [heap[index], heap[parent]] = [heap[parent]!, heap[index]!];
+      index = parent;
+    }
+  }
+
+  pop(): ScheduledEvent | undefined {
+    const heap = this.heap;
+    if (heap.length === 0) return undefined;
+    const top = heap[0]!;
+    const last = heap.pop()!;
+    if (heap.length > 0) {
+      heap[0] = last;
+      let index = 0;
+      for (;;) {
+        const left = 2 * index + 1;
+        const right = left + 1;
+        let smallest = index;
+        if (left < heap.length && before(heap[left]!, heap[smallest]!)) smallest = left;
+        if (right < heap.length && before(heap[right]!, heap[smallest]!)) smallest = right;
+        if (smallest === index) break;
+        [heap[index], heap[smallest]] = [heap[smallest]!, heap[index]!];
+        index = smallest;
+      }
+    }
+    return top;
+  }
+
+  get size(): number {
+    return this.heap.length;
+  }
+}
+
+function before(a: ScheduledEvent, b: ScheduledEvent): boolean {
+  return a.atMs < b.atMs || (a.atMs === b.atMs && a.sequence < b.sequence);
+}
+
+interface Attempt {
+  txid: TxnId;
+  record: TxnRecord;
+  client: number;
+  readSet: ReadSet;
+}
+
+export interface SimulationResult {
+  history: History;
+  committed: number;
+  aborted: number;
+  failed: number;
+  messages: number;
+  virtualMs: number;
+  /** LEAVEs and completed JOINs that happened during the run. */
+  membershipChanges: number;
+  /** Keys on which the replicas disagree after the run went quiet. */
+  divergentKeys: Key[];
+  /** Keys whose final value is not the largest-timestamp committed write. */
+  wrongFinalKeys: Key[];
+}
+
+const EVENTS_MAX = 50_000_000;
+
+export function simulate(options: SimulationOptions): SimulationResult {
+  const random = new Random(options.seed);
+  const queue = new EventQueue();
+  let nowMs = 0;
+  let sequence = 0;
+  let messages = 0;
+  const schedule = (delayMs: number, run: () => void) => queue.push({ atMs: nowMs + delayMs, sequence: sequence++, run });
+  /** Sends a message over the fake network: delayed at random (so reordered), sometimes lost. */
+  const send = (deliver: () => void): void => {
+    messages += 1;
+    if (random.chance(options.dropProbability)) return;
+    schedule(random.int(1, options.delayMsMax), deliver);
+  };
+
+  const keys = Array.from({ length: options.keys }, (_, index) => `k${index}`);
+  const middlewareIds = Array.from({ length: options.middlewares }, (_, index) => index + 1);
+  const replicaIds = Array.from({ length: options.replicas }, (_, index) => index + 1);
+  const replicas = new Map<number, Map<Key, StoredEntry>>(replicaIds.map((id) => [id, new Map()]));
+  const nodes = new Map<number, OccNode>(middlewareIds.map((id) => [id, new OccNode({ id, replicas: replicaIds, members: middlewareIds, faults: options.faults })]));
+  const active = new Set(middlewareIds);
+  const leaving = new Set<number>();
+  /** Transactions of clients on each middleware between their first read and their outcome. */
+  const busy = new Map<number, number>();
+
+  const readReplica = (replica: number, key: Key): StoredEntry => replicas.get(replica)!.get(key) ?? { version: TIMESTAMP_ZERO, value: null };
+  const applyReplica = (replica: number, ts: Timestamp, writes: Write[]): void => {
+    const store = replicas.get(replica)!;
+    for (const write of writes) {
+      const stored = store.get(write.key);
+      if (!stored || isBefore(stored.version, ts)) store.set(write.key, { version: ts, value: write.value === undefined ? null : (write.value as number) });
+    }
+  };
+
+  const transactions: TxnRecord[] = [];
+  const attempts = new Map<TxnId, Attempt>();
+  let started = 0;
+  let committed = 0;
+  let aborted = 0;
+  let failed = 0;
+  let nextTxid = 1;
+  let membershipChanges = 0;
+  let nextValue = 1;
+  const committedWrites: Array<{ ts: Timestamp; writes: Write[] }> = [];
+
+  // ---- effects of a core, carried over the fake network ----
+  const dispatch = (middleware: number, event: OccEvent): void => {
+    for (const effect of nodes.get(middleware)!.handle(event)) execute(middleware, effect);
+  };
+
+  const execute = (middleware: number, effect: OccEffect): void => {
+    switch (effect.type) {
+      case 'send-validate':
+        for (const voter of effect.to) {
+          let answered = false;
+          send(() => {
+            const vote = nodes.get(voter)!.handle({ type: 'vote-requested', from: middleware, txid: effect.txid, ts: effect.ts, readSet: effect.readSet, writeKeys: effect.writeKeys });
+            for (const reply of vote) {
+              if (reply.type !== 'vote') continue;
+              send(() => {
+                if (answered) return;
+                answered = true;
+                dispatch(middleware, { type: 'vote-received', txid: effect.txid, voter, vote: reply.vote, clock: reply.clock });
+              });
+            }
+          });
+          schedule(options.requestTimeoutMs, () => {
+            if (answered) return;
+            answered = true;
+            dispatch(middleware, { type: 'vote-received', txid: effect.txid, voter, vote: 'timeout' });
+          });
+        }
+        return;
+      case 'vote':
+        return;
+      case 'read-versions': {
+        const replica = random.pick(replicaIds);
+        let answered = false;
+        send(() => {
+          const versions = effect.keys.map((key) => readReplica(replica, key).version);
+          send(() => {
+            if (answered) return;
+            answered = true;
+            dispatch(middleware, { type: 'versions-read', txid: effect.txid, versions });
+          });
+        });
+        schedule(options.requestTimeoutMs, () => {
+          if (answered) return;
+          answered = true;
+          dispatch(middleware, { type: 'versions-failed', txid: effect.txid });
+        });
+        return;
+      }
+      case 'apply':
+        for (const replica of effect.replicas) applyUntilAcked(middleware, replica, effect.txid, effect.ts, effect.writes);
+        return;
+      case 'committed':
+      case 'aborted':
+        return finishAttempt(effect.txid, effect);
+    }
+  };
+
+  /** Like the real shell: a decided APPLY is re-sent until the replica acknowledges. */
+  const applyUntilAcked = (middleware: number, replica: number, txid: TxnId, ts: Timestamp, writes: Write[]): void => {
+    let acked = false;
+    send(() => {
+      applyReplica(replica, ts, writes);
+      send(() => {
+        if (acked) return;
+        acked = true;
+        dispatch(middleware, { type: 'replica-acked', txid, replica });
+      });
+    });
+    schedule(options.requestTimeoutMs, () => {
+      if (!acked) {
+        acked = true; // this round is over; a fresh one starts
+        applyUntilAcked(middleware, replica, txid, ts, writes);
+      }
+    });
+  };
+
+  // ---- clients ----
+  const startTransaction = (client: number, middleware: number, retry: number, plan?: { readKeys: Key[]; writeKeys: Key[]; blind: Key[]; deletes: Key[] }): void => {
+    if (!active.has(middleware) || leaving.has(middleware)) {
+      // The client's middleware is leaving or left: it goes to another one, as a real client would.
+      middleware = random.pick([...active].filter((id) => !leaving.has(id)));
+    }
+    if (!plan) {
+      if (started >= options.transactions) return;
+      started += 1;
+      const readKeys = random.sample(keys, random.int(1, Math.min(4, keys.length)));
+      const readOnly = random.chance(0.2);
+      const writeKeys = readOnly ? [] : readKeys.filter(() => random.chance(0.6));
+      const blind = readOnly ? [] : random.sample(keys.filter((key) => !readKeys.includes(key)), random.chance(0.2) ? 1 : 0);
+      // No deletes: a read of "no entry" could not name its writer, and the history checker
+      // relies on every read naming one. Deletes are covered by the database and e2e tests.
+      const deletes: Key[] = [];
+      plan = { readKeys, writeKeys: writeKeys.filter((key) => !deletes.includes(key)), blind, deletes };
+    }
+    const fixedPlan = plan;
+    const txid = `t${nextTxid++}`;
+    busy.set(middleware, (busy.get(middleware) ?? 0) + 1);
+    const record: TxnRecord = { id: txid, outcome: 'unknown', reads: [], writes: [], startMs: nowMs };
+    transactions.push(record);
+    // Read phase: one read request to one replica for all keys (a snapshot of that replica).
+    const replica = random.pick(replicaIds);
+    let answered = false;
+    send(() => {
+      const entries = fixedPlan.readKeys.map((key) => readReplica(replica, key));
+      send(() => {
+        if (answered) return;
+        answered = true;
+        const readSet: Array<readonly [Key, Timestamp]> = [];
+        fixedPlan.readKeys.forEach((key, index) => {
+          const entry = entries[index]!;
+          dispatch(middleware, { type: 'version-observed', version: entry.version });
+          readSet.push([key, entry.version]);
+          record.reads.push({ key, value: entry.value });
+        });
+        const writes: Write[] = [];
+        for (const key of [...fixedPlan.writeKeys, ...fixedPlan.blind]) {
+          const value = nextValue++;
+          writes.push({ key, value });
+          record.writes.push({ key, value });
+        }
+        for (const key of fixedPlan.deletes) {
+          writes.push({ key });
+          record.writes.push({ key, value: null });
+        }
+        attempts.set(txid, { txid, record, client, readSet });
+        dispatch(middleware, { type: 'commit-requested', txid, readSet, writes });
+      });
+    });
+    schedule(options.requestTimeoutMs, () => {
+      if (answered) return;
+      answered = true;
+      record.outcome = 'aborted';
+      record.endMs = nowMs;
+      aborted += 1;
+      pendingPlans.delete(txid);
+      busy.set(middleware, busy.get(middleware)! - 1);
+      scheduleNext(client, middleware, retry, fixedPlan);
+    });
+    pendingPlans.set(txid, { client, middleware, retry, plan: fixedPlan });
+  };
+
+  const pendingPlans = new Map<TxnId, { client: number; middleware: number; retry: number; plan: { readKeys: Key[]; writeKeys: Key[]; blind: Key[]; deletes: Key[] } }>();
+
+  const scheduleNext = (client: number, middleware: number, retry: number, plan: { readKeys: Key[]; writeKeys: Key[]; blind: Key[]; deletes: Key[] } | undefined): void => {
+    if (plan && retry < options.retryCountMax) {
+      schedule(random.int(0, Math.min(200, 2 * 2 ** Math.min(retry, 8))), () => startTransaction(client, middleware, retry + 1, plan));
+    } else {
+      if (plan) failed += 1;
+      schedule(random.int(0, 3), () => startTransaction(client, middleware, 0));
+    }
+  };
+
+  const finishAttempt = (txid: TxnId, effect: Extract<OccEffect, { type: 'committed' | 'aborted' }>): void => {
+    const attempt = attempts.get(txid);
+    const pending = pendingPlans.get(txid);
+    if (!attempt || !pending) throw new Error(`simulation: outcome for unknown ${txid}`);
+    attempts.delete(txid);
+    pendingPlans.delete(txid);
+    busy.set(pending.middleware, busy.get(pending.middleware)! - 1);
+    attempt.record.endMs = nowMs;
+    if (effect.type === 'committed') {
+      attempt.record.outcome = 'committed';
+      attempt.record.commitTs = effect.ts;
+      committed += 1;
+      const writes: Write[] = attempt.record.writes.map((write: { key: Key; value: number | null }) => (write.value === null ? { key: write.key } : { key: write.key, value: write.value }));
+      if (writes.length > 0) committedWrites.push({ ts: effect.ts, writes });
+      scheduleNext(pending.client, pending.middleware, 0, undefined);
+    } else {
+      attempt.record.outcome = 'aborted';
+      aborted += 1;
+      scheduleNext(pending.client, pending.middleware, pending.retry, pending.plan);
+    }
+  };
+
+  // ---- membership churn: MIDDLEWARE1 leaves when idle, and joins again later ----
+  if (options.membershipChurn && options.middlewares >= 3) {
+    const leaver = 1;
+    const tryLeave = (): void => {
+      const node = nodes.get(leaver)!;
+      if ((busy.get(leaver) ?? 0) > 0 || node.coordinatingCount > 0 || node.inFlight.size > 0) return schedule(5, tryLeave);
+      active.delete(leaver);
+      leaving.delete(leaver);
+      membershipChanges += 1;
+      // LEAVE reaches every member; each stops waiting for the leaver.
+      for (const member of active) send(() => dispatch(member, { type: 'member-left', member: leaver }));
+      schedule(400, rejoin);
+    };
+    const rejoin = (): void => {
+      // JOIN: every member adds the joiner and answers with its clock; only then does the
+      // joiner take transactions again, with a clock above every answer.
+      const fresh = new OccNode({ id: leaver, replicas: replicaIds, members: [], clockStart: nodes.get(leaver)!.clock.value, faults: options.faults });
+      nodes.set(leaver, fresh);
+      let acks = 0;
+      const members = [...active];
+      for (const member of members) {
+        send(() => {
+          dispatch(member, { type: 'member-joined', member: leaver, clock: fresh.clock.value });
+          const clock = nodes.get(member)!.clock.value;
+          send(() => {
+            dispatch(leaver, { type: 'member-joined', member, clock });
+            acks += 1;
+            if (acks === members.length) {
+              active.add(leaver);
+              membershipChanges += 1;
+            }
+          });
+        });
+      }
+    };
+    schedule(300, () => {
+      leaving.add(leaver);
+      tryLeave();
+    });
+  }
+
+  // ---- run ----
+  let client = 0;
+  for (const middleware of middlewareIds) {
+    for (let index = 0; index < options.clientsPerMiddleware; index++) {
+      const id = client++;
+      schedule(random.int(0, 5), () => startTransaction(id, middleware, 0));
+    }
+  }
+  let events = 0;
+  for (;;) {
+    const event = queue.pop();
+    if (!event) break;
+    if (++events > EVENTS_MAX) throw new Error(`simulation seed ${options.seed}: more than ${EVENTS_MAX} events; livelock?`);
+    nowMs = event.atMs;
+    event.run();
+  }
+
+  // ---- after quiescence: replicas agree, and hold the largest-timestamp writes ----
+  const divergentKeys: Key[] = [];
+  const wrongFinalKeys: Key[] = [];
+  const expected = new Map<Key, StoredEntry>();
+  for (const { ts, writes } of committedWrites) {
+    for (const write of writes) {
+      const current = expected.get(write.key);
+      if (!current || compareTimestamps(current.version, ts) < 0) expected.set(write.key, { version: ts, value: write.value === undefined ? null : (write.value as number) });
+    }
+  }
+  for (const key of keys) {
+    const first = readReplica(replicaIds[0]!, key);
+    if (replicaIds.some((replica) => { const entry = readReplica(replica, key); return entry.value !== first.value || compareTimestamps(entry.version, first.version) !== 0; })) divergentKeys.push(key);
+    const want = expected.get(key) ?? { version: TIMESTAMP_ZERO, value: null };
+    if (want.value !== first.value || compareTimestamps(want.version, first.version) !== 0) wrongFinalKeys.push(key);
+  }
+
+  return {
+    history: { transactions, initial: Object.fromEntries(keys.map((key) => [key, null])) },
+    committed,
+    aborted,
+    failed,
+    messages,
+    membershipChanges,
+    virtualMs: nowMs,
+    divergentKeys,
+    wrongFinalKeys,
+  };
+}
