@@ -115,7 +115,7 @@ export function parseHostPort(text: string): Endpoint | null {
 
 /** The address a process on `host` listens on: loopback stays loopback, anything else listens on all interfaces. */
 export function listenAddress(host: string): string {
-  return isLoopbackHost(host) ? '127.0.0.1' : '0.0.0.0';
+  return isLoopbackHost(connectHost(host)) ? connectHost(host) : '0.0.0.0';
 }
 
 export function isLoopbackHost(host: string): boolean {
@@ -126,7 +126,7 @@ export function isLoopbackHost(host: string): boolean {
 export function connectHost(host: string): string {
   const withoutUser = host.includes('@') ? host.slice(host.lastIndexOf('@') + 1) : host;
   const withoutPort = withoutUser.replace(/:\d+$/, '');
-  return withoutPort === 'localhost' ? '127.0.0.1' : withoutPort;
+  return withoutPort === 'localhost' ? '127.0.0.1' : withoutPort.replace(/^\[|\]$/g, '');
 }
 
 export function middlewareClientEndpoint(entry: MiddlewareEntry): Endpoint {

@@ -355,6 +355,7 @@ function findCycles(graph: DependencyGraph, txns: TxnRecord[]): Anomaly[] {
       realTime: cycle.some((edge) => edge.edge === 'rt'),
       txns: cycle.map((edge) => edge.from),
       cycle,
+      component: component.filter((node) => graph.isReal(node)).sort((a, b) => a - b).map((node) => txns[node].id),
     });
   }
   return cycles;

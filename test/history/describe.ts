@@ -16,14 +16,18 @@ export function describeAnomaly(anomaly: Anomaly): string {
   switch (anomaly.kind) {
     case 'cycle': {
       const realTime = anomaly.realTime ? ', using real-time order' : '';
-      return `cycle (${anomaly.phenomenon}${realTime}) among ${list(anomaly.txns)}: ${describeCycle(anomaly.cycle)}.`;
+      const others = anomaly.component.length - anomaly.txns.length;
+      const component = others > 0 ? ` (one of the cycles among the ${anomaly.component.length} transactions ${list(anomaly.component, 20)}, which all depend on each other)` : '';
+      return `cycle (${anomaly.phenomenon}${realTime}) among ${list(anomaly.txns)}: ${describeCycle(anomaly.cycle)}${component}.`;
     }
     case 'garbage-read':
       return `garbage read: ${anomaly.txn} read ${anomaly.key} = ${value(anomaly.value)}, which no transaction wrote as its final value.`;
     case 'aborted-read':
       return `aborted read: ${anomaly.txn} read ${anomaly.key} = ${value(anomaly.value)}, written by aborted transaction ${anomaly.writer}.`;
-    case 'lost-update':
-      return `lost update: ${list(anomaly.txns)} all read ${anomaly.key} = ${value(anomaly.value)} (from ${writer(anomaly.readFrom)}) and all wrote ${anomaly.key}.`;
+    case 'lost-update': {
+      const all = anomaly.txns.length === 2 ? 'both' : 'all';
+      return `lost update: ${list(anomaly.txns)} ${all} read ${anomaly.key} = ${value(anomaly.value)} (from ${writer(anomaly.readFrom)}) and ${all} wrote ${anomaly.key}.`;
+    }
     case 'non-repeatable-read':
       return `non-repeatable read: ${anomaly.txn} read ${anomaly.key} as ${anomaly.values.map(value).join(', then ')} without writing it in between.`;
     case 'internal-inconsistency':
@@ -59,6 +63,8 @@ function writer(writer: WriterId): string {
   return writer === null ? 'the initial state' : writer;
 }
 
-function list(ids: string[]): string {
-  return ids.join(', ');
+/** Ids separated by commas; past `shownMax`, a count of the rest. */
+function list(ids: string[], shownMax = Number.POSITIVE_INFINITY): string {
+  if (ids.length <= shownMax) return ids.join(', ');
+  return `${ids.slice(0, shownMax).join(', ')} and ${ids.length - shownMax} more`;
 }

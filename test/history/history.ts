@@ -70,6 +70,8 @@ export type Anomaly =
       txns: string[];
       /** One short cycle of the strongly connected component; the last edge returns to the first `from`. */
       cycle: DependencyEdge[];
+      /** Every transaction of the strongly connected component (there may be other cycles in it), sorted. */
+      component: string[];
     }
   /** Read a value no transaction wrote as a final write (also how an intermediate write shows). */
   | { kind: 'garbage-read'; txns: string[]; txn: string; key: string; value: number | null }

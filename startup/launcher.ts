@@ -1,0 +1,146 @@
+// Launchers start, signal and inspect occdb processes on one host. Startup, stop and start
+// talk only to this interface, so running processes on another machine means one more
+// implementation (over ssh) and nothing else.
+import { spawn } from 'node:child_process';
+import fs from 'node:fs';
+import path from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { OccdbError } from '../protocol/errors.js';
+import type { LogLevel } from '../protocol/log.js';
+
+export type NodeRole = 'database' | 'middleware';
+
+/** What a launcher needs to start one process. Paths are as seen on the process's host. */
+export interface LaunchSpec {
+  role: NodeRole;
+  id: number;
+  host: string;
+  clusterFile: string;
+  /** The process's own directory: its log, its stdout.log, and (a database's) data. */
+  dir: string;
+  logLevel: LogLevel;
+}
+
+export interface Launcher {
+  /** Starts the process detached, so that it outlives the command that started it. */
+  start(spec: LaunchSpec): Promise<{ pid: number }>;
+  /** True while `pid` is an occdb process that has not exited. */
+  isAlive(pid: number): Promise<boolean>;
+  /** Sends `signal`; a process that is already gone is not an error. */
+  signal(pid: number, signal: NodeJS.Signals): Promise<void>;
+  /** The last `lines` lines of a file on the host; none when the file does not exist. */
+  readLogTail(file: string, lines: number): Promise<string[]>;
+}
+
+/** The occdb command: <repo>/bin/occdb.js, found from this file's place in dist/startup/. */
+export const OCCDB_BIN = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../../bin/occdb.js');
+
+export const STDOUT_LOG_NAME = 'stdout.log';
+
+// Reading a tail never needs more than the end of the file.
+const TAIL_BYTES_MAX = 64 * 1024;
+
+export class LocalLauncher implements Launcher {
+  async start(spec: LaunchSpec): Promise<{ pid: number }> {
+    fs.mkdirSync(spec.dir, { recursive: true });
+    const stdoutFile = path.join(spec.dir, STDOUT_LOG_NAME);
+    // Appended, not truncated: the output of an earlier run that crashed stays readable.
+    fs.appendFileSync(stdoutFile, `==== ${new Date().toISOString()} starting ${spec.role.toUpperCase()}${spec.id}\n`);
+    const output = fs.openSync(stdoutFile, 'a');
+    try {
+      const child = spawn(
+        process.execPath,
+        [OCCDB_BIN, spec.role, String(spec.id), '--cluster', spec.clusterFile, '--log-level', spec.logLevel],
+        { cwd: spec.dir, detached: true, stdio: ['ignore', output, output] },
+      );
+      const pid = await new Promise<number>((resolve, reject) => {
+        child.once('error', reject);
+        child.once('spawn', () => resolve(child.pid!));
+      });
+      child.unref();
+      return { pid };
+    } catch (error) {
+      throw new OccdbError('INTERNAL', `could not run ${process.execPath} ${OCCDB_BIN}: ${(error as Error).message}`);
+    } finally {
+      fs.closeSync(output);
+    }
+  }
+
+  async isAlive(pid: number): Promise<boolean> {
+    try {
+      process.kill(pid, 0);
+    } catch {
+      // ESRCH: gone. EPERM: the pid now belongs to another user, so it is not ours either.
+      return false;
+    }
+    return isRunningOccdbProcess(pid);
+  }
+
+  async signal(pid: number, signal: NodeJS.Signals): Promise<void> {
+    // Never signal a pid that the system has since given to another program.
+    if (!(await this.isAlive(pid))) return;
+    try {
+      process.kill(pid, signal);
+    } catch (error) {
+      if ((error as NodeJS.ErrnoException).code !== 'ESRCH') throw error;
+    }
+  }
+
+  async readLogTail(file: string, lines: number): Promise<string[]> {
+    let handle: fs.promises.FileHandle;
+    try {
+      handle = await fs.promises.open(file, 'r');
+    } catch {
+      return [];
+    }
+    try {
+      const { size } = await handle.stat();
+      const length = Math.min(size, TAIL_BYTES_MAX);
+      const buffer = Buffer.alloc(length);
+      await handle.read(buffer, 0, length, size - length);
+      const all = buffer.toString('utf8').split('\n');
+      if (all.at(-1) === '') all.pop();
+      // The first line may have been cut by the byte limit; drop it unless the whole file fit.
+      if (length < size) all.shift();
+      return all.slice(-lines);
+    } finally {
+      await handle.close();
+    }
+  }
+}
+
+/**
+ * Where /proc exists (Linux), a pid that kill(pid, 0) accepts may still be a zombie (an
+ * exited process whose parent is gone and that init has not reaped: common in containers)
+ * or a pid reused by another program; neither is a running occdb process.
+ */
+function isRunningOccdbProcess(pid: number): boolean {
+  let stat: string;
+  let commandLine: string;
+  try {
+    stat = fs.readFileSync(`/proc/${pid}/stat`, 'utf8');
+    commandLine = fs.readFileSync(`/proc/${pid}/cmdline`, 'utf8');
+  } catch {
+    // Either the process went away just now, or this system has no /proc and kill(pid, 0)
+    // is all we have.
+    return !fs.existsSync('/proc/self/stat');
+  }
+  const state = stat.slice(stat.lastIndexOf(')') + 2, stat.lastIndexOf(')') + 3);
+  if (state === 'Z' || state === 'X') return false;
+  return commandLine.split('\0').some((argument) => path.basename(argument) === path.basename(OCCDB_BIN));
+}
+
+/** Loopback hosts run on this machine: `localhost` and 127.x.x.x. */
+export function isLocalHost(host: string): boolean {
+  if (host === 'localhost') return true;
+  const match = /^127\.(\d{1,3})\.(\d{1,3})\.(\d{1,3})$/.exec(host);
+  return match !== null && match.slice(1).every((part) => Number(part) <= 255);
+}
+
+const localLauncher = new LocalLauncher();
+
+/** The launcher for processes on `host`. Only local hosts have one so far. */
+export function launcherForHost(host: string): Launcher {
+  if (isLocalHost(host)) return localLauncher;
+  throw new OccdbError('USAGE', `host '${host}' is not local: only localhost and 127.x.x.x are supported, remote hosts need the ssh launcher, which is not available yet`);
+}

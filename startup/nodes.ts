@@ -1,0 +1,97 @@
+// One view of every process a cluster file names, whatever its role: name, host, ports,
+// directory, recorded pid, and the endpoint that answers ping and status.
+import path from 'node:path';
+import type { Endpoint } from '../protocol/connection.js';
+import { OccdbError } from '../protocol/errors.js';
+import type { LogLevel } from '../protocol/log.js';
+import {
+  type ClusterFile,
+  databaseEndpoint,
+  middlewareClientEndpoint,
+  readClusterFile,
+  writeClusterFile,
+} from '../protocol/cluster.js';
+import type { LaunchSpec, NodeRole } from './launcher.js';
+
+export interface ClusterNode {
+  /** MIDDLEWARE1, DATABASE2. */
+  name: string;
+  role: NodeRole;
+  id: number;
+  host: string;
+  dir: string;
+  pid: number | undefined;
+  /** client and peer for a middleware, port for a database. */
+  ports: Record<string, number>;
+  /** Where ping, status (and a middleware's shutdown) are answered. */
+  endpoint: Endpoint;
+}
+
+export function nodeName(role: NodeRole, id: number): string {
+  return `${role.toUpperCase()}${id}`;
+}
+
+/** Middlewares first, then databases, each in id order. */
+export function clusterNodes(cluster: ClusterFile): ClusterNode[] {
+  const middlewares = [...cluster.middlewares].sort((a, b) => a.id - b.id).map((entry): ClusterNode => ({
+    name: nodeName('middleware', entry.id),
+    role: 'middleware',
+    id: entry.id,
+    host: entry.host,
+    dir: entry.dir,
+    pid: entry.pid,
+    ports: { client: entry.clientPort, peer: entry.peerPort },
+    endpoint: middlewareClientEndpoint(entry),
+  }));
+  const databases = [...cluster.databases].sort((a, b) => a.id - b.id).map((entry): ClusterNode => ({
+    name: nodeName('database', entry.id),
+    role: 'database',
+    id: entry.id,
+    host: entry.host,
+    dir: entry.dir,
+    pid: entry.pid,
+    ports: { port: entry.port },
+    endpoint: databaseEndpoint(entry),
+  }));
+  return [...middlewares, ...databases];
+}
+
+/** Finds `MIDDLEWARE2` / `database1` (any case) in the cluster, or says which names exist. */
+export function findNode(cluster: ClusterFile, name: string): ClusterNode {
+  const nodes = clusterNodes(cluster);
+  const match = /^(middleware|database)(\d{1,7})$/i.exec(name.trim());
+  const node = match
+    ? nodes.find((candidate) => candidate.role === match[1]!.toLowerCase() && candidate.id === Number(match[2]))
+    : undefined;
+  if (!node) {
+    throw new OccdbError('USAGE', `the cluster has no process named '${name}' (it has ${nodes.map((n) => n.name).join(', ')})`);
+  }
+  return node;
+}
+
+export function formatPorts(node: ClusterNode): string {
+  return node.role === 'middleware' ? `client ${node.ports.client}, peer ${node.ports.peer}` : String(node.ports.port);
+}
+
+/** The process's own log file (written by the process through protocol/log.ts). */
+export function logFile(node: ClusterNode): string {
+  return path.join(node.dir, `${node.role}.log`);
+}
+
+export function launchSpec(node: ClusterNode, clusterFile: string, logLevel: LogLevel): LaunchSpec {
+  return { role: node.role, id: node.id, host: node.host, clusterFile, dir: node.dir, logLevel };
+}
+
+/**
+ * Records (or, with undefined, clears) a process's pid in the cluster file. Re-reads the
+ * file first so that pids recorded for other processes are kept.
+ */
+export function recordPid(clusterFile: string, node: Pick<ClusterNode, 'role' | 'id'>, pid: number | undefined): void {
+  const cluster = readClusterFile(clusterFile);
+  const entries: { id: number; pid?: number | undefined }[] = node.role === 'middleware' ? cluster.middlewares : cluster.databases;
+  const entry = entries.find((candidate) => candidate.id === node.id);
+  if (!entry) return;
+  if (pid === undefined) delete entry.pid;
+  else entry.pid = pid;
+  writeClusterFile(clusterFile, cluster);
+}
