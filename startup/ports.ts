@@ -37,11 +37,32 @@ export async function isPortFree(port: number, address: string): Promise<boolean
   }
 }
 
+/**
+ * Ports are drawn at random below Linux's ephemeral range (32768-60999 by default): a port
+ * the system handed out for listening on port 0 may be handed out again at once as the
+ * source port of some outgoing connection, and the process that should listen there would
+ * then fail to start. Random draws also keep clusters started side by side apart.
+ */
+const PORT_RANGE_START = 20_000;
+const PORT_RANGE_END = 32_767;
+const DRAWS_MAX = 1_000;
+
 async function allocateSystemPorts(count: number, address: string): Promise<number[]> {
   const servers: net.Server[] = [];
+  const ports: number[] = [];
   try {
-    for (let index = 0; index < count; index += 1) servers.push(await listen(0, address));
-    return servers.map((server) => (server.address() as net.AddressInfo).port);
+    for (let draw = 0; draw < DRAWS_MAX && ports.length < count; draw += 1) {
+      const port = PORT_RANGE_START + Math.floor(Math.random() * (PORT_RANGE_END - PORT_RANGE_START + 1));
+      if (ports.includes(port)) continue;
+      try {
+        servers.push(await listen(port, address));
+        ports.push(port);
+      } catch {
+        // In use: draw again.
+      }
+    }
+    if (ports.length < count) throw new OccdbError('USAGE', `found only ${ports.length} of ${count} free ports on ${address} in ${PORT_RANGE_START}-${PORT_RANGE_END}; use --base-port`);
+    return ports;
   } finally {
     await Promise.all(servers.map(close));
   }

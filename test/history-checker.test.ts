@@ -103,7 +103,7 @@ function serialRun(seed: number, txnCount: number, keyCount: number): { history:
     const writes = new Map<string, number | null>();
     const touched = new Set<string>();
     const keysWanted = 1 + pick(3);
-    while (touched.size < keysWanted) touched.add(keys[pick(keyCount)]);
+    for (let attempt = 0; touched.size < keysWanted && attempt < 100; attempt++) touched.add(keys[pick(keyCount)]);
     for (const key of touched) {
       const style = random();
       const current = state.get(key)!;

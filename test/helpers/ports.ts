@@ -1,16 +1,13 @@
-// Free TCP ports on 127.0.0.1 for tests.
-import net from 'node:net';
+// Free TCP ports on 127.0.0.1 for tests: the same choice startup makes (see startup/ports.ts).
+import { allocatePorts } from '../../startup/ports.js';
 
-/** A port that was free a moment ago: listen on 127.0.0.1:0, read the port the system chose, close. */
+/** A port that was free a moment ago on 127.0.0.1. */
 export async function freePort(): Promise<number> {
-  const server = net.createServer();
-  await new Promise<void>((resolve, reject) => {
-    server.once('error', reject);
-    server.listen(0, '127.0.0.1', () => resolve());
-  });
-  const address = server.address();
-  const port = typeof address === 'object' && address ? address.port : 0;
-  await new Promise<void>((resolve) => server.close(() => resolve()));
-  if (port === 0) throw new Error('the system gave no port');
-  return port;
+  const [port] = await allocatePorts(1, '127.0.0.1');
+  return port!;
+}
+
+/** `count` distinct ports that were free a moment ago on 127.0.0.1. */
+export async function freePorts(count: number): Promise<number[]> {
+  return allocatePorts(count, '127.0.0.1');
 }

@@ -322,8 +322,7 @@ function addRealTimeOrder(graph: DependencyGraph, txns: TxnRecord[], members: nu
   const events: Array<{ timeMs: number; isEnd: boolean; txn: number }> = [];
   for (const index of members) {
     const { startMs, endMs, outcome } = txns[index];
-    if (startMs === undefined) continue;
-    events.push({ timeMs: startMs, isEnd: false, txn: index });
+    if (startMs !== undefined) events.push({ timeMs: startMs, isEnd: false, txn: index });
     if (endMs !== undefined && outcome === 'committed') events.push({ timeMs: endMs, isEnd: true, txn: index });
   }
   events.sort((a, b) => a.timeMs - b.timeMs || Number(a.isEnd) - Number(b.isEnd) || a.txn - b.txn);
