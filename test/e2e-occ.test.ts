@@ -126,3 +126,23 @@ test.serial('after MIDDLEWARE3 QUITs the other two still commit; restarted, it t
   t.regex(cluster.middlewareLog(1), /MIDDLEWARE3 joined/);
   t.deepEqual(await cluster.divergentKeys(), []);
 });
+
+test.serial('a malformed message to a middleware gets an error reply and crashes nothing', async (t) => {
+  const net = await import('node:net');
+  for (const port of [cluster.cluster.middlewares[0]!.clientPort, cluster.cluster.middlewares[0]!.peerPort]) {
+    const replies = await new Promise<string>((resolve, reject) => {
+      const socket = net.connect({ host: '127.0.0.1', port });
+      let text = '';
+      socket.on('data', (chunk) => {
+        text += chunk.toString();
+        if (text.split('\n').length > 3) { socket.end(); resolve(text); }
+      });
+      socket.on('error', reject);
+      setTimeout(() => { socket.destroy(); resolve(text); }, 5_000).unref();
+      socket.write('not json\n{"id":1,"type":"no.such"}\n{"id":2,"type":"txn.run","commands":[{"op":"ASSIGN"}],"end":"commit"}\n');
+    });
+    const lines = replies.trim().split('\n').map((line) => JSON.parse(line));
+    t.deepEqual(lines.map((reply) => reply.error?.code), ['BAD_MESSAGE', 'UNKNOWN_MESSAGE', port === cluster.cluster.middlewares[0]!.peerPort ? 'UNKNOWN_MESSAGE' : 'BAD_MESSAGE']);
+  }
+  t.is((await cluster.status(1)).role, 'middleware', 'still answering');
+});
