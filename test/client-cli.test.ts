@@ -3,19 +3,18 @@
 // middleware, the classic output, the exit codes 0 and 1, and the --json document.
 import { spawn } from 'node:child_process';
 import fs from 'node:fs';
-import net from 'node:net';
 import os from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import test from 'ava';
-import { NdjsonServer } from '../protocol/server.js';
-import { ClientRequestSchema, type ClientRequest, type TxnResult } from '../protocol/schemas.js';
+import type { TxnResult } from '../protocol/schemas.js';
+import { freePort } from './helpers/ports.js';
+import { standInMiddleware } from './helpers/stand-in-middleware.js';
 
 const ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../..');
 const BIN = path.join(ROOT, 'bin', 'occdb.js');
 const BASIC = path.join(ROOT, 'test-scenarios', 'basic.op');
 const CLI_TIMEOUT_MS = 30_000;
-const silentLogger = { warn: () => {}, error: () => {} };
 
 let tmpDir = '';
 test.before(() => {
@@ -59,32 +58,7 @@ async function runCli(args: string[]): Promise<CliRun> {
 }
 
 /** A port on 127.0.0.1 that nothing listens on (it was free a moment ago). */
-async function freePort(): Promise<number> {
-  const server = net.createServer();
-  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
-  const port = (server.address() as net.AddressInfo).port;
-  await new Promise<void>((resolve) => server.close(() => resolve()));
-  return port;
-}
 
-/** A stand-in middleware that answers every txn.run with `answer(request)` and records the requests. */
-async function standInMiddleware(answer: (request: Extract<ClientRequest, { type: 'txn.run' }>) => TxnResult) {
-  const requests: ClientRequest[] = [];
-  const server = await NdjsonServer.listen({
-    host: '127.0.0.1',
-    port: 0,
-    schema: ClientRequestSchema,
-    knownTypes: ['ping', 'status', 'txn.run', 'shutdown'],
-    logger: silentLogger,
-    label: 'stand-in middleware',
-    handle: (request) => {
-      requests.push(request);
-      if (request.type !== 'txn.run') return {};
-      return answer(request);
-    },
-  });
-  return { server, requests };
-}
 
 test('a file that does not parse gives exit 2 and every mistake with its line, and nothing is sent', async (t) => {
   const { server, requests } = await standInMiddleware(() => { throw new Error('nothing must be sent'); });
@@ -141,7 +115,7 @@ test('the classic example prints 10 and 20 and exits 0; the middleware gets one 
     t.is(run.stdout, '10\n20\n');
     t.is(run.stderr, '');
     t.is(requests.length, 1);
-    const request = requests[0] as Extract<ClientRequest, { type: 'txn.run' }>;
+    const request = requests[0]!;
     t.is(request.end, 'commit');
     t.deepEqual(request.commands.map((command) => command.op), ['ASSIGN', 'ADD', 'PRINT', 'PRINT']);
   } finally {

@@ -6,31 +6,15 @@ import { parseCommandFile } from '../client/parser.js';
 import { MiddlewareUnreachableError, runBlocks } from '../client/run.js';
 import { Connection } from '../protocol/connection.js';
 import { OccdbError } from '../protocol/errors.js';
-import { NdjsonServer } from '../protocol/server.js';
-import { ClientRequestSchema, type ClientRequest, type TxnResult } from '../protocol/schemas.js';
-
-type TxnRun = Extract<ClientRequest, { type: 'txn.run' }>;
-const silentLogger = { warn: () => {}, error: () => {} };
+import type { TxnResult } from '../protocol/schemas.js';
+import { standInMiddleware, type TxnRun } from './helpers/stand-in-middleware.js';
 
 /** Starts a stand-in middleware on 127.0.0.1, runs `body` against it, and closes both ends. */
 async function withMiddleware(
   answer: (request: TxnRun, index: number) => Promise<TxnResult> | TxnResult,
   body: (connection: Connection, requests: TxnRun[]) => Promise<void>,
 ): Promise<void> {
-  const requests: TxnRun[] = [];
-  const server = await NdjsonServer.listen({
-    host: '127.0.0.1',
-    port: 0,
-    schema: ClientRequestSchema,
-    knownTypes: ['ping', 'status', 'txn.run', 'shutdown'],
-    logger: silentLogger,
-    label: 'stand-in middleware',
-    handle: (request) => {
-      if (request.type !== 'txn.run') return {};
-      requests.push(request);
-      return answer(request, requests.length - 1);
-    },
-  });
+  const { server, requests } = await standInMiddleware(answer);
   const connection = new Connection({ host: '127.0.0.1', port: server.port }, 'stand-in middleware');
   try {
     await body(connection, requests);

@@ -9,29 +9,16 @@ import { databaseEndpoint, readClusterFile } from '../protocol/cluster.js';
 import { Connection } from '../protocol/connection.js';
 import { DbApplyResult } from '../protocol/schemas.js';
 import {
+  clusterDir,
   isRunning,
-  killClusterProcesses,
   processesUsing,
   recordedPids,
+  removeClusterDirs,
   runOccdb,
   runStartupScript,
-  temporaryDir,
 } from './helpers/startup-cluster.js';
 
-const directories: string[] = [];
-
-test.after.always(async () => {
-  for (const dir of directories) {
-    await killClusterProcesses(dir);
-    fs.rmSync(dir, { recursive: true, force: true });
-  }
-});
-
-function clusterDir(prefix: string): string {
-  const dir = temporaryDir(prefix);
-  directories.push(dir);
-  return path.join(dir, 'cluster');
-}
+test.after.always(removeClusterDirs);
 
 async function startup(dir: string): Promise<void> {
   const result = await runOccdb(['startup', '2', 'localhost', 'localhost', '2', 'localhost', '127.0.0.1', '--dir', dir, '--log-level', 'debug']);

@@ -6,22 +6,9 @@ import net from 'node:net';
 import path from 'node:path';
 import { Level } from 'level';
 import { writeTestCluster } from './helpers/processes.js';
-import { killClusterProcesses, processesUsing, recordedPids, runOccdb, temporaryDir } from './helpers/startup-cluster.js';
+import { clusterDir, processesUsing, recordedPids, removeClusterDirs, runOccdb } from './helpers/startup-cluster.js';
 
-const directories: string[] = [];
-
-test.after.always(async () => {
-  for (const dir of directories) {
-    await killClusterProcesses(dir);
-    fs.rmSync(dir, { recursive: true, force: true });
-  }
-});
-
-function clusterDir(prefix: string): string {
-  const dir = temporaryDir(prefix);
-  directories.push(dir);
-  return path.join(dir, 'cluster');
-}
+test.after.always(removeClusterDirs);
 
 test('a database that cannot start fails startup with its log lines, and the others are stopped', async (t) => {
   const dir = clusterDir('fail');

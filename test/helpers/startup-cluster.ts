@@ -100,3 +100,20 @@ export async function killClusterProcesses(dir: string): Promise<void> {
     if (await isRunning(pid)) await launcher.signal(pid, 'SIGKILL');
   }
 }
+
+const clusterDirs: string[] = [];
+
+/** A fresh `<temporary>/cluster` directory, remembered so removeClusterDirs() cleans it up. */
+export function clusterDir(prefix: string): string {
+  const dir = temporaryDir(prefix);
+  clusterDirs.push(dir);
+  return path.join(dir, 'cluster');
+}
+
+/** Kills every process recorded under the directories clusterDir() gave out, and removes them. */
+export async function removeClusterDirs(): Promise<void> {
+  for (const dir of clusterDirs.splice(0)) {
+    await killClusterProcesses(dir);
+    fs.rmSync(dir, { recursive: true, force: true });
+  }
+}
