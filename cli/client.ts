@@ -5,8 +5,8 @@ import { InvalidArgumentError, Option, type Command } from 'commander';
 import { parseCommandFile, type Block } from '../client/parser.js';
 import { formatClassic } from '../client/format.js';
 import { MiddlewareUnreachableError, TRANSACTION_TIMEOUT_MS_DEFAULT, runBlocks } from '../client/run.js';
-import { findMiddleware, middlewareClientEndpoint, parseHostPort, parseNodeName, readClusterFile } from '../protocol/cluster.js';
-import { Connection, type Endpoint } from '../protocol/connection.js';
+import { resolveMiddleware, type MiddlewareTarget } from '../client/client.js';
+import { Connection } from '../protocol/connection.js';
 import { OccdbError } from '../protocol/errors.js';
 import type { TxnResult } from '../protocol/schemas.js';
 import { EXIT_CLUSTER_UNREACHABLE, EXIT_FAILED, EXIT_OK, EXIT_USAGE } from './exit-codes.js';
@@ -21,12 +21,6 @@ interface ClientOptions {
   cluster?: string;
   json?: boolean;
   timeoutMs?: number;
-}
-
-interface Target {
-  /** How messages name the middleware: `MIDDLEWARE1 at 10.0.0.5:7001`, or `middleware at host:port`. */
-  label: string;
-  endpoint: Endpoint;
 }
 
 /** What --json prints: one document, whatever happened. */
@@ -105,9 +99,9 @@ async function runClient(middlewareName: string, file: string, options: ClientOp
     return fail(error, EXIT_USAGE);
   }
 
-  let target: Target;
+  let target: MiddlewareTarget;
   try {
-    target = resolveMiddleware(middlewareName, options);
+    target = resolveMiddleware(middlewareName, resolveClusterFile(options));
   } catch (error) {
     if (!(error instanceof OccdbError)) throw error;
     return fail(error, EXIT_USAGE);
@@ -153,17 +147,6 @@ async function readCommandFile(file: string): Promise<string> {
   }
 }
 
-function resolveMiddleware(name: string, options: ClientOptions): Target {
-  const endpoint = parseHostPort(name);
-  if (endpoint !== null) return { label: `middleware at ${endpoint.host}:${endpoint.port}`, endpoint };
-  const id = parseNodeName(name, 'MIDDLEWARE');
-  if (id === null) {
-    throw new OccdbError('USAGE', `'${name}' names no middleware: use MIDDLEWARE<n>, middleware<n>, <n> or host:port`);
-  }
-  const cluster = readClusterFile(resolveClusterFile(options));
-  const resolved = middlewareClientEndpoint(findMiddleware(cluster, id));
-  return { label: `MIDDLEWARE${id} at ${resolved.host}:${resolved.port}`, endpoint: resolved };
-}
 
 function printJson(report: JsonReport): void {
   process.stdout.write(JSON.stringify(report, null, 2) + '\n');
