@@ -5,9 +5,9 @@ import path from 'node:path';
 import { OccdbError } from '../protocol/errors.js';
 import { createLogger, flushLogger, type LogLevel } from '../protocol/log.js';
 import { findDatabase, listenAddress, readClusterFile } from '../protocol/cluster.js';
-import { DatabaseRequestSchema, type DatabaseRequest } from '../protocol/schemas.js';
+import { DatabaseRequestSchema, type DatabaseRequest, type Write } from '../protocol/schemas.js';
 import { NdjsonServer } from '../protocol/server.js';
-import { formatTimestamp } from '../timestamp/timestamp.js';
+import { formatTimestamp, type Timestamp } from '../timestamp/timestamp.js';
 import { Storage, isLockedError } from './storage.js';
 
 export interface DatabaseOptions {
@@ -53,32 +53,33 @@ export async function runDatabase(options: DatabaseOptions): Promise<RunningData
     throw new OccdbError('INTERNAL', `${name} cannot open its data directory ${dataDir}: ${(error as Error).message}`);
   }
 
-  const queue = new RequestQueue(name);
+  const queue = new RequestQueue(name, async (applies) => {
+    const written = await storage.applyGroup(applies);
+    logger.debug(`apply group of ${applies.length}: ${applies.map((apply, index) => `ts=${formatTimestamp(apply.ts)} writes=${apply.writes.length} written=${written[index]}`).join('; ')}`);
+    return written.map((count) => ({ written: count }));
+  });
   const startedAtMs = Date.now();
   let requests = 0;
   let server: NdjsonServer | null = null;
   const host = listenAddress(entry.host);
 
-  const handle = (request: DatabaseRequest): Promise<unknown> => queue.run(async () => {
+  const handle = (request: DatabaseRequest): Promise<unknown> => {
     requests += 1;
     switch (request.type) {
+      case 'db.apply':
+        return queue.apply(request.ts, request.writes);
       case 'ping':
-        return {};
+        return queue.read(async () => ({}));
       case 'status':
-        return { role: 'database', id: options.id, pid: process.pid, ports: { port: server?.port ?? entry.port }, uptimeMs: Date.now() - startedAtMs, requests };
+        return queue.read(async () => ({ role: 'database', id: options.id, pid: process.pid, ports: { port: server?.port ?? entry.port }, uptimeMs: Date.now() - startedAtMs, requests }));
       case 'db.read':
-        return { entries: await storage.read(request.keys) };
+        return queue.read(async () => ({ entries: await storage.read(request.keys) }));
       case 'db.versions':
-        return { versions: await storage.versions(request.keys) };
-      case 'db.apply': {
-        const written = await storage.apply(request.ts, request.writes);
-        logger.debug(`apply ts=${formatTimestamp(request.ts)} writes=${request.writes.length} written=${written}`);
-        return { written };
-      }
+        return queue.read(async () => ({ versions: await storage.versions(request.keys) }));
       case 'db.scan':
-        return await storage.scan(request.after, request.limit);
+        return queue.read(() => storage.scan(request.after, request.limit));
     }
-  });
+  };
 
   try {
     server = await NdjsonServer.listen({ host, port: entry.port, schema: DatabaseRequestSchema, knownTypes: KNOWN_TYPES, handle, logger, label: name });
@@ -108,33 +109,92 @@ export async function runDatabase(options: DatabaseOptions): Promise<RunningData
   return { port: server.port, close };
 }
 
-/** Runs tasks one at a time in the order they were submitted: a task starts only after the previous one finished. */
+type ApplyGroupRunner = (applies: Array<{ ts: Timestamp; writes: Write[] }>) => Promise<Array<{ written: number }>>;
+
+interface Step {
+  kind: 'read' | 'apply';
+  started: boolean;
+  /** Each read starts when its step runs and settles when it is answered. */
+  reads: Array<{ start: () => Promise<void>; reject: (error: unknown) => void }>;
+  applies: Array<{ ts: Timestamp; writes: Write[]; resolve: (result: { written: number }) => void; reject: (error: unknown) => void }>;
+}
+
+/**
+ * The database's one line of work, in arrival order. Requests are served as if one at a
+ * time: consecutive reads (nothing was written between them) run together, and consecutive
+ * APPLYs that arrive while earlier work runs are written as one group: one atomic batch, one
+ * sync (group commit). A request never overtakes one that arrived before it.
+ */
 class RequestQueue {
   private tail: Promise<void> = Promise.resolve();
+  private last: Step | null = null;
   private length = 0;
   private stopped = false;
 
-  constructor(private readonly name: string) {}
+  constructor(private readonly name: string, private readonly runApplyGroup: ApplyGroupRunner) {}
 
-  run<T>(task: () => Promise<T>): Promise<T> {
-    if (this.stopped) return Promise.reject(this.stoppingError());
-    if (this.length >= QUEUE_LENGTH_MAX) {
-      return Promise.reject(new OccdbError('NODE_UNAVAILABLE', `${this.name} has ${QUEUE_LENGTH_MAX} requests waiting; try again later`));
-    }
-    this.length += 1;
-    const result = this.tail.then(() => {
-      if (this.stopped) throw this.stoppingError();
-      return task();
+  read<T>(task: () => Promise<T>): Promise<T> {
+    return new Promise<T>((resolve, reject) => {
+      const step = this.admit('read', reject);
+      if (!step) return;
+      step.reads.push({
+        start: () => task().then(resolve, reject).finally(() => { this.length -= 1; }),
+        reject: (error) => { this.length -= 1; reject(error); },
+      });
     });
-    const settled = (): void => { this.length -= 1; };
-    this.tail = result.then(settled, settled);
-    return result;
   }
 
-  /** Refuses every task not yet started and resolves once the running one has finished. */
+  apply(ts: Timestamp, writes: Write[]): Promise<{ written: number }> {
+    return new Promise((resolve, reject) => {
+      const step = this.admit('apply', reject);
+      if (!step) return;
+      step.applies.push({ ts, writes, resolve: (result) => { this.length -= 1; resolve(result); }, reject: (error) => { this.length -= 1; reject(error); } });
+    });
+  }
+
+  /** Refuses every request not yet started and resolves once the running step has finished. */
   async stop(): Promise<void> {
     this.stopped = true;
     await this.tail;
+  }
+
+  /** The step a new request joins: the last one if it is of its kind and has not started, else a new one. */
+  private admit(kind: Step['kind'], reject: (error: unknown) => void): Step | null {
+    if (this.stopped) {
+      reject(this.stoppingError());
+      return null;
+    }
+    if (this.length >= QUEUE_LENGTH_MAX) {
+      reject(new OccdbError('NODE_UNAVAILABLE', `${this.name} has ${QUEUE_LENGTH_MAX} requests waiting; try again later`));
+      return null;
+    }
+    this.length += 1;
+    if (this.last && this.last.kind === kind && !this.last.started) return this.last;
+    const step: Step = { kind, started: false, reads: [], applies: [] };
+    this.last = step;
+    this.tail = this.tail.then(() => this.runStep(step));
+    return step;
+  }
+
+  private async runStep(step: Step): Promise<void> {
+    step.started = true;
+    if (this.stopped) {
+      const error = this.stoppingError();
+      for (const apply of step.applies) apply.reject(error);
+      for (const read of step.reads) read.reject(error);
+      return;
+    }
+    if (step.kind === 'read') {
+      // Reads of one step see the same state; they run together and the step ends when all did.
+      await Promise.all(step.reads.map((read) => read.start()));
+      return;
+    }
+    try {
+      const results = await this.runApplyGroup(step.applies.map(({ ts, writes }) => ({ ts, writes })));
+      step.applies.forEach((apply, index) => apply.resolve(results[index]!));
+    } catch (error) {
+      for (const apply of step.applies) apply.reject(error);
+    }
   }
 
   private stoppingError(): OccdbError {

@@ -14,9 +14,11 @@ import {
 } from '../protocol/schemas.js';
 import { NdjsonServer } from '../protocol/server.js';
 import type { Faults } from '../occ/node.js';
-import { Coordinator } from './coordinator.js';
+import type { TransactionEngine } from './engine.js';
+import { OccEngine } from './occ-engine.js';
 import { ReplicaSet } from './replicas.js';
-import { TRANSACTION_LIMITS_DEFAULT, runTransaction, unavailable, type TransactionLimits } from './transactions.js';
+import { TRANSACTION_LIMITS_DEFAULT, unavailable, type TransactionLimits } from './transactions.js';
+import { TwoPhaseLockingEngine } from './twopl-engine.js';
 
 export const MIDDLEWARE_VERSION = 'occdb-0.1.0';
 const JOIN_TIMEOUT_MS = 5_000;
@@ -59,7 +61,7 @@ export async function runMiddleware(options: MiddlewareOptions): Promise<Running
 
 class Middleware implements RunningMiddleware {
   private readonly replicas: ReplicaSet;
-  private readonly coordinator: Coordinator;
+  private readonly engine: TransactionEngine;
   private readonly peers = new Map<number, Connection>();
   private peerServer: NdjsonServer | null = null;
   private clientServer: NdjsonServer | null = null;
@@ -73,8 +75,11 @@ class Middleware implements RunningMiddleware {
   constructor(private readonly cluster: ClusterFile, private readonly options: MiddlewareOptions, private readonly logger: Logger) {
     const index = cluster.middlewares.findIndex((m) => m.id === options.id);
     this.replicas = new ReplicaSet(cluster.databases, index, logger);
-    this.coordinator = new Coordinator({ id: options.id, replicas: this.replicas, peerConnection: (member) => this.peer(member), logger, faults: options.faults });
     this.limits = { ...TRANSACTION_LIMITS_DEFAULT, ...options.limits };
+    const common = { id: options.id, replicas: this.replicas, peer: (member: number) => this.peer(member), logger, limits: this.limits, magic: (args: readonly [number, number, number]) => this.magic(args) };
+    this.engine = cluster.strategy === 'occ'
+      ? new OccEngine({ ...common, faults: options.faults })
+      : new TwoPhaseLockingEngine({ ...common, strategy: cluster.strategy, middlewareIds: cluster.middlewares.map((m) => m.id) });
   }
 
   get self() {
@@ -96,7 +101,7 @@ class Middleware implements RunningMiddleware {
     }), `client port ${this.self.clientPort}`);
     const faults = Object.entries(this.options.faults ?? {}).filter(([, on]) => on).map(([name]) => name);
     if (faults.length > 0) this.logger.warn(`FAULTS INJECTED ON PURPOSE: ${faults.join(', ')}: this middleware is not serializable`);
-    this.logger.info(`MIDDLEWARE${this.options.id} listening on ${host}:${this.self.clientPort} (clients) and :${this.self.peerPort} (peers); members ${this.coordinator.node.memberIds.map((m) => `MIDDLEWARE${m}`).join(', ') || 'none'}; ${this.replicas.ids.length} replicas`);
+    this.logger.info(`MIDDLEWARE${this.options.id} listening on ${host}:${this.self.clientPort} (clients) and :${this.self.peerPort} (peers); strategy ${this.engine.strategy}; members ${this.engine.members().map((m) => `MIDDLEWARE${m}`).join(', ') || 'none'}; ${this.replicas.ids.length} replicas`);
   }
 
   /**
@@ -110,8 +115,8 @@ class Middleware implements RunningMiddleware {
     await Promise.all(others.map(async (other) => {
       for (let attempt = 1; ; attempt++) {
         try {
-          const reply = await this.peer(other.id).request({ type: 'peer.join', from: this.options.id, clock: this.coordinator.node.clock.value }, JoinResult, JOIN_TIMEOUT_MS);
-          this.coordinator.memberJoined(other.id, reply.clock);
+          const reply = await this.peer(other.id).request({ type: 'peer.join', from: this.options.id, clock: this.engine.clockValue() }, JoinResult, JOIN_TIMEOUT_MS);
+          this.engine.memberJoined(other.id, reply.clock);
           return;
         } catch (error) {
           if (error instanceof OccdbError && error.reason === 'refused') {
@@ -130,18 +135,21 @@ class Middleware implements RunningMiddleware {
     switch (request.type) {
       case 'ping': return {};
       case 'status': return this.status();
-      case 'peer.validate':
-        return this.coordinator.vote(request);
       case 'peer.join':
-        this.coordinator.memberJoined(request.from, request.clock);
+        this.engine.memberJoined(request.from, request.clock);
         this.logger.info(`MIDDLEWARE${request.from} joined`);
-        return { clock: this.coordinator.node.clock.value, members: this.coordinator.node.memberIds };
+        return { clock: this.engine.clockValue(), members: this.engine.members() };
       case 'peer.leave':
-        this.coordinator.memberLeft(request.from);
+        this.engine.memberLeft(request.from);
         this.peers.get(request.from)?.close();
         this.peers.delete(request.from);
         this.logger.info(`MIDDLEWARE${request.from} left`);
         return {};
+      default: {
+        const answer = this.engine.onPeerRequest(request);
+        if (!answer) throw new OccdbError('UNKNOWN_MESSAGE', `a ${this.engine.strategy} middleware does not take ${request.type}`);
+        return answer;
+      }
     }
   }
 
@@ -163,14 +171,7 @@ class Middleware implements RunningMiddleware {
     }
     this.activeTransactions += 1;
     try {
-      const result = await runTransaction(commands, end, {
-        middlewareId: this.options.id,
-        coordinator: this.coordinator,
-        replicas: this.replicas,
-        magic: (args) => this.magic(args),
-        limits: this.limits,
-        random: Math.random,
-      });
+      const result = await this.engine.run(commands, end);
       if (result.quit) setImmediate(() => void this.shutdown('QUIT'));
       return result;
     } catch (error) {
@@ -185,24 +186,21 @@ class Middleware implements RunningMiddleware {
   private magic(args: readonly [number, number, number]): string {
     const [a, b, c] = args;
     if (a === 0 && b === 0 && c === 0) return `${os.userInfo().uid} ${process.pid} ${MIDDLEWARE_VERSION}`;
-    if (a === 1 && b === 0 && c === 0) return `MIDDLEWARE${this.options.id} clock ${this.coordinator.node.clock.value}`;
+    if (a === 1 && b === 0 && c === 0) return `MIDDLEWARE${this.options.id} clock ${this.engine.clockValue()}`;
     throw new OccdbError('MAGIC_UNKNOWN', `Operation failed or unknown: MAGIC ${a} ${b} ${c}`);
   }
 
   private status(): Status {
-    const node = this.coordinator.node;
+    const engine = this.engine.status();
     return {
       role: 'middleware',
       id: this.options.id,
       pid: process.pid,
       ports: { client: this.self.clientPort, peer: this.self.peerPort },
       uptimeMs: Date.now() - this.startedAt,
-      clock: node.clock.value,
-      strategy: 'occ',
-      commits: node.commits,
-      aborts: node.aborts,
-      inFlight: node.inFlight.size,
-      members: node.memberIds,
+      strategy: this.engine.strategy,
+      messagesSent: Connection.requestsSent,
+      ...engine,
     };
   }
 
@@ -225,11 +223,12 @@ class Middleware implements RunningMiddleware {
     if (this.leaving) return this.leaving;
     this.leaving = (async () => {
       this.logger.info(`leaving the cluster (${reason})`);
+      this.engine.beginLeaving();
       const drainDeadline = Date.now() + DRAIN_TIMEOUT_MS;
-      while ((this.activeTransactions > 0 || this.coordinator.node.coordinatingCount > 0) && Date.now() < drainDeadline) {
+      while ((this.activeTransactions > 0 || this.engine.busy()) && Date.now() < drainDeadline) {
         await new Promise((resolve) => setTimeout(resolve, 20));
       }
-      const members = this.coordinator.node.memberIds;
+      const members = this.engine.members();
       await Promise.all(members.map(async (member) => {
         try {
           await this.peer(member).request({ type: 'peer.leave', from: this.options.id }, EmptyResult, LEAVE_TIMEOUT_MS);

@@ -63,14 +63,14 @@ export async function runTransaction(commands: Command[], end: 'commit' | 'rollb
         error: { code: 'TXN_RETRIES_EXHAUSTED', message: `transaction aborted ${attempt + 1} times by conflicts (last: ${decision.detail})` },
       };
     }
-    await new Promise((resolve) => setTimeout(resolve, backoffMs(attempt, context)));
+    await new Promise((resolve) => setTimeout(resolve, backoffMs(attempt, context.limits, context.random)));
   }
 }
 
 /** Exponential back-off with full jitter: colliding transactions spread apart. */
-function backoffMs(attempt: number, context: TransactionContext): number {
-  const ceiling = Math.min(context.limits.backoffMsMax, context.limits.backoffMsBase * 2 ** Math.min(attempt, 16));
-  return Math.floor(context.random() * ceiling);
+export function backoffMs(attempt: number, limits: TransactionLimits, random: () => number): number {
+  const ceiling = Math.min(limits.backoffMsMax, limits.backoffMsBase * 2 ** Math.min(attempt, 16));
+  return Math.floor(random() * ceiling);
 }
 
 export function unavailable(error: unknown): OccdbError | null {

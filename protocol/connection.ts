@@ -22,6 +22,8 @@ const CONNECT_TIMEOUT_MS = 5_000;
 const PENDING_REQUESTS_MAX = 100_000;
 
 export class Connection {
+  /** Requests sent by every connection of this process: the messages-per-commit measure. */
+  static requestsSent = 0;
   private socket: net.Socket | null = null;
   private connecting: Promise<net.Socket> | null = null;
   private readonly pending = new Map<number, Pending>();
@@ -52,6 +54,7 @@ export class Connection {
         reject(new OccdbError('TIMEOUT', `${this.label} did not answer ${message.type} within ${timeoutMs} ms`));
       }, timeoutMs);
       this.pending.set(id, { resolve, reject, timer });
+      Connection.requestsSent += 1;
       socket.write(encodeMessage({ ...message, id }));
     });
     const parsed = resultSchema.safeParse(result);

@@ -133,8 +133,24 @@ export const PeerValidateRequest = z.object({
 });
 export const PeerJoinRequest = z.object({ id, type: z.literal('peer.join'), from: z.number().int().positive(), clock: z.number().int().nonnegative() });
 export const PeerLeaveRequest = z.object({ id, type: z.literal('peer.leave'), from: z.number().int().positive() });
+export const LockModeSchema = z.enum(['shared', 'exclusive']);
+/** 2PL: lock keys at their home middleware. Answered only when every lock is granted (or the requester must die). */
+export const PeerLockRequest = z.object({
+  id,
+  type: z.literal('peer.lock'),
+  from: z.number().int().positive(),
+  txid: z.string().max(100),
+  ts: TimestampSchema,
+  locks: z.array(z.object({ key: KeySchema, mode: LockModeSchema })).max(KEYS_PER_REQUEST_MAX),
+});
+/** 2PL: release every lock a transaction holds or waits for at this home. */
+export const PeerReleaseRequest = z.object({ id, type: z.literal('peer.release'), from: z.number().int().positive(), txid: z.string().max(100) });
 export const PeerRequestSchema = z.discriminatedUnion('type', [
-  PingRequest, StatusRequest, PeerValidateRequest, PeerJoinRequest, PeerLeaveRequest,
+  PingRequest, StatusRequest, PeerValidateRequest, PeerJoinRequest, PeerLeaveRequest, PeerLockRequest, PeerReleaseRequest,
+]);
+export const LockResult = z.union([
+  z.object({ granted: z.literal(true), clock: z.number().int().nonnegative() }),
+  z.object({ granted: z.literal(false), reason: z.enum(['die', 'leaving']), detail: z.string() }),
 ]);
 export type PeerRequest = z.infer<typeof PeerRequestSchema>;
 
@@ -156,6 +172,10 @@ export const StatusResult = z.object({
   inFlight: z.number().int().nonnegative().optional(),
   members: z.array(z.number().int()).optional(),
   requests: z.number().int().nonnegative().optional(),
+  /** Requests this process has sent to other processes (peers, databases) since it started. */
+  messagesSent: z.number().int().nonnegative().optional(),
+  /** 2PL: keys whose lock this middleware homes that are held or waited for. */
+  lockedKeys: z.number().int().nonnegative().optional(),
   keys: z.number().int().nonnegative().optional(),
 });
 export type Status = z.infer<typeof StatusResult>;

@@ -128,3 +128,27 @@ test('a directory opened by one storage is refused to a second, and the failure 
   const reopened = await Storage.open(dir);
   await reopened.close();
 });
+
+test('group commit: a group of APPLYs in one batch ends exactly as applying them one by one', async (t) => {
+  const applies = [
+    { ts: [5, 1] as const, writes: [{ key: 'g', value: 5 }, { key: 'h', value: 5 }] },
+    { ts: [3, 2] as const, writes: [{ key: 'g', value: 3 }] },
+    { ts: [7, 3] as const, writes: [{ key: 'h' }] },
+    { ts: [5, 1] as const, writes: [{ key: 'g', value: 5 }, { key: 'h', value: 5 }] },
+    { ts: [9, 1] as const, writes: [{ key: 'i', value: 9 }] },
+  ];
+  const grouped = await openFresh();
+  const oneByOne = await openFresh();
+  try {
+    const writtenGrouped = await grouped.applyGroup(applies);
+    const writtenOneByOne: number[] = [];
+    for (const apply of applies) writtenOneByOne.push(await oneByOne.apply(apply.ts, apply.writes));
+    t.deepEqual(writtenGrouped, writtenOneByOne);
+    t.deepEqual(writtenGrouped, [2, 0, 1, 0, 1], 'the older write of g and the repeated APPLY are skipped inside the group too');
+    t.deepEqual(await grouped.read(['g', 'h', 'i']), await oneByOne.read(['g', 'h', 'i']));
+    t.deepEqual(await grouped.read(['h']), [{ version: [7, 3] }]);
+  } finally {
+    await grouped.close();
+    await oneByOne.close();
+  }
+});

@@ -1,7 +1,9 @@
 // The history checker on real processes: a concurrent random workload across 3 middlewares
-// must produce a serializable (and real-time ordered) history; the same workload against
-// middlewares that skip the voting rule and the version check on purpose must not.
+// must produce a serializable (and real-time ordered) history under every strategy; the same
+// workload against optimistic middlewares that skip the voting rule and the version check on
+// purpose must not.
 import test from 'ava';
+import { STRATEGIES } from '../protocol/cluster.js';
 import type { Connection } from '../protocol/connection.js';
 import { TestCluster } from './helpers/cluster.js';
 import { checkHistory, describeResult, type History, type TxnRecord } from './history/checker.js';
@@ -36,21 +38,23 @@ async function runWorkload(cluster: TestCluster, seed: number, options: { client
   return { transactions: records, initial };
 }
 
-test('the real protocol: a concurrent random workload on 3 middlewares gives a strictly serializable history', async (t) => {
-  const cluster = await TestCluster.start({ middlewares: 3, databases: 3 });
-  try {
-    const seed = (Date.now() % 100_000) + 1;
-    t.log(`workload seed ${seed}`);
-    const history = await runWorkload(cluster, seed, { clients: 9, transactionsPerClient: 30, sleepSeconds: 0 });
-    const verdict = checkHistory(history, { realTime: true });
-    t.log(`${verdict.stats.committed} of ${verdict.stats.transactions} committed, ${verdict.stats.edges} dependency edges`);
-    t.true(verdict.ok, describeResult(verdict));
-    t.true(verdict.stats.committed > 200);
-    t.deepEqual(await cluster.divergentKeys(), []);
-  } finally {
-    await cluster.stop();
-  }
-});
+for (const strategy of STRATEGIES) {
+  test(`${strategy}: a concurrent random workload on 3 middlewares gives a strictly serializable history`, async (t) => {
+    const cluster = await TestCluster.start({ middlewares: 3, databases: 3, strategy });
+    try {
+      const seed = (Date.now() % 100_000) + 1;
+      t.log(`workload seed ${seed}`);
+      const history = await runWorkload(cluster, seed, { clients: 9, transactionsPerClient: 30, sleepSeconds: 0 });
+      const verdict = checkHistory(history, { realTime: true });
+      t.log(`${verdict.stats.committed} of ${verdict.stats.transactions} committed, ${verdict.stats.edges} dependency edges`);
+      t.true(verdict.ok, describeResult(verdict));
+      t.true(verdict.stats.committed > 200);
+      t.deepEqual(await cluster.divergentKeys(), []);
+    } finally {
+      await cluster.stop();
+    }
+  });
+}
 
 test('broken on purpose (no voting rule, no version check): the checker finds the anomaly', async (t) => {
   const cluster = await TestCluster.start({

@@ -7,13 +7,14 @@ import type { ChildProcess } from 'node:child_process';
 import { parseCommandFile } from '../../client/parser.js';
 import { runBlocks } from '../../client/run.js';
 import { Connection } from '../../protocol/connection.js';
-import { databaseEndpoint, middlewareClientEndpoint, type ClusterFile } from '../../protocol/cluster.js';
+import { databaseEndpoint, middlewareClientEndpoint, type ClusterFile, type Strategy } from '../../protocol/cluster.js';
 import { DbScanResult, StatusResult, type Status, type TxnResult } from '../../protocol/schemas.js';
 import { capturedOutput, killProcess, spawnOccdb, waitForPing, writeTestCluster } from './processes.js';
 
 export interface ClusterOptions {
   middlewares: number;
   databases: number;
+  strategy?: Strategy;
   /** Extra arguments per middleware id, e.g. faults for tests of the checkers. */
   middlewareArguments?: (id: number) => string[];
 }
@@ -29,7 +30,7 @@ export class TestCluster {
 
   static async start(options: ClusterOptions): Promise<TestCluster> {
     const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'occdb-e2e-'));
-    const { file, cluster } = await writeTestCluster(dir, { middlewares: options.middlewares, databases: options.databases });
+    const { file, cluster } = await writeTestCluster(dir, { middlewares: options.middlewares, databases: options.databases, strategy: options.strategy ?? 'occ' });
     const testCluster = new TestCluster(dir, file, cluster, options);
     try {
       await Promise.all(cluster.databases.map((database) => testCluster.startDatabase(database.id)));

@@ -1,0 +1,73 @@
+// The optimistic strategy: private workspace, VALIDATE round with Lamport timestamps, APPLY.
+import type { Faults } from '../occ/node.js';
+import type { Connection } from '../protocol/connection.js';
+import type { Logger } from '../protocol/log.js';
+import type { Command, PeerRequest, TxnResult } from '../protocol/schemas.js';
+import { Coordinator } from './coordinator.js';
+import type { EngineStatus, TransactionEngine } from './engine.js';
+import type { ReplicaSet } from './replicas.js';
+import { runTransaction, type TransactionLimits } from './transactions.js';
+
+export interface OccEngineOptions {
+  id: number;
+  replicas: ReplicaSet;
+  peer: (member: number) => Connection;
+  logger: Logger;
+  limits: TransactionLimits;
+  magic: (args: readonly [number, number, number]) => string;
+  faults?: Faults;
+}
+
+export class OccEngine implements TransactionEngine {
+  readonly strategy = 'occ' as const;
+  private readonly coordinator: Coordinator;
+
+  constructor(private readonly options: OccEngineOptions) {
+    this.coordinator = new Coordinator({ id: options.id, replicas: options.replicas, peerConnection: options.peer, logger: options.logger, faults: options.faults });
+  }
+
+  run(commands: Command[], end: 'commit' | 'rollback'): Promise<TxnResult> {
+    return runTransaction(commands, end, {
+      middlewareId: this.options.id,
+      coordinator: this.coordinator,
+      replicas: this.options.replicas,
+      magic: this.options.magic,
+      limits: this.options.limits,
+      random: Math.random,
+    });
+  }
+
+  onPeerRequest(request: PeerRequest): Promise<unknown> | undefined {
+    if (request.type === 'peer.validate') return Promise.resolve(this.coordinator.vote(request));
+    return undefined;
+  }
+
+  clockValue(): number {
+    return this.coordinator.node.clock.value;
+  }
+
+  memberJoined(member: number, clock: number): void {
+    this.coordinator.memberJoined(member, clock);
+  }
+
+  memberLeft(member: number): void {
+    this.coordinator.memberLeft(member);
+  }
+
+  members(): number[] {
+    return this.coordinator.node.memberIds;
+  }
+
+  busy(): boolean {
+    return this.coordinator.node.coordinatingCount > 0;
+  }
+
+  beginLeaving(): void {
+    // Votes go on being answered until the others have removed this middleware.
+  }
+
+  status(): EngineStatus {
+    const node = this.coordinator.node;
+    return { clock: node.clock.value, commits: node.commits, aborts: node.aborts, inFlight: node.inFlight.size, members: node.memberIds };
+  }
+}

@@ -1,0 +1,247 @@
+// The strict two-phase-locking baseline (DESIGN.md "The baseline"). Every key's lock lives at
+// its home middleware. A transaction locks everything its block may touch before it runs
+// (exclusive for keys it writes, so two read-modify-writes never deadlock on an upgrade;
+// shared for keys it only reads), reads, runs in its workspace, applies to every replica,
+// and only then releases. Deadlocks are prevented by wait-die on the transaction's Lamport
+// start timestamp (or by no-wait); a transaction that must die restarts keeping that
+// timestamp, so it eventually is the oldest and cannot starve.
+import { LamportClock } from '../timestamp/clock.js';
+import { formatTimestamp, type Timestamp } from '../timestamp/timestamp.js';
+import { homeOf } from '../twopl/home.js';
+import type { LockMode } from '../twopl/lock-table.js';
+import { Workspace } from '../occ/workspace.js';
+import type { Connection } from '../protocol/connection.js';
+import { OccdbError } from '../protocol/errors.js';
+import type { Logger } from '../protocol/log.js';
+import { EmptyResult, LockResult, type Command, type PeerRequest, type TxnResult } from '../protocol/schemas.js';
+import type { EngineStatus, TransactionEngine } from './engine.js';
+import { interpret } from './interpreter.js';
+import { LockService, type LockOutcome } from './lock-service.js';
+import type { ReplicaSet } from './replicas.js';
+import { backoffMs, type TransactionLimits } from './transactions.js';
+
+/** How long a lock request may wait at its home before the transaction gives up and restarts. */
+export const LOCK_WAIT_TIMEOUT_MS = 30_000;
+const RELEASE_ATTEMPTS_MAX = 5;
+const RELEASE_TIMEOUT_MS = 5_000;
+
+export interface TwoPhaseLockingOptions {
+  id: number;
+  strategy: '2pl' | '2pl-nowait';
+  /** Every middleware of the cluster file, in its order: this fixes each key's home. */
+  middlewareIds: number[];
+  replicas: ReplicaSet;
+  peer: (member: number) => Connection;
+  logger: Logger;
+  limits: TransactionLimits;
+  magic: (args: readonly [number, number, number]) => string;
+}
+
+type LockAttempt = LockOutcome | { granted: false; reason: 'unavailable'; detail: string };
+
+/** Every key the block may touch, with the lock it needs: exclusive if it may write it, else shared. */
+export function lockSetOf(commands: readonly Command[]): Map<string, LockMode> {
+  const locks = new Map<string, LockMode>();
+  const read = (operand: string | number) => {
+    if (typeof operand === 'string' && !locks.has(operand)) locks.set(operand, 'shared');
+  };
+  for (const command of commands) {
+    switch (command.op) {
+      case 'ASSIGN': read(command.source); locks.set(command.target, 'exclusive'); break;
+      case 'ADD': read(command.left); read(command.right); locks.set(command.target, 'exclusive'); break;
+      case 'PRINT': read(command.source); break;
+      case 'DELETE': locks.set(command.target, 'exclusive'); break;
+      default: break;
+    }
+  }
+  return locks;
+}
+
+export class TwoPhaseLockingEngine implements TransactionEngine {
+  readonly strategy: '2pl' | '2pl-nowait';
+  private readonly clock: LamportClock;
+  private readonly lockService: LockService;
+  private readonly memberSet = new Set<number>();
+  private nextTxnNumber = 1;
+  private readonly txidPrefix: string;
+  private commits = 0;
+  private aborts = 0;
+  private running = 0;
+
+  constructor(private readonly options: TwoPhaseLockingOptions) {
+    this.strategy = options.strategy;
+    this.clock = new LamportClock(options.id);
+    this.lockService = new LockService(options.strategy === '2pl' ? 'wait-die' : 'no-wait', `MIDDLEWARE${options.id}`);
+    this.txidPrefix = `${options.id}.${process.pid}.${Date.now().toString(36)}`;
+  }
+
+  async run(commands: Command[], end: 'commit' | 'rollback'): Promise<TxnResult> {
+    this.running += 1;
+    try {
+      return await this.runAttempts(commands, end);
+    } finally {
+      this.running -= 1;
+    }
+  }
+
+  private async runAttempts(commands: Command[], end: 'commit' | 'rollback'): Promise<TxnResult> {
+    const locks = lockSetOf(commands);
+    // The start timestamp orders transactions for wait-die; a restart keeps it.
+    const startTs = this.clock.tick();
+    let lastProblem = '';
+    for (let attempt = 0; ; attempt++) {
+      const txid = `${this.txidPrefix}.${this.nextTxnNumber++}`;
+      const homes = this.groupByHome(locks);
+      const outcomes = await Promise.all([...homes].map(([home, homeLocks]) => this.lockAt(home, txid, startTs, homeLocks)));
+      const refused = outcomes.find((outcome) => !outcome.granted) as Exclude<LockAttempt, { granted: true }> | undefined;
+      if (!refused) {
+        try {
+          return await this.runLocked(commands, end, locks, attempt);
+        } finally {
+          this.releaseEverywhere(txid, [...homes.keys()]);
+        }
+      }
+      this.releaseEverywhere(txid, [...homes.keys()]);
+      this.aborts += 1;
+      lastProblem = refused.detail;
+      this.options.logger.debug(`restart ${txid} (${formatTimestamp(startTs)}): ${refused.reason}: ${refused.detail}`);
+      if (attempt >= this.options.limits.retryCountMax) {
+        const code = refused.reason === 'die' ? 'TXN_RETRIES_EXHAUSTED' : 'NODE_UNAVAILABLE';
+        return {
+          outcome: 'failed',
+          retries: attempt,
+          results: [],
+          middlewareId: this.options.id,
+          error: { code, message: `transaction restarted ${attempt + 1} times (last: ${lastProblem})` },
+        };
+      }
+      await new Promise((resolve) => setTimeout(resolve, backoffMs(attempt, this.options.limits, Math.random)));
+    }
+  }
+
+  /** With every lock held: read, run in the workspace, apply to every replica. */
+  private async runLocked(commands: Command[], end: 'commit' | 'rollback', locks: Map<string, LockMode>, attempt: number): Promise<TxnResult> {
+    const workspace = new Workspace();
+    const keys = [...locks.keys()];
+    if (keys.length > 0) {
+      // Locked keys cannot change under us, so one read of them all is the transaction's view.
+      // Written keys are read too: their versions move the clock, so the commit timestamp is
+      // larger than the version of every key the transaction overwrites (Thomas rule order).
+      const entries = await this.options.replicas.read(keys);
+      keys.forEach((key, index) => {
+        const entry = entries[index]!;
+        this.clock.observe(entry.version);
+        workspace.recordRead(key, entry.version, entry.value);
+      });
+    }
+    const outcome = await interpret(commands, {
+      workspace,
+      readKeys: async (wanted) => {
+        const unlocked = wanted.filter((key) => !locks.has(key));
+        if (unlocked.length > 0) throw new Error(`2pl: the block read ${unlocked.join(', ')} without a lock`);
+      },
+      magic: this.options.magic,
+      sleep: (ms) => new Promise((resolve) => setTimeout(resolve, ms)),
+    });
+    const base = { retries: attempt, results: outcome.results, middlewareId: this.options.id, ...(outcome.quit ? { quit: true } : {}) };
+    if (outcome.error || end === 'rollback') {
+      return { outcome: 'rolled_back', error: outcome.error ?? { code: 'TXN_ROLLED_BACK', message: 'rolled back by ROLLBACK' }, ...base };
+    }
+    const commitTs = this.clock.tick();
+    const writes = workspace.writeSet;
+    if (writes.length > 0) await Promise.all(this.options.replicas.ids.map((replica) => this.options.replicas.apply(replica, commitTs, writes)));
+    this.commits += 1;
+    this.options.logger.debug(`commit at ${formatTimestamp(commitTs)} after ${attempt} restarts`);
+    return { outcome: 'committed', ts: [...commitTs] as [number, number], ...base };
+  }
+
+  private groupByHome(locks: Map<string, LockMode>): Map<number, Array<{ key: string; mode: LockMode }>> {
+    const homes = new Map<number, Array<{ key: string; mode: LockMode }>>();
+    for (const [key, mode] of locks) {
+      const home = homeOf(key, this.options.middlewareIds);
+      let list = homes.get(home);
+      if (!list) homes.set(home, (list = []));
+      list.push({ key, mode });
+    }
+    return homes;
+  }
+
+  private async lockAt(home: number, txid: string, ts: Timestamp, locks: Array<{ key: string; mode: LockMode }>): Promise<LockAttempt> {
+    if (home === this.options.id) return this.lockService.lock(txid, ts, locks);
+    try {
+      const reply = await this.options.peer(home).request({ type: 'peer.lock', from: this.options.id, txid, ts, locks }, LockResult, LOCK_WAIT_TIMEOUT_MS);
+      if (reply.granted) {
+        this.clock.observe(reply.clock);
+        return { granted: true };
+      }
+      return reply;
+    } catch (error) {
+      if (error instanceof OccdbError && (error.code === 'NODE_UNAVAILABLE' || error.code === 'TIMEOUT')) {
+        return { granted: false, reason: 'unavailable', detail: `MIDDLEWARE${home}, home of ${locks[0]!.key}, is unavailable: ${error.message}` };
+      }
+      throw error;
+    }
+  }
+
+  /** Releases txid's locks at every home it asked; retried, since a lock left behind blocks others. */
+  private releaseEverywhere(txid: string, homes: number[]): void {
+    for (const home of homes) {
+      if (home === this.options.id) {
+        this.lockService.release(txid);
+        continue;
+      }
+      void (async () => {
+        for (let attempt = 1; attempt <= RELEASE_ATTEMPTS_MAX; attempt++) {
+          try {
+            await this.options.peer(home).request({ type: 'peer.release', from: this.options.id, txid }, EmptyResult, RELEASE_TIMEOUT_MS);
+            return;
+          } catch (error) {
+            if (attempt === RELEASE_ATTEMPTS_MAX) this.options.logger.error(`could not release ${txid}'s locks at MIDDLEWARE${home}: ${(error as Error).message}`);
+            await new Promise((resolve) => setTimeout(resolve, 50 * attempt));
+          }
+        }
+      })();
+    }
+  }
+
+  onPeerRequest(request: PeerRequest): Promise<unknown> | undefined {
+    if (request.type === 'peer.lock') {
+      this.clock.observe(request.ts);
+      return this.lockService.lock(request.txid, request.ts, request.locks).then((outcome) => (outcome.granted ? { granted: true, clock: this.clock.value } : outcome));
+    }
+    if (request.type === 'peer.release') {
+      this.lockService.release(request.txid);
+      return Promise.resolve({});
+    }
+    return undefined;
+  }
+
+  clockValue(): number {
+    return this.clock.value;
+  }
+
+  memberJoined(member: number, clock: number): void {
+    this.clock.observe(clock);
+    if (member !== this.options.id) this.memberSet.add(member);
+  }
+
+  memberLeft(member: number): void {
+    this.memberSet.delete(member);
+  }
+
+  members(): number[] {
+    return [...this.memberSet].sort((a, b) => a - b);
+  }
+
+  busy(): boolean {
+    return this.running > 0 || this.lockService.transactionCount > 0;
+  }
+
+  beginLeaving(): void {
+    this.lockService.beginLeaving();
+  }
+
+  status(): EngineStatus {
+    return { clock: this.clock.value, commits: this.commits, aborts: this.aborts, inFlight: this.running, members: this.members(), lockedKeys: this.lockService.table.lockedKeyCount };
+  }
+}

@@ -1,0 +1,169 @@
+// The transactional conformance suite: end to end on real processes over loopback (3
+// middlewares, 3 databases, clients on every middleware at once). Every strategy runs the
+// same suite (see e2e-<strategy>.test.ts), as abstract-level's suite runs against every store.
+import type { TestFn } from 'ava';
+import type { Strategy } from '../../protocol/cluster.js';
+import { killProcess, spawnOccdb, waitForExit, capturedOutput } from '../helpers/processes.js';
+import { TestCluster, printed } from '../helpers/cluster.js';
+
+export function transactionalSuite(test: TestFn, strategy: Strategy): void {
+let cluster: TestCluster;
+
+test.before(async () => {
+  cluster = await TestCluster.start({ middlewares: 3, databases: 3, strategy });
+});
+
+test.after.always(async () => {
+  await cluster?.stop();
+});
+
+test.serial('the classic example through the occdb client: A = 10, B = A + 10 prints 10 and 20', async (t) => {
+  const child = spawnOccdb(['client', 'MIDDLEWARE2', 'test-scenarios/basic.op', '--cluster', cluster.file]);
+  try {
+    const exit = await waitForExit(child, 60_000);
+    t.is(exit?.code, 0, capturedOutput(child).stderr);
+    t.is(capturedOutput(child).stdout, '10\n20\n');
+  } finally {
+    await killProcess(child, 'SIGKILL');
+  }
+});
+
+test.serial('a failing transaction leaves nothing behind on any replica', async (t) => {
+  const [result] = await cluster.run(1, 'ASSIGN left_x 5\nASSIGN left_y 6\nPRINT left_x\nPRINT left_missing\nASSIGN left_z 7\n');
+  t.is(result!.outcome, 'rolled_back');
+  t.deepEqual(result!.results, [
+    { line: 3, kind: 'print', value: '5' },
+    { line: 4, kind: 'error', code: 'ENTRY_NONEXISTENT', message: 'nonexistent: arg1' },
+  ]);
+  for (const database of cluster.cluster.databases) {
+    const entries = await cluster.scan(database.id);
+    t.false(['left_x', 'left_y', 'left_z'].some((key) => entries.has(key)), `DATABASE${database.id} holds a write of the failed transaction`);
+  }
+  const [after] = await cluster.run(2, 'PRINT left_x\n');
+  t.is(after!.outcome, 'rolled_back', 'left_x must not exist');
+});
+
+test.serial('N clients on different middlewares each add 1 to one counter: the counter ends at exactly N', async (t) => {
+  await cluster.run(1, 'ASSIGN counter 0\n');
+  const clients = 24;
+  const results = await Promise.all(Array.from({ length: clients }, (_, index) => cluster.run((index % 3) + 1, 'ADD counter counter 1\n')));
+  t.true(results.every(([result]) => result!.outcome === 'committed'), JSON.stringify(results.filter(([r]) => r!.outcome !== 'committed')));
+  const retries = results.reduce((sum, [result]) => sum + result!.retries, 0);
+  t.log(`${clients} increments, ${retries} retries in all`);
+  const [final] = await cluster.run(3, 'PRINT counter\n');
+  t.deepEqual(printed(final!), [String(clients)]);
+});
+
+test.serial('bank: concurrent transfers across all middlewares keep the total, and the replicas agree', async (t) => {
+  const accounts = 10;
+  const balance = 1000;
+  await cluster.run(1, Array.from({ length: accounts }, (_, index) => `ASSIGN acct${index} ${balance}`).join('\n'));
+  let seed = 12345;
+  const random = () => ((seed = (seed * 1103515245 + 12345) % 2 ** 31) / 2 ** 31);
+  const clients = 12;
+  const transfersPerClient = 15;
+  await Promise.all(Array.from({ length: clients }, async (_, client) => {
+    const connection = cluster.connect((client % 3) + 1);
+    for (let index = 0; index < transfersPerClient; index++) {
+      const from = Math.floor(random() * accounts);
+      const to = (from + 1 + Math.floor(random() * (accounts - 1))) % accounts;
+      const amount = 1 + Math.floor(random() * 10);
+      const [result] = await cluster.run((client % 3) + 1, `ADD acct${from} acct${from} -${amount}\nADD acct${to} acct${to} ${amount}\n`, connection);
+      if (result!.outcome !== 'committed') t.fail(`transfer failed: ${JSON.stringify(result)}`);
+    }
+  }));
+  const [sum] = await cluster.run(2, Array.from({ length: accounts }, (_, index) => `PRINT acct${index}`).join('\n'));
+  const total = printed(sum!).reduce((acc, value) => acc + Number(value), 0);
+  t.is(total, accounts * balance);
+  t.deepEqual(await cluster.divergentKeys(), []);
+});
+
+test.serial('a reader never sees half of a slow writer\'s transaction (SLEEP between its writes)', async (t) => {
+  await cluster.run(1, 'ASSIGN pair_a 0\nASSIGN pair_b 0\n');
+  const writes = 4;
+  let writerDone = false;
+  const writer = (async () => {
+    for (let index = 0; index < writes; index++) {
+      const [result] = await cluster.run(1, 'ADD pair_a pair_a 1\nSLEEP 0.3\nADD pair_b pair_b 1\n');
+      t.is(result!.outcome, 'committed');
+    }
+    writerDone = true;
+  })();
+  const seen: string[] = [];
+  const readers = [2, 3].map(async (middleware) => {
+    const connection = cluster.connect(middleware);
+    for (let reads = 0; !writerDone && reads < 2000; reads++) {
+      const [result] = await cluster.run(middleware, 'PRINT pair_a\nPRINT pair_b\n', connection);
+      const [a, b] = printed(result!);
+      seen.push(`${a}/${b}`);
+      if (a !== b) t.fail(`a reader saw pair_a=${a} but pair_b=${b}`);
+    }
+  });
+  await Promise.all([writer, ...readers]);
+  t.true(seen.length > 0);
+  t.log(`${seen.length} reads, distinct states seen: ${[...new Set(seen)].join(' ')}`);
+  const [final] = await cluster.run(2, 'PRINT pair_a\nPRINT pair_b\n');
+  t.deepEqual(printed(final!), [String(writes), String(writes)]);
+});
+
+test.serial('after MIDDLEWARE3 QUITs the other two still commit; restarted, it takes part again', async (t) => {
+  const [quit] = await cluster.run(3, 'ASSIGN before_quit 1\nQUIT\n');
+  t.is(quit!.outcome, 'committed');
+  t.true(quit!.quit);
+  const exit = await waitForExit(cluster.middlewareProcesses.get(3)!, 30_000);
+  t.is(exit?.code, 0, 'MIDDLEWARE3 exits cleanly after QUIT');
+  t.deepEqual((await cluster.status(1)).members, [2]);
+
+  await cluster.run(1, 'ASSIGN membership 0\n');
+  const whileAway = await Promise.all([1, 2, 1, 2].map((middleware) => cluster.run(middleware, 'ADD membership membership 1\n')));
+  t.true(whileAway.every(([result]) => result!.outcome === 'committed'));
+
+  await cluster.startMiddleware(3);
+  t.deepEqual((await cluster.status(1)).members, [2, 3]);
+  t.deepEqual((await cluster.status(3)).members, [1, 2]);
+  const afterReturn = await Promise.all([1, 2, 3, 3].map((middleware) => cluster.run(middleware, 'ADD membership membership 1\n')));
+  t.true(afterReturn.every(([result]) => result!.outcome === 'committed'));
+  const [final] = await cluster.run(3, 'PRINT membership\n');
+  t.deepEqual(printed(final!), ['8']);
+  t.regex(cluster.middlewareLog(1), /MIDDLEWARE3 left/);
+  t.regex(cluster.middlewareLog(1), /MIDDLEWARE3 joined/);
+  t.deepEqual(await cluster.divergentKeys(), []);
+});
+
+test.serial('a malformed message to a middleware gets an error reply and crashes nothing', async (t) => {
+  const net = await import('node:net');
+  for (const port of [cluster.cluster.middlewares[0]!.clientPort, cluster.cluster.middlewares[0]!.peerPort]) {
+    const replies = await new Promise<string>((resolve, reject) => {
+      const socket = net.connect({ host: '127.0.0.1', port });
+      let text = '';
+      socket.on('data', (chunk) => {
+        text += chunk.toString();
+        if (text.split('\n').length > 3) { socket.end(); resolve(text); }
+      });
+      socket.on('error', reject);
+      setTimeout(() => { socket.destroy(); resolve(text); }, 5_000).unref();
+      socket.write('not json\n{"id":1,"type":"no.such"}\n{"id":2,"type":"txn.run","commands":[{"op":"ASSIGN"}],"end":"commit"}\n');
+    });
+    const lines = replies.trim().split('\n').map((line) => JSON.parse(line));
+    t.deepEqual(lines.map((reply) => reply.error?.code), ['BAD_MESSAGE', 'UNKNOWN_MESSAGE', port === cluster.cluster.middlewares[0]!.peerPort ? 'UNKNOWN_MESSAGE' : 'BAD_MESSAGE']);
+  }
+  t.is((await cluster.status(1)).role, 'middleware', 'still answering');
+});
+
+test.serial('two clients taking two entries in opposite order both finish (no deadlock hangs)', async (t) => {
+  await cluster.run(1, 'ASSIGN dl_a 0\nASSIGN dl_b 0\n');
+  const [first, second] = await Promise.all([
+    cluster.run(1, 'ADD dl_a dl_a 1\nSLEEP 0.3\nADD dl_b dl_b 1\n'),
+    cluster.run(2, 'ADD dl_b dl_b 1\nSLEEP 0.3\nADD dl_a dl_a 1\n'),
+  ]);
+  t.is(first![0]!.outcome, 'committed');
+  t.is(second![0]!.outcome, 'committed');
+  t.log(`restarts: ${first![0]!.retries} and ${second![0]!.retries}`);
+  const [final] = await cluster.run(3, 'PRINT dl_a\nPRINT dl_b\n');
+  t.deepEqual(printed(final!), ['2', '2']);
+});
+
+test.serial('status reports the strategy of every middleware', async (t) => {
+  for (const middleware of cluster.cluster.middlewares) t.is((await cluster.status(middleware.id)).strategy, strategy);
+});
+}
