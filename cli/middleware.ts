@@ -1,5 +1,5 @@
 // `occdb middleware <n>`: run one middleware in the foreground.
-import { Option, type Command } from 'commander';
+import { InvalidArgumentError, Option, type Command } from 'commander';
 import { OccdbError } from '../protocol/errors.js';
 import { parseNodeName } from '../protocol/cluster.js';
 import type { LogLevel } from '../protocol/log.js';
@@ -15,13 +15,14 @@ export function registerMiddlewareCommand(program: Command): void {
     .addOption(clusterOption())
     .addOption(logLevelOption())
     .addOption(new Option('--quiet', 'log only to the log file, not to stderr'))
+    .addOption(new Option('--retry-count-max <n>', 'how many times a transaction is re-run after conflicts before it fails').argParser(parseCount))
     .addOption(new Option('--fault <name...>', 'break the protocol on purpose, for tests of the checkers: skip-voting-rule, skip-version-check').hideHelp())
     .addHelpText('after', '\nExample:\n  occdb middleware 2 --dir ./demo')
-    .action(async (name: string, options: { dir: string; cluster?: string; logLevel: LogLevel; quiet?: boolean; fault?: string[] }) => {
+    .action(async (name: string, options: { dir: string; cluster?: string; logLevel: LogLevel; quiet?: boolean; fault?: string[]; retryCountMax?: number }) => {
       const id = parseNodeName(name, 'MIDDLEWARE');
       if (id === null) throw new OccdbError('USAGE', `'${name}' is not a middleware name (expected a number or MIDDLEWARE<n>)`);
       const faults = parseFaults(options.fault ?? []);
-      const middleware = await runMiddleware({ id, clusterFile: resolveClusterFile(options), logLevel: options.logLevel, console: !options.quiet, faults });
+      const middleware = await runMiddleware({ id, clusterFile: resolveClusterFile(options), logLevel: options.logLevel, console: !options.quiet, faults, ...(options.retryCountMax !== undefined ? { limits: { retryCountMax: options.retryCountMax } } : {}) });
       const stop = (signal: string) => void middleware.shutdown(signal);
       process.once('SIGTERM', () => stop('SIGTERM'));
       process.once('SIGINT', () => stop('SIGINT'));
@@ -38,4 +39,10 @@ function parseFaults(names: string[]): { skipVotingRule?: boolean; skipVersionCh
     else throw new OccdbError('USAGE', `unknown fault '${name}' (known: skip-voting-rule, skip-version-check)`);
   }
   return faults;
+}
+
+function parseCount(text: string): number {
+  const value = Number(text);
+  if (!/^\d+$/.test(text) || !Number.isSafeInteger(value) || value > 1_000_000) throw new InvalidArgumentError('expected a whole number from 0 to 1000000');
+  return value;
 }

@@ -5,12 +5,14 @@ import type { TestFn } from 'ava';
 import type { Strategy } from '../../protocol/cluster.js';
 import { killProcess, spawnOccdb, waitForExit, capturedOutput } from '../helpers/processes.js';
 import { TestCluster, printed } from '../helpers/cluster.js';
+import { homeOf } from '../../twopl/home.js';
 
 export function transactionalSuite(test: TestFn, strategy: Strategy): void {
 let cluster: TestCluster;
 
 test.before(async () => {
-  cluster = await TestCluster.start({ middlewares: 3, databases: 3, strategy });
+  // A small retry budget keeps the 2PL case of an absent lock home short.
+  cluster = await TestCluster.start({ middlewares: 3, databases: 3, strategy, middlewareArguments: () => ['--retry-count-max', '60'] });
 });
 
 test.after.always(async () => {
@@ -107,6 +109,13 @@ test.serial('a reader never sees half of a slow writer\'s transaction (SLEEP bet
 });
 
 test.serial('after MIDDLEWARE3 QUITs the other two still commit; restarted, it takes part again', async (t) => {
+  // Under 2PL a key homed at the absent middleware cannot be locked: such transactions fail
+  // with NODE_UNAVAILABLE after their retry budget (2PL's nature); keys homed elsewhere commit.
+  const locking = strategy !== 'occ';
+  const ids = cluster.cluster.middlewares.map((m) => m.id);
+  const counterKey = ['membership', ...Array.from({ length: 50 }, (_, index) => `membership${index}`)].find((key) => homeOf(key, ids) !== 3)!;
+  const awayKey = Array.from({ length: 50 }, (_, index) => `homed${index}`).find((key) => homeOf(key, ids) === 3)!;
+
   const [quit] = await cluster.run(3, 'ASSIGN before_quit 1\nQUIT\n');
   t.is(quit!.outcome, 'committed');
   t.true(quit!.quit);
@@ -114,16 +123,26 @@ test.serial('after MIDDLEWARE3 QUITs the other two still commit; restarted, it t
   t.is(exit?.code, 0, 'MIDDLEWARE3 exits cleanly after QUIT');
   t.deepEqual((await cluster.status(1)).members, [2]);
 
-  await cluster.run(1, 'ASSIGN membership 0\n');
-  const whileAway = await Promise.all([1, 2, 1, 2].map((middleware) => cluster.run(middleware, 'ADD membership membership 1\n')));
+  await cluster.run(1, `ASSIGN ${counterKey} 0\n`);
+  const whileAway = await Promise.all([1, 2, 1, 2].map((middleware) => cluster.run(middleware, `ADD ${counterKey} ${counterKey} 1\n`)));
   t.true(whileAway.every(([result]) => result!.outcome === 'committed'));
+  const [away] = await cluster.run(1, `ASSIGN ${awayKey} 1\n`);
+  if (locking) {
+    t.is(away!.outcome, 'failed');
+    t.is(away!.error?.code, 'NODE_UNAVAILABLE');
+    t.regex(away!.error!.message, /MIDDLEWARE3/);
+  } else {
+    t.is(away!.outcome, 'committed');
+  }
 
   await cluster.startMiddleware(3);
   t.deepEqual((await cluster.status(1)).members, [2, 3]);
   t.deepEqual((await cluster.status(3)).members, [1, 2]);
-  const afterReturn = await Promise.all([1, 2, 3, 3].map((middleware) => cluster.run(middleware, 'ADD membership membership 1\n')));
+  const afterReturn = await Promise.all([1, 2, 3, 3].map((middleware) => cluster.run(middleware, `ADD ${counterKey} ${counterKey} 1\n`)));
   t.true(afterReturn.every(([result]) => result!.outcome === 'committed'));
-  const [final] = await cluster.run(3, 'PRINT membership\n');
+  const [homedAgain] = await cluster.run(2, `ASSIGN ${awayKey} 2\n`);
+  t.is(homedAgain!.outcome, 'committed', 'the returned middleware homes its keys again');
+  const [final] = await cluster.run(3, `PRINT ${counterKey}\n`);
   t.deepEqual(printed(final!), ['8']);
   t.regex(cluster.middlewareLog(1), /MIDDLEWARE3 left/);
   t.regex(cluster.middlewareLog(1), /MIDDLEWARE3 joined/);

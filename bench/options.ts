@@ -1,0 +1,142 @@
+// The benchmark's knobs: their defaults, the --quick sweep, and the checks that turn a
+// mistaken value into a one-line message before anything is started.
+import path from 'node:path';
+import { STRATEGIES, type Strategy } from '../protocol/cluster.js';
+import { OccdbError } from '../protocol/errors.js';
+import { WORKLOAD_KINDS, YCSB_KEY_COUNT, type WorkloadKind } from './workloads.js';
+
+export interface BenchOptions {
+  clients: number[];
+  operationsPerTransaction: number;
+  readFraction: number;
+  thetas: number[];
+  middlewares: number;
+  databases: number;
+  durationSeconds: number;
+  warmupSeconds: number;
+  repetitions: number;
+  strategies: Strategy[];
+  workloads: WorkloadKind[];
+  quick: boolean;
+  /** The folder results.json, results.md and the charts go to. */
+  out: string;
+  /** Seeds every client's random stream, so a sweep draws the same transactions again. */
+  seed: number;
+}
+
+export const REPETITIONS_MIN = 3;
+export const CLIENTS_MAX = 1000;
+export const NODES_PER_ROLE_MAX = 32;
+export const SECONDS_MAX = 3600;
+
+export const BENCH_DEFAULTS: Omit<BenchOptions, 'quick'> = {
+  clients: [1, 4, 16, 64],
+  operationsPerTransaction: 4,
+  readFraction: 0.5,
+  thetas: [0, 0.6, 0.8, 0.9, 0.99],
+  middlewares: 3,
+  databases: 3,
+  durationSeconds: 10,
+  warmupSeconds: 2,
+  repetitions: 3,
+  strategies: [...STRATEGIES],
+  workloads: [...WORKLOAD_KINDS],
+  out: 'reports/bench',
+  seed: 1,
+};
+
+/**
+ * What --quick changes (options given on the command line still win): one client count,
+ * two skews, short runs. 3 workload points x 3 strategies x 3 repetitions = 27 runs of 3 s.
+ */
+export const QUICK_OVERRIDES: Partial<BenchOptions> = {
+  clients: [16],
+  thetas: [0, 0.9],
+  durationSeconds: 2.5,
+  warmupSeconds: 0.5,
+};
+
+function usage(message: string): OccdbError {
+  return new OccdbError('USAGE', message);
+}
+
+/** `1,4,16` as a list of numbers, each checked by `check` (which names what is wrong). */
+export function parseNumberList(text: string, option: string, check: (value: number) => string | null): number[] {
+  const words = text.split(',').map((word) => word.trim());
+  if (words.length === 0 || words.some((word) => word === '')) throw usage(`${option} takes a comma-separated list, got '${text}'`);
+  const values = words.map((word) => {
+    const value = Number(word);
+    const problem = Number.isFinite(value) ? check(value) : 'is not a number';
+    if (problem !== null) throw usage(`${option}: '${word}' ${problem}`);
+    return value;
+  });
+  return [...new Set(values)].sort((a, b) => a - b);
+}
+
+export function parseNumber(text: string, option: string, check: (value: number) => string | null): number {
+  const value = Number(text.trim());
+  const problem = text.trim() !== '' && Number.isFinite(value) ? check(value) : 'is not a number';
+  if (problem !== null) throw usage(`${option}: '${text}' ${problem}`);
+  return value;
+}
+
+export function parseNameList<T extends string>(text: string, option: string, allowed: readonly T[]): T[] {
+  const words = text.split(',').map((word) => word.trim().toLowerCase());
+  const unknown = words.find((word) => !(allowed as readonly string[]).includes(word));
+  if (unknown !== undefined) throw usage(`${option}: '${unknown}' is not one of ${allowed.join(', ')}`);
+  // In the catalogue's order, so that tables and legends always list them alike.
+  return allowed.filter((name) => words.includes(name));
+}
+
+export const checks = {
+  integerIn: (minimum: number, maximum: number) => (value: number): string | null =>
+    Number.isInteger(value) && value >= minimum && value <= maximum ? null : `must be an integer from ${minimum} to ${maximum}`,
+  positiveSeconds: (value: number): string | null => (value > 0 && value <= SECONDS_MAX ? null : `must be more than 0 and at most ${SECONDS_MAX} seconds`),
+  nonNegativeSeconds: (value: number): string | null => (value >= 0 && value <= SECONDS_MAX ? null : `must be from 0 to ${SECONDS_MAX} seconds`),
+  fraction: (value: number): string | null => (value >= 0 && value <= 1 ? null : 'must be from 0 to 1'),
+  theta: (value: number): string | null => (value >= 0 && value < 1 ? null : 'must be at least 0 and below 1 (the Zipfian generator is undefined at 1)'),
+};
+
+/** Raw option text as commander hands it over; absent means "not given". */
+export interface RawBenchOptions {
+  clients?: string;
+  ops?: string;
+  readFraction?: string;
+  theta?: string;
+  middlewares?: string;
+  databases?: string;
+  durationSeconds?: string;
+  warmupSeconds?: string;
+  repetitions?: string;
+  strategies?: string;
+  workloads?: string;
+  quick?: boolean;
+  out?: string;
+  seed?: string;
+}
+
+/** Defaults, then --quick's, then what was given; every value checked. */
+export function resolveBenchOptions(raw: RawBenchOptions): BenchOptions {
+  const quick = raw.quick === true;
+  const base: BenchOptions = { ...BENCH_DEFAULTS, ...(quick ? QUICK_OVERRIDES : {}), quick };
+  const given = <T>(text: string | undefined, parse: (text: string) => T, fallback: T): T => (text === undefined ? fallback : parse(text));
+  const options: BenchOptions = {
+    quick,
+    clients: given(raw.clients, (text) => parseNumberList(text, '--clients', checks.integerIn(1, CLIENTS_MAX)), base.clients),
+    operationsPerTransaction: given(raw.ops, (text) => parseNumber(text, '--ops', checks.integerIn(1, 1000)), base.operationsPerTransaction),
+    readFraction: given(raw.readFraction, (text) => parseNumber(text, '--read-fraction', checks.fraction), base.readFraction),
+    thetas: given(raw.theta, (text) => parseNumberList(text, '--theta', checks.theta), base.thetas),
+    middlewares: given(raw.middlewares, (text) => parseNumber(text, '--middlewares', checks.integerIn(1, NODES_PER_ROLE_MAX)), base.middlewares),
+    databases: given(raw.databases, (text) => parseNumber(text, '--databases', checks.integerIn(1, NODES_PER_ROLE_MAX)), base.databases),
+    durationSeconds: given(raw.durationSeconds, (text) => parseNumber(text, '--duration-seconds', checks.positiveSeconds), base.durationSeconds),
+    warmupSeconds: given(raw.warmupSeconds, (text) => parseNumber(text, '--warmup-seconds', checks.nonNegativeSeconds), base.warmupSeconds),
+    // Fewer than 3 repetitions give no meaningful median or spread.
+    repetitions: given(raw.repetitions, (text) => parseNumber(text, '--repetitions', checks.integerIn(REPETITIONS_MIN, 1000)), base.repetitions),
+    strategies: given(raw.strategies, (text) => parseNameList(text, '--strategies', STRATEGIES), base.strategies),
+    workloads: given(raw.workloads, (text) => parseNameList(text, '--workloads', WORKLOAD_KINDS), base.workloads),
+    out: path.resolve(raw.out ?? base.out),
+    seed: given(raw.seed, (text) => parseNumber(text, '--seed', checks.integerIn(0, 2 ** 32 - 1)), base.seed),
+  };
+  if (options.operationsPerTransaction > YCSB_KEY_COUNT) throw usage(`--ops must be at most ${YCSB_KEY_COUNT}, the number of ycsb keys`);
+  return options;
+}
