@@ -63,7 +63,7 @@ export class StrategyCluster {
     }
     this.startCount += 1;
     const dir = path.join(this.rootDir, `${this.strategy}-${this.startCount}`);
-    onNote(`starting a ${this.strategy} cluster (${this.layout.middlewares} middlewares, ${this.layout.databases} databases)`);
+    onNote(`starting the ${this.strategy} cluster (${this.layout.middlewares} middlewares, ${this.layout.databases} databases)`);
     const output = new CollectingOutput();
     let started: boolean;
     try {

@@ -23,7 +23,8 @@ export interface ChartSeries {
 
 export interface ChartSpec {
   title: string;
-  subtitle?: string;
+  /** Lines under the title, in smaller type (each should stay under about 110 characters). */
+  subtitle?: string[];
   xLabel: string;
   yLabel: string;
   series: ChartSeries[];
@@ -37,6 +38,8 @@ export interface ChartSpec {
 
 const PALETTE = ['#1f77b4', '#d62728', '#2ca02c', '#9467bd', '#ff7f0e', '#8c564b'];
 const DASHES = ['', '8 4', '2 3', '12 3 2 3', '4 4', '1 2'];
+/** Sideways shift between series, so that min-max bars at one x do not hide each other. */
+const DODGE_PIXELS = 7;
 
 export function escapeXml(text: string): string {
   return text.replace(/&/g, '&amp;').replace(/</g, '&lt;').replace(/>/g, '&gt;').replace(/"/g, '&quot;').replace(/'/g, '&apos;');
@@ -79,8 +82,10 @@ export function lineChart(spec: ChartSpec): string {
   const width = spec.width ?? 760;
   const height = spec.height ?? 460;
   const xScaleKind = spec.xScale ?? 'linear';
+  const subtitleLines = spec.subtitle ?? [];
   const legendRows = Math.ceil(spec.series.length / 3);
-  const margin = { left: 84, right: 32, top: 64 + legendRows * 20, bottom: 64 };
+  const legendTop = 44 + subtitleLines.length * 17;
+  const margin = { left: 84, right: 32, top: legendTop + legendRows * 20 + 4, bottom: 64 };
   const plotWidth = width - margin.left - margin.right;
   const plotHeight = height - margin.top - margin.bottom;
 
@@ -111,7 +116,9 @@ export function lineChart(spec: ChartSpec): string {
   parts.push(`<title>${escapeXml(spec.title)}</title>`);
   parts.push(`<rect x="0" y="0" width="${width}" height="${height}" fill="#ffffff"/>`);
   parts.push(`<text x="${width / 2}" y="26" text-anchor="middle" font-size="17" font-weight="bold">${escapeXml(spec.title)}</text>`);
-  if (spec.subtitle) parts.push(`<text x="${width / 2}" y="45" text-anchor="middle" font-size="12" fill="#555555">${escapeXml(spec.subtitle)}</text>`);
+  subtitleLines.forEach((line, index) => {
+    parts.push(`<text x="${width / 2}" y="${46 + index * 17}" text-anchor="middle" font-size="12" fill="#555555">${escapeXml(line)}</text>`);
+  });
 
   // Grid and y axis.
   for (const tick of yTicks) {
@@ -132,15 +139,19 @@ export function lineChart(spec: ChartSpec): string {
   const yLabelY = margin.top + plotHeight / 2;
   parts.push(`<text x="${yLabelX}" y="${yLabelY}" text-anchor="middle" font-size="14" transform="rotate(-90 ${yLabelX} ${yLabelY})">${escapeXml(spec.yLabel)}</text>`);
 
-  // Series: spread bars first, then lines, then points on top.
+  // Series: spread bars first, then lines, then points on top. Each series is shifted a few
+  // pixels sideways ("dodged") so that bars at the same x stay apart.
+  const seriesCount = spec.series.length;
   spec.series.forEach((series, index) => {
     const color = series.color ?? PALETTE[index % PALETTE.length]!;
     const dash = series.dash ?? DASHES[index % DASHES.length]!;
+    const dodge = (index - (seriesCount - 1) / 2) * DODGE_PIXELS;
+    const xAt = (point: ChartPoint): number => xPixel(point.x) + dodge;
     const points = [...series.points].sort((a, b) => a.x - b.x);
     parts.push(`<g stroke="${color}" fill="${color}">`);
     for (const point of points) {
       if (point.yMin === undefined || point.yMax === undefined) continue;
-      const x = xPixel(point.x);
+      const x = xAt(point);
       const top = fixed(yPixel(point.yMax));
       const bottom = fixed(yPixel(point.yMin));
       parts.push(`<line x1="${fixed(x)}" y1="${top}" x2="${fixed(x)}" y2="${bottom}" stroke-width="1.5"/>`);
@@ -148,10 +159,10 @@ export function lineChart(spec: ChartSpec): string {
       parts.push(`<line x1="${fixed(x - 5)}" y1="${bottom}" x2="${fixed(x + 5)}" y2="${bottom}" stroke-width="1.5"/>`);
     }
     if (points.length > 1) {
-      const path = points.map((point) => `${fixed(xPixel(point.x))},${fixed(yPixel(point.y))}`).join(' ');
+      const path = points.map((point) => `${fixed(xAt(point))},${fixed(yPixel(point.y))}`).join(' ');
       parts.push(`<polyline points="${path}" fill="none" stroke-width="2.5"${dash ? ` stroke-dasharray="${dash}"` : ''}/>`);
     }
-    for (const point of points) parts.push(`<circle cx="${fixed(xPixel(point.x))}" cy="${fixed(yPixel(point.y))}" r="4"/>`);
+    for (const point of points) parts.push(`<circle cx="${fixed(xAt(point))}" cy="${fixed(yPixel(point.y))}" r="4"/>`);
     parts.push('</g>');
   });
 
@@ -161,8 +172,8 @@ export function lineChart(spec: ChartSpec): string {
     const dash = series.dash ?? DASHES[index % DASHES.length]!;
     const column = index % 3;
     const row = Math.floor(index / 3);
-    const x = margin.left + column * (plotWidth / 3);
-    const y = 62 + row * 20;
+    const x = Math.round(margin.left + column * (plotWidth / 3));
+    const y = legendTop + row * 20;
     parts.push(`<line x1="${x}" y1="${y}" x2="${x + 28}" y2="${y}" stroke="${color}" stroke-width="2.5"${dash ? ` stroke-dasharray="${dash}"` : ''}/>`);
     parts.push(`<circle cx="${x + 14}" cy="${y}" r="4" fill="${color}"/>`);
     const label = series.note ? `${series.name} (${series.note})` : series.name;

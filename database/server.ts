@@ -112,18 +112,14 @@ export async function runDatabase(options: DatabaseOptions): Promise<RunningData
 type ApplyGroupRunner = (applies: Array<{ ts: Timestamp; writes: Write[] }>) => Promise<Array<{ written: number }>>;
 
 interface Step {
-  kind: 'read' | 'apply';
   started: boolean;
-  /** Each read starts when its step runs and settles when it is answered. */
-  reads: Array<{ start: () => Promise<void>; reject: (error: unknown) => void }>;
   applies: Array<{ ts: Timestamp; writes: Write[]; resolve: (result: { written: number }) => void; reject: (error: unknown) => void }>;
 }
 
 /**
- * The database's one line of work, in arrival order. Requests are served as if one at a
- * time: consecutive reads (nothing was written between them) run together, and consecutive
- * APPLYs that arrive while earlier work runs are written as one group: one atomic batch, one
- * sync (group commit). A request never overtakes one that arrived before it.
+ * The database's one line of writes, in arrival order: APPLYs run one group at a time, and
+ * the APPLYs that arrive while a group is being written form the next group: one atomic
+ * batch, one sync (group commit), the same result as applying them one after another.
  */
 class RequestQueue {
   private tail: Promise<void> = Promise.resolve();
@@ -133,20 +129,21 @@ class RequestQueue {
 
   constructor(private readonly name: string, private readonly runApplyGroup: ApplyGroupRunner) {}
 
+  /**
+   * Reads do not wait behind APPLYs. An APPLY is acknowledged only after its batch is in
+   * LevelDB, so every read that arrives after an acknowledgement sees it; a read that
+   * overlaps an APPLY sees it whole or not at all (one batch; getMany reads one snapshot).
+   * Reads racing an unacknowledged APPLY are the validation round's business, as reads
+   * from a replica that has not applied yet are.
+   */
   read<T>(task: () => Promise<T>): Promise<T> {
-    return new Promise<T>((resolve, reject) => {
-      const step = this.admit('read', reject);
-      if (!step) return;
-      step.reads.push({
-        start: () => task().then(resolve, reject).finally(() => { this.length -= 1; }),
-        reject: (error) => { this.length -= 1; reject(error); },
-      });
-    });
+    if (this.stopped) return Promise.reject(this.stoppingError());
+    return task();
   }
 
   apply(ts: Timestamp, writes: Write[]): Promise<{ written: number }> {
     return new Promise((resolve, reject) => {
-      const step = this.admit('apply', reject);
+      const step = this.admit(reject);
       if (!step) return;
       step.applies.push({ ts, writes, resolve: (result) => { this.length -= 1; resolve(result); }, reject: (error) => { this.length -= 1; reject(error); } });
     });
@@ -158,19 +155,19 @@ class RequestQueue {
     await this.tail;
   }
 
-  /** The step a new request joins: the last one if it is of its kind and has not started, else a new one. */
-  private admit(kind: Step['kind'], reject: (error: unknown) => void): Step | null {
+  /** The group a new APPLY joins: the last one if it has not started, else a new one. */
+  private admit(reject: (error: unknown) => void): Step | null {
     if (this.stopped) {
       reject(this.stoppingError());
       return null;
     }
     if (this.length >= QUEUE_LENGTH_MAX) {
-      reject(new OccdbError('NODE_UNAVAILABLE', `${this.name} has ${QUEUE_LENGTH_MAX} requests waiting; try again later`));
+      reject(new OccdbError('NODE_UNAVAILABLE', `${this.name} has ${QUEUE_LENGTH_MAX} APPLYs waiting; try again later`));
       return null;
     }
     this.length += 1;
-    if (this.last && this.last.kind === kind && !this.last.started) return this.last;
-    const step: Step = { kind, started: false, reads: [], applies: [] };
+    if (this.last && !this.last.started) return this.last;
+    const step: Step = { started: false, applies: [] };
     this.last = step;
     this.tail = this.tail.then(() => this.runStep(step));
     return step;
@@ -181,12 +178,6 @@ class RequestQueue {
     if (this.stopped) {
       const error = this.stoppingError();
       for (const apply of step.applies) apply.reject(error);
-      for (const read of step.reads) read.reject(error);
-      return;
-    }
-    if (step.kind === 'read') {
-      // Reads of one step see the same state; they run together and the step ends when all did.
-      await Promise.all(step.reads.map((read) => read.start()));
       return;
     }
     try {

@@ -3,7 +3,7 @@
 import net from 'node:net';
 import type { z } from 'zod';
 import { OccdbError, isErrorCode } from './errors.js';
-import { LineSplitter, encodeMessage } from './ndjson.js';
+import { CoalescingWriter, LineSplitter } from './ndjson.js';
 import { MESSAGE_BYTES_MAX, ReplySchema } from './schemas.js';
 
 export interface Endpoint {
@@ -25,7 +25,8 @@ export class Connection {
   /** Requests sent by every connection of this process: the messages-per-commit measure. */
   static requestsSent = 0;
   private socket: net.Socket | null = null;
-  private connecting: Promise<net.Socket> | null = null;
+  private writer: CoalescingWriter | null = null;
+  private connecting: Promise<CoalescingWriter> | null = null;
   private readonly pending = new Map<number, Pending>();
   private nextId = 1;
   private closed = false;
@@ -46,7 +47,7 @@ export class Connection {
     if (this.pending.size >= PENDING_REQUESTS_MAX) {
       throw new OccdbError('NODE_UNAVAILABLE', `too many requests in flight to ${this.label}`);
     }
-    const socket = await this.connect();
+    const writer = await this.connect();
     const id = this.nextId++;
     const result = await new Promise<unknown>((resolve, reject) => {
       const timer = setTimeout(() => {
@@ -55,7 +56,7 @@ export class Connection {
       }, timeoutMs);
       this.pending.set(id, { resolve, reject, timer });
       Connection.requestsSent += 1;
-      socket.write(encodeMessage({ ...message, id }));
+      writer.write({ ...message, id });
     });
     const parsed = resultSchema.safeParse(result);
     if (!parsed.success) {
@@ -70,10 +71,10 @@ export class Connection {
     this.failAll(new OccdbError('NODE_UNAVAILABLE', `connection to ${this.label} closed`));
   }
 
-  private connect(): Promise<net.Socket> {
-    if (this.socket) return Promise.resolve(this.socket);
+  private connect(): Promise<CoalescingWriter> {
+    if (this.socket && this.writer) return Promise.resolve(this.writer);
     if (this.connecting) return this.connecting;
-    this.connecting = new Promise<net.Socket>((resolve, reject) => {
+    this.connecting = new Promise<CoalescingWriter>((resolve, reject) => {
       const socket = net.connect({ host: this.endpoint.host, port: this.endpoint.port });
       socket.setNoDelay(true);
       const timer = setTimeout(() => socket.destroy(new Error('connect timeout')), CONNECT_TIMEOUT_MS);
@@ -82,15 +83,19 @@ export class Connection {
       socket.once('connect', () => {
         clearTimeout(timer);
         this.socket = socket;
+        this.writer = new CoalescingWriter(socket);
         this.connecting = null;
-        resolve(socket);
+        resolve(this.writer);
       });
       let errorCode: string | undefined;
       socket.on('error', (error: NodeJS.ErrnoException) => { errorCode = error.code; /* 'close' follows and cleans up */ });
       socket.once('close', () => {
         clearTimeout(timer);
         const wasConnected = this.socket === socket;
-        if (wasConnected) this.socket = null;
+        if (wasConnected) {
+          this.socket = null;
+          this.writer = null;
+        }
         else this.connecting = null;
         const error = errorCode === 'ECONNREFUSED'
           ? new OccdbError('NODE_UNAVAILABLE', `${this.label} refused the connection (not running?)`, 'refused')

@@ -3,7 +3,7 @@
 import net from 'node:net';
 import type { z } from 'zod';
 import { OccdbError } from './errors.js';
-import { LineSplitter, encodeMessage } from './ndjson.js';
+import { CoalescingWriter, LineSplitter } from './ndjson.js';
 import { MESSAGE_BYTES_MAX } from './schemas.js';
 
 export interface ServerLogger {
@@ -64,9 +64,8 @@ export class NdjsonServer {
     socket.setNoDelay(true);
     socket.on('error', () => { /* the peer went away; 'close' cleans up */ });
     socket.on('close', () => this.sockets.delete(socket));
-    const send = (message: unknown): void => {
-      if (!socket.destroyed) socket.write(encodeMessage(message));
-    };
+    const writer = new CoalescingWriter(socket);
+    const send = (message: unknown): void => writer.write(message);
     const splitter = new LineSplitter(
       MESSAGE_BYTES_MAX,
       (line) => this.onLine(line, send, options),
