@@ -90,8 +90,9 @@ export class ProgressDisplay implements SweepListener {
   private redraw(): void {
     const filled = Math.round((this.done / Math.max(1, this.total)) * BAR_WIDTH);
     const line = `[${'#'.repeat(filled)}${'.'.repeat(BAR_WIDTH - filled)}] ${this.status()}`;
-    // Cut to the terminal's width: a wrapped line could not be redrawn in place.
-    const columns = this.stream.columns ?? 120;
+    // Cut to the terminal's width: a wrapped line could not be redrawn in place. A pseudo
+    // terminal may report no width at all.
+    const columns = this.stream.columns || 120;
     this.stream.write(`\r\x1b[K${line.slice(0, Math.max(20, columns - 1))}`);
   }
 }

@@ -223,30 +223,42 @@ async function quiesce(cluster: StrategyCluster): Promise<void> {
   }
 }
 
+interface CheckProblem {
+  kind: FailureKind;
+  message: string;
+}
+
 /** The workload invariant and replica agreement; the problem, or null. */
-async function checkData(cluster: StrategyCluster, workload: Workload, tally: Tally): Promise<string | null> {
+async function checkData(cluster: StrategyCluster, workload: Workload, tally: Tally): Promise<CheckProblem | null> {
   if (tally.inDoubt > 0) await quiesce(cluster);
   let results: TxnResult[];
   try {
     results = await runAll(cluster, workload.readBackTransactions());
   } catch (error) {
-    return `reading the data back failed: ${(error as Error).message}`;
+    // A middleware that cannot be reached says nothing about the data; one that answers
+    // and will not commit a read-only snapshot is an error of its own.
+    return { kind: isInDoubt(error) ? 'unavailable' : 'error', message: `reading the data back failed: ${(error as Error).message}` };
   }
   const values: number[] = [];
   for (const result of results) {
     for (const line of result.results) {
       if (line.kind !== 'print') continue;
       const value = Number(line.value);
-      if (!Number.isSafeInteger(value)) return `the read-back printed '${line.value}', not an integer`;
+      if (!Number.isSafeInteger(value)) return { kind: 'invariant', message: `the read-back printed '${line.value}', not an integer` };
       values.push(value);
     }
   }
   const invariantProblem = workload.check(values, tally.incrementsCommitted, tally.incrementsInDoubt);
-  if (invariantProblem !== null) return invariantProblem;
-  const report = await verifyReplicas(cluster.cluster);
+  if (invariantProblem !== null) return { kind: 'invariant', message: invariantProblem };
+  let report;
+  try {
+    report = await verifyReplicas(cluster.cluster);
+  } catch (error) {
+    return { kind: 'unavailable', message: `comparing the replicas failed: ${(error as Error).message}` };
+  }
   if (report.differenceCount > 0) {
     const first = report.differences[0]!;
-    return `the replicas differ on ${report.differenceCount} of ${report.keys} keys (first: ${first.key} ${JSON.stringify(first.entries)})`;
+    return { kind: 'invariant', message: `the replicas differ on ${report.differenceCount} of ${report.keys} keys (first: ${first.key} ${JSON.stringify(first.entries)})` };
   }
   return null;
 }
@@ -353,14 +365,9 @@ export async function executeRun(planned: PlannedRun, cluster: StrategyCluster, 
 
   if (control.signal.aborted) return fail('interrupted', 'interrupted before the run ended');
   const checkStartMs = performance.now();
-  let problem: string | null;
-  try {
-    problem = await checkData(cluster, workload, tally);
-  } catch (error) {
-    return fail('error', `checking the data failed: ${(error as Error).message}`);
-  }
+  const problem = await checkData(cluster, workload, tally);
   record.phaseMs.check = performance.now() - checkStartMs;
-  if (problem !== null) return fail('invariant', problem);
+  if (problem !== null) return fail(problem.kind, problem.message);
   if (tally.giveUpReason !== null) return fail('unavailable', tally.giveUpReason);
   if (tally.committed === 0) {
     return fail('error', `no transaction committed in the ${(record.windowMs / 1000).toFixed(1)} s window${tally.errors.length > 0 ? ` (${tally.errors[0]})` : ''}`);

@@ -53,6 +53,8 @@ export async function runSweep(runs: readonly PlannedRun[], options: BenchOption
         // strategy gets a fresh cluster.
         if (record.status === 'failed' && record.failure?.kind !== 'interrupted') stopProblems.push(...(await cluster.stop()));
       }
+      // An interrupted run measured nothing and broke nothing: it is simply not there.
+      if (record.failure?.kind === 'interrupted') break;
       records.push(record);
       listener.runFinished(run, record);
     }

@@ -4,6 +4,7 @@ import { OccdbError } from '../protocol/errors.js';
 import { parseNodeName } from '../protocol/cluster.js';
 import type { LogLevel } from '../protocol/log.js';
 import { runMiddleware } from '../middleware/server.js';
+import type { Faults } from '../occ/node.js';
 import { clusterOption, dirOption, logLevelOption, resolveClusterFile } from './options.js';
 
 export function registerMiddlewareCommand(program: Command): void {
@@ -16,7 +17,7 @@ export function registerMiddlewareCommand(program: Command): void {
     .addOption(logLevelOption())
     .addOption(new Option('--quiet', 'log only to the log file, not to stderr'))
     .addOption(new Option('--retry-count-max <n>', 'how many times a transaction is re-run after conflicts before it fails').argParser(parseCount))
-    .addOption(new Option('--fault <name...>', 'break the protocol on purpose, for tests of the checkers: skip-voting-rule, skip-version-check').hideHelp())
+    .addOption(new Option('--fault <name...>', 'break the protocol on purpose, for tests of the checkers: skip-voting-rule, skip-finished-writes, skip-version-check').hideHelp())
     .addHelpText('after', '\nExample:\n  occdb middleware 2 --dir ./demo')
     .action(async (name: string, options: { dir: string; cluster?: string; logLevel: LogLevel; quiet?: boolean; fault?: string[]; retryCountMax?: number }) => {
       const id = parseNodeName(name, 'MIDDLEWARE');
@@ -31,12 +32,13 @@ export function registerMiddlewareCommand(program: Command): void {
     });
 }
 
-function parseFaults(names: string[]): { skipVotingRule?: boolean; skipVersionCheck?: boolean } {
-  const faults: { skipVotingRule?: boolean; skipVersionCheck?: boolean } = {};
+function parseFaults(names: string[]): Faults {
+  const faults: Faults = {};
   for (const name of names) {
     if (name === 'skip-voting-rule') faults.skipVotingRule = true;
     else if (name === 'skip-version-check') faults.skipVersionCheck = true;
-    else throw new OccdbError('USAGE', `unknown fault '${name}' (known: skip-voting-rule, skip-version-check)`);
+    else if (name === 'skip-finished-writes') faults.skipFinishedWrites = true;
+    else throw new OccdbError('USAGE', `unknown fault '${name}' (known: skip-voting-rule, skip-finished-writes, skip-version-check)`);
   }
   return faults;
 }

@@ -52,7 +52,7 @@ export class Coordinator {
   }
 
   /** A peer's VALIDATE request: returns this middleware's vote. */
-  vote(request: { from: MiddlewareId; txid: TxnId; ts: Timestamp; readSet: ReadSet; writeKeys: Key[] }): { vote: 'yes' | 'no'; clock: number } {
+  vote(request: { from: MiddlewareId; txid: TxnId; ts: Timestamp; readSet: ReadSet; writeKeys: Key[] }): { vote: 'yes' | 'check' | 'no'; clock: number } {
     const effects = this.node.handle({ type: 'vote-requested', from: request.from, txid: request.txid, ts: request.ts, readSet: request.readSet, writeKeys: request.writeKeys });
     const vote = effects.find((effect) => effect.type === 'vote');
     if (!vote || vote.type !== 'vote') throw new Error('occ: a vote request produced no vote');
@@ -66,6 +66,11 @@ export class Coordinator {
 
   memberLeft(member: MiddlewareId): void {
     this.dispatch({ type: 'member-left', member });
+  }
+
+  /** This middleware's own JOIN is complete. */
+  joined(): void {
+    this.dispatch({ type: 'joined' });
   }
 
   private dispatch(event: OccEvent): void {

@@ -24,6 +24,8 @@ export interface TransactionEngine {
   clockValue(): number;
   memberJoined(member: number, clock: number): void;
   memberLeft(member: number): void;
+  /** This middleware's own JOIN is complete (every member answered). */
+  joined(): void;
   members(): number[];
   /** True while the engine still has work that a clean leave must wait for. */
   busy(): boolean;

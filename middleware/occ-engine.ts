@@ -54,6 +54,10 @@ export class OccEngine implements TransactionEngine {
     this.coordinator.memberLeft(member);
   }
 
+  joined(): void {
+    this.coordinator.joined();
+  }
+
   members(): number[] {
     return this.coordinator.node.memberIds;
   }

@@ -95,6 +95,7 @@ class Middleware implements RunningMiddleware {
       handle: (request) => this.onPeerRequest(request), logger: this.logger, label: `MIDDLEWARE${this.options.id} peer port`,
     }), `peer port ${this.self.peerPort}`);
     await this.join();
+    this.engine.joined();
     this.clientServer = await listen(() => NdjsonServer.listen({
       host, port: this.self.clientPort, schema: ClientRequestSchema, knownTypes: ClientRequestSchema.options.map((o) => o.shape.type.value),
       handle: (request) => this.onClientRequest(request), logger: this.logger, label: `MIDDLEWARE${this.options.id} client port`,

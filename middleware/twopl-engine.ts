@@ -229,6 +229,10 @@ export class TwoPhaseLockingEngine implements TransactionEngine {
     this.memberSet.delete(member);
   }
 
+  joined(): void {
+    // Nothing to learn: locks are homed by the cluster file's fixed list.
+  }
+
   members(): number[] {
     return [...this.memberSet].sort((a, b) => a - b);
   }

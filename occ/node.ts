@@ -5,8 +5,9 @@
 // The middleware's server and the seeded simulator are two shells around the same core.
 import { LamportClock } from '../timestamp/clock.js';
 import { timestampsEqual, type Timestamp } from '../timestamp/timestamp.js';
+import { FinishedWrites, FINISHED_WRITES_MAX_DEFAULT } from './finished-writes.js';
 import { InFlightTable } from './in-flight.js';
-import { decideVote } from './vote.js';
+import { decideVote, type Vote } from './vote.js';
 import type { Key, MiddlewareId, ReadSet, ReplicaId, TxnId, Write } from './types.js';
 
 export type AbortReason = 'vote-no' | 'vote-timeout' | 'stale-read' | 'replica-unavailable';
@@ -15,16 +16,18 @@ export type OccEvent =
   | { type: 'commit-requested'; txid: TxnId; readSet: ReadSet; writes: Write[] }
   | { type: 'version-observed'; version: Timestamp }
   | { type: 'vote-requested'; from: MiddlewareId; txid: TxnId; ts: Timestamp; readSet: ReadSet; writeKeys: Key[] }
-  | { type: 'vote-received'; txid: TxnId; voter: MiddlewareId; vote: 'yes' | 'no' | 'timeout'; clock?: number }
+  | { type: 'vote-received'; txid: TxnId; voter: MiddlewareId; vote: 'yes' | 'check' | 'no' | 'timeout'; clock?: number }
   | { type: 'versions-read'; txid: TxnId; versions: Timestamp[] }
   | { type: 'versions-failed'; txid: TxnId }
   | { type: 'replica-acked'; txid: TxnId; replica: ReplicaId }
   | { type: 'member-joined'; member: MiddlewareId; clock: number }
-  | { type: 'member-left'; member: MiddlewareId };
+  | { type: 'member-left'; member: MiddlewareId }
+  /** This middleware's own JOIN is complete: from now on it may vouch for reads. */
+  | { type: 'joined' };
 
 export type OccEffect =
   | { type: 'send-validate'; to: MiddlewareId[]; txid: TxnId; ts: Timestamp; readSet: ReadSet; writeKeys: Key[] }
-  | { type: 'vote'; txid: TxnId; vote: 'yes' | 'no'; clock: number }
+  | { type: 'vote'; txid: TxnId; vote: 'yes' | 'check' | 'no'; clock: number }
   | { type: 'read-versions'; txid: TxnId; keys: Key[] }
   | { type: 'apply'; txid: TxnId; ts: Timestamp; writes: Write[]; replicas: ReplicaId[] }
   | { type: 'committed'; txid: TxnId; ts: Timestamp }
@@ -39,14 +42,18 @@ interface Coordinated {
   writes: Write[];
   phase: Phase;
   votesAwaited: Set<MiddlewareId>;
+  /** Some voter could not vouch for the reads: re-read the versions after the last vote. */
+  versionCheckNeeded: boolean;
   acksAwaited: Set<ReplicaId>;
 }
 
 /** Test hooks that break the protocol on purpose, so tests can show the checkers catch it. */
 export interface Faults {
-  /** Every voter answers YES whatever its in-flight table holds. */
+  /** Every voter answers YES whatever it knows. */
   skipVotingRule?: boolean;
-  /** The coordinator commits without re-reading the versions of the read set. */
+  /** Voters forget their finished transactions: a read that missed one is not caught by a vote. */
+  skipFinishedWrites?: boolean;
+  /** The coordinator commits without re-reading the versions of the read set, even when a voter asked for it. */
   skipVersionCheck?: boolean;
 }
 
@@ -56,12 +63,17 @@ export interface OccNodeOptions {
   members?: MiddlewareId[];
   clockStart?: number;
   faults?: Faults;
+  /** How many keys' finished writes a voter remembers (FinishedWrites). */
+  finishedWritesMax?: number;
+  /** True when the node starts as a member already (tests, the simulation's initial nodes). */
+  joined?: boolean;
 }
 
 export class OccNode {
   readonly id: MiddlewareId;
   readonly clock: LamportClock;
   readonly inFlight = new InFlightTable();
+  readonly finished: FinishedWrites;
   private readonly replicas: ReplicaId[];
   private readonly members = new Set<MiddlewareId>();
   private readonly coordinated = new Map<TxnId, Coordinated>();
@@ -75,6 +87,8 @@ export class OccNode {
     this.replicas = [...options.replicas];
     for (const member of options.members ?? []) if (member !== options.id) this.members.add(member);
     this.faults = options.faults ?? {};
+    this.finished = new FinishedWrites(options.finishedWritesMax ?? FINISHED_WRITES_MAX_DEFAULT);
+    if (options.joined) this.finished.joined(this.clock.value);
     if (this.replicas.length === 0) throw new Error('a middleware needs at least one replica');
   }
 
@@ -103,6 +117,7 @@ export class OccNode {
       case 'replica-acked': return this.onReplicaAcked(event);
       case 'member-joined': return this.onMemberJoined(event);
       case 'member-left': return this.onMemberLeft(event);
+      case 'joined': this.finished.joined(this.clock.value); return [];
     }
   }
 
@@ -117,16 +132,18 @@ export class OccNode {
       writes: event.writes,
       phase: 'voting',
       votesAwaited: new Set(this.members),
+      versionCheckNeeded: false,
       acksAwaited: new Set(),
     };
     this.coordinated.set(txn.txid, txn);
     // In flight from the moment it is stamped: from now on this node votes NO for any
     // larger-timestamp transaction that read an older version of a key this one writes.
     this.inFlight.add({ txid: txn.txid, ts, readSet: event.readSet, writeKeys: new Set(writeKeys) });
-    const ownVote = this.faults.skipVotingRule ? { vote: 'yes' as const } : decideVote({ txid: txn.txid, ts, readSet: event.readSet }, this.inFlight);
+    const ownVote = this.vote({ txid: txn.txid, ts, readSet: event.readSet });
     if (ownVote.vote === 'no') {
-      return this.abort(txn, 'vote-no', `MIDDLEWARE${this.id} has ${ownVote.conflict.txid} in flight writing ${ownVote.conflict.key}`);
+      return this.abort(txn, 'vote-no', `MIDDLEWARE${this.id} has ${ownVote.conflict.txid ? `${ownVote.conflict.txid} in flight writing` : 'a finished newer write of'} ${ownVote.conflict.key}`);
     }
+    if (ownVote.vote === 'check') txn.versionCheckNeeded = true;
     if (txn.votesAwaited.size === 0) return this.startVersionCheck(txn);
     return [{ type: 'send-validate', to: [...txn.votesAwaited], txid: txn.txid, ts, readSet: event.readSet, writeKeys }];
   }
@@ -135,8 +152,13 @@ export class OccNode {
     // The clock moves past t before voting: any transaction this node stamps later gets a
     // larger timestamp than the request (case 1 of the serializability argument).
     this.clock.observe(event.ts);
-    const vote = this.faults.skipVotingRule ? { vote: 'yes' as const } : decideVote(event, this.inFlight);
+    const vote = this.vote(event);
     return [{ type: 'vote', txid: event.txid, vote: vote.vote, clock: this.clock.value }];
+  }
+
+  private vote(request: { txid: TxnId; ts: Timestamp; readSet: ReadSet }): Vote {
+    if (this.faults.skipVotingRule) return { vote: 'yes' };
+    return decideVote(request, this.inFlight, this.faults.skipFinishedWrites ? undefined : this.finished);
   }
 
   private onVoteReceived(event: Extract<OccEvent, { type: 'vote-received' }>): OccEffect[] {
@@ -145,13 +167,19 @@ export class OccNode {
     if (!txn || txn.phase !== 'voting' || !txn.votesAwaited.has(event.voter)) return [];
     if (event.vote === 'no') return this.abort(txn, 'vote-no', `MIDDLEWARE${event.voter} voted no`);
     if (event.vote === 'timeout') return this.abort(txn, 'vote-timeout', `MIDDLEWARE${event.voter} did not vote in time`);
+    if (event.vote === 'check') txn.versionCheckNeeded = true;
     txn.votesAwaited.delete(event.voter);
     return txn.votesAwaited.size === 0 ? this.startVersionCheck(txn) : [];
   }
 
-  /** Step 4: only after the last vote, re-read the versions of the read set. */
+  /**
+   * Step 4: only after the last vote, and only when some voter could not vouch for the reads,
+   * re-read the versions of the read set. When every voter vouched, the votes already cover
+   * every committed write the reads could have missed (in flight, or finished at its
+   * coordinator), so the check could not fail.
+   */
   private startVersionCheck(txn: Coordinated): OccEffect[] {
-    if (txn.readSet.length === 0 || this.faults.skipVersionCheck) return this.commit(txn);
+    if (txn.readSet.length === 0 || !txn.versionCheckNeeded || this.faults.skipVersionCheck) return this.commit(txn);
     txn.phase = 'checking-versions';
     return [{ type: 'read-versions', txid: txn.txid, keys: txn.readSet.map(([key]) => key) }];
   }
@@ -195,7 +223,10 @@ export class OccNode {
   private finish(txn: Coordinated): OccEffect[] {
     if (txn.acksAwaited.size !== 0) throw new Error(`occ: ${txn.txid} finished with replicas still to acknowledge`);
     this.coordinated.delete(txn.txid);
+    // Leaving the in-flight table and entering the finished writes is one step: no vote can
+    // fall between the two and miss the write.
     this.inFlight.remove(txn.txid);
+    for (const write of txn.writes) this.finished.record(write.key, txn.ts);
     this.commits += 1;
     return [{ type: 'committed', txid: txn.txid, ts: txn.ts }];
   }

@@ -154,7 +154,7 @@ export const LockResult = z.union([
 ]);
 export type PeerRequest = z.infer<typeof PeerRequestSchema>;
 
-export const VoteResult = z.object({ vote: z.enum(['yes', 'no']), clock: z.number().int().nonnegative() });
+export const VoteResult = z.object({ vote: z.enum(['yes', 'check', 'no']), clock: z.number().int().nonnegative() });
 export const JoinResult = z.object({ clock: z.number().int().nonnegative(), members: z.array(z.number().int().positive()) });
 export const EmptyResult = z.object({});
 

@@ -50,7 +50,7 @@ test('vote: ties on the counter are broken by middleware id', (t) => {
 // ---- the serializability argument, case by case ----
 
 test('case 1: if W had no timestamp yet when T\'s VALIDATE arrived, W is stamped after T', (t) => {
-  const voter = new OccNode({ id: 2, replicas: [1], members: [1] });
+  const voter = new OccNode({ joined: true, id: 2, replicas: [1], members: [1] });
   only(voter.handle({ type: 'vote-requested', from: 1, txid: 'T', ts: [50, 1], readSet: [['x', [0, 0]]], writeKeys: [] }), 'vote');
   const effects = voter.handle({ type: 'commit-requested', txid: 'W', readSet: [], writes: [{ key: 'x', value: 1 }] });
   const w = only(effects, 'send-validate').ts;
@@ -58,50 +58,88 @@ test('case 1: if W had no timestamp yet when T\'s VALIDATE arrived, W is stamped
 });
 
 test('case 2: if W was in flight at its coordinator when T\'s VALIDATE arrived, that coordinator votes NO', (t) => {
-  const voter = new OccNode({ id: 2, replicas: [1], members: [1] });
+  const voter = new OccNode({ joined: true, id: 2, replicas: [1], members: [1] });
   const w = only(voter.handle({ type: 'commit-requested', txid: 'W', readSet: [], writes: [{ key: 'x', value: 1 }] }), 'send-validate').ts;
   const vote = only(voter.handle({ type: 'vote-requested', from: 1, txid: 'T', ts: [w[0] + 5, 1], readSet: [['x', [0, 0]]], writeKeys: [] }), 'vote');
   t.is(vote.vote, 'no');
 });
 
 test('case 2 holds during the write phase: W stays in flight until every replica acknowledged', (t) => {
-  const voter = new OccNode({ id: 2, replicas: [1, 2, 3], members: [] });
-  const effects = voter.handle({ type: 'commit-requested', txid: 'W', readSet: [['x', [0, 0]]], writes: [{ key: 'x', value: 1 }] });
-  only(effects, 'read-versions');
-  const apply = only(voter.handle({ type: 'versions-read', txid: 'W', versions: [[0, 0]] }), 'apply');
-  const askT = () => only(voter.handle({ type: 'vote-requested', from: 1, txid: `T${Math.random()}`, ts: [apply.ts[0] + 10, 1], readSet: [['x', [0, 0]]], writeKeys: [] }), 'vote').vote;
-  t.is(askT(), 'no');
+  const voter = new OccNode({ joined: true, id: 2, replicas: [1, 2, 3], members: [] });
+  const apply = only(voter.handle({ type: 'commit-requested', txid: 'W', readSet: [], writes: [{ key: 'x', value: 1 }] }), 'apply');
+  const askT = (versionRead: Timestamp) => only(voter.handle({ type: 'vote-requested', from: 1, txid: `T${Math.random()}`, ts: [apply.ts[0] + 10, 1], readSet: [['x', versionRead]], writeKeys: [] }), 'vote').vote;
+  t.is(askT([0, 0]), 'no');
   t.deepEqual(voter.handle({ type: 'replica-acked', txid: 'W', replica: 1 }), []);
-  t.is(askT(), 'no');
+  t.is(askT([0, 0]), 'no');
   t.deepEqual(voter.handle({ type: 'replica-acked', txid: 'W', replica: 3 }), []);
-  t.is(askT(), 'no', 'still in flight with one replica left');
+  t.is(askT([0, 0]), 'no', 'still in flight with one replica left');
+  t.is(voter.inFlight.size, 1);
   only(voter.handle({ type: 'replica-acked', txid: 'W', replica: 2 }), 'committed');
-  t.is(askT(), 'yes', 'gone from the table once all replicas acknowledged');
+  t.is(voter.inFlight.size, 0, 'gone from the in-flight table once all replicas acknowledged');
+  t.is(askT(apply.ts), 'yes', 'a request that read W\'s write is fine');
 });
 
-test('case 3: the version check comes only after the last vote, and a changed version aborts', (t) => {
-  const coordinator = new OccNode({ id: 1, replicas: [1], members: [2, 3] });
+test('case 3: if W had already finished at its coordinator, that coordinator votes NO on a read that missed it', (t) => {
+  const voter = new OccNode({ joined: true, id: 2, replicas: [1], members: [] });
+  const apply = only(voter.handle({ type: 'commit-requested', txid: 'W', readSet: [], writes: [{ key: 'x', value: 1 }] }), 'apply');
+  only(voter.handle({ type: 'replica-acked', txid: 'W', replica: 1 }), 'committed');
+  t.is(voter.inFlight.size, 0);
+  const vote = only(voter.handle({ type: 'vote-requested', from: 1, txid: 'T', ts: [apply.ts[0] + 5, 1], readSet: [['x', [0, 0]]], writeKeys: [] }), 'vote');
+  t.is(vote.vote, 'no');
+});
+
+test('when every voter vouches, the coordinator commits without re-reading versions', (t) => {
+  const coordinator = new OccNode({ joined: true, id: 1, replicas: [1, 2], members: [2, 3] });
+  coordinator.handle({ type: 'commit-requested', txid: 'T', readSet: [['x', [4, 2]]], writes: [{ key: 'x', value: 5 }] });
+  t.deepEqual(coordinator.handle({ type: 'vote-received', txid: 'T', voter: 2, vote: 'yes' }), []);
+  const apply = only(coordinator.handle({ type: 'vote-received', txid: 'T', voter: 3, vote: 'yes' }), 'apply');
+  t.deepEqual(apply.replicas, [1, 2]);
+});
+
+test('case 3 fallback: a voter that cannot vouch answers CHECK; versions are re-read only after the last vote, and a change aborts', (t) => {
+  const coordinator = new OccNode({ joined: true, id: 1, replicas: [1], members: [2, 3] });
   const validate = only(coordinator.handle({ type: 'commit-requested', txid: 'T', readSet: [['x', [4, 2]]], writes: [{ key: 'y', value: 1 }] }), 'send-validate');
   t.deepEqual([...validate.to].sort(), [2, 3]);
-  t.deepEqual(coordinator.handle({ type: 'vote-received', txid: 'T', voter: 2, vote: 'yes', clock: 9 }), [], 'no version check before every vote is in');
+  t.deepEqual(coordinator.handle({ type: 'vote-received', txid: 'T', voter: 2, vote: 'check', clock: 9 }), [], 'no version check before every vote is in');
   only(coordinator.handle({ type: 'vote-received', txid: 'T', voter: 3, vote: 'yes', clock: 9 }), 'read-versions');
   const aborted = only(coordinator.handle({ type: 'versions-read', txid: 'T', versions: [[7, 3]] }), 'aborted');
   t.is(aborted.reason, 'stale-read');
   t.is(coordinator.inFlight.size, 0, 'an aborted transaction leaves nothing in flight');
 });
 
-test('case 3, the other way: unchanged versions after all YES votes commit and apply to every replica', (t) => {
-  const coordinator = new OccNode({ id: 1, replicas: [1, 2], members: [2] });
+test('case 3 fallback, the other way: unchanged versions after the check commit and apply to every replica', (t) => {
+  const coordinator = new OccNode({ joined: true, id: 1, replicas: [1, 2], members: [2] });
   coordinator.handle({ type: 'commit-requested', txid: 'T', readSet: [['x', [4, 2]]], writes: [{ key: 'x', value: 5 }] });
-  only(coordinator.handle({ type: 'vote-received', txid: 'T', voter: 2, vote: 'yes' }), 'read-versions');
+  only(coordinator.handle({ type: 'vote-received', txid: 'T', voter: 2, vote: 'check' }), 'read-versions');
   const apply = only(coordinator.handle({ type: 'versions-read', txid: 'T', versions: [[4, 2]] }), 'apply');
   t.deepEqual(apply.replicas, [1, 2]);
   t.deepEqual(apply.writes, [{ key: 'x', value: 5 }]);
 });
 
+test('a voter vouches for nothing until its JOIN is complete, and then not for versions an earlier life could have overwritten', (t) => {
+  const restarted = new OccNode({ id: 2, replicas: [1], members: [1] });
+  const ask = (versionRead: Timestamp, counter: number) => only(restarted.handle({ type: 'vote-requested', from: 1, txid: `T${counter}`, ts: [counter, 1], readSet: [['x', versionRead]], writeKeys: [] }), 'vote').vote;
+  t.is(ask([5, 1], 30), 'check', 'not joined yet');
+  restarted.handle({ type: 'member-joined', member: 1, clock: 40 });
+  restarted.handle({ type: 'joined' });
+  t.is(ask([5, 1], 60), 'check', 'version 5 predates the join clock (40): an earlier life may have overwritten it');
+  t.is(ask([45, 1], 61), 'yes', 'versions written after the join are known');
+});
+
+test('finished writes are bounded: a forgotten key makes the voter answer CHECK for older reads', (t) => {
+  const voter = new OccNode({ joined: true, id: 2, replicas: [1], members: [], finishedWritesMax: 1 });
+  for (const key of ['a', 'b']) {
+    only(voter.handle({ type: 'commit-requested', txid: key, readSet: [], writes: [{ key, value: 1 }] }), 'apply');
+    voter.handle({ type: 'replica-acked', txid: key, replica: 1 });
+  }
+  const ask = (key: string) => only(voter.handle({ type: 'vote-requested', from: 1, txid: `T${key}`, ts: [100, 1], readSet: [[key, [0, 0]]], writeKeys: [] }), 'vote').vote;
+  t.is(ask('b'), 'no', 'b is remembered');
+  t.is(ask('a'), 'check', 'a was forgotten');
+});
+
 test('a NO vote or a vote timeout aborts; nothing is applied', (t) => {
   for (const vote of ['no', 'timeout'] as const) {
-    const coordinator = new OccNode({ id: 1, replicas: [1], members: [2] });
+    const coordinator = new OccNode({ joined: true, id: 1, replicas: [1], members: [2] });
     coordinator.handle({ type: 'commit-requested', txid: 'T', readSet: [], writes: [{ key: 'x', value: 1 }] });
     const effects = coordinator.handle({ type: 'vote-received', txid: 'T', voter: 2, vote });
     t.is(only(effects, 'aborted').reason, vote === 'no' ? 'vote-no' : 'vote-timeout');
@@ -110,30 +148,30 @@ test('a NO vote or a vote timeout aborts; nothing is applied', (t) => {
 });
 
 test('the coordinator votes too: its own in-flight writer makes a later reader abort at once', (t) => {
-  const node = new OccNode({ id: 1, replicas: [1], members: [2] });
+  const node = new OccNode({ joined: true, id: 1, replicas: [1], members: [2] });
   node.handle({ type: 'commit-requested', txid: 'W', readSet: [], writes: [{ key: 'x', value: 1 }] });
   const effects = node.handle({ type: 'commit-requested', txid: 'T', readSet: [['x', [0, 0]]], writes: [] });
   t.is(only(effects, 'aborted').reason, 'vote-no');
 });
 
 test('the voter updates its clock from t before voting, and reports it', (t) => {
-  const voter = new OccNode({ id: 2, replicas: [1], members: [1] });
+  const voter = new OccNode({ joined: true, id: 2, replicas: [1], members: [1] });
   const vote = only(voter.handle({ type: 'vote-requested', from: 1, txid: 'T', ts: [77, 1], readSet: [], writeKeys: [] }), 'vote');
   t.true(vote.clock >= 77);
   t.true(voter.clock.value >= 77);
 });
 
 test('read-only transactions go through the same validation round', (t) => {
-  const coordinator = new OccNode({ id: 1, replicas: [1], members: [2] });
+  const coordinator = new OccNode({ joined: true, id: 1, replicas: [1], members: [2] });
   only(coordinator.handle({ type: 'commit-requested', txid: 'R', readSet: [['x', [1, 1]]], writes: [] }), 'send-validate');
-  only(coordinator.handle({ type: 'vote-received', txid: 'R', voter: 2, vote: 'yes' }), 'read-versions');
+  only(coordinator.handle({ type: 'vote-received', txid: 'R', voter: 2, vote: 'check' }), 'read-versions');
   const effects = coordinator.handle({ type: 'versions-read', txid: 'R', versions: [[1, 1]] });
   only(effects, 'committed');
   t.false(effects.some((effect) => effect.type === 'apply'), 'a read-only transaction writes nothing');
 });
 
 test('a member that leaves is no longer waited for; a vote still awaited from it counts as given', (t) => {
-  const coordinator = new OccNode({ id: 1, replicas: [1], members: [2, 3] });
+  const coordinator = new OccNode({ joined: true, id: 1, replicas: [1], members: [2, 3] });
   coordinator.handle({ type: 'commit-requested', txid: 'T', readSet: [], writes: [{ key: 'x', value: 1 }] });
   coordinator.handle({ type: 'vote-received', txid: 'T', voter: 2, vote: 'yes' });
   only(coordinator.handle({ type: 'member-left', member: 3 }), 'apply');
@@ -141,7 +179,7 @@ test('a member that leaves is no longer waited for; a vote still awaited from it
 });
 
 test('a joining member is asked by later transactions, not by ones already voting; its clock is observed', (t) => {
-  const coordinator = new OccNode({ id: 1, replicas: [1], members: [2] });
+  const coordinator = new OccNode({ joined: true, id: 1, replicas: [1], members: [2] });
   coordinator.handle({ type: 'commit-requested', txid: 'T1', readSet: [], writes: [{ key: 'x', value: 1 }] });
   coordinator.handle({ type: 'member-joined', member: 3, clock: 40 });
   t.true(coordinator.clock.value >= 40);
@@ -152,11 +190,12 @@ test('a joining member is asked by later transactions, not by ones already votin
 });
 
 test('faults: skipping the voting rule or the version check is possible only on purpose', (t) => {
-  const voter = new OccNode({ id: 2, replicas: [1], members: [1], faults: { skipVotingRule: true } });
+  const voter = new OccNode({ joined: true, id: 2, replicas: [1], members: [1], faults: { skipVotingRule: true } });
   voter.handle({ type: 'commit-requested', txid: 'W', readSet: [], writes: [{ key: 'x', value: 1 }] });
   t.is(only(voter.handle({ type: 'vote-requested', from: 1, txid: 'T', ts: [99, 1], readSet: [['x', [0, 0]]], writeKeys: [] }), 'vote').vote, 'yes');
-  const coordinator = new OccNode({ id: 1, replicas: [1], members: [], faults: { skipVersionCheck: true } });
-  only(coordinator.handle({ type: 'commit-requested', txid: 'T', readSet: [['x', [1, 1]]], writes: [{ key: 'x', value: 2 }] }), 'apply');
+  const coordinator = new OccNode({ joined: true, id: 1, replicas: [1], members: [2], faults: { skipVersionCheck: true } });
+  coordinator.handle({ type: 'commit-requested', txid: 'T', readSet: [['x', [1, 1]]], writes: [{ key: 'x', value: 2 }] });
+  only(coordinator.handle({ type: 'vote-received', txid: 'T', voter: 2, vote: 'check' }), 'apply');
 });
 
 // ---- the workspace ----

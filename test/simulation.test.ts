@@ -29,7 +29,8 @@ const variants: Array<{ name: string; options: Partial<SimulationOptions> }> = [
   { name: '3 middlewares, 2 replicas', options: {} },
   { name: '5 middlewares, 3 replicas, more loss', options: { middlewares: 5, replicas: 3, dropProbability: 0.03 } },
   { name: '3 middlewares, 3 replicas, hot keys', options: { replicas: 3, keys: 3 } },
-  { name: '4 middlewares, one leaves and joins again', options: { middlewares: 4, membershipChurn: true } },
+  { name: '4 middlewares, one leaves and restarts', options: { middlewares: 4, membershipChurn: true } },
+  { name: '3 middlewares that remember few finished writes (version checks)', options: { finishedWritesMax: 2 } },
 ];
 
 for (const variant of variants) {
@@ -53,10 +54,16 @@ for (const variant of variants) {
 
 // The checker and the simulation must be able to fail: with a piece of the protocol
 // switched off on purpose, some seed must produce a history the checker rejects.
-for (const fault of ['skipVotingRule', 'skipVersionCheck'] as const) {
+const faults: Array<{ fault: keyof NonNullable<SimulationOptions['faults']>; options: Partial<SimulationOptions> }> = [
+  { fault: 'skipVotingRule', options: {} },
+  { fault: 'skipFinishedWrites', options: {} },
+  // The version check only runs when a voter cannot vouch: remember little, so it must.
+  { fault: 'skipVersionCheck', options: { finishedWritesMax: 1 } },
+];
+for (const { fault, options } of faults) {
   test(`simulation with ${fault} (broken on purpose): the checker finds the anomaly`, (t) => {
     for (let seed = 1; seed <= 30; seed++) {
-      const result = simulate({ ...BASE, keys: 4, transactions: 800, seed, faults: { [fault]: true } });
+      const result = simulate({ ...BASE, keys: 4, transactions: 800, seed, faults: { [fault]: true }, ...options });
       const verdict = checkHistory(result.history);
       if (!verdict.ok) {
         t.log(`seed ${seed}: ${describeResult(verdict).split('\n').slice(0, 6).join('\n')}`);

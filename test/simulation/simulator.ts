@@ -21,6 +21,8 @@ export interface SimulationOptions {
   requestTimeoutMs: number;
   retryCountMax: number;
   faults?: Faults;
+  /** How many keys' finished writes each voter remembers; small values force version checks. */
+  finishedWritesMax?: number;
   /** Middleware 1 leaves and later joins again during the run. */
   membershipChurn?: boolean;
 }
@@ -125,7 +127,7 @@ export function simulate(options: SimulationOptions): SimulationResult {
   const middlewareIds = Array.from({ length: options.middlewares }, (_, index) => index + 1);
   const replicaIds = Array.from({ length: options.replicas }, (_, index) => index + 1);
   const replicas = new Map<number, Map<Key, StoredEntry>>(replicaIds.map((id) => [id, new Map()]));
-  const nodes = new Map<number, OccNode>(middlewareIds.map((id) => [id, new OccNode({ id, replicas: replicaIds, members: middlewareIds, faults: options.faults })]));
+  const nodes = new Map<number, OccNode>(middlewareIds.map((id) => [id, new OccNode({ id, replicas: replicaIds, members: middlewareIds, faults: options.faults, finishedWritesMax: options.finishedWritesMax, joined: true })]));
   const active = new Set(middlewareIds);
   const leaving = new Set<number>();
   /** Transactions of clients on each middleware between their first read and their outcome. */
@@ -341,7 +343,8 @@ export function simulate(options: SimulationOptions): SimulationResult {
     const rejoin = (): void => {
       // JOIN: every member adds the joiner and answers with its clock; only then does the
       // joiner take transactions again, with a clock above every answer.
-      const fresh = new OccNode({ id: leaver, replicas: replicaIds, members: [], clockStart: nodes.get(leaver)!.clock.value, faults: options.faults });
+      // A restart: a new process that remembers nothing, not even its clock.
+      const fresh = new OccNode({ id: leaver, replicas: replicaIds, members: [], faults: options.faults, finishedWritesMax: options.finishedWritesMax });
       nodes.set(leaver, fresh);
       let acks = 0;
       const members = [...active];
@@ -353,6 +356,7 @@ export function simulate(options: SimulationOptions): SimulationResult {
             dispatch(leaver, { type: 'member-joined', member, clock });
             acks += 1;
             if (acks === members.length) {
+              dispatch(leaver, { type: 'joined' });
               active.add(leaver);
               membershipChanges += 1;
             }
