@@ -16,9 +16,19 @@ export interface ScanPage {
   done: boolean;
 }
 
+/** How many keys' stored versions the database keeps in memory for the Thomas rule. */
+export const VERSION_CACHE_MAX = 1_000_000;
+
 export class Storage {
   /** Set while an APPLY runs: its read-then-write must not interleave with another APPLY. */
   private applying = false;
+  /**
+   * key -> stored version, for keys this process has read or written: APPLY can decide the
+   * Thomas rule without reading LevelDB. This process is the only writer of its directory,
+   * so an entry is updated exactly when the stored version changes (after the batch is
+   * written); it is bounded, least recently used first out.
+   */
+  private readonly versionCache = new Map<string, Timestamp>();
 
   private constructor(private readonly db: Level<string, Entry>) {}
 
@@ -66,8 +76,7 @@ export class Storage {
     this.applying = true;
     try {
       const keys = [...new Set(applies.flatMap((apply) => writtenKeys(apply.writes)))];
-      const stored = await this.read(keys);
-      const versions = new Map<string, Timestamp>(keys.map((key, index) => [key, stored[index]!.version]));
+      const versions = await this.storedVersions(keys);
       const finalEntries = new Map<string, Entry>();
       const written = applies.map(({ ts, writes }) => {
         const puts = planApply(ts, writes, versions);
@@ -82,11 +91,38 @@ export class Storage {
           [...finalEntries].map(([key, value]) => ({ type: 'put' as const, key, value })),
           { sync: true },
         );
+        for (const [key, entry] of finalEntries) this.cacheVersion(key, entry.version);
       }
       return written;
     } finally {
       this.applying = false;
     }
+  }
+
+  /** The stored versions of `keys`, from the cache where it knows them, else from LevelDB. */
+  private async storedVersions(keys: readonly string[]): Promise<Map<string, Timestamp>> {
+    const versions = new Map<string, Timestamp>();
+    const missing: string[] = [];
+    for (const key of keys) {
+      const cached = this.versionCache.get(key);
+      if (cached) versions.set(key, cached);
+      else missing.push(key);
+    }
+    if (missing.length > 0) {
+      const stored = await this.read(missing);
+      missing.forEach((key, index) => {
+        const version = stored[index]!.version;
+        versions.set(key, version);
+        this.cacheVersion(key, version);
+      });
+    }
+    return versions;
+  }
+
+  private cacheVersion(key: string, version: Timestamp): void {
+    this.versionCache.delete(key);
+    this.versionCache.set(key, version);
+    if (this.versionCache.size > VERSION_CACHE_MAX) this.versionCache.delete(this.versionCache.keys().next().value as string);
   }
 
   /** Up to `limit` entries with keys after `after` (from the start when absent), in key order, tombstones included. */
