@@ -6,6 +6,7 @@ import fs from 'node:fs';
 import path from 'node:path';
 import { clusterFilePath, readClusterFile, type ClusterFile, type Strategy } from '../protocol/cluster.js';
 import { OccdbClient } from '../client/client.js';
+import type { Status } from '../protocol/schemas.js';
 import { launcherForHost } from '../startup/launcher.js';
 import { clusterNodes } from '../startup/nodes.js';
 import type { Output } from '../startup/output.js';
@@ -18,13 +19,16 @@ const STATUS_TIMEOUT_MS = 5_000;
 /** Problem lines of a failed startup kept for the message (the rest are log tails). */
 const PROBLEM_LINES_SHOWN_MAX = 6;
 
-/** Collects what startup and stop print, so the benchmark's own output stays one progress line. */
+/**
+ * Collects what startup and stop print, so the benchmark's own output stays one progress
+ * line. Arrow properties, because startup passes `problem` on as a detached function.
+ */
 class CollectingOutput implements Output {
   readonly problems: string[] = [];
-  line(): void {}
-  problem(text: string): void {
+  readonly line = (): void => {};
+  readonly problem = (text: string): void => {
     this.problems.push(text);
-  }
+  };
 }
 
 export type ClusterState =
@@ -40,14 +44,6 @@ export class StrategyCluster {
   private controlClients: OccdbClient[] = [];
 
   constructor(readonly strategy: Strategy, private readonly rootDir: string, private readonly layout: { middlewares: number; databases: number }) {}
-
-  get unusableReason(): string | null {
-    return this.state.kind === 'unusable' ? this.state.reason : null;
-  }
-
-  get isRunning(): boolean {
-    return this.state.kind === 'running';
-  }
 
   /**
    * A running, healthy cluster of this strategy: the one already running if every process
@@ -76,6 +72,13 @@ export class StrategyCluster {
     } catch (error) {
       started = false;
       output.problem((error as Error).message);
+      // Startup stops what it started when a process is unhealthy, but not when it throws
+      // half-way: whatever the cluster file names must not outlive the benchmark.
+      try {
+        await stopCluster(clusterFilePath(dir), new CollectingOutput());
+      } catch {
+        // No readable cluster file: startup wrote none, so it started nothing.
+      }
     }
     if (!started) {
       const reason = `the ${this.strategy} cluster did not start: ${output.problems.slice(0, PROBLEM_LINES_SHOWN_MAX).join(' | ') || 'no reason given'}`;
@@ -132,7 +135,7 @@ export class StrategyCluster {
     return { middleware: pidsOf('middleware'), database: pidsOf('database'), client: [process.pid] };
   }
 
-  async statuses(): Promise<Awaited<ReturnType<OccdbClient['status']>>[]> {
+  async statuses(): Promise<Status[]> {
     return Promise.all(this.controlClients.map((client) => client.status(STATUS_TIMEOUT_MS)));
   }
 

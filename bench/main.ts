@@ -27,7 +27,7 @@ function buildProgram(): Command {
   return new Command()
     .name('npm run bench --')
     .description('Compare optimistic concurrency (occ) with strict two-phase locking (2pl, 2pl-nowait) on a local cluster.')
-    .option('--quick', `a small sweep (clients ${list(QUICK_OVERRIDES.clients!)}, theta ${list(QUICK_OVERRIDES.thetas!)}, ${QUICK_OVERRIDES.durationSeconds} s runs) that takes about 2.5 minutes`)
+    .option('--quick', `a small sweep (clients ${list(QUICK_OVERRIDES.clients!)}, theta ${list(QUICK_OVERRIDES.thetas!)}, ${QUICK_OVERRIDES.durationSeconds} s runs) that takes about 2 minutes`)
     .option('--workloads <list>', `workloads among ${WORKLOAD_KINDS.join(', ')} (default ${list(BENCH_DEFAULTS.workloads)})`)
     .option('--strategies <list>', `strategies among ${STRATEGIES.join(', ')} (default ${list(BENCH_DEFAULTS.strategies)})`)
     .option('--clients <list>', `closed-loop client counts (default ${list(BENCH_DEFAULTS.clients)})`)
@@ -45,6 +45,10 @@ function buildProgram(): Command {
     .exitOverride();
 }
 
+function plural(count: number, noun: string, nounPlural = `${noun}s`): string {
+  return `${count} ${count === 1 ? noun : nounPlural}`;
+}
+
 function commandLine(): string {
   const words = process.argv.slice(2).join(' ');
   return process.env.npm_lifecycle_event === 'bench' ? `npm run bench${words ? ` -- ${words}` : ''}` : `node dist/bench/main.js${words ? ` ${words}` : ''}`;
@@ -59,7 +63,7 @@ async function main(): Promise<number> {
   const ticks = clockTicks();
   const machine = machineInfo(ticks);
   const estimatePerRunMs = (options.warmupSeconds + options.durationSeconds) * 1000 + RUN_OVERHEAD_MS_ESTIMATE;
-  process.stderr.write(`occdb bench: ${runs.length} runs (${configurationList.length} configurations x ${options.strategies.length} strategies x ${options.repetitions} repetitions), about ${formatClock(estimatePerRunMs * runs.length)}; results to ${options.out}\n`);
+  process.stderr.write(`occdb bench: ${plural(runs.length, 'run')} (${plural(configurationList.length, 'configuration')} x ${plural(options.strategies.length, 'strategy', 'strategies')} x ${options.repetitions} repetitions), about ${formatClock(estimatePerRunMs * runs.length)}; results to ${options.out}\n`);
   if (ticks.assumed) process.stderr.write(`getconf CLK_TCK could not be run: assuming ${ticks.perSecond} clock ticks per second for CPU%\n`);
 
   const abort = new AbortController();

@@ -20,7 +20,7 @@ import { type Workload, type WorkloadSpec, workloadFor } from './workloads.js';
 export const TRANSACTION_TIMEOUT_MS = 30_000;
 /** Transactions whose outcome the clients never learnt, after which a run is given up. */
 const IN_DOUBT_PER_RUN_MAX = 50;
-/** A client that lost its middleware waits this long before it tries again. */
+/** A client that lost its middleware, or was refused by it, waits this long before it tries again. */
 const IN_DOUBT_PAUSE_MS = 100;
 /** A bound on any client's loop, far above what a run of an hour could reach. */
 const TRANSACTIONS_PER_CLIENT_MAX = 100_000_000;
@@ -147,9 +147,12 @@ async function clientLoop(client: OccdbClient, workload: Workload, random: Rando
         await delay(IN_DOUBT_PAUSE_MS);
         continue;
       }
-      if (!(error instanceof OccdbError)) throw error;
-      // Refused before it ran (the middleware is leaving, or rejected the message).
+      // Text the workload drew that does not parse is a bug of the benchmark, not a result.
+      if (!(error instanceof OccdbError) || error.code === 'BAD_COMMAND_FILE') throw error;
+      // Refused before it ran (the middleware is leaving, or rejected the message); the
+      // pause keeps a middleware that refuses everything from being flooded.
       tally.recordResult({ outcome: 'failed', retries: 0, results: [], middlewareId: 0, error: { code: error.code, message: error.message } }, drawn.incrementCount, 0);
+      await delay(IN_DOUBT_PAUSE_MS);
       continue;
     }
     tally.recordResult(result, drawn.incrementCount, performance.now() - sentMs);

@@ -22,6 +22,8 @@ export const MiddlewareEntrySchema = z.object({
   /** The process's own directory (log, pid) on its host. */
   dir: z.string().min(1),
   pid: z.number().int().positive().optional(),
+  /** Where the process's host keeps its copy of this file: set for hosts reached over ssh. */
+  clusterFile: z.string().min(1).optional(),
 });
 export type MiddlewareEntry = z.infer<typeof MiddlewareEntrySchema>;
 
@@ -31,8 +33,24 @@ export const DatabaseEntrySchema = z.object({
   port,
   dir: z.string().min(1),
   pid: z.number().int().positive().optional(),
+  /** Where the process's host keeps its copy of this file: set for hosts reached over ssh. */
+  clusterFile: z.string().min(1).optional(),
 });
 export type DatabaseEntry = z.infer<typeof DatabaseEntrySchema>;
+
+/**
+ * How the processes on other hosts were reached, so that stop and start can reach them again
+ * without the options being repeated. Present only when a host is reached over ssh.
+ */
+export const SshSettingsSchema = z.object({
+  /** The occdb command on the remote hosts. */
+  remoteOccdb: z.string().min(1),
+  /** The private key file given with --identity, if any. */
+  identityFile: z.string().min(1).optional(),
+  /** The known_hosts file given with --known-hosts, if any. */
+  knownHostsFile: z.string().min(1).optional(),
+});
+export type SshSettings = z.infer<typeof SshSettingsSchema>;
 
 export const ClusterFileSchema = z
   .object({
@@ -41,6 +59,7 @@ export const ClusterFileSchema = z
     createdAt: z.string(),
     middlewares: z.array(MiddlewareEntrySchema).min(1).max(1000),
     databases: z.array(DatabaseEntrySchema).min(1).max(1000),
+    ssh: SshSettingsSchema.optional(),
   })
   .superRefine((cluster, context) => {
     const duplicate = (ids: number[]) => ids.find((id, index) => ids.indexOf(id) !== index);
