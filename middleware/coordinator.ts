@@ -25,6 +25,8 @@ export interface CoordinatorOptions {
 export class Coordinator {
   readonly node: OccNode;
   private readonly waiting = new Map<TxnId, (outcome: CommitOutcome) => void>();
+  /** Peer vote requests not answered yet, by the requesting transaction. */
+  private readonly pendingVotes = new Map<TxnId, (vote: { vote: 'yes' | 'check' | 'no'; clock: number }) => void>();
   private nextTxnNumber = 1;
   private readonly txidPrefix: string;
 
@@ -51,13 +53,12 @@ export class Coordinator {
     this.dispatch({ type: 'version-observed', version });
   }
 
-  /** A peer's VALIDATE request: returns this middleware's vote. */
-  vote(request: { from: MiddlewareId; txid: TxnId; ts: Timestamp; readSet: ReadSet; writeKeys: Key[] }): { vote: 'yes' | 'check' | 'no'; clock: number } {
-    const effects = this.node.handle({ type: 'vote-requested', from: request.from, txid: request.txid, ts: request.ts, readSet: request.readSet, writeKeys: request.writeKeys });
-    const vote = effects.find((effect) => effect.type === 'vote');
-    if (!vote || vote.type !== 'vote') throw new Error('occ: a vote request produced no vote');
-    if (vote.vote === 'no') this.options.logger.debug(`vote no on ${request.txid} (${formatTimestamp(request.ts)}) from MIDDLEWARE${request.from}`);
-    return { vote: vote.vote, clock: vote.clock };
+  /** A peer's VALIDATE request: resolves with this middleware's vote (later, if the vote must wait). */
+  vote(request: { from: MiddlewareId; txid: TxnId; ts: Timestamp; readSet: ReadSet; writeKeys: Key[] }): Promise<{ vote: 'yes' | 'check' | 'no'; clock: number }> {
+    return new Promise((resolve) => {
+      this.pendingVotes.set(request.txid, resolve);
+      this.dispatch({ type: 'vote-requested', from: request.from, txid: request.txid, ts: request.ts, readSet: request.readSet, writeKeys: request.writeKeys });
+    });
   }
 
   memberJoined(member: MiddlewareId, clock: number): void {
@@ -82,8 +83,13 @@ export class Coordinator {
       case 'send-validate':
         for (const member of effect.to) void this.requestVote(member, effect);
         return;
-      case 'vote':
-        return; // Votes are returned synchronously by vote().
+      case 'vote': {
+        const resolve = this.pendingVotes.get(effect.txid);
+        this.pendingVotes.delete(effect.txid);
+        if (effect.vote === 'no') this.options.logger.debug(`vote no on ${effect.txid} for MIDDLEWARE${effect.to}`);
+        resolve?.({ vote: effect.vote, clock: effect.clock });
+        return;
+      }
       case 'read-versions':
         this.options.replicas.versions(effect.keys).then(
           (versions) => this.dispatch({ type: 'versions-read', txid: effect.txid, versions }),

@@ -38,7 +38,7 @@ export class OccEngine implements TransactionEngine {
   }
 
   onPeerRequest(request: PeerRequest): Promise<unknown> | undefined {
-    if (request.type === 'peer.validate') return Promise.resolve(this.coordinator.vote(request));
+    if (request.type === 'peer.validate') return this.coordinator.vote(request);
     return undefined;
   }
 

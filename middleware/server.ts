@@ -141,9 +141,8 @@ class Middleware implements RunningMiddleware {
         this.logger.info(`MIDDLEWARE${request.from} joined`);
         return { clock: this.engine.clockValue(), members: this.engine.members() };
       case 'peer.leave':
+        // The connection to the leaver stays: votes it still owes us arrive on it.
         this.engine.memberLeft(request.from);
-        this.peers.get(request.from)?.close();
-        this.peers.delete(request.from);
         this.logger.info(`MIDDLEWARE${request.from} left`);
         return {};
       default: {

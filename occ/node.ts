@@ -27,7 +27,8 @@ export type OccEvent =
 
 export type OccEffect =
   | { type: 'send-validate'; to: MiddlewareId[]; txid: TxnId; ts: Timestamp; readSet: ReadSet; writeKeys: Key[] }
-  | { type: 'vote'; txid: TxnId; vote: 'yes' | 'check' | 'no'; clock: number }
+  /** This node's vote on `txid`, for the coordinator `to` (possibly given later than the request: deferred). */
+  | { type: 'vote'; txid: TxnId; to: MiddlewareId; vote: 'yes' | 'check' | 'no'; clock: number }
   | { type: 'read-versions'; txid: TxnId; keys: Key[] }
   | { type: 'apply'; txid: TxnId; ts: Timestamp; writes: Write[]; replicas: ReplicaId[] }
   | { type: 'committed'; txid: TxnId; ts: Timestamp }
@@ -67,13 +68,35 @@ export interface OccNodeOptions {
   finishedWritesMax?: number;
   /** True when the node starts as a member already (tests, the simulation's initial nodes). */
   joined?: boolean;
+  /**
+   * Instead of voting NO at once because of one of its in-flight transactions, a voter waits
+   * until that transaction resolves and decides then (DESIGN.md allows it: a voter only ever
+   * waits for a smaller timestamp, so no cycle of waits can form). The request's coordinator
+   * then re-runs it after the conflicting write is in place, instead of re-reading too early.
+   */
+  deferVotes?: boolean;
 }
+
+/** A vote request waiting for one of this node's in-flight transactions to resolve. */
+interface DeferredVote {
+  from: MiddlewareId;
+  txid: TxnId;
+  ts: Timestamp;
+  readSet: ReadSet;
+}
+
+/** At most this many votes wait at once; beyond it a conflict is answered NO at once. */
+export const DEFERRED_VOTES_MAX = 10_000;
 
 export class OccNode {
   readonly id: MiddlewareId;
   readonly clock: LamportClock;
   readonly inFlight = new InFlightTable();
   readonly finished: FinishedWrites;
+  /** in-flight txid -> vote requests waiting for it to resolve. */
+  private readonly deferredVotes = new Map<TxnId, DeferredVote[]>();
+  private deferredCount = 0;
+  private readonly deferVotes: boolean;
   private readonly replicas: ReplicaId[];
   private readonly members = new Set<MiddlewareId>();
   private readonly coordinated = new Map<TxnId, Coordinated>();
@@ -88,6 +111,7 @@ export class OccNode {
     for (const member of options.members ?? []) if (member !== options.id) this.members.add(member);
     this.faults = options.faults ?? {};
     this.finished = new FinishedWrites(options.finishedWritesMax ?? FINISHED_WRITES_MAX_DEFAULT);
+    this.deferVotes = options.deferVotes ?? true;
     if (options.joined) this.finished.joined(this.clock.value);
     if (this.replicas.length === 0) throw new Error('a middleware needs at least one replica');
   }
@@ -139,21 +163,63 @@ export class OccNode {
     // In flight from the moment it is stamped: from now on this node votes NO for any
     // larger-timestamp transaction that read an older version of a key this one writes.
     this.inFlight.add({ txid: txn.txid, ts, readSet: event.readSet, writeKeys: new Set(writeKeys) });
-    const ownVote = this.vote({ txid: txn.txid, ts, readSet: event.readSet });
-    if (ownVote.vote === 'no') {
-      return this.abort(txn, 'vote-no', `MIDDLEWARE${this.id} has ${ownVote.conflict.txid ? `${ownVote.conflict.txid} in flight writing` : 'a finished newer write of'} ${ownVote.conflict.key}`);
+    // The coordinator votes too. Its vote may have to wait for one of its own in-flight
+    // transactions; meanwhile the others are asked.
+    txn.votesAwaited.add(this.id);
+    const ownVote = this.decideOrDefer({ from: this.id, txid: txn.txid, ts, readSet: event.readSet });
+    const ownNo = ownVote.find((effect) => effect.type === 'vote' && effect.vote === 'no');
+    if (ownNo) {
+      const vote = this.vote({ txid: txn.txid, ts, readSet: event.readSet });
+      const why = vote.vote === 'no' && vote.conflict.txid ? `${vote.conflict.txid} in flight writing ${vote.conflict.key}` : `a finished newer write`;
+      return this.abort(txn, 'vote-no', `MIDDLEWARE${this.id} has ${why}`);
     }
-    if (ownVote.vote === 'check') txn.versionCheckNeeded = true;
-    if (txn.votesAwaited.size === 0) return this.startVersionCheck(txn);
-    return [{ type: 'send-validate', to: [...txn.votesAwaited], txid: txn.txid, ts, readSet: event.readSet, writeKeys }];
+    const others = [...txn.votesAwaited].filter((member) => member !== this.id);
+    const effects: OccEffect[] = others.length > 0 ? [{ type: 'send-validate', to: others, txid: txn.txid, ts, readSet: event.readSet, writeKeys }] : [];
+    return [...effects, ...this.route(ownVote)];
   }
 
   private onVoteRequested(event: Extract<OccEvent, { type: 'vote-requested' }>): OccEffect[] {
     // The clock moves past t before voting: any transaction this node stamps later gets a
     // larger timestamp than the request (case 1 of the serializability argument).
     this.clock.observe(event.ts);
-    const vote = this.vote(event);
-    return [{ type: 'vote', txid: event.txid, vote: vote.vote, clock: this.clock.value }];
+    return this.route(this.decideOrDefer({ from: event.from, txid: event.txid, ts: event.ts, readSet: event.readSet }));
+  }
+
+  /** A vote now, or none yet when it must wait for one of this node's in-flight transactions. */
+  private decideOrDefer(request: DeferredVote): OccEffect[] {
+    const vote = this.vote(request);
+    if (vote.vote === 'no' && vote.conflict.txid && this.deferVotes && this.deferredCount < DEFERRED_VOTES_MAX && this.coordinated.has(vote.conflict.txid)) {
+      const waiting = this.deferredVotes.get(vote.conflict.txid);
+      if (waiting) waiting.push(request);
+      else this.deferredVotes.set(vote.conflict.txid, [request]);
+      this.deferredCount += 1;
+      return [];
+    }
+    return [{ type: 'vote', txid: request.txid, to: request.from, vote: vote.vote, clock: this.clock.value }];
+  }
+
+  /** Votes for this node's own transactions are taken in here; the others go out as effects. */
+  private route(effects: OccEffect[]): OccEffect[] {
+    const out: OccEffect[] = [];
+    for (const effect of effects) {
+      if (effect.type === 'vote' && effect.to === this.id) {
+        out.push(...this.onVoteReceived({ type: 'vote-received', txid: effect.txid, voter: this.id, vote: effect.vote }));
+      } else {
+        out.push(effect);
+      }
+    }
+    return out;
+  }
+
+  /** `txid` (one of this node's) resolved: the votes that waited for it are decided again. */
+  private releaseDeferred(txid: TxnId): OccEffect[] {
+    const waiting = this.deferredVotes.get(txid);
+    if (!waiting) return [];
+    this.deferredVotes.delete(txid);
+    this.deferredCount -= waiting.length;
+    const effects: OccEffect[] = [];
+    for (const request of waiting) effects.push(...this.route(this.decideOrDefer(request)));
+    return effects;
   }
 
   private vote(request: { txid: TxnId; ts: Timestamp; readSet: ReadSet }): Vote {
@@ -228,7 +294,7 @@ export class OccNode {
     this.inFlight.remove(txn.txid);
     for (const write of txn.writes) this.finished.record(write.key, txn.ts);
     this.commits += 1;
-    return [{ type: 'committed', txid: txn.txid, ts: txn.ts }];
+    return [{ type: 'committed', txid: txn.txid, ts: txn.ts }, ...this.releaseDeferred(txn.txid)];
   }
 
   private abort(txn: Coordinated, reason: AbortReason, detail: string): OccEffect[] {
@@ -236,7 +302,7 @@ export class OccNode {
     this.coordinated.delete(txn.txid);
     this.inFlight.remove(txn.txid);
     this.aborts += 1;
-    return [{ type: 'aborted', txid: txn.txid, ts: txn.ts, reason, detail }];
+    return [{ type: 'aborted', txid: txn.txid, ts: txn.ts, reason, detail }, ...this.releaseDeferred(txn.txid)];
   }
 
   private onMemberJoined(event: Extract<OccEvent, { type: 'member-joined' }>): OccEffect[] {
@@ -248,15 +314,12 @@ export class OccNode {
   }
 
   private onMemberLeft(event: Extract<OccEvent, { type: 'member-left' }>): OccEffect[] {
+    // Later transactions do not ask it. A vote already asked of it is still awaited: the
+    // leaver answers every request it received before it leaves, and that answer may be NO
+    // and may arrive after its LEAVE (the two travel on different connections). Counting it
+    // as YES would let a stale read through; if it never comes, the request times out (NO).
     this.members.delete(event.member);
-    // A member leaves only with nothing in flight, so it cannot invalidate anybody's reads:
-    // a vote still awaited from it is as good as YES.
-    const effects: OccEffect[] = [];
-    for (const txn of [...this.coordinated.values()]) {
-      if (txn.phase === 'voting' && txn.votesAwaited.delete(event.member) && txn.votesAwaited.size === 0) {
-        effects.push(...this.startVersionCheck(txn));
-      }
-    }
-    return effects;
+    return [];
   }
+
 }

@@ -57,15 +57,15 @@ test('case 1: if W had no timestamp yet when T\'s VALIDATE arrived, W is stamped
   t.true(isBefore([50, 1], w), `W was stamped ${w.join('.')}, not after T`);
 });
 
-test('case 2: if W was in flight at its coordinator when T\'s VALIDATE arrived, that coordinator votes NO', (t) => {
-  const voter = new OccNode({ joined: true, id: 2, replicas: [1], members: [1] });
+test('case 2: if W was in flight at its coordinator when T\'s VALIDATE arrived, that coordinator votes NO (or, deferring, waits for W: see below)', (t) => {
+  const voter = new OccNode({ joined: true, id: 2, replicas: [1], members: [1], deferVotes: false });
   const w = only(voter.handle({ type: 'commit-requested', txid: 'W', readSet: [], writes: [{ key: 'x', value: 1 }] }), 'send-validate').ts;
   const vote = only(voter.handle({ type: 'vote-requested', from: 1, txid: 'T', ts: [w[0] + 5, 1], readSet: [['x', [0, 0]]], writeKeys: [] }), 'vote');
   t.is(vote.vote, 'no');
 });
 
 test('case 2 holds during the write phase: W stays in flight until every replica acknowledged', (t) => {
-  const voter = new OccNode({ joined: true, id: 2, replicas: [1, 2, 3], members: [] });
+  const voter = new OccNode({ joined: true, id: 2, replicas: [1, 2, 3], members: [], deferVotes: false });
   const apply = only(voter.handle({ type: 'commit-requested', txid: 'W', readSet: [], writes: [{ key: 'x', value: 1 }] }), 'apply');
   const askT = (versionRead: Timestamp) => only(voter.handle({ type: 'vote-requested', from: 1, txid: `T${Math.random()}`, ts: [apply.ts[0] + 10, 1], readSet: [['x', versionRead]], writeKeys: [] }), 'vote').vote;
   t.is(askT([0, 0]), 'no');
@@ -148,7 +148,7 @@ test('a NO vote or a vote timeout aborts; nothing is applied', (t) => {
 });
 
 test('the coordinator votes too: its own in-flight writer makes a later reader abort at once', (t) => {
-  const node = new OccNode({ joined: true, id: 1, replicas: [1], members: [2] });
+  const node = new OccNode({ joined: true, id: 1, replicas: [1], members: [2], deferVotes: false });
   node.handle({ type: 'commit-requested', txid: 'W', readSet: [], writes: [{ key: 'x', value: 1 }] });
   const effects = node.handle({ type: 'commit-requested', txid: 'T', readSet: [['x', [0, 0]]], writes: [] });
   t.is(only(effects, 'aborted').reason, 'vote-no');
@@ -170,12 +170,15 @@ test('read-only transactions go through the same validation round', (t) => {
   t.false(effects.some((effect) => effect.type === 'apply'), 'a read-only transaction writes nothing');
 });
 
-test('a member that leaves is no longer waited for; a vote still awaited from it counts as given', (t) => {
+test('a member that leaves is not asked again, but a vote already asked of it is still awaited (it may be NO, overtaken by the LEAVE)', (t) => {
   const coordinator = new OccNode({ joined: true, id: 1, replicas: [1], members: [2, 3] });
   coordinator.handle({ type: 'commit-requested', txid: 'T', readSet: [], writes: [{ key: 'x', value: 1 }] });
   coordinator.handle({ type: 'vote-received', txid: 'T', voter: 2, vote: 'yes' });
-  only(coordinator.handle({ type: 'member-left', member: 3 }), 'apply');
+  t.deepEqual(coordinator.handle({ type: 'member-left', member: 3 }), []);
   t.deepEqual(coordinator.memberIds, [2]);
+  only(coordinator.handle({ type: 'vote-received', txid: 'T', voter: 3, vote: 'no' }), 'aborted');
+  const later = only(coordinator.handle({ type: 'commit-requested', txid: 'T2', readSet: [], writes: [{ key: 'y', value: 1 }] }), 'send-validate');
+  t.deepEqual(later.to, [2]);
 });
 
 test('a joining member is asked by later transactions, not by ones already voting; its clock is observed', (t) => {
@@ -211,4 +214,34 @@ test('workspace: reads come from the write set first, then from what was read; w
   t.deepEqual(workspace.lookup('y'), { found: true, value: undefined });
   t.deepEqual(workspace.readSet, [['x', [3, 1]]]);
   t.deepEqual(workspace.writeSet, [{ key: 'x', value: 11 }, { key: 'y' }]);
+});
+
+// ---- deferred votes: waiting instead of NO, only ever for a smaller timestamp ----
+
+test('deferred vote: a conflict with an in-flight writer waits; when the writer commits the answer is NO', (t) => {
+  const voter = new OccNode({ joined: true, id: 2, replicas: [1], members: [1] });
+  const w = only(voter.handle({ type: 'commit-requested', txid: 'W', readSet: [], writes: [{ key: 'x', value: 1 }] }), 'send-validate').ts;
+  t.deepEqual(voter.handle({ type: 'vote-requested', from: 1, txid: 'T', ts: [w[0] + 5, 1], readSet: [['x', [0, 0]]], writeKeys: [] }), [], 'no answer yet');
+  voter.handle({ type: 'vote-received', txid: 'W', voter: 1, vote: 'yes' });
+  const effects = voter.handle({ type: 'replica-acked', txid: 'W', replica: 1 });
+  only(effects, 'committed');
+  t.like(only(effects, 'vote'), { txid: 'T', to: 1, vote: 'no' });
+});
+
+test('deferred vote: when the writer aborts instead, the waiting request gets YES', (t) => {
+  const voter = new OccNode({ joined: true, id: 2, replicas: [1], members: [1] });
+  const w = only(voter.handle({ type: 'commit-requested', txid: 'W', readSet: [], writes: [{ key: 'x', value: 1 }] }), 'send-validate').ts;
+  t.deepEqual(voter.handle({ type: 'vote-requested', from: 1, txid: 'T', ts: [w[0] + 5, 1], readSet: [['x', [0, 0]]], writeKeys: [] }), []);
+  const effects = voter.handle({ type: 'vote-received', txid: 'W', voter: 1, vote: 'no' });
+  only(effects, 'aborted');
+  t.like(only(effects, 'vote'), { txid: 'T', to: 1, vote: 'yes' });
+});
+
+test('deferred vote: the coordinator\'s own vote on a later transaction waits for its own earlier writer', (t) => {
+  const node = new OccNode({ joined: true, id: 1, replicas: [1], members: [] });
+  only(node.handle({ type: 'commit-requested', txid: 'W', readSet: [], writes: [{ key: 'x', value: 1 }] }), 'apply');
+  t.deepEqual(node.handle({ type: 'commit-requested', txid: 'T', readSet: [['x', [0, 0]]], writes: [{ key: 'y', value: 2 }] }), [], 'T waits for W');
+  const effects = node.handle({ type: 'replica-acked', txid: 'W', replica: 1 });
+  only(effects, 'committed');
+  t.is(only(effects, 'aborted').txid, 'T', 'W committed, so T\'s read of x is stale');
 });

@@ -23,6 +23,10 @@ export interface SimulationOptions {
   faults?: Faults;
   /** How many keys' finished writes each voter remembers; small values force version checks. */
   finishedWritesMax?: number;
+  /** Voters wait for their conflicting in-flight transaction instead of voting NO at once (default on). */
+  deferVotes?: boolean;
+  /** Called with every event fed to a core and every effect it returns (debugging a seed). */
+  trace?: (line: string) => void;
   /** Middleware 1 leaves and later joins again during the run. */
   membershipChurn?: boolean;
 }
@@ -127,7 +131,7 @@ export function simulate(options: SimulationOptions): SimulationResult {
   const middlewareIds = Array.from({ length: options.middlewares }, (_, index) => index + 1);
   const replicaIds = Array.from({ length: options.replicas }, (_, index) => index + 1);
   const replicas = new Map<number, Map<Key, StoredEntry>>(replicaIds.map((id) => [id, new Map()]));
-  const nodes = new Map<number, OccNode>(middlewareIds.map((id) => [id, new OccNode({ id, replicas: replicaIds, members: middlewareIds, faults: options.faults, finishedWritesMax: options.finishedWritesMax, joined: true })]));
+  const nodes = new Map<number, OccNode>(middlewareIds.map((id) => [id, new OccNode({ id, replicas: replicaIds, members: middlewareIds, faults: options.faults, finishedWritesMax: options.finishedWritesMax, deferVotes: options.deferVotes, joined: true })]));
   const active = new Set(middlewareIds);
   const leaving = new Set<number>();
   /** Transactions of clients on each middleware between their first read and their outcome. */
@@ -154,35 +158,36 @@ export function simulate(options: SimulationOptions): SimulationResult {
   const committedWrites: Array<{ ts: Timestamp; writes: Write[] }> = [];
 
   // ---- effects of a core, carried over the fake network ----
+  /** `${txid}|${voter}` of vote requests neither answered nor timed out. */
+  const votesUnanswered = new Set<string>();
   const dispatch = (middleware: number, event: OccEvent): void => {
-    for (const effect of nodes.get(middleware)!.handle(event)) execute(middleware, effect);
+    const effects = nodes.get(middleware)!.handle(event);
+    options.trace?.(`${nowMs} M${middleware} <- ${JSON.stringify(event)} -> ${JSON.stringify(effects)}`);
+    for (const effect of effects) execute(middleware, effect);
   };
 
   const execute = (middleware: number, effect: OccEffect): void => {
     switch (effect.type) {
       case 'send-validate':
         for (const voter of effect.to) {
-          let answered = false;
-          send(() => {
-            const vote = nodes.get(voter)!.handle({ type: 'vote-requested', from: middleware, txid: effect.txid, ts: effect.ts, readSet: effect.readSet, writeKeys: effect.writeKeys });
-            for (const reply of vote) {
-              if (reply.type !== 'vote') continue;
-              send(() => {
-                if (answered) return;
-                answered = true;
-                dispatch(middleware, { type: 'vote-received', txid: effect.txid, voter, vote: reply.vote, clock: reply.clock });
-              });
-            }
-          });
+          const key = `${effect.txid}|${voter}`;
+          votesUnanswered.add(key);
+          send(() => dispatch(voter, { type: 'vote-requested', from: middleware, txid: effect.txid, ts: effect.ts, readSet: effect.readSet, writeKeys: effect.writeKeys }));
           schedule(options.requestTimeoutMs, () => {
-            if (answered) return;
-            answered = true;
+            if (!votesUnanswered.delete(key)) return;
             dispatch(middleware, { type: 'vote-received', txid: effect.txid, voter, vote: 'timeout' });
           });
         }
         return;
-      case 'vote':
+      case 'vote': {
+        // Possibly long after the request: a deferred vote.
+        const key = `${effect.txid}|${middleware}`;
+        send(() => {
+          if (!votesUnanswered.delete(key)) return;
+          dispatch(effect.to, { type: 'vote-received', txid: effect.txid, voter: middleware, vote: effect.vote, clock: effect.clock });
+        });
         return;
+      }
       case 'read-versions': {
         const replica = random.pick(replicaIds);
         let answered = false;
@@ -344,7 +349,7 @@ export function simulate(options: SimulationOptions): SimulationResult {
       // JOIN: every member adds the joiner and answers with its clock; only then does the
       // joiner take transactions again, with a clock above every answer.
       // A restart: a new process that remembers nothing, not even its clock.
-      const fresh = new OccNode({ id: leaver, replicas: replicaIds, members: [], faults: options.faults, finishedWritesMax: options.finishedWritesMax });
+      const fresh = new OccNode({ id: leaver, replicas: replicaIds, members: [], faults: options.faults, finishedWritesMax: options.finishedWritesMax, deferVotes: options.deferVotes });
       nodes.set(leaver, fresh);
       let acks = 0;
       const members = [...active];
