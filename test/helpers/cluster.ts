@@ -50,6 +50,7 @@ export class TestCluster {
     await waitForPing(databaseEndpoint(entry), START_TIMEOUT_MS, child).catch((error) => {
       throw new Error(`DATABASE${id} did not start: ${(error as Error).message}\n${capturedOutput(child).stderr}`);
     });
+    await this.assertIdentity(databaseEndpoint(entry), 'database', id, child);
   }
 
   async startMiddleware(id: number): Promise<void> {
@@ -60,6 +61,20 @@ export class TestCluster {
     await waitForPing(middlewareClientEndpoint(entry), START_TIMEOUT_MS, child).catch((error) => {
       throw new Error(`MIDDLEWARE${id} did not start: ${(error as Error).message}\n${capturedOutput(child).stderr}`);
     });
+    await this.assertIdentity(middlewareClientEndpoint(entry), 'middleware', id, child);
+  }
+
+  /** The process answering on the port must be ours: with clusters started side by side, a port may have been taken. */
+  private async assertIdentity(endpoint: { host: string; port: number }, role: 'database' | 'middleware', id: number, child: ChildProcess): Promise<void> {
+    const connection = new Connection(endpoint, `${role} ${id}`);
+    try {
+      const status = await connection.request({ type: 'status' }, StatusResult, 10_000);
+      if (status.role !== role || status.id !== id || status.pid !== child.pid) {
+        throw new Error(`${endpoint.host}:${endpoint.port} is answered by ${status.role} ${status.id} (pid ${status.pid}), not by our ${role} ${id} (pid ${child.pid})`);
+      }
+    } finally {
+      connection.close();
+    }
   }
 
   /** A new connection to MIDDLEWARE<id>'s client port (closed by stop()). */

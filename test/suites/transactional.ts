@@ -6,6 +6,7 @@ import type { Strategy } from '../../protocol/cluster.js';
 import { killProcess, spawnOccdb, waitForExit, capturedOutput } from '../helpers/processes.js';
 import { TestCluster, printed } from '../helpers/cluster.js';
 import { homeOf } from '../../twopl/home.js';
+import { OccdbClient } from '../../client/client.js';
 
 export function transactionalSuite(test: TestFn, strategy: Strategy): void {
 let cluster: TestCluster;
@@ -180,6 +181,22 @@ test.serial('two clients taking two entries in opposite order both finish (no de
   t.log(`restarts: ${first![0]!.retries} and ${second![0]!.retries}`);
   const [final] = await cluster.run(3, 'PRINT dl_a\nPRINT dl_b\n');
   t.deepEqual(printed(final!), ['2', '2']);
+});
+
+test.serial('the client library: many transactions in flight over one connection, by name through the cluster file', async (t) => {
+  const client = OccdbClient.connect('MIDDLEWARE2', { clusterFile: cluster.file });
+  try {
+    t.is((await client.run('ASSIGN lib_counter 0\n')).outcome, 'committed');
+    const results = await Promise.all(Array.from({ length: 20 }, () => client.run('ADD lib_counter lib_counter 1\n')));
+    t.true(results.every((result) => result.outcome === 'committed'));
+    const parsed = await client.run([{ line: 1, op: 'PRINT', source: 'lib_counter' }]);
+    t.deepEqual(printed(parsed), ['20']);
+    const file = await client.runFile('BEGIN\nPRINT lib_counter\nCOMMIT\nBEGIN\nPRINT lib_missing\nCOMMIT\n');
+    t.deepEqual(file.map((result) => result.outcome), ['committed', 'rolled_back']);
+    t.is((await client.status()).strategy, strategy);
+  } finally {
+    client.close();
+  }
 });
 
 test.serial('status reports the strategy of every middleware', async (t) => {
