@@ -1,9 +1,13 @@
-// occdb startup / status / verify / stop / start: running a local cluster.
+// occdb startup / status / verify / stop / start: running a cluster, on this machine or
+// across several over ssh.
+import path from 'node:path';
 import { type Command, InvalidArgumentError, Option } from 'commander';
 import { STRATEGIES, type Strategy, readClusterFile } from '../protocol/cluster.js';
 import type { LogLevel } from '../protocol/log.js';
 import { parseStartupArguments } from '../startup/arguments.js';
+import type { RemoteOptions } from '../startup/launchers.js';
 import { consoleOutput } from '../startup/output.js';
+import { allocatePorts } from '../startup/ports.js';
 import { startNode } from '../startup/start.js';
 import { runStartup } from '../startup/startup.js';
 import { runStatus } from '../startup/status.js';
@@ -17,20 +21,64 @@ interface ClusterOptions {
   cluster?: string;
 }
 
+interface SshCommandOptions {
+  identity?: string;
+  knownHosts?: string;
+  acceptNewHosts?: boolean;
+  remoteOccdb?: string;
+}
+
+/** The options of every command that may reach other hosts over ssh. */
+function addSshOptions(command: Command, withRemoteOccdb: boolean): Command {
+  command
+    .addOption(new Option('--identity <file>', 'ssh private key for remote hosts (default: the ssh agent at SSH_AUTH_SOCK, then ~/.ssh/id_*)'))
+    .addOption(new Option('--known-hosts <file>', 'known_hosts file that remote host keys are checked against (default: ~/.ssh/known_hosts)'))
+    .addOption(new Option('--accept-new-hosts', 'trust a remote host seen for the first time and add its key to known_hosts (a changed key is always refused)'));
+  if (withRemoteOccdb) command.addOption(new Option('--remote-occdb <command>', "the occdb command on remote hosts, e.g. 'node /opt/occdb/bin/occdb.js' (default: occdb on their PATH)"));
+  return command;
+}
+
+function remoteOptions(options: SshCommandOptions): RemoteOptions {
+  return {
+    identityFile: options.identity === undefined ? undefined : path.resolve(options.identity),
+    knownHostsFile: options.knownHosts === undefined ? undefined : path.resolve(options.knownHosts),
+    acceptNewHosts: options.acceptNewHosts === true,
+    remoteOccdb: options.remoteOccdb,
+  };
+}
+
 export function registerClusterCommands(program: Command): void {
-  program
+  const startup = program
     .command('startup')
-    .description('start a cluster: N middlewares on the hosts given, then M databases (the classic STARTUP form)')
-    .argument('<layout...>', 'N host1 ... hostN M host1 ... hostM (N middlewares, M databases; local hosts: localhost, 127.x.x.x)')
+    .description('start a cluster: N middlewares on the hosts given, then M databases (the classic STARTUP form); hosts other than localhost and 127.x.x.x are reached over ssh')
+    .argument('<layout...>', 'N host1 ... hostN M host1 ... hostM (N middlewares, M databases); a host is localhost, 127.x.x.x, or host, user@host, user@host:sshport for ssh')
     .addOption(dirOption())
     .addOption(new Option('--strategy <strategy>', 'concurrency control of the middlewares').choices([...STRATEGIES]).default('occ'))
     .addOption(logLevelOption())
-    .addOption(new Option('--base-port <port>', 'use consecutive ports from this one (default: any free ports)').argParser(parsePort))
-    .addHelpText('after', '\nExample:\n  occdb startup 3 localhost localhost localhost 3 localhost localhost localhost --dir ./demo')
-    .action(async (layoutWords: string[], options: ClusterOptions & { strategy: Strategy; logLevel: LogLevel; basePort?: number }) => {
+    .addOption(new Option('--base-port <port>', 'on every host, use consecutive ports from this one (default: any free ports)').argParser(parsePort))
+    .addOption(new Option('--remote-dir <dir>', "the cluster's directory on remote hosts, relative to the remote home unless absolute (default: .occdb/<last part of --dir>)"))
+    .addOption(new Option('--keep-going', 'when a process fails to start, keep the others running and start the rest'));
+  addSshOptions(startup, true)
+    .addHelpText('after', [
+      '',
+      'Examples:',
+      '  occdb startup 3 localhost localhost localhost 3 localhost localhost localhost --dir ./demo',
+      '  occdb startup 2 alpha beta 2 beta gamma --dir ./demo --accept-new-hosts',
+      '  occdb startup 1 ops@alpha:2222 1 ops@beta --identity ~/.ssh/occdb --remote-occdb /opt/occdb/bin/occdb.js',
+    ].join('\n'))
+    .action(async (layoutWords: string[], options: ClusterOptions & SshCommandOptions & { strategy: Strategy; logLevel: LogLevel; basePort?: number; remoteDir?: string; keepGoing?: boolean }) => {
       const layout = parseStartupArguments(layoutWords);
       const healthy = await runStartup(
-        { layout, dir: options.dir, strategy: options.strategy, logLevel: options.logLevel, basePort: options.basePort },
+        {
+          layout,
+          dir: options.dir,
+          strategy: options.strategy,
+          logLevel: options.logLevel,
+          basePort: options.basePort,
+          remote: remoteOptions(options),
+          remoteDir: options.remoteDir,
+          keepGoing: options.keepGoing === true,
+        },
         consoleOutput,
       );
       if (!healthy) process.exitCode = EXIT_FAILED;
@@ -58,28 +106,47 @@ export function registerClusterCommands(program: Command): void {
       if (!agree) process.exitCode = EXIT_FAILED;
     });
 
-  program
+  const stop = program
     .command('stop')
-    .description('stop the cluster (middlewares first, then databases), or only the process named')
+    .description('stop the cluster (middlewares first, then databases), or only the process named; remote processes are stopped over ssh by pid')
     .argument('[name]', 'one process to stop, e.g. MIDDLEWARE2')
     .addOption(dirOption())
-    .addOption(clusterOption())
-    .action(async (name: string | undefined, options: ClusterOptions) => {
-      const allStopped = await stopCluster(resolveClusterFile(options), consoleOutput, name);
+    .addOption(clusterOption());
+  addSshOptions(stop, false)
+    .action(async (name: string | undefined, options: ClusterOptions & SshCommandOptions) => {
+      const allStopped = await stopCluster(resolveClusterFile(options), consoleOutput, name, remoteOptions(options));
       if (!allStopped) process.exitCode = EXIT_FAILED;
     });
 
-  program
+  const start = program
     .command('start')
-    .description('start one stopped process of the cluster on its recorded ports and directory')
+    .description('start one stopped process of the cluster on its recorded host, ports and directory')
     .argument('<name>', 'the process, e.g. MIDDLEWARE2 or DATABASE1')
     .addOption(dirOption())
     .addOption(clusterOption())
-    .addOption(logLevelOption())
-    .action(async (name: string, options: ClusterOptions & { logLevel: LogLevel }) => {
-      const started = await startNode(resolveClusterFile(options), name, options.logLevel, consoleOutput);
+    .addOption(logLevelOption());
+  addSshOptions(start, true)
+    .action(async (name: string, options: ClusterOptions & SshCommandOptions & { logLevel: LogLevel }) => {
+      const started = await startNode(resolveClusterFile(options), name, options.logLevel, consoleOutput, remoteOptions(options));
       if (!started) process.exitCode = EXIT_FAILED;
     });
+
+  // Run by startup on a remote host over ssh, to choose ports free there; prints them as JSON.
+  program
+    .command('free-ports', { hidden: true })
+    .argument('<count>', 'how many ports', parseCount)
+    .addOption(new Option('--address <address>', 'the address the ports are for').default('0.0.0.0'))
+    .addOption(new Option('--base-port <port>', 'consecutive ports from this one').argParser(parsePort))
+    .action(async (count: number, options: { address: string; basePort?: number }) => {
+      process.stdout.write(`${JSON.stringify(await allocatePorts(count, options.address, options.basePort))}\n`);
+    });
+}
+
+function parseCount(text: string): number {
+  if (!/^\d{1,4}$/.test(text) || Number(text) < 1 || Number(text) > 3000) {
+    throw new InvalidArgumentError('a count is an integer from 1 to 3000.');
+  }
+  return Number(text);
 }
 
 function parsePort(text: string): number {

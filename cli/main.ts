@@ -5,6 +5,7 @@ import { registerClientCommand } from './client.js';
 import { registerClusterCommands } from './cluster.js';
 import { registerDatabaseCommand } from './database.js';
 import { registerMiddlewareCommand } from './middleware.js';
+import { registerScenarioCommand } from './scenario.js';
 import { EXIT_CLUSTER_UNREACHABLE, EXIT_USAGE } from './exit-codes.js';
 
 const program = new Command();
@@ -19,6 +20,7 @@ registerClusterCommands(program);
 registerClientCommand(program);
 registerDatabaseCommand(program);
 registerMiddlewareCommand(program);
+registerScenarioCommand(program);
 
 try {
   await program.parseAsync(process.argv);

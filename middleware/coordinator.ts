@@ -12,7 +12,9 @@ export const VOTE_TIMEOUT_MS = 5_000;
 
 export type CommitOutcome =
   | { outcome: 'committed'; ts: Timestamp }
-  | { outcome: 'aborted'; ts: Timestamp; reason: AbortReason; detail: string };
+  | { outcome: 'aborted'; ts: Timestamp; reason: AbortReason; detail: string }
+  /** The middleware is leaving the cluster and stamps nothing new. */
+  | { outcome: 'leaving' };
 
 export interface CoordinatorOptions {
   id: MiddlewareId;
@@ -40,8 +42,16 @@ export class Coordinator {
     return `${this.txidPrefix}.${this.nextTxnNumber++}`;
   }
 
+  /** Set when the middleware leaves: it must not stamp anything any more. */
+  private leaving = false;
+
+  stopStamping(): void {
+    this.leaving = true;
+  }
+
   /** Validation round and write phase for a transaction whose read phase is done. */
   commit(txid: TxnId, readSet: ReadSet, writes: Write[]): Promise<CommitOutcome> {
+    if (this.leaving) return Promise.resolve({ outcome: 'leaving' });
     return new Promise((resolve) => {
       this.waiting.set(txid, resolve);
       this.dispatch({ type: 'commit-requested', txid, readSet, writes });

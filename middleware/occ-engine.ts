@@ -67,7 +67,9 @@ export class OccEngine implements TransactionEngine {
   }
 
   beginLeaving(): void {
-    // Votes go on being answered until the others have removed this middleware.
+    // Votes go on being answered until the others have removed this middleware; but nothing
+    // new is stamped, since once it has left it cannot take part in others' validation.
+    this.coordinator.stopStamping();
   }
 
   status(): EngineStatus {

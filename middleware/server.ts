@@ -25,6 +25,7 @@ const JOIN_TIMEOUT_MS = 5_000;
 const JOIN_ATTEMPTS_MAX = 3;
 const LEAVE_TIMEOUT_MS = 5_000;
 const DRAIN_TIMEOUT_MS = 120_000;
+const DRAIN_POLL_MS = 20;
 const ACTIVE_TRANSACTIONS_MAX = 10_000;
 
 export interface MiddlewareOptions {
@@ -137,6 +138,10 @@ class Middleware implements RunningMiddleware {
       case 'ping': return {};
       case 'status': return this.status();
       case 'peer.join':
+        if (!this.cluster.middlewares.some((m) => m.id === request.from)) {
+          // Its votes could not be asked for (no address), so admitting it would abort every commit.
+          throw new OccdbError('USAGE', `MIDDLEWARE${request.from} is not in this cluster's file; it cannot join`);
+        }
         this.engine.memberJoined(request.from, request.clock);
         this.logger.info(`MIDDLEWARE${request.from} joined`);
         return { clock: this.engine.clockValue(), members: this.engine.members() };
@@ -223,10 +228,14 @@ class Middleware implements RunningMiddleware {
     if (this.leaving) return this.leaving;
     this.leaving = (async () => {
       this.logger.info(`leaving the cluster (${reason})`);
+      // Transactions already running may finish (for a while); new ones are refused.
+      await waitUntil(() => this.activeTransactions === 0, DRAIN_TIMEOUT_MS);
+      // From now on nothing new is stamped (or locked here). What is stamped must finish:
+      // a middleware that left can no longer vote, so it must have nothing in flight.
       this.engine.beginLeaving();
-      const drainDeadline = Date.now() + DRAIN_TIMEOUT_MS;
-      while ((this.activeTransactions > 0 || this.engine.busy()) && Date.now() < drainDeadline) {
-        await new Promise((resolve) => setTimeout(resolve, 20));
+      for (let waitedMs = 0; this.engine.busy(); waitedMs += DRAIN_POLL_MS) {
+        if (waitedMs > 0 && waitedMs % 10_000 === 0) this.logger.warn(`still waiting for in-flight transactions to finish before leaving (${waitedMs / 1000} s)`);
+        await new Promise((resolve) => setTimeout(resolve, DRAIN_POLL_MS));
       }
       const members = this.engine.members();
       await Promise.all(members.map(async (member) => {
@@ -250,6 +259,12 @@ class Middleware implements RunningMiddleware {
     for (const connection of this.peers.values()) connection.close();
     this.replicas.close();
   }
+}
+
+/** Polls `done` until it holds or `timeoutMs` passed. */
+async function waitUntil(done: () => boolean, timeoutMs: number): Promise<void> {
+  const deadline = Date.now() + timeoutMs;
+  while (!done() && Date.now() < deadline) await new Promise((resolve) => setTimeout(resolve, DRAIN_POLL_MS));
 }
 
 async function listen(open: () => Promise<NdjsonServer>, what: string): Promise<NdjsonServer> {

@@ -48,6 +48,15 @@ export async function runTransaction(commands: Command[], end: 'commit' | 'rollb
     const keepWrites = end === 'commit' && !outcome.error;
     const txid = context.coordinator.newTxid();
     const decision = await context.coordinator.commit(txid, workspace.readSet, keepWrites ? workspace.writeSet : []);
+    if (decision.outcome === 'leaving') {
+      return {
+        outcome: 'failed',
+        retries: attempt,
+        results: [],
+        middlewareId: context.middlewareId,
+        error: { code: 'MIDDLEWARE_LEAVING', message: `MIDDLEWARE${context.middlewareId} is leaving the cluster; nothing of this transaction was written; run it on another middleware` },
+      };
+    }
     if (decision.outcome === 'committed') {
       const base = { retries: attempt, results: outcome.results, middlewareId: context.middlewareId, ...(outcome.quit ? { quit: true } : {}) };
       if (keepWrites) return { outcome: 'committed', ts: [...decision.ts] as [number, number], ...base };

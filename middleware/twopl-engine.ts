@@ -92,16 +92,28 @@ export class TwoPhaseLockingEngine implements TransactionEngine {
     for (let attempt = 0; ; attempt++) {
       const txid = `${this.txidPrefix}.${this.nextTxnNumber++}`;
       const homes = this.groupByHome(locks);
-      const outcomes = await Promise.all([...homes].map(([home, homeLocks]) => this.lockAt(home, txid, startTs, homeLocks)));
+      // At the first refusal everything is released at once: that also cancels a request
+      // still waiting at another home, so the transaction holds nothing while it backs off.
+      let released = false;
+      const releaseOnce = () => {
+        if (released) return;
+        released = true;
+        this.releaseEverywhere(txid, [...homes.keys()]);
+      };
+      const outcomes = await Promise.all([...homes].map(async ([home, homeLocks]) => {
+        const outcome = await this.lockAt(home, txid, startTs, homeLocks);
+        if (!outcome.granted) releaseOnce();
+        return outcome;
+      }));
       const refused = outcomes.find((outcome) => !outcome.granted) as Exclude<LockAttempt, { granted: true }> | undefined;
       if (!refused) {
         try {
           return await this.runLocked(commands, end, locks, attempt);
         } finally {
-          this.releaseEverywhere(txid, [...homes.keys()]);
+          releaseOnce();
         }
       }
-      this.releaseEverywhere(txid, [...homes.keys()]);
+      releaseOnce();
       this.aborts += 1;
       lastProblem = refused.detail;
       this.options.logger.debug(`restart ${txid} (${formatTimestamp(startTs)}): ${refused.reason}: ${refused.detail}`);

@@ -4,10 +4,10 @@
 // write ordered before it (case 3 of DESIGN.md's argument, decided by the voter instead of by
 // a second read of the replica).
 //
-// The memory is bounded. When it has forgotten something, or when this middleware restarted
-// and so cannot know what its previous life wrote, it answers CHECK instead of YES for reads
-// it cannot vouch for, and the coordinator falls back to re-reading the versions after the
-// last vote, as DESIGN.md describes.
+// The memory is bounded. When it has forgotten something, when this middleware restarted and
+// so cannot know what its previous life wrote, or when a member left and took its memory
+// along, it answers CHECK instead of YES for reads it cannot vouch for, and the coordinator
+// falls back to re-reading the versions after the last vote, as DESIGN.md describes.
 import { isBefore, maxTimestamp, TIMESTAMP_ZERO, type Timestamp } from '../timestamp/timestamp.js';
 import type { Key } from './types.js';
 
@@ -24,10 +24,11 @@ export class FinishedWrites {
   /** Every forgotten write is at or below this. */
   private forgottenUpTo: Timestamp = TIMESTAMP_ZERO;
   /**
-   * Writes of an earlier life of this middleware have counters at or below this; null until
-   * the middleware has joined (until then it vouches for nothing).
+   * Finished writes this middleware cannot know of (an earlier life of its own, or a member
+   * that has left and taken its memory along) have counters at or below this; null until the
+   * middleware has joined (until then it vouches for nothing).
    */
-  private previousLifeUpTo: number | null = null;
+  private unknownUpTo: number | null = null;
 
   constructor(private readonly capacity = FINISHED_WRITES_MAX_DEFAULT) {
     if (capacity < 1) throw new Error('finished writes: capacity must be at least 1');
@@ -39,7 +40,16 @@ export class FinishedWrites {
    * clock. A clock of zero means nothing was ever written: there is nothing to have forgotten.
    */
   joined(clock: number): void {
-    this.previousLifeUpTo = clock;
+    this.unknownUpTo = clock;
+  }
+
+  /**
+   * A member left: what it remembered of its finished writes is gone. Each of them was seen
+   * by this middleware (in its VALIDATE, or in the clock of a JOIN answer), so its counter is
+   * at most this middleware's clock now.
+   */
+  memberLeft(clock: number): void {
+    if (this.unknownUpTo !== null) this.unknownUpTo = Math.max(this.unknownUpTo, clock);
   }
 
   record(key: Key, ts: Timestamp): void {
@@ -57,9 +67,10 @@ export class FinishedWrites {
   judge(key: Key, versionRead: Timestamp): FinishedVerdict {
     const written = this.latest.get(key);
     if (written && isBefore(versionRead, written)) return { verdict: 'stale', key, written };
-    if (this.previousLifeUpTo === null) return { verdict: 'unknown', key };
-    if (this.previousLifeUpTo > 0 && versionRead[0] <= this.previousLifeUpTo) return { verdict: 'unknown', key };
-    if (!written && isBefore(versionRead, this.forgottenUpTo)) return { verdict: 'unknown', key };
+    if (this.unknownUpTo === null) return { verdict: 'unknown', key };
+    if (this.unknownUpTo > 0 && versionRead[0] <= this.unknownUpTo) return { verdict: 'unknown', key };
+    // Something forgotten may be newer than what is remembered of this key (a late, older write).
+    if (isBefore(versionRead, this.forgottenUpTo)) return { verdict: 'unknown', key };
     return { verdict: 'fresh' };
   }
 

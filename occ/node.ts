@@ -319,6 +319,7 @@ export class OccNode {
     // and may arrive after its LEAVE (the two travel on different connections). Counting it
     // as YES would let a stale read through; if it never comes, the request times out (NO).
     this.members.delete(event.member);
+    this.finished.memberLeft(this.clock.value);
     return [];
   }
 

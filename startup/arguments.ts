@@ -10,8 +10,9 @@ export interface StartupLayout {
   databaseHosts: string[];
 }
 
-// A host may carry a user (`user@host`) for the ssh launcher; it is a name or an IPv4 address.
-const HOST_PATTERN = /^(?:[A-Za-z0-9._-]+@)?[A-Za-z0-9](?:[A-Za-z0-9.-]{0,253}[A-Za-z0-9])?$/;
+// A host is a name or an IPv4 address; for the ssh launcher it may carry a user and an ssh
+// port (`user@host:port`).
+const HOST_PATTERN = /^(?:[A-Za-z0-9._-]+@)?[A-Za-z0-9](?:[A-Za-z0-9.-]{0,253}[A-Za-z0-9])?(?::\d{1,5})?$/;
 
 // Anything that looks like a number starts the next group, so a missing host is reported as
 // "expected 3 hosts, got 2" rather than as a strange host name "3".
@@ -35,7 +36,7 @@ export function parseStartupArguments(words: readonly string[]): StartupLayout {
       throw usage(`expected ${count} ${role} host${count === 1 ? '' : 's'} after ${countWord}, got ${hosts.length}`);
     }
     for (const host of hosts) {
-      if (!HOST_PATTERN.test(host)) throw usage(`'${host}' is not a host name (${role} hosts are names like localhost or addresses like 127.0.0.1)`);
+      if (!HOST_PATTERN.test(host)) throw usage(`'${host}' is not a host name (${role} hosts are names or addresses, optionally as user@host:sshport)`);
     }
     return hosts;
   };

@@ -7,6 +7,7 @@ import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { OccdbError } from '../protocol/errors.js';
 import type { LogLevel } from '../protocol/log.js';
+import { allocatePorts } from './ports.js';
 
 export type NodeRole = 'database' | 'middleware';
 
@@ -16,6 +17,11 @@ export interface LaunchSpec {
   id: number;
   host: string;
   clusterFile: string;
+  /**
+   * The cluster file's text, for a launcher whose host keeps its own copy (over ssh): it is
+   * written to `clusterFile` there before the process starts, so the process reads the same file.
+   */
+  clusterText?: string;
   /** The process's own directory: its log, its stdout.log, and (a database's) data. */
   dir: string;
   logLevel: LogLevel;
@@ -30,6 +36,8 @@ export interface Launcher {
   signal(pid: number, signal: NodeJS.Signals): Promise<void>;
   /** The last `lines` lines of a file on the host; none when the file does not exist. */
   readLogTail(file: string, lines: number): Promise<string[]>;
+  /** `count` ports free on the host at `address` a moment ago (consecutive from `basePort` if given). */
+  freePorts(count: number, address: string, basePort?: number): Promise<number[]>;
 }
 
 /** The occdb command: <repo>/bin/occdb.js, found from this file's place in dist/startup/. */
@@ -107,6 +115,10 @@ export class LocalLauncher implements Launcher {
       await handle.close();
     }
   }
+
+  freePorts(count: number, address: string, basePort?: number): Promise<number[]> {
+    return allocatePorts(count, address, basePort);
+  }
 }
 
 /**
@@ -137,10 +149,13 @@ export function isLocalHost(host: string): boolean {
   return match !== null && match.slice(1).every((part) => Number(part) <= 255);
 }
 
-const localLauncher = new LocalLauncher();
+export const localLauncher = new LocalLauncher();
 
-/** The launcher for processes on `host`. Only local hosts have one so far. */
+/**
+ * The launcher for a local host. Other hosts are reached by the ssh launcher, which needs
+ * the command's ssh options and closes its connections at the end: see Launchers.
+ */
 export function launcherForHost(host: string): Launcher {
   if (isLocalHost(host)) return localLauncher;
-  throw new OccdbError('USAGE', `host '${host}' is not local: only localhost and 127.x.x.x are supported, remote hosts need the ssh launcher, which is not available yet`);
+  throw new OccdbError('USAGE', `host '${host}' is not local: its processes are run by the ssh launcher, which needs the command's ssh options (see Launchers)`);
 }

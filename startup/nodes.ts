@@ -1,5 +1,6 @@
 // One view of every process a cluster file names, whatever its role: name, host, ports,
 // directory, recorded pid, and the endpoint that answers ping and status.
+import fs from 'node:fs';
 import path from 'node:path';
 import type { Endpoint } from '../protocol/connection.js';
 import { OccdbError } from '../protocol/errors.js';
@@ -21,6 +22,8 @@ export interface ClusterNode {
   host: string;
   dir: string;
   pid: number | undefined;
+  /** The host's own copy of the cluster file, for a host reached over ssh; undefined for a local host. */
+  clusterFile: string | undefined;
   /** client and peer for a middleware, port for a database. */
   ports: Record<string, number>;
   /** Where ping, status (and a middleware's shutdown) are answered. */
@@ -40,6 +43,7 @@ export function clusterNodes(cluster: ClusterFile): ClusterNode[] {
     host: entry.host,
     dir: entry.dir,
     pid: entry.pid,
+    clusterFile: entry.clusterFile,
     ports: { client: entry.clientPort, peer: entry.peerPort },
     endpoint: middlewareClientEndpoint(entry),
   }));
@@ -50,6 +54,7 @@ export function clusterNodes(cluster: ClusterFile): ClusterNode[] {
     host: entry.host,
     dir: entry.dir,
     pid: entry.pid,
+    clusterFile: entry.clusterFile,
     ports: { port: entry.port },
     endpoint: databaseEndpoint(entry),
   }));
@@ -78,8 +83,14 @@ export function logFile(node: ClusterNode): string {
   return path.join(node.dir, `${node.role}.log`);
 }
 
+/**
+ * What the launcher needs to start `node`. A host that keeps its own copy of the cluster file
+ * gets the current text with it, so the copy there is brought up to date before the start.
+ */
 export function launchSpec(node: ClusterNode, clusterFile: string, logLevel: LogLevel): LaunchSpec {
-  return { role: node.role, id: node.id, host: node.host, clusterFile, dir: node.dir, logLevel };
+  const spec = { role: node.role, id: node.id, host: node.host, dir: node.dir, logLevel };
+  if (node.clusterFile === undefined) return { ...spec, clusterFile };
+  return { ...spec, clusterFile: node.clusterFile, clusterText: fs.readFileSync(clusterFile, 'utf8') };
 }
 
 /**

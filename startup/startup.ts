@@ -1,12 +1,14 @@
-// occdb startup N host... M host...: writes the cluster file, starts the databases, then the
-// middlewares, and returns only when every process is healthy. If one is not, it shows why
-// and stops everything it started: a failed startup leaves no process behind.
+// occdb startup N host... M host...: checks every remote host, writes the cluster file, starts
+// the databases, then the middlewares (locally, or over ssh on other hosts), and returns only
+// when every process is healthy. If one is not, it shows why and stops everything it started:
+// a failed startup leaves no process behind (unless asked to keep going).
 import fs from 'node:fs';
 import path from 'node:path';
 import {
   type ClusterFile,
   type Strategy,
   clusterFilePath,
+  connectHost,
   listenAddress,
   readClusterFile,
   writeClusterFile,
@@ -14,11 +16,12 @@ import {
 import { OccdbError } from '../protocol/errors.js';
 import type { LogLevel } from '../protocol/log.js';
 import type { StartupLayout } from './arguments.js';
-import { launcherForHost } from './launcher.js';
+import { isLocalHost, localLauncher } from './launcher.js';
+import { Launchers, type RemoteOptions } from './launchers.js';
 import { type ClusterNode, clusterNodes, formatPorts } from './nodes.js';
 import { type Output, formatTable } from './output.js';
-import { allocatePorts } from './ports.js';
 import { launchNode, reportLaunchFailure } from './start.js';
+import { REMOTE_OCCDB_DEFAULT, type RemoteHostFacts, type SshLauncher } from './ssh-launcher.js';
 import { stopNodes } from './stop.js';
 
 export interface StartupOptions {
@@ -27,81 +30,166 @@ export interface StartupOptions {
   dir: string;
   strategy: Strategy;
   logLevel: LogLevel;
-  basePort?: number;
+  basePort?: number | undefined;
+  /** How hosts other than localhost and 127.x.x.x are reached (ssh). */
+  remote?: RemoteOptions | undefined;
+  /**
+   * The cluster's directory on each remote host; a relative one is under the remote home.
+   * Default: .occdb/<the last part of dir>.
+   */
+  remoteDir?: string | undefined;
+  /** When a process fails to start, keep the others running and go on starting the rest. */
+  keepGoing?: boolean | undefined;
 }
 
-/** Returns true when every process is up; false (after stopping them all) otherwise. */
+/** Returns true when every process is up; false (after stopping them all, unless keepGoing) otherwise. */
 export async function runStartup(options: StartupOptions, output: Output): Promise<boolean> {
-  const { layout } = options;
-  // Every host must have a launcher before anything is written or started.
-  for (const host of [...layout.middlewareHosts, ...layout.databaseHosts]) launcherForHost(host);
-  const clusterFile = clusterFilePath(options.dir);
-  await refuseRunningCluster(clusterFile, options.dir);
+  const launchers = new Launchers(options.remote ?? {});
+  try {
+    return await startCluster(options, output, launchers);
+  } finally {
+    launchers.close();
+  }
+}
 
-  const cluster = await planCluster(options);
+async function startCluster(options: StartupOptions, output: Output, launchers: Launchers): Promise<boolean> {
+  const { layout } = options;
+  // Every remote host is reached, and its occdb found, before anything is written or started.
+  const homes = await checkRemoteHosts([...layout.middlewareHosts, ...layout.databaseHosts], launchers);
+  const clusterFile = clusterFilePath(options.dir);
+  await refuseRunningCluster(clusterFile, options.dir, options.remote ?? {});
+
+  const cluster = await planCluster(options, homes, launchers);
   fs.mkdirSync(path.dirname(clusterFile), { recursive: true });
-  for (const entry of [...cluster.middlewares, ...cluster.databases]) fs.mkdirSync(entry.dir, { recursive: true });
-  // The processes read the cluster file when they start, so it must exist before them.
+  // Remote directories are made by the ssh launcher when it starts the process there.
+  for (const entry of [...cluster.middlewares, ...cluster.databases]) if (entry.clusterFile === undefined) fs.mkdirSync(entry.dir, { recursive: true });
+  // The processes read the cluster file when they start, so it must exist before them
+  // (a remote host gets its copy as its first process starts).
   writeClusterFile(clusterFile, cluster);
 
   const nodes = clusterNodes(cluster);
+  const failed: ClusterNode[] = [];
   const launch = async (node: ClusterNode): Promise<boolean> => {
-    const result = await launchNode(node, clusterFile, options.logLevel);
-    if (!result.started) await reportLaunchFailure(node, result.reason, output);
+    const result = await launchNode(node, clusterFile, options.logLevel, launchers);
+    if (!result.started) {
+      failed.push(node);
+      await reportLaunchFailure(node, result.reason, output, launchers);
+    }
     return result.started;
   };
 
   // Databases are independent of each other: start them together.
-  const databases = await Promise.all(nodes.filter((n) => n.role === 'database').map(launch));
-  let healthy = databases.every(Boolean);
+  await Promise.all(nodes.filter((n) => n.role === 'database').map(launch));
   // Middlewares one at a time: each joins the members already running (DESIGN.md,
   // Membership), so joins never race each other.
-  for (const node of healthy ? nodes.filter((n) => n.role === 'middleware') : []) {
-    if (!(await launch(node))) {
-      healthy = false;
-      break;
-    }
+  for (const node of nodes.filter((n) => n.role === 'middleware')) {
+    if (failed.length > 0 && !options.keepGoing) break;
+    await launch(node);
   }
 
   const recorded = clusterNodes(readClusterFile(clusterFile));
-  if (!healthy) {
+  if (failed.length > 0 && !options.keepGoing) {
     output.problem('stopping the processes that were started');
     const stopOutput: Output = { line: output.problem, problem: output.problem };
-    await stopNodes(clusterFile, recorded, stopOutput);
+    await stopNodes(clusterFile, recorded, stopOutput, launchers);
     return false;
   }
   const rows = recorded.map((node) => [node.name, node.host, String(node.pid ?? '-'), formatPorts(node), node.dir]);
   for (const line of formatTable(['NAME', 'HOST', 'PID', 'PORTS', 'DIR'], rows)) output.line(line);
   output.line(`cluster file ${clusterFile} (strategy ${cluster.strategy}); stop it with: occdb stop --dir ${options.dir}`);
+  if (failed.length > 0) {
+    output.problem(`${failed.length === 1 ? '1 process' : `${failed.length} processes`} did not start (${failed.map((node) => node.name).join(', ')}); the others keep running (--keep-going)`);
+    return false;
+  }
   return true;
 }
 
-async function refuseRunningCluster(clusterFile: string, dir: string): Promise<void> {
+/**
+ * Connects to every remote host (one connection per destination) and checks its occdb; the
+ * first problem, in the order the hosts were given, is thrown. Returns each remote host's home.
+ */
+async function checkRemoteHosts(hosts: readonly string[], launchers: Launchers): Promise<Map<string, string>> {
+  const remoteHosts = [...new Set(hosts.filter((host) => launchers.isRemote(host)))];
+  // Hosts that name the same destination share one launcher, and so one check.
+  const checks = new Map<SshLauncher, Promise<RemoteHostFacts>>();
+  const factsOf = (host: string): Promise<RemoteHostFacts> => {
+    const launcher = launchers.remoteLauncher(host);
+    const check = checks.get(launcher) ?? launcher.check();
+    checks.set(launcher, check);
+    return check;
+  };
+  const settled = await Promise.allSettled(remoteHosts.map(factsOf));
+  const homes = new Map<string, string>();
+  remoteHosts.forEach((host, index) => {
+    const outcome = settled[index]!;
+    if (outcome.status === 'rejected') throw outcome.reason;
+    homes.set(host, outcome.value.home);
+  });
+  return homes;
+}
+
+async function refuseRunningCluster(clusterFile: string, dir: string, remote: RemoteOptions): Promise<void> {
   if (!fs.existsSync(clusterFile)) return;
   // A file that cannot be read might name running processes: refuse rather than guess.
   const existing = readClusterFile(clusterFile);
-  for (const node of clusterNodes(existing)) {
-    if (node.pid !== undefined && (await launcherForHost(node.host).isAlive(node.pid))) {
-      throw new OccdbError('USAGE', `a cluster is already running in ${dir}; run occdb stop --dir ${dir} first`);
+  const launchers = Launchers.forCluster(existing, remote);
+  try {
+    for (const node of clusterNodes(existing)) {
+      if (node.pid !== undefined && (await launchers.forHost(node.host).isAlive(node.pid))) {
+        throw new OccdbError('USAGE', `a cluster is already running in ${dir}; run occdb stop --dir ${dir} first`);
+      }
     }
+  } finally {
+    launchers.close();
   }
 }
 
-/** The new cluster file: ids from 1, ports per listen address, absolute directories. */
-async function planCluster(options: StartupOptions): Promise<ClusterFile> {
+/** The name of the cluster on remote hosts: the last part of its local directory, without leading dots. */
+export function clusterName(dir: string): string {
+  return path.basename(path.resolve(dir)).replace(/^\.+/, '') || 'cluster';
+}
+
+/** The cluster's directory on a remote host whose home is `home`. */
+export function remoteClusterDir(remoteDir: string, home: string): string {
+  const expanded = remoteDir === '~' ? home : remoteDir.replace(/^~\//, `${home}/`);
+  return path.posix.resolve(home, expanded);
+}
+
+/** The new cluster file: ids from 1, ports per machine, absolute directories on each process's host. */
+async function planCluster(options: StartupOptions, homes: ReadonlyMap<string, string>, launchers: Launchers): Promise<ClusterFile> {
   const { middlewareHosts, databaseHosts } = options.layout;
   const root = path.resolve(options.dir);
-  // Ports are chosen per address the processes listen on; a middleware needs two.
-  const portsNeeded = new Map<string, number>();
+  const remoteDir = options.remoteDir ?? `.occdb/${clusterName(options.dir)}`;
+  const remoteRoot = (host: string): string => remoteClusterDir(remoteDir, homes.get(host)!);
+
+  // Ports are chosen per machine (the address its processes are reached at), so that two
+  // processes on one machine never get the same port, whichever names they were given.
+  const machines = new Map<string, { hosts: string[]; count: number }>();
   const need = (host: string, count: number): void => {
-    portsNeeded.set(listenAddress(host), (portsNeeded.get(listenAddress(host)) ?? 0) + count);
+    const machine = connectHost(host);
+    const entry = machines.get(machine) ?? { hosts: [], count: 0 };
+    entry.hosts.push(host);
+    entry.count += count;
+    machines.set(machine, entry);
   };
-  middlewareHosts.forEach((host) => need(host, 2));
+  middlewareHosts.forEach((host) => need(host, 2)); // a middleware needs a client and a peer port
   databaseHosts.forEach((host) => need(host, 1));
   const freePorts = new Map<string, number[]>();
-  for (const [address, count] of portsNeeded) freePorts.set(address, await allocatePorts(count, address, options.basePort));
-  const takePort = (host: string): number => freePorts.get(listenAddress(host))!.shift()!;
+  await Promise.all([...machines].map(async ([machine, { hosts, count }]) => {
+    // A machine named locally is probed here; otherwise on the machine, over ssh.
+    const localHost = hosts.find(isLocalHost);
+    const host = localHost ?? hosts[0]!;
+    const launcher = localHost !== undefined ? localLauncher : launchers.remoteLauncher(host);
+    freePorts.set(machine, await launcher.freePorts(count, listenAddress(host), options.basePort));
+  }));
+  const takePort = (host: string): number => freePorts.get(connectHost(host))!.shift()!;
 
+  const place = (host: string, name: string): { dir: string; clusterFile?: string } => {
+    if (!launchers.isRemote(host)) return { dir: path.join(root, name) };
+    return { dir: path.posix.join(remoteRoot(host), name), clusterFile: path.posix.join(remoteRoot(host), 'cluster.json') };
+  };
+  const remote = options.remote ?? {};
+  const anyRemote = [...middlewareHosts, ...databaseHosts].some((host) => launchers.isRemote(host));
   return {
     version: 1,
     strategy: options.strategy,
@@ -111,13 +199,22 @@ async function planCluster(options: StartupOptions): Promise<ClusterFile> {
       host,
       clientPort: takePort(host),
       peerPort: takePort(host),
-      dir: path.join(root, `middleware-${index + 1}`),
+      ...place(host, `middleware-${index + 1}`),
     })),
     databases: databaseHosts.map((host, index) => ({
       id: index + 1,
       host,
       port: takePort(host),
-      dir: path.join(root, `database-${index + 1}`),
+      ...place(host, `database-${index + 1}`),
     })),
+    ...(anyRemote
+      ? {
+          ssh: {
+            remoteOccdb: remote.remoteOccdb ?? REMOTE_OCCDB_DEFAULT,
+            ...(remote.identityFile === undefined ? {} : { identityFile: remote.identityFile }),
+            ...(remote.knownHostsFile === undefined ? {} : { knownHostsFile: remote.knownHostsFile }),
+          },
+        }
+      : {}),
   };
 }

@@ -6,6 +6,7 @@ import { z } from 'zod';
 import { readClusterFile } from '../protocol/cluster.js';
 import { Connection } from '../protocol/connection.js';
 import { type Launcher, launcherForHost } from './launcher.js';
+import { Launchers, type RemoteOptions } from './launchers.js';
 import { type ClusterNode, clusterNodes, findNode, recordPid } from './nodes.js';
 import type { Output } from './output.js';
 
@@ -53,27 +54,42 @@ async function waitForExit(pid: number, launcher: Launcher, waitMs: number): Pro
 /**
  * Stops `nodes` (middlewares one at a time, so that each leave completes before the next
  * begins; then the databases together), clears their pids in the cluster file, and prints
- * one line per process that was running. Returns false if a process survived SIGKILL.
+ * one line per process that was running. Returns false if a process survived SIGKILL or
+ * its host could not be reached to stop it.
  */
-export async function stopNodes(clusterFile: string, nodes: readonly ClusterNode[], output: Output): Promise<{ stoppedCount: number; allStopped: boolean }> {
+export async function stopNodes(
+  clusterFile: string,
+  nodes: readonly ClusterNode[],
+  output: Output,
+  launchers: Launchers,
+): Promise<{ stoppedCount: number; allStopped: boolean }> {
   let stoppedCount = 0;
   let allStopped = true;
   const stopOne = async (node: ClusterNode): Promise<void> => {
-    const outcome = await stopNode(node);
+    // A remote process is named with its host: its pid means nothing on this machine.
+    const where = launchers.isRemote(node.host) ? ` on ${node.host}` : '';
+    let outcome: StopOutcome;
+    try {
+      outcome = await stopNode(node, launchers.forHost(node.host));
+    } catch (error) {
+      allStopped = false;
+      output.problem(`could not stop ${node.name} (pid ${node.pid})${where}: ${(error as Error).message}`);
+      return; // Keep its pid: it may still be there to be stopped.
+    }
     switch (outcome) {
       case 'not-running':
         break;
       case 'stopped':
         stoppedCount += 1;
-        output.line(`stopped ${node.name} (pid ${node.pid})`);
+        output.line(`stopped ${node.name} (pid ${node.pid})${where}`);
         break;
       case 'killed':
         stoppedCount += 1;
-        output.problem(`${node.name} (pid ${node.pid}) did not exit within ${STOP_WAIT_MS / 1000} s: killed it with SIGKILL`);
+        output.problem(`${node.name} (pid ${node.pid})${where} did not exit within ${STOP_WAIT_MS / 1000} s: killed it with SIGKILL`);
         break;
       case 'survived':
         allStopped = false;
-        output.problem(`${node.name} (pid ${node.pid}) is still running after SIGKILL`);
+        output.problem(`${node.name} (pid ${node.pid})${where} is still running after SIGKILL`);
         return; // Keep its pid: it is still there to be stopped.
     }
     if (node.pid !== undefined) recordPid(clusterFile, node, undefined);
@@ -83,12 +99,20 @@ export async function stopNodes(clusterFile: string, nodes: readonly ClusterNode
   return { stoppedCount, allStopped };
 }
 
-/** occdb stop [name]: the whole cluster, or one process of it. Returns false if a process could not be stopped. */
-export async function stopCluster(clusterFile: string, output: Output, name?: string): Promise<boolean> {
+/**
+ * occdb stop [name]: the whole cluster, or one process of it, on whatever hosts they run
+ * (over ssh with the settings the cluster file recorded, unless `remote` overrides them).
+ * Returns false if a process could not be stopped.
+ */
+export async function stopCluster(clusterFile: string, output: Output, name?: string, remote: RemoteOptions = {}): Promise<boolean> {
   const cluster = readClusterFile(clusterFile);
   const nodes = name === undefined ? clusterNodes(cluster) : [findNode(cluster, name)];
-  for (const node of nodes) launcherForHost(node.host); // A host without a launcher fails here, before anything is stopped.
-  const { stoppedCount, allStopped } = await stopNodes(clusterFile, nodes, output);
-  if (stoppedCount === 0 && allStopped) output.line(name === undefined ? 'nothing running' : `${nodes[0]!.name} is not running`);
-  return allStopped;
+  const launchers = Launchers.forCluster(cluster, remote);
+  try {
+    const { stoppedCount, allStopped } = await stopNodes(clusterFile, nodes, output, launchers);
+    if (stoppedCount === 0 && allStopped) output.line(name === undefined ? 'nothing running' : `${nodes[0]!.name} is not running`);
+    return allStopped;
+  } finally {
+    launchers.close();
+  }
 }

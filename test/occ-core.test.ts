@@ -245,3 +245,33 @@ test('deferred vote: the coordinator\'s own vote on a later transaction waits fo
   only(effects, 'committed');
   t.is(only(effects, 'aborted').txid, 'T', 'W committed, so T\'s read of x is stale');
 });
+
+// ---- membership and the memory of finished writes ----
+
+/** Runs W (writing k) on `writer` to its end, with `voter` as the only other member. */
+function finishWrite(writer: OccNode, voter: OccNode): Timestamp {
+  const validate = only(writer.handle({ type: 'commit-requested', txid: 'W', readSet: [], writes: [{ key: 'k', value: 1 }] }), 'send-validate');
+  const vote = only(voter.handle({ type: 'vote-requested', from: writer.id, txid: 'W', ts: validate.ts, readSet: [], writeKeys: ['k'] }), 'vote');
+  writer.handle({ type: 'vote-received', txid: 'W', voter: voter.id, vote: vote.vote, clock: vote.clock });
+  only(writer.handle({ type: 'replica-acked', txid: 'W', replica: 1 }), 'committed');
+  return validate.ts;
+}
+
+test('a member that left takes its memory of finished writes with it: the others re-read versions for reads it could have vouched for', (t) => {
+  const a = new OccNode({ joined: true, id: 1, replicas: [1], members: [2] });
+  const b = new OccNode({ joined: true, id: 2, replicas: [1], members: [1] });
+  finishWrite(b, a); // W on B writes k after T (on A) read k at version zero
+  a.handle({ type: 'member-left', member: 2 });
+  t.deepEqual(a.handle({ type: 'commit-requested', txid: 'T', readSet: [['k', [0, 0]]], writes: [{ key: 'k', value: 100 }] }), [
+    { type: 'read-versions', txid: 'T', keys: ['k'] },
+  ], 'no member remembers W: the version re-read must decide');
+});
+
+test('bounded memory: a key forgotten and then written again by an older, late write is not vouched for below what was forgotten', (t) => {
+  const voter = new OccNode({ joined: true, id: 2, replicas: [1], members: [], finishedWritesMax: 2 });
+  voter.finished.record('k', [10, 1]);
+  voter.finished.record('a', [11, 1]);
+  voter.finished.record('b', [12, 1]); // k is forgotten now
+  voter.finished.record('k', [5, 1]); // a slower, older write of k finishes late
+  t.not(voter.finished.judge('k', [7, 2]).verdict, 'fresh', 'k was written at 10.1, after version 7.2');
+});

@@ -29,7 +29,7 @@ const variants: Array<{ name: string; options: Partial<SimulationOptions> }> = [
   { name: '3 middlewares, 2 replicas', options: {} },
   { name: '5 middlewares, 3 replicas, more loss', options: { middlewares: 5, replicas: 3, dropProbability: 0.03 } },
   { name: '3 middlewares, 3 replicas, hot keys', options: { replicas: 3, keys: 3 } },
-  { name: '4 middlewares, one leaves and restarts', options: { middlewares: 4, membershipChurn: true } },
+  { name: '4 middlewares, leaving and restarting in turn', options: { middlewares: 4, membershipChurn: true } },
   { name: '3 middlewares that remember few finished writes (version checks)', options: { finishedWritesMax: 2 } },
 ];
 
@@ -45,7 +45,7 @@ for (const variant of variants) {
       t.deepEqual(result.divergentKeys, [], `${where}: replicas disagree`);
       t.deepEqual(result.wrongFinalKeys, [], `${where}: final values are not the largest-timestamp writes`);
       t.true(result.committed > BASE.transactions / 2, `${where}: only ${result.committed} commits`);
-      if (variant.options.membershipChurn) t.is(result.membershipChanges, 2, `${where}: the middleware did not leave and join again`);
+      if (variant.options.membershipChurn) t.true(result.membershipChanges >= 4, `${where}: only ${result.membershipChanges} membership changes`);
       totalCommitted += result.committed;
     }
     t.true(totalCommitted > 0);

@@ -27,7 +27,7 @@ export interface SimulationOptions {
   deferVotes?: boolean;
   /** Called with every event fed to a core and every effect it returns (debugging a seed). */
   trace?: (line: string) => void;
-  /** Middleware 1 leaves and later joins again during the run. */
+  /** Middlewares in turn leave and restart (join again with nothing remembered), several times. */
   membershipChurn?: boolean;
 }
 
@@ -332,23 +332,31 @@ export function simulate(options: SimulationOptions): SimulationResult {
     }
   };
 
-  // ---- membership churn: MIDDLEWARE1 leaves when idle, and joins again later ----
+  // ---- membership churn: middlewares in turn leave when idle and restart, several times ----
   if (options.membershipChurn && options.middlewares >= 3) {
-    const leaver = 1;
-    const tryLeave = (): void => {
+    const cycles = 6;
+    let cycle = 0;
+    const startCycle = (): void => {
+      if (cycle >= cycles || started >= options.transactions) return;
+      const leaver = (cycle % options.middlewares) + 1;
+      cycle += 1;
+      leaving.add(leaver);
+      tryLeave(leaver);
+    };
+    const tryLeave = (leaver: number): void => {
       const node = nodes.get(leaver)!;
-      if ((busy.get(leaver) ?? 0) > 0 || node.coordinatingCount > 0 || node.inFlight.size > 0) return schedule(5, tryLeave);
+      if ((busy.get(leaver) ?? 0) > 0 || node.coordinatingCount > 0 || node.inFlight.size > 0) return schedule(5, () => tryLeave(leaver));
       active.delete(leaver);
       leaving.delete(leaver);
       membershipChanges += 1;
-      // LEAVE reaches every member; each stops waiting for the leaver.
+      // LEAVE reaches every member; each stops asking the leaver.
       for (const member of active) send(() => dispatch(member, { type: 'member-left', member: leaver }));
-      schedule(400, rejoin);
+      schedule(random.int(20, 200), () => rejoin(leaver));
     };
-    const rejoin = (): void => {
-      // JOIN: every member adds the joiner and answers with its clock; only then does the
-      // joiner take transactions again, with a clock above every answer.
-      // A restart: a new process that remembers nothing, not even its clock.
+    const rejoin = (leaver: number): void => {
+      // A restart: a new process that remembers nothing, not even its clock. JOIN: every
+      // member adds the joiner and answers with its clock; only then does the joiner take
+      // transactions again, with a clock above every answer.
       const fresh = new OccNode({ id: leaver, replicas: replicaIds, members: [], faults: options.faults, finishedWritesMax: options.finishedWritesMax, deferVotes: options.deferVotes });
       nodes.set(leaver, fresh);
       let acks = 0;
@@ -364,15 +372,13 @@ export function simulate(options: SimulationOptions): SimulationResult {
               dispatch(leaver, { type: 'joined' });
               active.add(leaver);
               membershipChanges += 1;
+              schedule(random.int(50, 300), startCycle);
             }
           });
         });
       }
     };
-    schedule(300, () => {
-      leaving.add(leaver);
-      tryLeave();
-    });
+    schedule(200, startCycle);
   }
 
   // ---- run ----
