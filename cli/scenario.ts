@@ -11,6 +11,9 @@ import { formatRun, formatSummary, type ScenarioResults } from '../scenario/repo
 import { runScenarios } from '../scenario/runner.js';
 import { EXIT_FAILED, EXIT_OK } from './exit-codes.js';
 
+/** As a shell reports a command ended by SIGINT. */
+const EXIT_INTERRUPTED = 130;
+
 interface ScenarioOptions {
   cluster?: string;
   dir?: string;
@@ -47,6 +50,7 @@ export function registerScenarioCommand(program: Command): void {
       '  1  an expectation failed (or a run could not finish)',
       '  2  a manifest or command file is malformed, or the command line is wrong',
       '  3  the given cluster is unreachable',
+      '  130  interrupted (Ctrl-C once: the current step finishes, then the local cluster is stopped)',
     ].join('\n'))
     .action(async (target: string, options: ScenarioOptions) => {
       await runScenarioCommand(target, options);
@@ -63,14 +67,22 @@ async function runScenarioCommand(target: string, options: ScenarioOptions): Pro
     (json ? process.stderr : process.stdout).write(`${text}\n`);
   };
 
+  // The first interrupt lets the current step finish and then stops the local cluster; a
+  // second one stops the cluster at once. Either way nothing the command started is left.
+  const controller = new AbortController();
   let stopLocalCluster: (() => Promise<string[]>) | null = null;
   const onInterrupt = (signal: NodeJS.Signals): void => {
-    process.stderr.write(`occdb: ${signal}: stopping the local cluster\n`);
-    const stop = stopLocalCluster ?? (async () => []);
-    void stop().finally(() => process.exit(130));
+    if (!controller.signal.aborted) {
+      process.stderr.write(`occdb: ${signal}: stopping after the current step (again to stop at once)\n`);
+      controller.abort();
+      return;
+    }
+    process.stderr.write(`occdb: ${signal}: stopping the local cluster now\n`);
+    const stop = stopLocalCluster ?? (async (): Promise<string[]> => []);
+    void stop().finally(() => process.exit(EXIT_INTERRUPTED));
   };
-  process.once('SIGINT', onInterrupt);
-  process.once('SIGTERM', onInterrupt);
+  process.on('SIGINT', onInterrupt);
+  process.on('SIGTERM', onInterrupt);
 
   let results: ScenarioResults;
   try {
@@ -87,6 +99,7 @@ async function runScenarioCommand(target: string, options: ScenarioOptions): Pro
       onLocalCluster: (stop) => {
         stopLocalCluster = stop;
       },
+      signal: controller.signal,
     });
   } finally {
     process.off('SIGINT', onInterrupt);
@@ -97,7 +110,7 @@ async function runScenarioCommand(target: string, options: ScenarioOptions): Pro
   const document = `${JSON.stringify(results, null, 2)}\n`;
   if (options.out !== undefined) writeDocument(options.out, document);
   if (json) process.stdout.write(document);
-  process.exitCode = results.passed ? EXIT_OK : EXIT_FAILED;
+  process.exitCode = results.interrupted ? EXIT_INTERRUPTED : results.passed ? EXIT_OK : EXIT_FAILED;
 }
 
 function writeDocument(file: string, document: string): void {

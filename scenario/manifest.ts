@@ -360,6 +360,13 @@ function describeIssue(issue: z.core.$ZodIssue, prefix: PropertyKey[]): string[]
   if (issue.code === 'invalid_union' && issue.errors.length > 0) {
     const depth = (issues: z.core.$ZodIssue[]): number => Math.max(...issues.map((nested) => nested.path.length + (nested.code === 'unrecognized_keys' ? 0 : 1)));
     const best = [...issue.errors].sort((a, b) => depth(b) - depth(a) || a.length - b.length)[0]!;
+    const first = best[0];
+    if (first?.code === 'invalid_value') {
+      // A misspelt discriminator (an action's name): every shape's allowed value is a candidate.
+      const samePath = (nested: z.core.$ZodIssue): boolean => nested.path.join('.') === first.path.join('.');
+      const values = issue.errors.flat().flatMap((nested) => (nested.code === 'invalid_value' && samePath(nested) ? nested.values : []));
+      return [`${formatPath([...fullPath, ...first.path])}: expected one of ${values.map((value) => JSON.stringify(value)).join(', ')}`];
+    }
     return best.flatMap((nested) => describeIssue(nested, fullPath));
   }
   if (issue.code === 'invalid_key' && issue.issues.length > 0) {

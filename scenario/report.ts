@@ -4,6 +4,7 @@
 // RESULTS_FORMAT_VERSION when a field changes meaning or disappears.
 import os from 'node:os';
 import type { Strategy } from '../protocol/cluster.js';
+import { plural } from '../startup/output.js';
 import type { TxnResult } from '../protocol/schemas.js';
 import type { Property } from './manifest.js';
 
@@ -32,6 +33,8 @@ export interface ScenarioResults {
   /** `local`: the runner started (and stopped) a cluster per strategy; otherwise the cluster file used. */
   cluster: 'local' | string;
   passed: boolean;
+  /** The command was interrupted (SIGINT, SIGTERM): the runs listed are those that ran. */
+  interrupted: boolean;
   runs: ScenarioRun[];
   /** Scenario × strategy pairs not run, and why (e.g. the given cluster runs another strategy). */
   skipped: SkippedRun[];
@@ -215,8 +218,10 @@ export function formatSummary(results: ScenarioResults): string[] {
     const detail = run.passed ? `${run.expectations.length} expectations` : `${failed} of ${run.expectations.length} expectations failed${run.error ? `; ${run.error}` : ''}`;
     lines.push(`  ${run.passed ? 'PASS' : 'FAIL'}  ${run.scenario.padEnd(24)} ${run.strategy.padEnd(11)} ${detail}`);
   }
-  for (const skipped of results.skipped) lines.push(`  skip  ${skipped.scenario.padEnd(24)} ${skipped.strategy.padEnd(11)} ${skipped.reason}`);
+  const reasons = new Map<string, number>();
+  for (const skipped of results.skipped) reasons.set(skipped.reason, (reasons.get(skipped.reason) ?? 0) + 1);
+  for (const [reason, count] of reasons) lines.push(`  skipped ${plural(count, 'run')}: ${reason}`);
   const passedCount = results.runs.filter((run) => run.passed).length;
-  lines.push(`${passedCount} of ${results.runs.length} runs passed${results.skipped.length > 0 ? `, ${results.skipped.length} skipped` : ''}`);
+  lines.push(`${passedCount} of ${plural(results.runs.length, 'run')} passed${results.interrupted ? '; interrupted before the end' : ''}`);
   return lines;
 }

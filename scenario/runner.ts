@@ -111,6 +111,8 @@ export interface RunOptions {
   /** True when the runner started the cluster (it is then stopped by the runner, not the user). */
   startedHere: boolean;
   keyPrefix?: string;
+  /** When aborted, no further step starts; the run ends with the error `interrupted`. */
+  signal?: AbortSignal;
 }
 
 /** Runs one scenario on the cluster of `clusterFile` and checks its expectations. Never throws for a failure of the run. */
@@ -156,6 +158,10 @@ export async function runScenario(scenario: Scenario, clusterFile: string, optio
   }
 
   for (const step of run.error === undefined ? manifest.steps : []) {
+    if (isAborted(options)) {
+      run.error = 'interrupted';
+      break;
+    }
     if ('clients' in step) {
       const startedMs = sinceStart();
       const clients = await Promise.all(step.clients.map(async (client) => {
@@ -427,8 +433,13 @@ export interface RunScenariosOptions {
   onNote?: (text: string) => void;
   /** Called as each run finishes. */
   onRun?: (run: ScenarioRun) => void;
-  /** Set while a local cluster runs: called with a function that stops it (for SIGINT). */
+  /** Set while a local cluster runs: called with a function that stops it at once (for a second SIGINT). */
   onLocalCluster?: (stop: (() => Promise<string[]>) | null) => void;
+  /**
+   * When aborted, no further step, scenario or cluster starts; the local cluster is stopped
+   * and the document returned has `interrupted: true`.
+   */
+  signal?: AbortSignal;
 }
 
 /**
@@ -447,6 +458,7 @@ export async function runScenarios(scenarios: readonly Scenario[], options: RunS
     target: options.target,
     cluster: options.clusterFile ?? 'local',
     passed: false,
+    interrupted: false,
     runs: [],
     skipped: [],
   };
@@ -464,7 +476,10 @@ export async function runScenarios(scenarios: readonly Scenario[], options: RunS
     results.skipped.push(...skipped);
     if (planned.length === 0) throw new OccdbError('USAGE', `no scenario lists strategy ${cluster.strategy}, which the given cluster runs`);
     await checkReachable(cluster);
-    for (const { scenario, strategy } of planned) record(await runScenario(scenario, options.clusterFile, { strategy, startedHere: false }));
+    for (const { scenario, strategy } of planned) {
+      if (isAborted(options)) break;
+      record(await runScenario(scenario, options.clusterFile, { strategy, startedHere: false, ...signalOf(options) }));
+    }
   } else {
     const strategies = options.strategy !== undefined ? [options.strategy] : [...STRATEGIES];
     const [planned, skipped] = plan(scenarios, strategies, '--strategy asks for another one');
@@ -472,11 +487,12 @@ export async function runScenarios(scenarios: readonly Scenario[], options: RunS
     if (planned.length === 0) throw new OccdbError('USAGE', `no scenario lists strategy ${options.strategy}`);
     for (const strategy of strategies) {
       const runs = planned.filter((entry) => entry.strategy === strategy);
-      if (runs.length > 0) await runOnLocalCluster(strategy, runs.map((entry) => entry.scenario), options, note, record);
+      if (runs.length > 0 && !isAborted(options)) await runOnLocalCluster(strategy, runs.map((entry) => entry.scenario), options, note, record);
     }
   }
   results.finishedAt = new Date().toISOString();
-  results.passed = results.runs.length > 0 && results.runs.every((run) => run.passed);
+  results.interrupted = isAborted(options);
+  results.passed = !results.interrupted && results.runs.length > 0 && results.runs.every((run) => run.passed);
   return results;
 }
 
@@ -511,6 +527,7 @@ async function runOnLocalCluster(
   };
   try {
     for (const scenario of scenarios) {
+      if (isAborted(options)) break;
       // A run that killed a process and could not start it again must not fail the next ones.
       const problem: string | null = cluster === null ? null : await (cluster as LocalCluster).problem();
       if (problem !== null) {
@@ -527,13 +544,22 @@ async function runOnLocalCluster(
           record(failedRun(scenario, strategy, (error as Error).message));
           continue;
         }
+        if (isAborted(options)) break;
       }
       const current: LocalCluster = cluster;
-      record(await runScenario(scenario, current.clusterFile, { strategy, startedHere: true }));
+      record(await runScenario(scenario, current.clusterFile, { strategy, startedHere: true, ...signalOf(options) }));
     }
   } finally {
     await stop();
   }
+}
+
+function isAborted(options: { signal?: AbortSignal }): boolean {
+  return options.signal?.aborted === true;
+}
+
+function signalOf(options: RunScenariosOptions): { signal?: AbortSignal } {
+  return options.signal !== undefined ? { signal: options.signal } : {};
 }
 
 /** A run that could not start: no cluster. */

@@ -164,9 +164,13 @@ async function clusterFor(strategy: Strategy): Promise<LocalCluster> {
   return cluster;
 }
 
-test.after.always(async () => {
+async function stopClusters(): Promise<void> {
   for (const cluster of clusters.values()) await cluster.stop();
   clusters.clear();
+}
+
+test.after.always(async () => {
+  await stopClusters();
   // Whatever stop could not end: only pids that are still occdb processes are signalled.
   for (const pid of startedPids) await localLauncher.signal(pid, 'SIGKILL');
 });
@@ -205,7 +209,9 @@ test.serial('a wrong expectation is reported as FAIL with what was seen and what
   const outDir = fs.mkdtempSync(path.join(os.tmpdir(), 'occdb-scenario-out-'));
   t.teardown(() => fs.rmSync(outDir, { recursive: true, force: true }));
   const outFile = path.join(outDir, 'results.json');
-  // Its own local cluster: this also shows that the command stops what it started.
+  // The command starts its own local cluster (which also shows that it stops what it
+  // started); the shared ones are no longer needed.
+  await stopClusters();
   const child = spawnOccdb(['scenario', WRONG_EXPECTATION_DIR, '--strategy', 'occ', '--out', outFile]);
   let clusterDir: string | undefined;
   try {
