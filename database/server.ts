@@ -68,6 +68,9 @@ export async function runDatabase(options: DatabaseOptions): Promise<RunningData
     switch (request.type) {
       case 'db.apply':
         return queue.apply(request.ts, request.writes);
+      case 'db.apply-batch':
+        // Admitted together, so they land in the same group: one batch, one sync.
+        return Promise.all(request.applies.map((apply) => queue.apply(apply.ts, apply.writes))).then((results) => ({ written: results.map((result) => result.written) }));
       case 'ping':
         return queue.read(async () => ({}));
       case 'status':

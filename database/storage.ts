@@ -16,19 +16,22 @@ export interface ScanPage {
   done: boolean;
 }
 
-/** How many keys' stored versions the database keeps in memory for the Thomas rule. */
-export const VERSION_CACHE_MAX = 1_000_000;
+/** How many keys' stored entries the database keeps in memory. */
+export const ENTRY_CACHE_MAX = 1_000_000;
 
 export class Storage {
   /** Set while an APPLY runs: its read-then-write must not interleave with another APPLY. */
   private applying = false;
   /**
-   * key -> stored version, for keys this process has read or written: APPLY can decide the
-   * Thomas rule without reading LevelDB. This process is the only writer of its directory,
-   * so an entry is updated exactly when the stored version changes (after the batch is
-   * written); it is bounded, least recently used first out.
+   * key -> stored entry, for keys this process has written or read: reads and the Thomas
+   * rule are answered from memory, LevelDB only holds what is durable. This process is the
+   * only writer of its directory, and an entry changes only when a batch is written, so the
+   * cache is updated right after each batch, before any APPLY of it is acknowledged. It is
+   * bounded, least recently used first out.
    */
-  private readonly versionCache = new Map<string, Timestamp>();
+  private readonly entryCache = new Map<string, Entry>();
+  /** Counts the batches written: a LevelDB read that overlapped one does not fill the cache. */
+  private batchesWritten = 0;
 
   private constructor(private readonly db: Level<string, Entry>) {}
 
@@ -45,8 +48,23 @@ export class Storage {
   /** The stored entries of `keys`, positionally; a key never written is version zero without a value. */
   async read(keys: readonly string[]): Promise<Entry[]> {
     if (keys.length === 0) return [];
-    const stored: (Entry | undefined)[] = await this.db.getMany([...keys]);
-    return stored.map((entry) => entry ?? { version: [TIMESTAMP_ZERO[0], TIMESTAMP_ZERO[1]] });
+    const entries: (Entry | undefined)[] = keys.map((key) => this.entryCache.get(key));
+    const missing = keys.filter((_, index) => entries[index] === undefined);
+    if (missing.length > 0) {
+      const batchesBefore = this.batchesWritten;
+      const stored: (Entry | undefined)[] = await this.db.getMany(missing);
+      // A batch written meanwhile may have changed these keys after LevelDB's snapshot:
+      // then the answer is still a consistent past state, but must not be cached.
+      const cacheable = this.batchesWritten === batchesBefore;
+      let next = 0;
+      for (let index = 0; index < keys.length; index++) {
+        if (entries[index] !== undefined) continue;
+        const entry = stored[next++] ?? { version: [TIMESTAMP_ZERO[0], TIMESTAMP_ZERO[1]] as [number, number] };
+        entries[index] = entry;
+        if (cacheable) this.cacheEntry(keys[index]!, entry);
+      }
+    }
+    return entries as Entry[];
   }
 
   /** The stored versions of `keys`, positionally; a key never written is version zero. */
@@ -91,7 +109,8 @@ export class Storage {
           [...finalEntries].map(([key, value]) => ({ type: 'put' as const, key, value })),
           { sync: true },
         );
-        for (const [key, entry] of finalEntries) this.cacheVersion(key, entry.version);
+        this.batchesWritten += 1;
+        for (const [key, entry] of finalEntries) this.cacheEntry(key, entry);
       }
       return written;
     } finally {
@@ -99,30 +118,16 @@ export class Storage {
     }
   }
 
-  /** The stored versions of `keys`, from the cache where it knows them, else from LevelDB. */
+  /** The stored versions of `keys`. */
   private async storedVersions(keys: readonly string[]): Promise<Map<string, Timestamp>> {
-    const versions = new Map<string, Timestamp>();
-    const missing: string[] = [];
-    for (const key of keys) {
-      const cached = this.versionCache.get(key);
-      if (cached) versions.set(key, cached);
-      else missing.push(key);
-    }
-    if (missing.length > 0) {
-      const stored = await this.read(missing);
-      missing.forEach((key, index) => {
-        const version = stored[index]!.version;
-        versions.set(key, version);
-        this.cacheVersion(key, version);
-      });
-    }
-    return versions;
+    const entries = await this.read(keys);
+    return new Map(keys.map((key, index) => [key, entries[index]!.version]));
   }
 
-  private cacheVersion(key: string, version: Timestamp): void {
-    this.versionCache.delete(key);
-    this.versionCache.set(key, version);
-    if (this.versionCache.size > VERSION_CACHE_MAX) this.versionCache.delete(this.versionCache.keys().next().value as string);
+  private cacheEntry(key: string, entry: Entry): void {
+    this.entryCache.delete(key);
+    this.entryCache.set(key, entry);
+    if (this.entryCache.size > ENTRY_CACHE_MAX) this.entryCache.delete(this.entryCache.keys().next().value as string);
   }
 
   /** Up to `limit` entries with keys after `after` (from the start when absent), in key order, tombstones included. */

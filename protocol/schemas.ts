@@ -90,6 +90,12 @@ export const DbApplyRequest = z.object({
   ts: TimestampSchema,
   writes: z.array(WriteSchema).max(KEYS_PER_REQUEST_MAX),
 });
+/** Several APPLYs in one message, applied in the order given (as one group, one sync). */
+export const DbApplyBatchRequest = z.object({
+  id,
+  type: z.literal('db.apply-batch'),
+  applies: z.array(z.object({ ts: TimestampSchema, writes: z.array(WriteSchema).max(KEYS_PER_REQUEST_MAX) })).min(1).max(1_000),
+});
 export const DbScanRequest = z.object({
   id,
   type: z.literal('db.scan'),
@@ -97,13 +103,14 @@ export const DbScanRequest = z.object({
   limit: z.number().int().positive().max(10_000),
 });
 export const DatabaseRequestSchema = z.discriminatedUnion('type', [
-  PingRequest, StatusRequest, DbReadRequest, DbVersionsRequest, DbApplyRequest, DbScanRequest,
+  PingRequest, StatusRequest, DbReadRequest, DbVersionsRequest, DbApplyRequest, DbApplyBatchRequest, DbScanRequest,
 ]);
 export type DatabaseRequest = z.infer<typeof DatabaseRequestSchema>;
 
 export const DbReadResult = z.object({ entries: z.array(EntrySchema) });
 export const DbVersionsResult = z.object({ versions: z.array(TimestampSchema) });
 export const DbApplyResult = z.object({ written: z.number().int().nonnegative() });
+export const DbApplyBatchResult = z.object({ written: z.array(z.number().int().nonnegative()) });
 export const DbScanResult = z.object({
   entries: z.array(EntrySchema.extend({ key: KeySchema })),
   done: z.boolean(),
