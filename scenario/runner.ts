@@ -123,11 +123,7 @@ export async function runScenario(scenario: Scenario, clusterFile: string, optio
   const cluster = readClusterFile(clusterFile);
   const keyPrefix = options.keyPrefix ?? newKeyPrefix();
   const run: ScenarioRun = {
-    scenario: manifest.name,
-    property: manifest.property,
-    description: manifest.description,
-    manifest: scenario.manifestFile,
-    strategy: options.strategy,
+    ...emptyRun(scenario, options.strategy, new Date(startedAtMs).toISOString()),
     cluster: {
       file: clusterFile,
       startedHere: options.startedHere,
@@ -135,16 +131,7 @@ export async function runScenario(scenario: Scenario, clusterFile: string, optio
       databases: cluster.databases.map((entry) => entry.id),
     },
     keyPrefix,
-    startedAt: new Date(startedAtMs).toISOString(),
     finishedAt: '',
-    durationMs: 0,
-    files: Object.fromEntries([...scenario.files].map(([name, file]) => [name, file.text])),
-    setup: null,
-    steps: [],
-    final: { keys: scenario.keys, state: null, byMiddleware: {} },
-    replicas: null,
-    expectations: [],
-    passed: false,
   };
 
   const blocksOf = (file: string): Block[] => withKeyPrefix(scenario.files.get(file)!.blocks, keyPrefix);
@@ -562,9 +549,8 @@ function signalOf(options: RunScenariosOptions): { signal?: AbortSignal } {
   return options.signal !== undefined ? { signal: options.signal } : {};
 }
 
-/** A run that could not start: no cluster. */
-function failedRun(scenario: Scenario, strategy: Strategy, error: string): ScenarioRun {
-  const now = new Date().toISOString();
+/** A run that has not happened yet (or could not start). */
+function emptyRun(scenario: Scenario, strategy: Strategy, startedAt: string): ScenarioRun {
   return {
     scenario: scenario.manifest.name,
     property: scenario.manifest.property,
@@ -573,8 +559,8 @@ function failedRun(scenario: Scenario, strategy: Strategy, error: string): Scena
     strategy,
     cluster: { file: '', startedHere: true, middlewares: [], databases: [] },
     keyPrefix: '',
-    startedAt: now,
-    finishedAt: now,
+    startedAt,
+    finishedAt: startedAt,
     durationMs: 0,
     files: Object.fromEntries([...scenario.files].map(([name, file]) => [name, file.text])),
     setup: null,
@@ -583,8 +569,12 @@ function failedRun(scenario: Scenario, strategy: Strategy, error: string): Scena
     replicas: null,
     expectations: [],
     passed: false,
-    error,
   };
+}
+
+/** A run that could not start: no cluster. */
+function failedRun(scenario: Scenario, strategy: Strategy, error: string): ScenarioRun {
+  return { ...emptyRun(scenario, strategy, new Date().toISOString()), error };
 }
 
 /** Every middleware of a given cluster answers ping, or the run would only measure its absence. */

@@ -4,6 +4,7 @@
 import test from 'ava';
 import type { ExecutionContext } from 'ava';
 import { checkHistory, describeResult, type Anomaly, type CheckResult, type History, type Operation, type TxnRecord } from './history/checker.js';
+import { seededRandom } from '../bench/random.js';
 
 // ---- helpers ----
 
@@ -34,17 +35,6 @@ function cycleTxns(t: ExecutionContext, result: CheckResult): string[] {
   return [...cycles[0].txns].sort();
 }
 
-/** mulberry32: a small seeded PRNG, so every random history can be replayed from its seed. */
-function seededRandom(seed: number): () => number {
-  let state = seed >>> 0;
-  return () => {
-    state = (state + 0x6d2b79f5) >>> 0;
-    let mixed = state;
-    mixed = Math.imul(mixed ^ (mixed >>> 15), mixed | 1);
-    mixed ^= mixed + Math.imul(mixed ^ (mixed >>> 7), mixed | 61);
-    return ((mixed ^ (mixed >>> 14)) >>> 0) / 4294967296;
-  };
-}
 
 function shuffled<T>(items: T[], random: () => number): T[] {
   const copy = [...items];

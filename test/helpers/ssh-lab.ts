@@ -9,7 +9,8 @@ import os from 'node:os';
 import path from 'node:path';
 import { promisify } from 'node:util';
 import { setTimeout as delay } from 'node:timers/promises';
-import { capturedOutput, killProcess, spawnOccdb, waitForExit } from './processes.js';
+import { killProcess, waitForExit } from './processes.js';
+import { runOccdb, type CommandResult } from './startup-cluster.js';
 import { freePort } from './ports.js';
 
 const execFileAsync = promisify(execFile);
@@ -276,23 +277,9 @@ export async function startSshAgent(dir: string, key: string): Promise<{ socket:
   return { socket, agent };
 }
 
-export interface CommandResult {
-  code: number | null;
-  stdout: string;
-  stderr: string;
-}
-
-/** Runs `occdb ...args` with `env` to the end (killed after COMMAND_TIMEOUT_MS). */
-export async function runOccdbWith(args: string[], env: NodeJS.ProcessEnv): Promise<CommandResult> {
-  const child = spawnOccdb(args, { env });
-  try {
-    const exit = await waitForExit(child, COMMAND_TIMEOUT_MS);
-    const output = capturedOutput(child);
-    if (!exit) throw new Error(`occdb ${args.join(' ')} did not finish within ${COMMAND_TIMEOUT_MS} ms; stderr: ${output.stderr}`);
-    return { code: exit.code, ...output };
-  } finally {
-    await killProcess(child, 'SIGKILL');
-  }
+/** Runs `occdb ...args` with `env` to the end. */
+export function runOccdbWith(args: string[], env: NodeJS.ProcessEnv): Promise<CommandResult> {
+  return runOccdb(args, env);
 }
 
 /** Runs the classic startup/STARTUP script with `args` and `env`. */

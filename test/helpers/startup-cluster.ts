@@ -27,9 +27,9 @@ export function isRunning(pid: number): Promise<boolean> {
   return launcher.isAlive(pid);
 }
 
-/** Runs `occdb ...args` to the end (killed after COMMAND_TIMEOUT_MS) and returns its exit code and output. */
-export async function runOccdb(args: string[]): Promise<CommandResult> {
-  const child = spawnOccdb(args);
+/** Runs `occdb ...args` (with `env`, if given) to the end (killed after COMMAND_TIMEOUT_MS) and returns its exit code and output. */
+export async function runOccdb(args: string[], env?: NodeJS.ProcessEnv): Promise<CommandResult> {
+  const child = spawnOccdb(args, env ? { env } : {});
   try {
     const exit = await waitForExit(child, COMMAND_TIMEOUT_MS);
     const output = capturedOutput(child);

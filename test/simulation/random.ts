@@ -1,20 +1,17 @@
-// A small seeded PRNG (mulberry32): the simulation's only source of randomness, so a seed
-// replays a run exactly.
+// The simulation's only source of randomness, seeded (bench/random.ts), so a seed replays a
+// run exactly.
+import { seededRandom } from '../../bench/random.js';
+
 export class Random {
-  private state: number;
+  private readonly generator: () => number;
 
   constructor(readonly seed: number) {
-    this.state = seed >>> 0;
+    this.generator = seededRandom(seed);
   }
 
   next(): number {
-    this.state = (this.state + 0x6d2b79f5) >>> 0;
-    let value = this.state;
-    value = Math.imul(value ^ (value >>> 15), value | 1);
-    value ^= value + Math.imul(value ^ (value >>> 7), value | 61);
-    return ((value ^ (value >>> 14)) >>> 0) / 4294967296;
+    return this.generator();
   }
-
   /** An integer in [min, max]. */
   int(min: number, max: number): number {
     return min + Math.floor(this.next() * (max - min + 1));
