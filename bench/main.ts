@@ -9,7 +9,7 @@ import { EXIT_FAILED, EXIT_OK, EXIT_USAGE } from '../cli/exit-codes.js';
 import { STRATEGIES } from '../protocol/cluster.js';
 import { OccdbError } from '../protocol/errors.js';
 import { clockTicks, machineInfo } from './measure.js';
-import { BENCH_DEFAULTS, QUICK_OVERRIDES, type RawBenchOptions, resolveBenchOptions } from './options.js';
+import { BENCH_DEFAULTS, QUICK_OVERRIDES, SWEEP_NAMES, SWEEP_PRESETS, type RawBenchOptions, resolveBenchOptions } from './options.js';
 import { configurations, planRuns } from './plan.js';
 import { ProgressDisplay, formatClock } from './progress.js';
 import { buildCharts, renderMarkdown } from './report.js';
@@ -28,6 +28,7 @@ function buildProgram(): Command {
     .name('npm run bench --')
     .description('Compare optimistic concurrency (occ) with strict two-phase locking (2pl, 2pl-nowait) on a local cluster.')
     .option('--quick', `a small sweep (clients ${list(QUICK_OVERRIDES.clients!)}, theta ${list(QUICK_OVERRIDES.thetas!)}, ${QUICK_OVERRIDES.durationSeconds} s runs) that takes about 2 minutes`)
+    .option('--sweep <name>', `a preset sweep that lists its own configurations: ${SWEEP_NAMES.map((name) => `${name} (${SWEEP_PRESETS[name].summary})`).join('; ')}`)
     .option('--workloads <list>', `workloads among ${WORKLOAD_KINDS.join(', ')} (default ${list(BENCH_DEFAULTS.workloads)})`)
     .option('--strategies <list>', `strategies among ${STRATEGIES.join(', ')} (default ${list(BENCH_DEFAULTS.strategies)})`)
     .option('--clients <list>', `closed-loop client counts (default ${list(BENCH_DEFAULTS.clients)})`)

@@ -1,4 +1,4 @@
-// The benchmark's knobs: their defaults, the --quick sweep, and the checks that turn a
+// The benchmark's knobs: their defaults, the --quick sweep, the --sweep presets, and the checks that turn a
 // mistaken value into a one-line message before anything is started.
 import path from 'node:path';
 import { STRATEGIES, type Strategy } from '../protocol/cluster.js';
@@ -22,7 +22,17 @@ export interface BenchOptions {
   out: string;
   /** Seeds every client's random stream, so a sweep draws the same transactions again. */
   seed: number;
+  /** The --sweep preset these options came from, if any. */
+  sweep?: SweepName;
+  /**
+   * The configurations to run, listed one by one, instead of every workload x theta x
+   * client count; set by a --sweep preset whose points are not a cross product.
+   */
+  points?: SweepPoint[];
 }
+
+/** One configuration of an explicitly listed sweep: a workload (with its skew, for ycsb) at a client count. */
+export type SweepPoint = { workload: 'bank'; clients: number } | { workload: 'ycsb'; theta: number; clients: number };
 
 export const REPETITIONS_MIN = 3;
 export const CLIENTS_MAX = 1000;
@@ -54,6 +64,45 @@ export const QUICK_OVERRIDES: Partial<BenchOptions> = {
   thetas: [0, 0.9],
   durationSeconds: 2.5,
   warmupSeconds: 0.5,
+};
+
+export const SWEEP_NAMES = ['report'] as const;
+export type SweepName = (typeof SWEEP_NAMES)[number];
+
+export interface SweepPreset {
+  /** What the preset is for, for --help. */
+  summary: string;
+  /** Knobs the preset sets (options given on the command line still win, except the configuration lists). */
+  overrides: Partial<BenchOptions>;
+  points: SweepPoint[];
+}
+
+const REPORT_CLIENTS = [1, 4, 16, 64];
+const REPORT_SKEW_CLIENTS = 16;
+
+/**
+ * The sweep report 2 shows: throughput against clients for bank and for uniform ycsb, and
+ * skew against restarts at one client count. 12 configurations x 3 strategies x 3
+ * repetitions = 108 runs of 5 s.
+ */
+export const SWEEP_PRESETS: Record<SweepName, SweepPreset> = {
+  report: {
+    summary: `bank and ycsb theta 0 at clients ${REPORT_CLIENTS.join(',')}, ycsb theta 0.6,0.8,0.9,0.99 at ${REPORT_SKEW_CLIENTS} clients; 4 s runs after 1 s warm-up (about 12 minutes)`,
+    overrides: {
+      clients: REPORT_CLIENTS,
+      thetas: [0, 0.6, 0.8, 0.9, 0.99],
+      workloads: ['bank', 'ycsb'],
+      strategies: [...STRATEGIES],
+      repetitions: 3,
+      durationSeconds: 4,
+      warmupSeconds: 1,
+    },
+    points: [
+      ...REPORT_CLIENTS.map((clients): SweepPoint => ({ workload: 'bank', clients })),
+      ...REPORT_CLIENTS.map((clients): SweepPoint => ({ workload: 'ycsb', theta: 0, clients })),
+      ...[0.6, 0.8, 0.9, 0.99].map((theta): SweepPoint => ({ workload: 'ycsb', theta, clients: REPORT_SKEW_CLIENTS })),
+    ],
+  },
 };
 
 function usage(message: string): OccdbError {
@@ -111,14 +160,28 @@ export interface RawBenchOptions {
   strategies?: string;
   workloads?: string;
   quick?: boolean;
+  sweep?: string;
   out?: string;
   seed?: string;
 }
 
-/** Defaults, then --quick's, then what was given; every value checked. */
+/** The preset named by --sweep; a preset lists its own configurations, so the options that shape them are refused with it. */
+function sweepPreset(raw: RawBenchOptions): { name: SweepName; preset: SweepPreset } | null {
+  if (raw.sweep === undefined) return null;
+  const name = SWEEP_NAMES.find((candidate) => candidate === raw.sweep!.trim().toLowerCase());
+  if (name === undefined) throw usage(`--sweep: '${raw.sweep}' is not one of ${SWEEP_NAMES.join(', ')}`);
+  const clashing = ([['--quick', raw.quick === true], ['--clients', raw.clients !== undefined], ['--theta', raw.theta !== undefined], ['--workloads', raw.workloads !== undefined]] as const)
+    .filter(([, given]) => given)
+    .map(([option]) => option);
+  if (clashing.length > 0) throw usage(`--sweep ${name} lists its own configurations: it cannot be combined with ${clashing.join(', ')}`);
+  return { name, preset: SWEEP_PRESETS[name] };
+}
+
+/** Defaults, then --quick's or the --sweep preset's, then what was given; every value checked. */
 export function resolveBenchOptions(raw: RawBenchOptions): BenchOptions {
   const quick = raw.quick === true;
-  const base: BenchOptions = { ...BENCH_DEFAULTS, ...(quick ? QUICK_OVERRIDES : {}), quick };
+  const sweep = sweepPreset(raw);
+  const base: BenchOptions = { ...BENCH_DEFAULTS, ...(quick ? QUICK_OVERRIDES : {}), ...(sweep?.preset.overrides ?? {}), quick };
   const given = <T>(text: string | undefined, parse: (text: string) => T, fallback: T): T => (text === undefined ? fallback : parse(text));
   const options: BenchOptions = {
     quick,
@@ -138,5 +201,9 @@ export function resolveBenchOptions(raw: RawBenchOptions): BenchOptions {
     seed: given(raw.seed, (text) => parseNumber(text, '--seed', checks.integerIn(0, 2 ** 32 - 1)), base.seed),
   };
   if (options.operationsPerTransaction > YCSB_KEY_COUNT) throw usage(`--ops must be at most ${YCSB_KEY_COUNT}, the number of ycsb keys`);
+  if (sweep !== null) {
+    options.sweep = sweep.name;
+    options.points = sweep.preset.points.map((point) => ({ ...point }));
+  }
   return options;
 }

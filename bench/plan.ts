@@ -28,7 +28,16 @@ export function configurationKey(workload: WorkloadSpec, clients: number): strin
   return workload.kind === 'bank' ? `bank/c${clients}` : `ycsb/t${workload.theta}/c${clients}`;
 }
 
-export function configurations(options: Pick<BenchOptions, 'workloads' | 'clients' | 'thetas' | 'operationsPerTransaction' | 'readFraction'>): Configuration[] {
+export function configurations(options: Pick<BenchOptions, 'workloads' | 'clients' | 'thetas' | 'operationsPerTransaction' | 'readFraction' | 'points'>): Configuration[] {
+  // A --sweep preset lists its configurations one by one, in the order given.
+  if (options.points !== undefined) {
+    return options.points.map((point) => {
+      const workload: WorkloadSpec = point.workload === 'bank'
+        ? { kind: 'bank' }
+        : { kind: 'ycsb', theta: point.theta, operationsPerTransaction: options.operationsPerTransaction, readFraction: options.readFraction };
+      return { key: configurationKey(workload, point.clients), workload, clients: point.clients };
+    });
+  }
   const list: Configuration[] = [];
   for (const kind of options.workloads) {
     const workloads: WorkloadSpec[] = kind === 'bank'
@@ -42,7 +51,7 @@ export function configurations(options: Pick<BenchOptions, 'workloads' | 'client
 }
 
 /** Every run of the sweep, in the order they are to run. */
-export function planRuns(options: Pick<BenchOptions, 'workloads' | 'clients' | 'thetas' | 'operationsPerTransaction' | 'readFraction' | 'repetitions' | 'strategies'>): PlannedRun[] {
+export function planRuns(options: Pick<BenchOptions, 'workloads' | 'clients' | 'thetas' | 'operationsPerTransaction' | 'readFraction' | 'repetitions' | 'strategies' | 'points'>): PlannedRun[] {
   const runs: PlannedRun[] = [];
   const configurationList = configurations(options);
   const strategyCount = options.strategies.length;

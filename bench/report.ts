@@ -117,13 +117,13 @@ export function buildCharts(groups: readonly GroupSummary[], options: BenchOptio
   };
 
   if (ycsb.length > 0) {
-    const thetas = distinct(ycsb.map(thetaOf));
     for (const clients of distinct(ycsb.map((group) => group.configuration.clients))) {
-      if (thetas.length < 2) {
-        skipped.push(`ycsb against theta at ${clients} clients: needs at least two --theta values`);
+      const atClients = ycsb.filter((group) => group.configuration.clients === clients);
+      // Counted per client count: a --sweep preset may measure several skews at one count only.
+      if (distinct(atClients.map(thetaOf)).length < 2) {
+        skipped.push(`ycsb against theta at ${clients} clients: needs at least two theta values at that client count`);
         continue;
       }
-      const atClients = ycsb.filter((group) => group.configuration.clients === clients);
       const what = `ycsb, ${options.operationsPerTransaction} operations per transaction, ${options.readFraction * 100}% reads, ${clients} clients`;
       add(`ycsb-throughput-vs-theta-c${clients}.svg`, {
         title: `Throughput against key skew (${clients} clients)`,
@@ -194,6 +194,7 @@ export function renderMarkdown(input: ReportInput): string {
   out.push(`- Machine: ${machine.cpuModel}, ${machine.cores} cores, ${machine.memoryMiB} MiB, ${machine.platform} (kernel ${machine.kernel}), Node ${machine.nodeVersion}.`);
   out.push(`- Cluster: ${options.middlewares} middlewares and ${options.databases} databases on this machine (loopback), one cluster per strategy, kept across that strategy's runs; the data is re-created before every run.`);
   out.push(`- Sweep: strategies ${options.strategies.join(', ')}; clients ${options.clients.join(', ')}; ${options.repetitions} repetitions; ${options.warmupSeconds} s warm-up, then ${options.durationSeconds} s measured per run; seed ${options.seed}.`);
+  if (options.points !== undefined) out.push(`- Configurations: listed by \`--sweep ${options.sweep}\` rather than every workload x theta x clients: ${input.configurations.map(configurationTitle).join('; ')}.`);
   out.push(`- Workloads: ${options.workloads.includes('bank') ? `bank (${BANK_ACCOUNT_COUNT} accounts of ${BANK_BALANCE_INITIAL}, each transaction moves 1..${BANK_TRANSFER_AMOUNT_MAX} between two distinct accounts)` : ''}${options.workloads.length === 2 ? '; ' : ''}${options.workloads.includes('ycsb') ? `ycsb (${YCSB_KEY_COUNT} keys, ${options.operationsPerTransaction} distinct Zipfian keys per transaction, each read with probability ${options.readFraction} else incremented; theta ${options.thetas.join(', ')})` : ''}.`);
   out.push('');
   out.push('How to read the tables: each cell is the median over the runs that passed their checks, with [min-max] over those runs. '
