@@ -16,13 +16,14 @@ export const STRATEGY_STYLE: Record<Strategy, { color: string; dash: string }> =
   '2pl-nowait': { color: '#2ca02c', dash: '2 3' },
 };
 
-interface Column {
+export interface Column {
   title: string;
   metric: Metric;
   decimals: number;
 }
 
-const COLUMNS: Column[] = [
+/** The columns of every results table, in order (report 2 uses them too). */
+export const COLUMNS: Column[] = [
   { title: 'txn/s', metric: 'throughputPerSecond', decimals: 0 },
   { title: 'restarts/commit', metric: 'restartsPerCommit', decimals: 2 },
   { title: 'p50 ms', metric: 'latencyP50Ms', decimals: 1 },

@@ -2,8 +2,7 @@
 // captured ava runs, and the benchmark's results. Pure: ReportInput in, text out. Every number,
 // listing and output comes from the input; the only prose written here says what the parts
 // are and how to read them.
-import { formatSummary, markdownTable } from '../bench/report.js';
-import type { Metric } from '../bench/summary.js';
+import { COLUMNS, formatSummary, markdownTable } from '../bench/report.js';
 import { BANK_ACCOUNT_COUNT, BANK_BALANCE_INITIAL, BANK_TRANSFER_AMOUNT_MAX, YCSB_KEY_COUNT } from '../bench/workloads.js';
 import type { ClientRun, ExpectationResult, MachineFacts, ScenarioRun, StepRun } from '../scenario/report.js';
 import { allPassed, type ParsedTest } from './ava-output.js';
@@ -508,24 +507,7 @@ function testsSection(property: ReportProperty, input: ReportInput, sectionNumbe
 
 // ---- performance ----
 
-interface Column {
-  title: string;
-  metric: Metric;
-  decimals: number;
-}
-
-const BENCH_COLUMNS: Column[] = [
-  { title: 'txn/s', metric: 'throughputPerSecond', decimals: 0 },
-  { title: 'restarts/commit', metric: 'restartsPerCommit', decimals: 2 },
-  { title: 'p50 ms', metric: 'latencyP50Ms', decimals: 1 },
-  { title: 'p95 ms', metric: 'latencyP95Ms', decimals: 1 },
-  { title: 'p99 ms', metric: 'latencyP99Ms', decimals: 1 },
-  { title: 'msgs/commit', metric: 'messagesPerCommit', decimals: 1 },
-  { title: 'CPU% middlewares', metric: 'cpuMiddlewarePercent', decimals: 0 },
-  { title: 'CPU% databases', metric: 'cpuDatabasePercent', decimals: 0 },
-  { title: 'CPU% client', metric: 'cpuClientPercent', decimals: 0 },
-  { title: 'failed txns', metric: 'failedTransactions', decimals: 0 },
-];
+const BENCH_COLUMNS = COLUMNS;
 
 function benchTable(document: BenchResultsDocument, kind: 'bank' | 'ycsb'): string {
   const groups = document.summaries.filter((group) => group.configuration.workload.kind === kind);
