@@ -1,7 +1,7 @@
 // The private workspace of one transaction's read phase (DESIGN.md "Read phase").
 // Writes are buffered; reads are served from the write set, else from what was already
 // read, else they must go to a replica, and the version read is recorded.
-import { TIMESTAMP_ZERO, timestampsEqual, type Timestamp } from '../timestamp/timestamp.js';
+import { timestampsEqual, type Timestamp } from '../timestamp/timestamp.js';
 import type { Key, ReadSet, Value, Write } from './types.js';
 
 export type Lookup =
@@ -53,5 +53,3 @@ export class Workspace {
     return this.writes.size === 0;
   }
 }
-
-export const VERSION_OF_MISSING: Timestamp = TIMESTAMP_ZERO;
