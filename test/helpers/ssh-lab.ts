@@ -9,15 +9,14 @@ import os from 'node:os';
 import path from 'node:path';
 import { promisify } from 'node:util';
 import { setTimeout as delay } from 'node:timers/promises';
-import { killProcess, waitForExit } from './processes.js';
-import { runOccdb, type CommandResult } from './startup-cluster.js';
+import { killProcess } from './processes.js';
+import { runOccdb, runStartupScript, type CommandResult } from './startup-cluster.js';
 import { freePort } from './ports.js';
 
 const execFileAsync = promisify(execFile);
 
 export const SSHD = '/usr/sbin/sshd';
 const SSHD_READY_WAIT_MS = 15_000;
-const COMMAND_TIMEOUT_MS = 120_000;
 const OUTPUT_CHARS_MAX = 64 * 1024;
 
 export interface LabHost {
@@ -283,18 +282,8 @@ export function runOccdbWith(args: string[], env: NodeJS.ProcessEnv): Promise<Co
 }
 
 /** Runs the classic startup/STARTUP script with `args` and `env`. */
-export async function runStartupScriptWith(script: string, args: string[], env: NodeJS.ProcessEnv): Promise<CommandResult> {
-  const child = spawn(script, args, { cwd: os.tmpdir(), env, stdio: ['ignore', 'pipe', 'pipe'] });
-  const output = { stdout: '', stderr: '' };
-  child.stdout.on('data', (chunk: Buffer) => (output.stdout = (output.stdout + chunk.toString('utf8')).slice(-OUTPUT_CHARS_MAX)));
-  child.stderr.on('data', (chunk: Buffer) => (output.stderr = (output.stderr + chunk.toString('utf8')).slice(-OUTPUT_CHARS_MAX)));
-  try {
-    const exit = await waitForExit(child, COMMAND_TIMEOUT_MS);
-    if (!exit) throw new Error(`STARTUP ${args.join(' ')} did not finish within ${COMMAND_TIMEOUT_MS} ms; stderr: ${output.stderr}`);
-    return { code: exit.code, ...output };
-  } finally {
-    await killProcess(child, 'SIGKILL');
-  }
+export function runStartupScriptWith(script: string, args: string[], env: NodeJS.ProcessEnv): Promise<CommandResult> {
+  return runStartupScript(args, { script, env });
 }
 
 /** The network namespace a process is in, by name (`ip netns identify`), or '' if none of the named ones. */

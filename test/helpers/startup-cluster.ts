@@ -40,12 +40,15 @@ export async function runOccdb(args: string[], env?: NodeJS.ProcessEnv): Promise
   }
 }
 
-/** Runs the classic startup/STARTUP script with `args`. */
-export async function runStartupScript(args: string[]): Promise<CommandResult> {
-  const child = spawn(STARTUP_SCRIPT, args, { cwd: os.tmpdir(), stdio: ['ignore', 'pipe', 'pipe'] });
+/** Output kept per stream of a script run: its tail is what a failure message needs. */
+const SCRIPT_OUTPUT_CHARS_MAX = 64 * 1024;
+
+/** Runs the classic STARTUP script (this repository's, unless `script` names another) with `args`, and `env` if given. */
+export async function runStartupScript(args: string[], options: { script?: string; env?: NodeJS.ProcessEnv } = {}): Promise<CommandResult> {
+  const child = spawn(options.script ?? STARTUP_SCRIPT, args, { cwd: os.tmpdir(), ...(options.env ? { env: options.env } : {}), stdio: ['ignore', 'pipe', 'pipe'] });
   const output = { stdout: '', stderr: '' };
-  child.stdout.on('data', (chunk: Buffer) => (output.stdout += chunk.toString('utf8')));
-  child.stderr.on('data', (chunk: Buffer) => (output.stderr += chunk.toString('utf8')));
+  child.stdout.on('data', (chunk: Buffer) => (output.stdout = (output.stdout + chunk.toString('utf8')).slice(-SCRIPT_OUTPUT_CHARS_MAX)));
+  child.stderr.on('data', (chunk: Buffer) => (output.stderr = (output.stderr + chunk.toString('utf8')).slice(-SCRIPT_OUTPUT_CHARS_MAX)));
   try {
     const exit = await waitForExit(child, COMMAND_TIMEOUT_MS);
     if (!exit) throw new Error(`STARTUP ${args.join(' ')} did not finish within ${COMMAND_TIMEOUT_MS} ms; stderr: ${output.stderr}`);
