@@ -53,9 +53,11 @@ export async function runDatabase(options: DatabaseOptions): Promise<RunningData
     throw new OccdbError('INTERNAL', `${name} cannot open its data directory ${dataDir}: ${(error as Error).message}`);
   }
 
+  let appliesDone = 0;
   const queue = new RequestQueue(name, async (applies) => {
     const written = await storage.applyGroup(applies);
-    logger.debug(`apply group of ${applies.length}: ${applies.map((apply, index) => `ts=${formatTimestamp(apply.ts)} writes=${apply.writes.length} written=${written[index]}`).join('; ')}`);
+    appliesDone += applies.length;
+    if (logger.isDebugEnabled()) logger.debug(`apply group of ${applies.length}: ${applies.map((apply, index) => `ts=${formatTimestamp(apply.ts)} writes=${apply.writes.length} written=${written[index]}`).join('; ')}`);
     return written.map((count) => ({ written: count }));
   });
   const startedAtMs = Date.now();
@@ -74,7 +76,7 @@ export async function runDatabase(options: DatabaseOptions): Promise<RunningData
       case 'ping':
         return queue.read(async () => ({}));
       case 'status':
-        return queue.read(async () => ({ role: 'database', id: options.id, pid: process.pid, ports: { port: server?.port ?? entry.port }, uptimeMs: Date.now() - startedAtMs, requests }));
+        return queue.read(async () => ({ role: 'database', id: options.id, pid: process.pid, ports: { port: server?.port ?? entry.port }, uptimeMs: Date.now() - startedAtMs, requests, syncs: storage.syncs, applies: appliesDone }));
       case 'db.read':
         return queue.read(async () => ({ entries: await storage.read(request.keys) }));
       case 'db.versions':

@@ -33,6 +33,11 @@ export class Storage {
   /** Counts the batches written: a LevelDB read that overlapped one does not fill the cache. */
   private batchesWritten = 0;
 
+  /** Synced batches written since the database opened. */
+  get syncs(): number {
+    return this.batchesWritten;
+  }
+
   private constructor(private readonly db: Level<string, Entry>) {}
 
   /**

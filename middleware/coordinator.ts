@@ -96,7 +96,7 @@ export class Coordinator {
       case 'vote': {
         const resolve = this.pendingVotes.get(effect.txid);
         this.pendingVotes.delete(effect.txid);
-        if (effect.vote === 'no') this.options.logger.debug(`vote no on ${effect.txid} for MIDDLEWARE${effect.to}`);
+        if (effect.vote === 'no' && this.options.logger.isDebugEnabled()) this.options.logger.debug(`vote no on ${effect.txid} for MIDDLEWARE${effect.to}`);
         resolve?.({ vote: effect.vote, clock: effect.clock });
         return;
       }
@@ -118,10 +118,10 @@ export class Coordinator {
         }
         return;
       case 'committed':
-        this.options.logger.debug(`commit ${effect.txid} at ${formatTimestamp(effect.ts)}`);
+        if (this.options.logger.isDebugEnabled()) this.options.logger.debug(`commit ${effect.txid} at ${formatTimestamp(effect.ts)}`);
         return this.resolve(effect.txid, { outcome: 'committed', ts: effect.ts });
       case 'aborted':
-        this.options.logger.debug(`abort ${effect.txid} at ${formatTimestamp(effect.ts)}: ${effect.reason}: ${effect.detail}`);
+        if (this.options.logger.isDebugEnabled()) this.options.logger.debug(`abort ${effect.txid} at ${formatTimestamp(effect.ts)}: ${effect.reason}: ${effect.detail}`);
         return this.resolve(effect.txid, { outcome: 'aborted', ts: effect.ts, reason: effect.reason, detail: effect.detail });
     }
   }

@@ -116,7 +116,7 @@ export class TwoPhaseLockingEngine implements TransactionEngine {
       releaseOnce();
       this.aborts += 1;
       lastProblem = refused.detail;
-      this.options.logger.debug(`restart ${txid} (${formatTimestamp(startTs)}): ${refused.reason}: ${refused.detail}`);
+      if (this.options.logger.isDebugEnabled()) this.options.logger.debug(`restart ${txid} (${formatTimestamp(startTs)}): ${refused.reason}: ${refused.detail}`);
       if (attempt >= this.options.limits.retryCountMax) {
         const code = refused.reason === 'die' ? 'TXN_RETRIES_EXHAUSTED' : 'NODE_UNAVAILABLE';
         return {
@@ -163,7 +163,7 @@ export class TwoPhaseLockingEngine implements TransactionEngine {
     const writes = workspace.writeSet;
     if (writes.length > 0) await Promise.all(this.options.replicas.ids.map((replica) => this.options.replicas.apply(replica, commitTs, writes)));
     this.commits += 1;
-    this.options.logger.debug(`commit at ${formatTimestamp(commitTs)} after ${attempt} restarts`);
+    if (this.options.logger.isDebugEnabled()) this.options.logger.debug(`commit at ${formatTimestamp(commitTs)} after ${attempt} restarts`);
     return { outcome: 'committed', ts: [...commitTs] as [number, number], ...base };
   }
 

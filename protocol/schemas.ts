@@ -183,6 +183,10 @@ export const StatusResult = z.object({
   messagesSent: z.number().int().nonnegative().optional(),
   /** 2PL: keys whose lock this middleware homes that are held or waited for. */
   lockedKeys: z.number().int().nonnegative().optional(),
+  /** Database: synced batches written since it started (one per group commit). */
+  syncs: z.number().int().nonnegative().optional(),
+  /** Database: APPLYs acknowledged since it started. */
+  applies: z.number().int().nonnegative().optional(),
   keys: z.number().int().nonnegative().optional(),
 });
 export type Status = z.infer<typeof StatusResult>;
