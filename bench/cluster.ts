@@ -43,7 +43,12 @@ export class StrategyCluster {
   /** One client per middleware for setup, read-back and status; closed when the cluster stops. */
   private controlClients: OccdbClient[] = [];
 
-  constructor(readonly strategy: Strategy, private readonly rootDir: string, private readonly layout: { middlewares: number; databases: number }) {}
+  constructor(
+    readonly strategy: Strategy,
+    private readonly rootDir: string,
+    private readonly layout: { middlewares: number; databases: number },
+    private readonly tcpOnly = false,
+  ) {}
 
   /**
    * A running, healthy cluster of this strategy: the one already running if every process
@@ -68,6 +73,7 @@ export class StrategyCluster {
         dir,
         strategy: this.strategy,
         logLevel: 'warn',
+        tcpOnly: this.tcpOnly,
       }, output);
     } catch (error) {
       started = false;

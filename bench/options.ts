@@ -18,6 +18,8 @@ export interface BenchOptions {
   strategies: Strategy[];
   workloads: WorkloadKind[];
   quick: boolean;
+  /** Processes talk over TCP loopback rather than Unix domain sockets. */
+  tcpOnly: boolean;
   /** The folder results.json, results.md and the charts go to. */
   out: string;
   /** Seeds every client's random stream, so a sweep draws the same transactions again. */
@@ -39,7 +41,7 @@ export const CLIENTS_MAX = 1000;
 export const NODES_PER_ROLE_MAX = 32;
 export const SECONDS_MAX = 3600;
 
-export const BENCH_DEFAULTS: Omit<BenchOptions, 'quick'> = {
+export const BENCH_DEFAULTS: Omit<BenchOptions, 'quick' | 'tcpOnly'> = {
   clients: [1, 4, 16, 64],
   operationsPerTransaction: 4,
   readFraction: 0.5,
@@ -160,6 +162,7 @@ export interface RawBenchOptions {
   strategies?: string;
   workloads?: string;
   quick?: boolean;
+  tcpOnly?: boolean;
   sweep?: string;
   out?: string;
   seed?: string;
@@ -181,10 +184,12 @@ function sweepPreset(raw: RawBenchOptions): { name: SweepName; preset: SweepPres
 export function resolveBenchOptions(raw: RawBenchOptions): BenchOptions {
   const quick = raw.quick === true;
   const sweep = sweepPreset(raw);
-  const base: BenchOptions = { ...BENCH_DEFAULTS, ...(quick ? QUICK_OVERRIDES : {}), ...(sweep?.preset.overrides ?? {}), quick };
+  const tcpOnly = raw.tcpOnly === true;
+  const base: BenchOptions = { ...BENCH_DEFAULTS, ...(quick ? QUICK_OVERRIDES : {}), ...(sweep?.preset.overrides ?? {}), quick, tcpOnly };
   const given = <T>(text: string | undefined, parse: (text: string) => T, fallback: T): T => (text === undefined ? fallback : parse(text));
   const options: BenchOptions = {
     quick,
+    tcpOnly,
     clients: given(raw.clients, (text) => parseNumberList(text, '--clients', checks.integerIn(1, CLIENTS_MAX)), base.clients),
     operationsPerTransaction: given(raw.ops, (text) => parseNumber(text, '--ops', checks.integerIn(1, 1000)), base.operationsPerTransaction),
     readFraction: given(raw.readFraction, (text) => parseNumber(text, '--read-fraction', checks.fraction), base.readFraction),

@@ -57,7 +57,8 @@ export function registerClusterCommands(program: Command): void {
     .addOption(logLevelOption())
     .addOption(new Option('--base-port <port>', 'on every host, use consecutive ports from this one (default: any free ports)').argParser(parsePort))
     .addOption(new Option('--remote-dir <dir>', "the cluster's directory on remote hosts, relative to the remote home unless absolute (default: .occdb/<last part of --dir>)"))
-    .addOption(new Option('--keep-going', 'when a process fails to start, keep the others running and start the rest'));
+    .addOption(new Option('--keep-going', 'when a process fails to start, keep the others running and start the rest'))
+    .addOption(new Option('--tcp-only', 'processes on one machine talk over TCP too (by default they use Unix domain sockets in their directories, which cost less)'));
   addSshOptions(startup, true)
     .addHelpText('after', [
       '',
@@ -66,7 +67,7 @@ export function registerClusterCommands(program: Command): void {
       '  occdb startup 2 alpha beta 2 beta gamma --dir ./demo --accept-new-hosts',
       '  occdb startup 1 ops@alpha:2222 1 ops@beta --identity ~/.ssh/occdb --remote-occdb /opt/occdb/bin/occdb.js',
     ].join('\n'))
-    .action(async (layoutWords: string[], options: ClusterOptions & SshCommandOptions & { strategy: Strategy; logLevel: LogLevel; basePort?: number; remoteDir?: string; keepGoing?: boolean }) => {
+    .action(async (layoutWords: string[], options: ClusterOptions & SshCommandOptions & { strategy: Strategy; logLevel: LogLevel; basePort?: number; remoteDir?: string; keepGoing?: boolean; tcpOnly?: boolean }) => {
       const layout = parseStartupArguments(layoutWords);
       const healthy = await runStartup(
         {
@@ -78,6 +79,7 @@ export function registerClusterCommands(program: Command): void {
           remote: remoteOptions(options),
           remoteDir: options.remoteDir,
           keepGoing: options.keepGoing === true,
+          tcpOnly: options.tcpOnly === true,
         },
         consoleOutput,
       );

@@ -6,7 +6,7 @@ import { OccdbError } from '../protocol/errors.js';
 import { createLogger, flushLogger, type LogLevel } from '../protocol/log.js';
 import { findDatabase, listenAddress, readClusterFile } from '../protocol/cluster.js';
 import { DatabaseRequestSchema, type DatabaseRequest, type Write } from '../protocol/schemas.js';
-import { NdjsonServer } from '../protocol/server.js';
+import { NdjsonServer, connectionsOf, unixSocketsNote } from '../protocol/server.js';
 import { formatTimestamp, type Timestamp } from '../timestamp/timestamp.js';
 import { Storage, isLockedError } from './storage.js';
 
@@ -76,7 +76,7 @@ export async function runDatabase(options: DatabaseOptions): Promise<RunningData
       case 'ping':
         return queue.read(async () => ({}));
       case 'status':
-        return queue.read(async () => ({ role: 'database', id: options.id, pid: process.pid, ports: { port: server?.port ?? entry.port }, uptimeMs: Date.now() - startedAtMs, requests, syncs: storage.syncs, applies: appliesDone }));
+        return queue.read(async () => ({ role: 'database', id: options.id, pid: process.pid, ports: { port: server?.port ?? entry.port }, uptimeMs: Date.now() - startedAtMs, requests, connections: connectionsOf([server]), syncs: storage.syncs, applies: appliesDone }));
       case 'db.read':
         return queue.read(async () => ({ entries: await storage.read(request.keys) }));
       case 'db.versions':
@@ -87,13 +87,13 @@ export async function runDatabase(options: DatabaseOptions): Promise<RunningData
   };
 
   try {
-    server = await NdjsonServer.listen({ host, port: entry.port, schema: DatabaseRequestSchema, knownTypes: KNOWN_TYPES, handle, logger, label: name });
+    server = await NdjsonServer.listen({ host, port: entry.port, schema: DatabaseRequestSchema, knownTypes: KNOWN_TYPES, handle, logger, label: name, socketPath: entry.socket });
   } catch (error) {
     await storage.close();
     await flushLogger(logger);
     throw new OccdbError('USAGE', `${name} cannot listen on ${host}:${entry.port}: ${(error as Error).message}`);
   }
-  logger.info(`${name} listening on ${host}:${server.port}`);
+  logger.info(`${name} listening on ${host}:${server.port}${unixSocketsNote([server])}`);
 
   let closing: Promise<void> | null = null;
   const close = (): Promise<void> => {

@@ -1,7 +1,7 @@
 // The database replicas as one middleware sees them: a connection to each, reads from a
 // preferred live replica (falling back to the others), APPLY to every replica.
 import { Connection } from '../protocol/connection.js';
-import { databaseEndpoint, type DatabaseEntry } from '../protocol/cluster.js';
+import { databaseEndpoint, type DatabaseEntry, type Vantage } from '../protocol/cluster.js';
 import { OccdbError } from '../protocol/errors.js';
 import { DbApplyBatchResult, DbReadResult, DbVersionsResult, type Entry } from '../protocol/schemas.js';
 import type { Timestamp } from '../timestamp/timestamp.js';
@@ -32,9 +32,10 @@ export class ReplicaSet {
   private readonly order: ReplicaId[];
   private closed = false;
 
-  constructor(databases: DatabaseEntry[], preferredIndex: number, private readonly logger: Logger) {
+  /** `from`: where this middleware runs, so databases on its machine are reached over their Unix sockets. */
+  constructor(databases: DatabaseEntry[], preferredIndex: number, private readonly logger: Logger, from: Vantage = 'this-machine') {
     for (const database of databases) {
-      this.connections.set(database.id, new Connection(databaseEndpoint(database), `DATABASE${database.id}`));
+      this.connections.set(database.id, new Connection(databaseEndpoint(database, from), `DATABASE${database.id}`));
       this.applyQueues.set(database.id, { sending: 0, pending: [] });
     }
     // Each middleware starts its reads at a different replica, spreading the read load.

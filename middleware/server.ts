@@ -12,7 +12,7 @@ import { createLogger, flushLogger, type LogLevel, type Logger } from '../protoc
 import {
   ClientRequestSchema, EmptyResult, JoinResult, PeerRequestSchema, type ClientRequest, type PeerRequest, type Status, type TxnResult,
 } from '../protocol/schemas.js';
-import { NdjsonServer } from '../protocol/server.js';
+import { NdjsonServer, connectionsOf, unixSocketsNote } from '../protocol/server.js';
 import type { Faults } from '../occ/node.js';
 import type { TransactionEngine } from './engine.js';
 import { OccEngine } from './occ-engine.js';
@@ -75,7 +75,7 @@ class Middleware implements RunningMiddleware {
 
   constructor(private readonly cluster: ClusterFile, private readonly options: MiddlewareOptions, private readonly logger: Logger) {
     const index = cluster.middlewares.findIndex((m) => m.id === options.id);
-    this.replicas = new ReplicaSet(cluster.databases, index, logger);
+    this.replicas = new ReplicaSet(cluster.databases, index, logger, { host: cluster.middlewares[index]!.host });
     this.limits = { ...TRANSACTION_LIMITS_DEFAULT, ...options.limits };
     const common = { id: options.id, replicas: this.replicas, peer: (member: number) => this.peer(member), logger, limits: this.limits, magic: (args: readonly [number, number, number]) => this.magic(args) };
     this.engine = cluster.strategy === 'occ'
@@ -93,17 +93,17 @@ class Middleware implements RunningMiddleware {
     // us while we are still joining, or two starting middlewares could miss each other.
     this.peerServer = await listen(() => NdjsonServer.listen({
       host, port: this.self.peerPort, schema: PeerRequestSchema, knownTypes: PeerRequestSchema.options.map((o) => o.shape.type.value),
-      handle: (request) => this.onPeerRequest(request), logger: this.logger, label: `MIDDLEWARE${this.options.id} peer port`,
+      handle: (request) => this.onPeerRequest(request), logger: this.logger, label: `MIDDLEWARE${this.options.id} peer port`, socketPath: this.self.peerSocket,
     }), `peer port ${this.self.peerPort}`);
     await this.join();
     this.engine.joined();
     this.clientServer = await listen(() => NdjsonServer.listen({
       host, port: this.self.clientPort, schema: ClientRequestSchema, knownTypes: ClientRequestSchema.options.map((o) => o.shape.type.value),
-      handle: (request) => this.onClientRequest(request), logger: this.logger, label: `MIDDLEWARE${this.options.id} client port`,
+      handle: (request) => this.onClientRequest(request), logger: this.logger, label: `MIDDLEWARE${this.options.id} client port`, socketPath: this.self.clientSocket,
     }), `client port ${this.self.clientPort}`);
     const faults = Object.entries(this.options.faults ?? {}).filter(([, on]) => on).map(([name]) => name);
     if (faults.length > 0) this.logger.warn(`FAULTS INJECTED ON PURPOSE: ${faults.join(', ')}: this middleware is not serializable`);
-    this.logger.info(`MIDDLEWARE${this.options.id} listening on ${host}:${this.self.clientPort} (clients) and :${this.self.peerPort} (peers); strategy ${this.engine.strategy}; members ${this.engine.members().map((m) => `MIDDLEWARE${m}`).join(', ') || 'none'}; ${this.replicas.ids.length} replicas`);
+    this.logger.info(`MIDDLEWARE${this.options.id} listening on ${host}:${this.self.clientPort} (clients) and :${this.self.peerPort} (peers)${unixSocketsNote([this.clientServer, this.peerServer])}; strategy ${this.engine.strategy}; members ${this.engine.members().map((m) => `MIDDLEWARE${m}`).join(', ') || 'none'}; ${this.replicas.ids.length} replicas`);
   }
 
   /**
@@ -205,6 +205,7 @@ class Middleware implements RunningMiddleware {
       uptimeMs: Date.now() - this.startedAt,
       strategy: this.engine.strategy,
       messagesSent: Connection.requestsSent,
+      connections: connectionsOf([this.clientServer, this.peerServer]),
       ...engine,
     };
   }
@@ -213,7 +214,7 @@ class Middleware implements RunningMiddleware {
     let connection = this.peers.get(member);
     if (!connection) {
       const entry = findMiddleware(this.cluster, member);
-      connection = new Connection(middlewarePeerEndpoint(entry), `MIDDLEWARE${member}`);
+      connection = new Connection(middlewarePeerEndpoint(entry, { host: this.self.host }), `MIDDLEWARE${member}`);
       this.peers.set(member, connection);
     }
     return connection;

@@ -21,6 +21,9 @@ export const MiddlewareEntrySchema = z.object({
   peerPort: port,
   /** The process's own directory (log, pid) on its host. */
   dir: z.string().min(1),
+  /** Unix domain sockets the process also listens on, for processes on its own machine. */
+  clientSocket: z.string().min(1).optional(),
+  peerSocket: z.string().min(1).optional(),
   pid: z.number().int().positive().optional(),
   /** Where the process's host keeps its copy of this file: set for hosts reached over ssh. */
   clusterFile: z.string().min(1).optional(),
@@ -32,6 +35,8 @@ export const DatabaseEntrySchema = z.object({
   host,
   port,
   dir: z.string().min(1),
+  /** A Unix domain socket the process also listens on, for processes on its own machine. */
+  socket: z.string().min(1).optional(),
   pid: z.number().int().positive().optional(),
   /** Where the process's host keeps its copy of this file: set for hosts reached over ssh. */
   clusterFile: z.string().min(1).optional(),
@@ -148,14 +153,45 @@ export function connectHost(host: string): string {
   return withoutPort === 'localhost' ? '127.0.0.1' : withoutPort.replace(/^\[|\]$/g, '');
 }
 
-export function middlewareClientEndpoint(entry: MiddlewareEntry): Endpoint {
-  return { host: connectHost(entry.host), port: entry.clientPort };
+/**
+ * A Unix socket path is limited by the system (108 bytes on Linux, 104 on others, with the
+ * terminating zero); a process whose directory is deeper listens on TCP only.
+ */
+export const UNIX_SOCKET_PATH_BYTES_MAX = 100;
+
+/** `<dir>/<name>` if it is short enough to be a Unix socket's path, else undefined. */
+export function unixSocketPath(dir: string, name: string, join: (...parts: string[]) => string = path.join): string | undefined {
+  const socketPath = join(dir, name);
+  return Buffer.byteLength(socketPath) <= UNIX_SOCKET_PATH_BYTES_MAX ? socketPath : undefined;
 }
 
-export function middlewarePeerEndpoint(entry: MiddlewareEntry): Endpoint {
-  return { host: connectHost(entry.host), port: entry.peerPort };
+/**
+ * Where a connection starts: from a cluster member on `host` (as the cluster file names it),
+ * or from this machine (a client, the command line, a test).
+ */
+export type Vantage = { host: string } | 'this-machine';
+
+/**
+ * True when a process on `host` runs on the machine a connection starts from: then its Unix
+ * socket is reachable. Members compare the addresses they are reached at; this machine
+ * reaches its own processes at loopback addresses.
+ */
+export function onSameMachine(host: string, from: Vantage): boolean {
+  return from === 'this-machine' ? isLoopbackHost(connectHost(host)) : connectHost(host) === connectHost(from.host);
 }
 
-export function databaseEndpoint(entry: DatabaseEntry): Endpoint {
-  return { host: connectHost(entry.host), port: entry.port };
+function endpoint(host: string, port: number, socket: string | undefined, from: Vantage): Endpoint {
+  return socket !== undefined && onSameMachine(host, from) ? { host: connectHost(host), port, socket } : { host: connectHost(host), port };
+}
+
+export function middlewareClientEndpoint(entry: MiddlewareEntry, from: Vantage = 'this-machine'): Endpoint {
+  return endpoint(entry.host, entry.clientPort, entry.clientSocket, from);
+}
+
+export function middlewarePeerEndpoint(entry: MiddlewareEntry, from: Vantage = 'this-machine'): Endpoint {
+  return endpoint(entry.host, entry.peerPort, entry.peerSocket, from);
+}
+
+export function databaseEndpoint(entry: DatabaseEntry, from: Vantage = 'this-machine'): Endpoint {
+  return endpoint(entry.host, entry.port, entry.socket, from);
 }

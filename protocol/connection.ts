@@ -9,6 +9,11 @@ import { MESSAGE_BYTES_MAX, ReplySchema } from './schemas.js';
 export interface Endpoint {
   host: string;
   port: number;
+  /**
+   * A Unix domain socket the same process listens on, tried first when set (the process is
+   * on this machine); TCP is the fallback when it cannot be reached.
+   */
+  socket?: string;
 }
 
 interface Pending {
@@ -73,38 +78,44 @@ export class Connection {
 
   private connect(): Promise<CoalescingWriter> {
     if (this.socket && this.writer) return Promise.resolve(this.writer);
-    if (this.connecting) return this.connecting;
-    this.connecting = new Promise<CoalescingWriter>((resolve, reject) => {
-      const socket = net.connect({ host: this.endpoint.host, port: this.endpoint.port });
-      socket.setNoDelay(true);
-      const timer = setTimeout(() => socket.destroy(new Error('connect timeout')), CONNECT_TIMEOUT_MS);
-      const splitter = new LineSplitter(MESSAGE_BYTES_MAX, (line) => this.onLine(line), () => socket.destroy());
-      socket.on('data', (chunk) => splitter.push(chunk));
-      socket.once('connect', () => {
-        clearTimeout(timer);
-        this.socket = socket;
-        this.writer = new CoalescingWriter(socket);
-        this.connecting = null;
-        resolve(this.writer);
-      });
-      let errorCode: string | undefined;
-      socket.on('error', (error: NodeJS.ErrnoException) => { errorCode = error.code; /* 'close' follows and cleans up */ });
-      socket.once('close', () => {
-        clearTimeout(timer);
-        const wasConnected = this.socket === socket;
-        if (wasConnected) {
-          this.socket = null;
-          this.writer = null;
-        }
-        else this.connecting = null;
-        const error = errorCode === 'ECONNREFUSED'
-          ? new OccdbError('NODE_UNAVAILABLE', `${this.label} refused the connection (not running?)`, 'refused')
-          : new OccdbError('NODE_UNAVAILABLE', `${this.label} is unreachable (${errorCode ?? 'connect timeout'})`);
-        if (!wasConnected) reject(error);
-        else this.failAll(new OccdbError('NODE_UNAVAILABLE', `connection to ${this.label} was lost`));
-      });
-    });
+    this.connecting ??= this.open().finally(() => { this.connecting = null; });
     return this.connecting;
+  }
+
+  /** Connects over the Unix socket if there is one and it answers, else over TCP. */
+  private async open(): Promise<CoalescingWriter> {
+    const overTcp = (): Promise<net.Socket> => connectSocket({ host: this.endpoint.host, port: this.endpoint.port });
+    let socket: net.Socket;
+    try {
+      // A missing or stale socket file (the process is gone, or runs without one) is no
+      // reason to fail: TCP reaches the same process.
+      socket = this.endpoint.socket === undefined ? await overTcp() : await connectSocket({ path: this.endpoint.socket }).catch(overTcp);
+    } catch (error) {
+      throw this.unreachable(error);
+    }
+    if (this.closed) {
+      socket.destroy();
+      throw new OccdbError('NODE_UNAVAILABLE', `connection to ${this.label} is closed`);
+    }
+    const splitter = new LineSplitter(MESSAGE_BYTES_MAX, (line) => this.onLine(line), () => socket.destroy());
+    socket.on('data', (chunk) => splitter.push(chunk));
+    socket.on('error', () => { /* 'close' follows and cleans up */ });
+    socket.once('close', () => {
+      if (this.socket !== socket) return;
+      this.socket = null;
+      this.writer = null;
+      this.failAll(new OccdbError('NODE_UNAVAILABLE', `connection to ${this.label} was lost`));
+    });
+    this.socket = socket;
+    this.writer = new CoalescingWriter(socket);
+    return this.writer;
+  }
+
+  private unreachable(error: unknown): OccdbError {
+    const code = (error as NodeJS.ErrnoException).code;
+    return code === 'ECONNREFUSED'
+      ? new OccdbError('NODE_UNAVAILABLE', `${this.label} refused the connection (not running?)`, 'refused')
+      : new OccdbError('NODE_UNAVAILABLE', `${this.label} is unreachable (${code ?? 'connect timeout'})`);
   }
 
   private onLine(line: string): void {
@@ -130,4 +141,24 @@ export class Connection {
       this.pending.delete(id);
     }
   }
+}
+
+/** A connected socket (Nagle off), or the error that prevented it; gives up after CONNECT_TIMEOUT_MS. */
+function connectSocket(target: { path: string } | { host: string; port: number }): Promise<net.Socket> {
+  return new Promise((resolve, reject) => {
+    const socket = net.connect(target);
+    const timer = setTimeout(() => socket.destroy(new Error('connect timeout')), CONNECT_TIMEOUT_MS);
+    const fail = (error: Error): void => {
+      clearTimeout(timer);
+      socket.destroy();
+      reject(error);
+    };
+    socket.once('error', fail);
+    socket.once('connect', () => {
+      clearTimeout(timer);
+      socket.off('error', fail);
+      socket.setNoDelay(true);
+      resolve(socket);
+    });
+  });
 }

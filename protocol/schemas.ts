@@ -183,6 +183,8 @@ export const StatusResult = z.object({
   messagesSent: z.number().int().nonnegative().optional(),
   /** 2PL: keys whose lock this middleware homes that are held or waited for. */
   lockedKeys: z.number().int().nonnegative().optional(),
+  /** Connections open to this process now, by transport. */
+  connections: z.object({ tcp: z.number().int().nonnegative(), unix: z.number().int().nonnegative() }).optional(),
   /** Database: synced batches written since it started (one per group commit). */
   syncs: z.number().int().nonnegative().optional(),
   /** Database: APPLYs acknowledged since it started. */

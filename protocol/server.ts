@@ -1,5 +1,6 @@
 // An NDJSON request/response server. Every request is validated against the server's
 // schema before its handler sees it; a bad message gets an error reply, never a crash.
+import fs from 'node:fs';
 import net from 'node:net';
 import type { z } from 'zod';
 import { OccdbError } from './errors.js';
@@ -21,25 +22,42 @@ export interface ServeOptions<S extends z.ZodType<{ id: number; type: string }>>
   handle: RequestHandler<z.infer<S>>;
   logger: ServerLogger;
   label: string;
+  /** Also listen on this Unix domain socket (for processes on the same machine), when set. */
+  socketPath?: string;
 }
 
+export type Transport = 'tcp' | 'unix';
+
 export class NdjsonServer {
-  private readonly sockets = new Set<net.Socket>();
+  private readonly sockets = new Map<net.Socket, Transport>();
+  private unixServer: net.Server | null = null;
 
   private constructor(private readonly server: net.Server) {}
 
+  /**
+   * Listens on TCP, then on the Unix socket if one is given. A Unix socket that cannot be
+   * made is only a warning: everything reaches the process over TCP too.
+   */
   static async listen<S extends z.ZodType<{ id: number; type: string }>>(options: ServeOptions<S>): Promise<NdjsonServer> {
-    const server = net.createServer((socket) => instance.accept(socket, options));
+    const server = net.createServer((socket) => instance.accept(socket, 'tcp', options));
     const instance = new NdjsonServer(server);
-    await new Promise<void>((resolve, reject) => {
-      server.once('error', reject);
-      server.listen(options.port, options.host, () => {
-        server.off('error', reject);
-        resolve();
-      });
-    });
+    await listening(server, (ready) => server.listen(options.port, options.host, ready));
     server.on('error', (error) => options.logger.error(`${options.label} server error: ${error.message}`));
+    if (options.socketPath !== undefined) instance.unixServer = await listenUnix(options.socketPath, (socket) => instance.accept(socket, 'unix', options), options);
     return instance;
+  }
+
+  /** The Unix socket the server listens on, if any. */
+  get socketPath(): string | null {
+    const address = this.unixServer?.address();
+    return typeof address === 'string' ? address : null;
+  }
+
+  /** Open connections, by how they reached the server. */
+  get connections(): Record<Transport, number> {
+    const counts = { tcp: 0, unix: 0 };
+    for (const transport of this.sockets.values()) counts[transport] += 1;
+    return counts;
   }
 
   get port(): number {
@@ -52,15 +70,16 @@ export class NdjsonServer {
    * still reach the peer), then by force after `graceMs`.
    */
   async close(graceMs = 500): Promise<void> {
-    const closed = new Promise<void>((resolve) => this.server.close(() => resolve()));
-    for (const socket of this.sockets) socket.end();
-    const timer = setTimeout(() => { for (const socket of this.sockets) socket.destroy(); }, graceMs);
+    // Closing the Unix server also removes its socket file.
+    const closed = Promise.all([this.server, this.unixServer].map((server) => server && new Promise<void>((resolve) => server.close(() => resolve()))));
+    for (const socket of this.sockets.keys()) socket.end();
+    const timer = setTimeout(() => { for (const socket of this.sockets.keys()) socket.destroy(); }, graceMs);
     await closed;
     clearTimeout(timer);
   }
 
-  private accept<S extends z.ZodType<{ id: number; type: string }>>(socket: net.Socket, options: ServeOptions<S>): void {
-    this.sockets.add(socket);
+  private accept<S extends z.ZodType<{ id: number; type: string }>>(socket: net.Socket, transport: Transport, options: ServeOptions<S>): void {
+    this.sockets.set(socket, transport);
     socket.setNoDelay(true);
     socket.on('error', () => { /* the peer went away; 'close' cleans up */ });
     socket.on('close', () => this.sockets.delete(socket));
@@ -115,5 +134,53 @@ export class NdjsonServer {
           }
         },
       );
+  }
+}
+
+/** Open connections of `servers` together, by transport. */
+export function connectionsOf(servers: ReadonlyArray<NdjsonServer | null>): Record<Transport, number> {
+  const counts = { tcp: 0, unix: 0 };
+  for (const server of servers) {
+    if (!server) continue;
+    counts.tcp += server.connections.tcp;
+    counts.unix += server.connections.unix;
+  }
+  return counts;
+}
+
+/** `; Unix sockets a, b` for a log line, or nothing when no server has one. */
+export function unixSocketsNote(servers: ReadonlyArray<NdjsonServer | null>): string {
+  const paths = servers.map((server) => server?.socketPath).filter((socketPath) => socketPath);
+  return paths.length > 0 ? `; Unix sockets ${paths.join(', ')}` : '';
+}
+
+function listening(server: net.Server, listen: (ready: () => void) => void): Promise<void> {
+  return new Promise<void>((resolve, reject) => {
+    server.once('error', reject);
+    listen(() => {
+      server.off('error', reject);
+      resolve();
+    });
+  });
+}
+
+/**
+ * Listens on the Unix socket `socketPath`, or returns null (with a warning) when it cannot.
+ * A socket file already there was left by an earlier life of this process that did not
+ * close: a live one would hold the TCP port this process has just bound. Anything at that
+ * path that is not a socket is left alone.
+ */
+async function listenUnix(socketPath: string, onConnection: (socket: net.Socket) => void, options: { logger: ServerLogger; label: string }): Promise<net.Server | null> {
+  try {
+    const existing = fs.lstatSync(socketPath, { throwIfNoEntry: false });
+    if (existing && !existing.isSocket()) throw new Error('something that is not a socket is in the way');
+    if (existing) fs.unlinkSync(socketPath);
+    const server = net.createServer(onConnection);
+    await listening(server, (ready) => server.listen(socketPath, ready));
+    server.on('error', (error) => options.logger.error(`${options.label} server error on ${socketPath}: ${error.message}`));
+    return server;
+  } catch (error) {
+    options.logger.warn(`${options.label} cannot listen on ${socketPath} (${(error as Error).message}); TCP only`);
+    return null;
   }
 }

@@ -6,11 +6,14 @@ import fs from 'node:fs';
 import path from 'node:path';
 import {
   type ClusterFile,
+  type DatabaseEntry,
+  type MiddlewareEntry,
   type Strategy,
   clusterFilePath,
   connectHost,
   listenAddress,
   readClusterFile,
+  unixSocketPath,
   writeClusterFile,
 } from '../protocol/cluster.js';
 import { OccdbError } from '../protocol/errors.js';
@@ -40,6 +43,8 @@ export interface StartupOptions {
   remoteDir?: string | undefined;
   /** When a process fails to start, keep the others running and go on starting the rest. */
   keepGoing?: boolean | undefined;
+  /** Processes on one machine talk over TCP rather than Unix domain sockets. */
+  tcpOnly?: boolean | undefined;
 }
 
 /** Returns true when every process is up; false (after stopping them all, unless keepGoing) otherwise. */
@@ -188,25 +193,28 @@ async function planCluster(options: StartupOptions, homes: ReadonlyMap<string, s
     if (!launchers.isRemote(host)) return { dir: path.join(root, name) };
     return { dir: path.posix.join(remoteRoot(host), name), clusterFile: path.posix.join(remoteRoot(host), 'cluster.json') };
   };
+  // Unix sockets in each process's directory, unless TCP only was asked for (or the path is too long).
+  const socket = (host: string, dir: string, field: string, name: string): Record<string, string> => {
+    if (options.tcpOnly) return {};
+    const socketPath = unixSocketPath(dir, name, launchers.isRemote(host) ? path.posix.join : path.join);
+    return socketPath === undefined ? {} : { [field]: socketPath };
+  };
+  const middleware = (host: string, index: number): MiddlewareEntry => {
+    const placed = place(host, `middleware-${index + 1}`);
+    return { id: index + 1, host, clientPort: takePort(host), peerPort: takePort(host), ...placed, ...socket(host, placed.dir, 'clientSocket', 'client.sock'), ...socket(host, placed.dir, 'peerSocket', 'peer.sock') };
+  };
+  const database = (host: string, index: number): DatabaseEntry => {
+    const placed = place(host, `database-${index + 1}`);
+    return { id: index + 1, host, port: takePort(host), ...placed, ...socket(host, placed.dir, 'socket', 'database.sock') };
+  };
   const remote = options.remote ?? {};
   const anyRemote = [...middlewareHosts, ...databaseHosts].some((host) => launchers.isRemote(host));
   return {
     version: 1,
     strategy: options.strategy,
     createdAt: new Date().toISOString(),
-    middlewares: middlewareHosts.map((host, index) => ({
-      id: index + 1,
-      host,
-      clientPort: takePort(host),
-      peerPort: takePort(host),
-      ...place(host, `middleware-${index + 1}`),
-    })),
-    databases: databaseHosts.map((host, index) => ({
-      id: index + 1,
-      host,
-      port: takePort(host),
-      ...place(host, `database-${index + 1}`),
-    })),
+    middlewares: middlewareHosts.map(middleware),
+    databases: databaseHosts.map(database),
     ...(anyRemote
       ? {
           ssh: {

@@ -20,8 +20,8 @@ import {
 
 test.after.always(removeClusterDirs);
 
-async function startup(dir: string): Promise<void> {
-  const result = await runOccdb(['startup', '2', 'localhost', 'localhost', '2', 'localhost', '127.0.0.1', '--dir', dir, '--log-level', 'debug']);
+async function startup(dir: string, ...extra: string[]): Promise<void> {
+  const result = await runOccdb(['startup', '2', 'localhost', 'localhost', '2', 'localhost', '127.0.0.1', '--dir', dir, '--log-level', 'debug', ...extra]);
   if (result.code !== 0) throw new Error(`startup failed (${result.code}): ${result.stderr}`);
 }
 
@@ -43,6 +43,9 @@ test('STARTUP 2+2: status shows every process up with its pid, verify is clean, 
   const pids = recordedPids(dir);
   t.is(pids.length, 4, 'every process has its pid recorded');
   for (const entry of [...cluster.middlewares, ...cluster.databases]) t.true(path.isAbsolute(entry.dir), entry.dir);
+  // Processes on this machine also listen on Unix sockets in their directories.
+  const sockets = [...cluster.middlewares.flatMap((m) => [m.clientSocket, m.peerSocket]), ...cluster.databases.map((d) => d.socket)];
+  for (const socket of sockets) t.true(socket !== undefined && fs.lstatSync(socket).isSocket(), `${socket} is a socket`);
 
   const status = await statusOf(dir);
   t.is(status.code, 0);
@@ -63,6 +66,7 @@ test('STARTUP 2+2: status shows every process up with its pid, verify is clean, 
   t.regex(stop.stdout, /stopped MIDDLEWARE1 \(pid \d+\)\nstopped MIDDLEWARE2 \(pid \d+\)\n/, 'middlewares first');
   for (const pid of pids) t.false(await isRunning(pid), `pid ${pid} is gone`);
   t.deepEqual(recordedPids(dir), [], 'the pids are cleared');
+  for (const socket of sockets) t.false(fs.existsSync(socket!), `${socket} is removed`);
   t.true(fs.existsSync(path.join(dir, 'cluster.json')), 'the cluster file stays, for occdb start');
 
   const again = await runOccdb(['stop', '--dir', dir]);
@@ -114,8 +118,9 @@ test('a stopped MIDDLEWARE2 is down in status, and occdb start MIDDLEWARE2 bring
 
 test('verify names the key on which one replica differs, with each replica version and value', async (t) => {
   const dir = clusterDir('verify');
-  await startup(dir);
+  await startup(dir, '--tcp-only');
   const cluster = readClusterFile(path.join(dir, 'cluster.json'));
+  t.true(cluster.databases.every((d) => d.socket === undefined) && cluster.middlewares.every((m) => m.clientSocket === undefined && m.peerSocket === undefined), '--tcp-only: no Unix sockets');
   const [first, second] = cluster.databases.map((entry) => new Connection(databaseEndpoint(entry)));
   try {
     // The same write on both replicas: they agree. A write on one only, and a delete on one

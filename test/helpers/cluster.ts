@@ -17,6 +17,8 @@ export interface ClusterOptions {
   strategy?: Strategy;
   /** Extra arguments per middleware id, e.g. faults for tests of the checkers. */
   middlewareArguments?: (id: number) => string[];
+  /** Processes talk over TCP only (by default they also listen on Unix sockets, and use them). */
+  tcpOnly?: boolean;
 }
 
 const START_TIMEOUT_MS = 30_000;
@@ -30,7 +32,7 @@ export class TestCluster {
 
   static async start(options: ClusterOptions): Promise<TestCluster> {
     const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'occdb-e2e-'));
-    const { file, cluster } = await writeTestCluster(dir, { middlewares: options.middlewares, databases: options.databases, strategy: options.strategy ?? 'occ' });
+    const { file, cluster } = await writeTestCluster(dir, { middlewares: options.middlewares, databases: options.databases, strategy: options.strategy ?? 'occ', tcpOnly: options.tcpOnly ?? false });
     const testCluster = new TestCluster(dir, file, cluster, options);
     try {
       await Promise.all(cluster.databases.map((database) => testCluster.startDatabase(database.id)));

@@ -154,11 +154,12 @@ export interface TestCluster {
 /**
  * Writes `<dir>/cluster.json` naming `middlewares` middlewares and `databases` databases on
  * 127.0.0.1, each on fresh ports and with its own directory under `dir`
- * (`<dir>/middleware<n>`, `<dir>/database<n>`).
+ * (`<dir>/middleware<n>`, `<dir>/database<n>`), where it also listens on Unix sockets unless
+ * `tcpOnly`.
  */
 export async function writeTestCluster(
   dir: string,
-  counts: { middlewares: number; databases: number; strategy?: Strategy },
+  counts: { middlewares: number; databases: number; strategy?: Strategy; tcpOnly?: boolean },
 ): Promise<TestCluster> {
   fs.mkdirSync(dir, { recursive: true });
   const ports = await distinctFreePorts(counts.middlewares * 2 + counts.databases);
@@ -172,12 +173,14 @@ export async function writeTestCluster(
       clientPort: ports[index * 2]!,
       peerPort: ports[index * 2 + 1]!,
       dir: path.join(dir, `middleware${index + 1}`),
+      ...(counts.tcpOnly ? {} : { clientSocket: path.join(dir, `middleware${index + 1}`, 'client.sock'), peerSocket: path.join(dir, `middleware${index + 1}`, 'peer.sock') }),
     })),
     databases: Array.from({ length: counts.databases }, (_, index) => ({
       id: index + 1,
       host: '127.0.0.1',
       port: ports[counts.middlewares * 2 + index]!,
       dir: path.join(dir, `database${index + 1}`),
+      ...(counts.tcpOnly ? {} : { socket: path.join(dir, `database${index + 1}`, 'database.sock') }),
     })),
   };
   const file = path.join(dir, 'cluster.json');
