@@ -29,6 +29,8 @@ export class Coordinator {
   private readonly waiting = new Map<TxnId, (outcome: CommitOutcome) => void>();
   /** Peer vote requests not answered yet, by the requesting transaction. */
   private readonly pendingVotes = new Map<TxnId, (vote: { vote: 'yes' | 'check' | 'no'; clock: number }) => void>();
+  /** Reads waiting until none of this middleware's in-flight transactions writes their keys. */
+  private readonly readsWaiting = new Set<{ keys: readonly Key[]; resolve: () => void }>();
   private nextTxnNumber = 1;
   private readonly txidPrefix: string;
 
@@ -56,6 +58,31 @@ export class Coordinator {
       this.waiting.set(txid, resolve);
       this.dispatch({ type: 'commit-requested', txid, readSet, writes });
     });
+  }
+
+  /**
+   * Resolves once none of this middleware's own transactions in flight writes any of `keys`.
+   * Read now, such a key would give the version before that write, and the reader would be
+   * doomed: this middleware's own vote on it turns NO once the writer commits. So the read
+   * waits for the writer instead of making a wasted attempt. Nothing waits on a transaction
+   * still reading (it is not stamped yet), so the wait cannot close a cycle.
+   */
+  whenUnwritten(keys: readonly Key[]): Promise<void> {
+    if (!this.writtenInFlight(keys)) return Promise.resolve();
+    return new Promise((resolve) => this.readsWaiting.add({ keys, resolve }));
+  }
+
+  private writtenInFlight(keys: readonly Key[]): boolean {
+    return keys.some((key) => this.node.inFlight.isWritten(key));
+  }
+
+  /** After a transaction of this middleware resolved: the reads no longer held back go ahead. */
+  private releaseReads(): void {
+    for (const waiting of this.readsWaiting) {
+      if (this.writtenInFlight(waiting.keys)) continue;
+      this.readsWaiting.delete(waiting);
+      waiting.resolve();
+    }
   }
 
   /** A version was read in some read phase: the clock moves past it. */
@@ -146,5 +173,6 @@ export class Coordinator {
     const resolve = this.waiting.get(txid);
     this.waiting.delete(txid);
     resolve?.(outcome);
+    if (this.readsWaiting.size > 0) this.releaseReads();
   }
 }

@@ -31,6 +31,7 @@ export async function runTransaction(commands: Command[], end: 'commit' | 'rollb
     const outcome = await interpret(commands, {
       workspace,
       readKeys: async (keys) => {
+        await context.coordinator.whenUnwritten(keys);
         const entries = await context.replicas.read(keys);
         keys.forEach((key, index) => {
           const entry = entries[index]!;

@@ -1,0 +1,56 @@
+// The coordinator shell: a read of a key that one of this middleware's own transactions in
+// flight writes waits until that transaction resolves, instead of reading the version the
+// writer is about to replace (which would doom the reader to a restart).
+import test from 'ava';
+import { Coordinator } from '../middleware/coordinator.js';
+import type { ReplicaSet } from '../middleware/replicas.js';
+import { createLogger } from '../protocol/log.js';
+import type { Timestamp } from '../timestamp/timestamp.js';
+import type { Write } from '../occ/types.js';
+
+/** One replica whose APPLYs are held until the test lets them through. */
+function heldReplica() {
+  const held: Array<() => void> = [];
+  const replicas = {
+    ids: [1],
+    versions: async (keys: string[]) => keys.map((): Timestamp => [0, 0]),
+    apply: (_replica: number, _ts: Timestamp, _writes: Write[]) => new Promise<void>((resolve) => held.push(resolve)),
+  } as unknown as ReplicaSet;
+  return { replicas, releaseAll: () => held.splice(0).forEach((resolve) => resolve()) };
+}
+
+function coordinator(replicas: ReplicaSet): Coordinator {
+  const logger = createLogger({ name: 'MIDDLEWARE1', level: 'error', console: false });
+  const result = new Coordinator({ id: 1, replicas, peerConnection: () => { throw new Error('no peers in this test'); }, logger });
+  result.joined();
+  return result;
+}
+
+const settledWithin = async (promise: Promise<unknown>, ms: number): Promise<boolean> =>
+  Promise.race([promise.then(() => true), new Promise<boolean>((resolve) => setTimeout(() => resolve(false), ms))]);
+
+test('a read of a key an own transaction in flight writes waits until that transaction committed', async (t) => {
+  const { replicas, releaseAll } = heldReplica();
+  const node = coordinator(replicas);
+  const committed = node.commit(node.newTxid(), [], [{ key: 'x', value: 1 }]);
+
+  t.true(await settledWithin(node.whenUnwritten(['y']), 1_000), 'a key nobody writes is read at once');
+  const readOfX = node.whenUnwritten(['y', 'x']);
+  t.false(await settledWithin(readOfX, 100), 'x is written by a transaction in flight: the read waits');
+
+  releaseAll();
+  t.is((await committed).outcome, 'committed');
+  t.true(await settledWithin(readOfX, 1_000), 'once the writer is applied everywhere the read goes ahead');
+});
+
+test('a read waits for every own writer of its keys, not only the first to resolve', async (t) => {
+  const { replicas, releaseAll } = heldReplica();
+  const node = coordinator(replicas);
+  const first = node.commit(node.newTxid(), [], [{ key: 'x', value: 1 }]);
+  const readOfXY = node.whenUnwritten(['x', 'y']);
+  const second = node.commit(node.newTxid(), [], [{ key: 'y', value: 2 }]);
+  t.false(await settledWithin(readOfXY, 100));
+  releaseAll();
+  await Promise.all([first, second]);
+  t.true(await settledWithin(readOfXY, 1_000));
+});
