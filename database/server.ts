@@ -78,9 +78,9 @@ export async function runDatabase(options: DatabaseOptions): Promise<RunningData
       case 'status':
         return queue.read(async () => ({ role: 'database', id: options.id, pid: process.pid, ports: { port: server?.port ?? entry.port }, uptimeMs: Date.now() - startedAtMs, requests, connections: connectionsOf([server]), syncs: storage.syncs, applies: appliesDone }));
       case 'db.read':
-        return queue.read(async () => ({ entries: await storage.read(request.keys) }));
+        return queue.read(async () => ({ entries: await storage.read(request.keys) }), request.keys);
       case 'db.versions':
-        return queue.read(async () => ({ versions: await storage.versions(request.keys) }));
+        return queue.read(async () => ({ versions: await storage.versions(request.keys) }), request.keys);
       case 'db.scan':
         return queue.read(() => storage.scan(request.after, request.limit));
     }
@@ -131,18 +131,24 @@ class RequestQueue {
   private last: Step | null = null;
   private length = 0;
   private stopped = false;
+  /** key -> APPLYs admitted (waiting or being written) that write it. */
+  private readonly keysBeingWritten = new Map<string, number>();
 
   constructor(private readonly name: string, private readonly runApplyGroup: ApplyGroupRunner) {}
 
   /**
-   * Reads do not wait behind APPLYs. An APPLY is acknowledged only after its batch is in
+   * Reads do not wait behind APPLYs of other keys. An APPLY is acknowledged only after its batch is in
    * LevelDB, so every read that arrives after an acknowledgement sees it; a read that
    * overlaps an APPLY sees it whole or not at all (one batch; getMany reads one snapshot).
    * Reads racing an unacknowledged APPLY are the validation round's business, as reads
    * from a replica that has not applied yet are.
    */
-  read<T>(task: () => Promise<T>): Promise<T> {
+  read<T>(task: () => Promise<T>, keys: readonly string[] = []): Promise<T> {
     if (this.stopped) return Promise.reject(this.stoppingError());
+    // Except a read of a key an admitted APPLY writes: that APPLY is a committed write, so
+    // the version before it is already stale and a transaction that read it could only
+    // restart. The read waits for the groups admitted so far (one sync or two) instead.
+    if (keys.some((key) => this.keysBeingWritten.has(key))) return this.tail.then(task);
     return task();
   }
 
@@ -150,8 +156,21 @@ class RequestQueue {
     return new Promise((resolve, reject) => {
       const step = this.admit(reject);
       if (!step) return;
-      step.applies.push({ ts, writes, resolve: (result) => { this.length -= 1; resolve(result); }, reject: (error) => { this.length -= 1; reject(error); } });
+      this.markWriting(writes, 1);
+      const done = (): void => {
+        this.length -= 1;
+        this.markWriting(writes, -1);
+      };
+      step.applies.push({ ts, writes, resolve: (result) => { done(); resolve(result); }, reject: (error) => { done(); reject(error); } });
     });
+  }
+
+  private markWriting(writes: readonly Write[], change: 1 | -1): void {
+    for (const { key } of writes) {
+      const count = (this.keysBeingWritten.get(key) ?? 0) + change;
+      if (count === 0) this.keysBeingWritten.delete(key);
+      else this.keysBeingWritten.set(key, count);
+    }
   }
 
   /** Refuses every request not yet started and resolves once the running step has finished. */

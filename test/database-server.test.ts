@@ -192,6 +192,25 @@ test('many pipelined requests on two connections all get their own results', asy
   }
 });
 
+test('a read of a key an APPLY is writing waits for it and sees it; a read of another key does not wait', async (t) => {
+  const client = await RawClient.connect(shared.endpoint);
+  try {
+    client.send(JSON.stringify({ id: 1, type: 'db.apply', ts: [1, 1], writes: [{ key: 'waited_for', value: 'old' }] }) + '\n');
+    t.deepEqual(await client.next(), { id: 1, ok: true, result: { written: 1 } });
+    // One write: the APPLY is admitted first, so the read of its key comes after it.
+    client.send([
+      JSON.stringify({ id: 2, type: 'db.apply', ts: [2, 1], writes: [{ key: 'waited_for', value: 'new' }] }),
+      JSON.stringify({ id: 3, type: 'db.read', keys: ['other_key', 'waited_for'] }),
+      JSON.stringify({ id: 4, type: 'db.read', keys: ['other_key'] }),
+    ].join('\n') + '\n');
+    const replies = [await client.next(), await client.next(), await client.next()] as Array<{ id: number; result: unknown }>;
+    t.deepEqual(replies.map((reply) => reply.id), [4, 2, 3], 'the read of another key is answered first, the waiting read after the APPLY');
+    t.deepEqual(replies[2]!.result, { entries: [{ version: [0, 0] }, { version: [2, 1], value: 'new' }] });
+  } finally {
+    client.destroy();
+  }
+});
+
 test('status names the database and its process', async (t) => {
   const connection = new Connection(shared.endpoint);
   try {
