@@ -55,7 +55,7 @@ export const TEST_FILES: readonly TestFileSpec[] = [
     ],
   },
   { name: 'twopl-lock-table', rules: [{ property: 'deadlock-freedom' }] },
-  ...['e2e-occ', 'e2e-2pl'].map((name): TestFileSpec => ({
+  ...['e2e-occ', 'e2e-2pl', 'e2e-2pl-nowait'].map((name): TestFileSpec => ({
     name,
     rules: [
       { property: 'atomicity', title: /classic example|failing transaction leaves nothing behind/ },
