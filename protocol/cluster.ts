@@ -165,6 +165,19 @@ export function unixSocketPath(dir: string, name: string, join: (...parts: strin
   return Buffer.byteLength(socketPath) <= UNIX_SOCKET_PATH_BYTES_MAX ? socketPath : undefined;
 }
 
+/** The Unix sockets a middleware whose directory is `dir` listens on (none whose path is too long). */
+export function middlewareSockets(dir: string, join: (...parts: string[]) => string = path.join): Pick<MiddlewareEntry, 'clientSocket' | 'peerSocket'> {
+  const clientSocket = unixSocketPath(dir, 'client.sock', join);
+  const peerSocket = unixSocketPath(dir, 'peer.sock', join);
+  return { ...(clientSocket === undefined ? {} : { clientSocket }), ...(peerSocket === undefined ? {} : { peerSocket }) };
+}
+
+/** The Unix socket a database whose directory is `dir` listens on (none if its path is too long). */
+export function databaseSockets(dir: string, join: (...parts: string[]) => string = path.join): Pick<DatabaseEntry, 'socket'> {
+  const socket = unixSocketPath(dir, 'database.sock', join);
+  return socket === undefined ? {} : { socket };
+}
+
 /**
  * Where a connection starts: from a cluster member on `host` (as the cluster file names it),
  * or from this machine (a client, the command line, a test).

@@ -12,8 +12,9 @@ import {
   clusterFilePath,
   connectHost,
   listenAddress,
+  databaseSockets,
+  middlewareSockets,
   readClusterFile,
-  unixSocketPath,
   writeClusterFile,
 } from '../protocol/cluster.js';
 import { OccdbError } from '../protocol/errors.js';
@@ -193,19 +194,17 @@ async function planCluster(options: StartupOptions, homes: ReadonlyMap<string, s
     if (!launchers.isRemote(host)) return { dir: path.join(root, name) };
     return { dir: path.posix.join(remoteRoot(host), name), clusterFile: path.posix.join(remoteRoot(host), 'cluster.json') };
   };
-  // Unix sockets in each process's directory, unless TCP only was asked for (or the path is too long).
-  const socket = (host: string, dir: string, field: string, name: string): Record<string, string> => {
-    if (options.tcpOnly) return {};
-    const socketPath = unixSocketPath(dir, name, launchers.isRemote(host) ? path.posix.join : path.join);
-    return socketPath === undefined ? {} : { [field]: socketPath };
-  };
+  // Unix sockets in each process's directory, unless TCP only was asked for.
+  const join = (host: string) => (launchers.isRemote(host) ? path.posix.join : path.join);
   const middleware = (host: string, index: number): MiddlewareEntry => {
     const placed = place(host, `middleware-${index + 1}`);
-    return { id: index + 1, host, clientPort: takePort(host), peerPort: takePort(host), ...placed, ...socket(host, placed.dir, 'clientSocket', 'client.sock'), ...socket(host, placed.dir, 'peerSocket', 'peer.sock') };
+    const sockets = options.tcpOnly ? {} : middlewareSockets(placed.dir, join(host));
+    return { id: index + 1, host, clientPort: takePort(host), peerPort: takePort(host), ...placed, ...sockets };
   };
   const database = (host: string, index: number): DatabaseEntry => {
     const placed = place(host, `database-${index + 1}`);
-    return { id: index + 1, host, port: takePort(host), ...placed, ...socket(host, placed.dir, 'socket', 'database.sock') };
+    const sockets = options.tcpOnly ? {} : databaseSockets(placed.dir, join(host));
+    return { id: index + 1, host, port: takePort(host), ...placed, ...sockets };
   };
   const remote = options.remote ?? {};
   const anyRemote = [...middlewareHosts, ...databaseHosts].some((host) => launchers.isRemote(host));

@@ -8,7 +8,7 @@ import fs from 'node:fs';
 import net from 'node:net';
 import os from 'node:os';
 import path from 'node:path';
-import { databaseEndpoint, middlewarePeerEndpoint, onSameMachine, unixSocketPath, UNIX_SOCKET_PATH_BYTES_MAX } from '../protocol/cluster.js';
+import { databaseEndpoint, databaseSockets, middlewarePeerEndpoint, middlewareSockets, onSameMachine, unixSocketPath, UNIX_SOCKET_PATH_BYTES_MAX } from '../protocol/cluster.js';
 import { Connection } from '../protocol/connection.js';
 import { EmptyResult, PingRequest, StatusResult } from '../protocol/schemas.js';
 import { NdjsonServer } from '../protocol/server.js';
@@ -63,6 +63,8 @@ test('a member uses a peer\'s Unix socket only on its own machine; this machine 
 test('a socket path too long for the system is not used', (t) => {
   t.is(unixSocketPath('/tmp/x', 'database.sock'), '/tmp/x/database.sock');
   t.is(unixSocketPath(`/tmp/${'d'.repeat(UNIX_SOCKET_PATH_BYTES_MAX)}`, 'database.sock'), undefined);
+  t.deepEqual(middlewareSockets('/tmp/m'), { clientSocket: '/tmp/m/client.sock', peerSocket: '/tmp/m/peer.sock' });
+  t.deepEqual(databaseSockets(`/tmp/${'d'.repeat(UNIX_SOCKET_PATH_BYTES_MAX)}`), {}, 'too deep: TCP only');
 });
 
 test('a server answers on its Unix socket, and closing it removes the socket file', async (t) => {

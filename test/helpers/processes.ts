@@ -3,7 +3,7 @@ import { spawn, type ChildProcess, type StdioOptions } from 'node:child_process'
 import fs from 'node:fs';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { writeClusterFile, type ClusterFile, type Strategy } from '../../protocol/cluster.js';
+import { databaseSockets, middlewareSockets, writeClusterFile, type ClusterFile, type Strategy } from '../../protocol/cluster.js';
 import { Connection, type Endpoint } from '../../protocol/connection.js';
 import { EmptyResult } from '../../protocol/schemas.js';
 import { freePort } from './ports.js';
@@ -173,14 +173,14 @@ export async function writeTestCluster(
       clientPort: ports[index * 2]!,
       peerPort: ports[index * 2 + 1]!,
       dir: path.join(dir, `middleware${index + 1}`),
-      ...(counts.tcpOnly ? {} : { clientSocket: path.join(dir, `middleware${index + 1}`, 'client.sock'), peerSocket: path.join(dir, `middleware${index + 1}`, 'peer.sock') }),
+      ...(counts.tcpOnly ? {} : middlewareSockets(path.join(dir, `middleware${index + 1}`))),
     })),
     databases: Array.from({ length: counts.databases }, (_, index) => ({
       id: index + 1,
       host: '127.0.0.1',
       port: ports[counts.middlewares * 2 + index]!,
       dir: path.join(dir, `database${index + 1}`),
-      ...(counts.tcpOnly ? {} : { socket: path.join(dir, `database${index + 1}`, 'database.sock') }),
+      ...(counts.tcpOnly ? {} : databaseSockets(path.join(dir, `database${index + 1}`))),
     })),
   };
   const file = path.join(dir, 'cluster.json');
