@@ -20,11 +20,14 @@ interface ApplyQueue {
 /** At most this many APPLYs in one message. */
 const APPLY_BATCH_MAX = 256;
 /**
- * Batches on their way to one replica at once. One measured best: the APPLYs that come up
- * while a batch is being synced gather into the next message (with two or more in flight
- * they leave in more, smaller messages, and the database groups them anyway).
+ * Batches on their way to one replica at once. With one, a middleware whose batch is in the
+ * database's running group cannot send into the next group, so that group holds only the
+ * other middlewares' APPLYs, and the groups (one sync each) stay small. With more than one,
+ * every middleware's waiting APPLYs reach each group: fewer syncs per commit (0.52 -> 0.42
+ * on bank with 16 clients) and more commits per second. The database still groups whatever
+ * arrives while a group is written.
  */
-const APPLY_BATCHES_IN_FLIGHT_MAX = 1;
+const APPLY_BATCHES_IN_FLIGHT_MAX = 3;
 
 export class ReplicaSet {
   private readonly connections = new Map<ReplicaId, Connection>();
