@@ -5,9 +5,10 @@ import path from 'node:path';
 import { OccdbError } from '../protocol/errors.js';
 import { createLogger, flushLogger, type LogLevel } from '../protocol/log.js';
 import { findDatabase, listenAddress, readClusterFile } from '../protocol/cluster.js';
-import { DatabaseRequestSchema, type DatabaseRequest, type Write } from '../protocol/schemas.js';
+import { DatabaseRequestSchema, type DatabaseRequest } from '../protocol/schemas.js';
 import { NdjsonServer, connectionsOf, unixSocketsNote } from '../protocol/server.js';
-import { formatTimestamp, type Timestamp } from '../timestamp/timestamp.js';
+import { formatTimestamp } from '../timestamp/timestamp.js';
+import { RequestQueue } from './request-queue.js';
 import { Storage, isLockedError } from './storage.js';
 
 export interface DatabaseOptions {
@@ -24,9 +25,6 @@ export interface RunningDatabase {
   /** Stops taking requests, finishes the one running, closes LevelDB and flushes the log. */
   close(): Promise<void>;
 }
-
-/** Requests waiting behind the running one; beyond this the database refuses rather than grow without bound. */
-export const QUEUE_LENGTH_MAX = 100_000;
 
 const KNOWN_TYPES: readonly string[] = DatabaseRequestSchema.options.map((option) => option.shape.type.value);
 
@@ -76,7 +74,7 @@ export async function runDatabase(options: DatabaseOptions): Promise<RunningData
       case 'ping':
         return queue.read(async () => ({}));
       case 'status':
-        return queue.read(async () => ({ role: 'database', id: options.id, pid: process.pid, ports: { port: server?.port ?? entry.port }, uptimeMs: Date.now() - startedAtMs, requests, connections: connectionsOf([server]), syncs: storage.syncs, applies: appliesDone }));
+        return queue.read(async () => ({ role: 'database', id: options.id, pid: process.pid, ports: { port: server?.port ?? entry.port }, uptimeMs: Date.now() - startedAtMs, requests, connections: connectionsOf([server]), syncs: storage.syncs, applies: appliesDone, lingers: queue.lingers }));
       case 'db.read':
         return queue.read(async () => ({ entries: await storage.read(request.keys) }), request.keys);
       case 'db.versions':
@@ -112,107 +110,4 @@ export async function runDatabase(options: DatabaseOptions): Promise<RunningData
     return closing;
   };
   return { port: server.port, close };
-}
-
-type ApplyGroupRunner = (applies: Array<{ ts: Timestamp; writes: Write[] }>) => Promise<Array<{ written: number }>>;
-
-interface Step {
-  started: boolean;
-  applies: Array<{ ts: Timestamp; writes: Write[]; resolve: (result: { written: number }) => void; reject: (error: unknown) => void }>;
-}
-
-/**
- * The database's one line of writes, in arrival order: APPLYs run one group at a time, and
- * the APPLYs that arrive while a group is being written form the next group: one atomic
- * batch, one sync (group commit), the same result as applying them one after another.
- */
-class RequestQueue {
-  private tail: Promise<void> = Promise.resolve();
-  private last: Step | null = null;
-  private length = 0;
-  private stopped = false;
-  /** key -> APPLYs admitted (waiting or being written) that write it. */
-  private readonly keysBeingWritten = new Map<string, number>();
-
-  constructor(private readonly name: string, private readonly runApplyGroup: ApplyGroupRunner) {}
-
-  /**
-   * Reads do not wait behind APPLYs of other keys. An APPLY is acknowledged only after its batch is in
-   * LevelDB, so every read that arrives after an acknowledgement sees it; a read that
-   * overlaps an APPLY sees it whole or not at all (one batch; getMany reads one snapshot).
-   * Reads racing an unacknowledged APPLY are the validation round's business, as reads
-   * from a replica that has not applied yet are.
-   */
-  read<T>(task: () => Promise<T>, keys: readonly string[] = []): Promise<T> {
-    if (this.stopped) return Promise.reject(this.stoppingError());
-    // Except a read of a key an admitted APPLY writes: that APPLY is a committed write, so
-    // the version before it is already stale and a transaction that read it could only
-    // restart. The read waits for the groups admitted so far (one sync or two) instead.
-    if (keys.some((key) => this.keysBeingWritten.has(key))) return this.tail.then(task);
-    return task();
-  }
-
-  apply(ts: Timestamp, writes: Write[]): Promise<{ written: number }> {
-    return new Promise((resolve, reject) => {
-      const step = this.admit(reject);
-      if (!step) return;
-      this.markWriting(writes, 1);
-      const done = (): void => {
-        this.length -= 1;
-        this.markWriting(writes, -1);
-      };
-      step.applies.push({ ts, writes, resolve: (result) => { done(); resolve(result); }, reject: (error) => { done(); reject(error); } });
-    });
-  }
-
-  private markWriting(writes: readonly Write[], change: 1 | -1): void {
-    for (const { key } of writes) {
-      const count = (this.keysBeingWritten.get(key) ?? 0) + change;
-      if (count === 0) this.keysBeingWritten.delete(key);
-      else this.keysBeingWritten.set(key, count);
-    }
-  }
-
-  /** Refuses every request not yet started and resolves once the running step has finished. */
-  async stop(): Promise<void> {
-    this.stopped = true;
-    await this.tail;
-  }
-
-  /** The group a new APPLY joins: the last one if it has not started, else a new one. */
-  private admit(reject: (error: unknown) => void): Step | null {
-    if (this.stopped) {
-      reject(this.stoppingError());
-      return null;
-    }
-    if (this.length >= QUEUE_LENGTH_MAX) {
-      reject(new OccdbError('NODE_UNAVAILABLE', `${this.name} has ${QUEUE_LENGTH_MAX} APPLYs waiting; try again later`));
-      return null;
-    }
-    this.length += 1;
-    if (this.last && !this.last.started) return this.last;
-    const step: Step = { started: false, applies: [] };
-    this.last = step;
-    this.tail = this.tail.then(() => this.runStep(step));
-    return step;
-  }
-
-  private async runStep(step: Step): Promise<void> {
-    step.started = true;
-    if (this.stopped) {
-      const error = this.stoppingError();
-      for (const apply of step.applies) apply.reject(error);
-      return;
-    }
-    try {
-      const results = await this.runApplyGroup(step.applies.map(({ ts, writes }) => ({ ts, writes })));
-      step.applies.forEach((apply, index) => apply.resolve(results[index]!));
-    } catch (error) {
-      for (const apply of step.applies) apply.reject(error);
-    }
-  }
-
-  private stoppingError(): OccdbError {
-    return new OccdbError('NODE_UNAVAILABLE', `${this.name} is shutting down`);
-  }
 }

@@ -189,6 +189,8 @@ export const StatusResult = z.object({
   syncs: z.number().int().nonnegative().optional(),
   /** Database: APPLYs acknowledged since it started. */
   applies: z.number().int().nonnegative().optional(),
+  /** Database: groups that waited for more APPLYs before they were written. */
+  lingers: z.number().int().nonnegative().optional(),
   keys: z.number().int().nonnegative().optional(),
 });
 export type Status = z.infer<typeof StatusResult>;
