@@ -66,6 +66,8 @@ export class RequestQueue {
   private readonly clock: QueueClock;
   /** Groups that waited for more APPLYs before they were written. */
   lingers = 0;
+  /** Called once the group being written (or the next one) is done. */
+  private groupWaiters = new Set<() => void>();
 
   constructor(private readonly name: string, private readonly runApplyGroup: ApplyGroupRunner, clock: Partial<QueueClock> = {}) {
     this.clock = { ...QUEUE_CLOCK_REAL, ...clock };
@@ -85,6 +87,20 @@ export class RequestQueue {
     // restart. The read waits for the groups admitted so far (one sync or two) instead.
     if (keys.some((key) => this.keysBeingWritten.has(key))) return this.tail.then(task);
     return task();
+  }
+
+  /** Resolves once a group has been written (or failed), or after `timeoutMs`. */
+  nextGroupWritten(timeoutMs: number): Promise<void> {
+    return new Promise((resolve) => {
+      const waiters = this.groupWaiters;
+      const timer = setTimeout(done, timeoutMs);
+      function done(): void {
+        clearTimeout(timer);
+        waiters.delete(done);
+        resolve();
+      }
+      waiters.add(done);
+    });
   }
 
   apply(ts: Timestamp, writes: Write[]): Promise<{ written: number }> {
@@ -161,6 +177,9 @@ export class RequestQueue {
     } catch (error) {
       for (const apply of step.applies) apply.reject(error);
     }
+    const waiters = this.groupWaiters;
+    this.groupWaiters = new Set();
+    for (const waiter of waiters) waiter();
   }
 
   private stoppingError(): OccdbError {

@@ -5,9 +5,9 @@ import path from 'node:path';
 import { OccdbError } from '../protocol/errors.js';
 import { createLogger, flushLogger, type LogLevel } from '../protocol/log.js';
 import { findDatabase, listenAddress, readClusterFile } from '../protocol/cluster.js';
-import { DatabaseRequestSchema, type DatabaseRequest } from '../protocol/schemas.js';
+import { DatabaseRequestSchema, type DatabaseRequest, type Entry } from '../protocol/schemas.js';
 import { NdjsonServer, connectionsOf, unixSocketsNote } from '../protocol/server.js';
-import { formatTimestamp } from '../timestamp/timestamp.js';
+import { TIMESTAMP_ZERO, formatTimestamp, isBefore, type Timestamp } from '../timestamp/timestamp.js';
 import { RequestQueue } from './request-queue.js';
 import { Storage, isLockedError } from './storage.js';
 
@@ -58,6 +58,22 @@ export async function runDatabase(options: DatabaseOptions): Promise<RunningData
     if (logger.isDebugEnabled()) logger.debug(`apply group of ${applies.length}: ${applies.map((apply, index) => `ts=${formatTimestamp(apply.ts)} writes=${apply.writes.length} written=${written[index]}`).join('; ')}`);
     return written.map((count) => ({ written: count }));
   });
+  /**
+   * A read that needs at least some versions: answered once they are stored, or when
+   * `waitMs` has passed, with what is stored then. It waits group by group: only a written
+   * group can bring a version.
+   */
+  const readAtLeast = async (keys: string[], atLeast: Array<[string, Timestamp]>, waitMs: number): Promise<{ entries: Entry[] }> => {
+    const deadline = performance.now() + waitMs;
+    for (;;) {
+      const entries = await queue.read(() => storage.read(keys), keys);
+      const versions = new Map(keys.map((key, index) => [key, entries[index]!.version]));
+      const missing = atLeast.some(([key, version]) => isBefore(versions.get(key) ?? TIMESTAMP_ZERO, version));
+      const remainingMs = deadline - performance.now();
+      if (!missing || remainingMs <= 0) return { entries };
+      await queue.nextGroupWritten(remainingMs);
+    }
+  };
   const startedAtMs = Date.now();
   let requests = 0;
   let server: NdjsonServer | null = null;
@@ -76,6 +92,7 @@ export async function runDatabase(options: DatabaseOptions): Promise<RunningData
       case 'status':
         return queue.read(async () => ({ role: 'database', id: options.id, pid: process.pid, ports: { port: server?.port ?? entry.port }, uptimeMs: Date.now() - startedAtMs, requests, connections: connectionsOf([server]), syncs: storage.syncs, applies: appliesDone, lingers: queue.lingers }));
       case 'db.read':
+        if (request.atLeast && request.atLeast.length > 0 && (request.waitMs ?? 0) > 0) return readAtLeast(request.keys, request.atLeast, request.waitMs!);
         return queue.read(async () => ({ entries: await storage.read(request.keys) }), request.keys);
       case 'db.versions':
         return queue.read(async () => ({ versions: await storage.versions(request.keys) }), request.keys);

@@ -7,6 +7,7 @@ import type { Logger } from '../protocol/log.js';
 import { VoteResult } from '../protocol/schemas.js';
 import { formatTimestamp, type Timestamp } from '../timestamp/timestamp.js';
 import type { ReplicaSet } from './replicas.js';
+import { RemoteWriters } from '../occ/remote-writers.js';
 
 export const VOTE_TIMEOUT_MS = 5_000;
 
@@ -31,6 +32,8 @@ export class Coordinator {
   private readonly pendingVotes = new Map<TxnId, (vote: { vote: 'yes' | 'check' | 'no'; clock: number }) => void>();
   /** Reads waiting until none of this middleware's in-flight transactions writes their keys. */
   private readonly readsWaiting = new Set<{ keys: readonly Key[]; resolve: () => void }>();
+  /** Other middlewares' transactions this one voted for, by the keys they write. */
+  private readonly remoteWriters = new RemoteWriters();
   private nextTxnNumber = 1;
   private readonly txidPrefix: string;
 
@@ -85,6 +88,16 @@ export class Coordinator {
     }
   }
 
+  /** For those of `keys` another middleware's transaction is committing a write to: the version to wait for. */
+  writesAwaited(keys: readonly Key[]): Array<[Key, Timestamp]> {
+    return this.remoteWriters.awaited(keys, performance.now());
+  }
+
+  /** A read that waited for these versions is back. */
+  writesSettled(awaited: ReadonlyArray<readonly [Key, Timestamp]>): void {
+    for (const [key, ts] of awaited) this.remoteWriters.settled(key, ts);
+  }
+
   /** A version was read in some read phase: the clock moves past it. */
   observeVersion(version: Timestamp): void {
     this.dispatch({ type: 'version-observed', version });
@@ -93,7 +106,10 @@ export class Coordinator {
   /** A peer's VALIDATE request: resolves with this middleware's vote (later, if the vote must wait). */
   vote(request: { from: MiddlewareId; txid: TxnId; ts: Timestamp; readSet: ReadSet; writeKeys: Key[] }): Promise<{ vote: 'yes' | 'check' | 'no'; clock: number }> {
     return new Promise((resolve) => {
-      this.pendingVotes.set(request.txid, resolve);
+      this.pendingVotes.set(request.txid, (vote) => {
+        if (vote.vote !== 'no' && request.writeKeys.length > 0) this.remoteWriters.seen(request.writeKeys, request.ts, performance.now());
+        resolve(vote);
+      });
       this.dispatch({ type: 'vote-requested', from: request.from, txid: request.txid, ts: request.ts, readSet: request.readSet, writeKeys: request.writeKeys });
     });
   }

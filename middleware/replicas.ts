@@ -52,10 +52,14 @@ export class ReplicaSet {
     return [...this.connections.keys()];
   }
 
-  /** Reads keys (value and version) from the first replica that answers. */
-  async read(keys: Key[]): Promise<Entry[]> {
+  /**
+   * Reads keys (value and version) from the first replica that answers. `atLeast`: versions
+   * some of them are about to reach, which the replica waits up to `waitMs` for.
+   */
+  async read(keys: Key[], atLeast: Array<[Key, Timestamp]> = [], waitMs = 0): Promise<Entry[]> {
+    const message = atLeast.length > 0 && waitMs > 0 ? { type: 'db.read', keys, atLeast, waitMs } : { type: 'db.read', keys };
     return this.fromAnyReplica('db.read', async (connection) => {
-      const result = await connection.request({ type: 'db.read', keys }, DbReadResult, REPLICA_REQUEST_TIMEOUT_MS);
+      const result = await connection.request(message, DbReadResult, REPLICA_REQUEST_TIMEOUT_MS);
       if (result.entries.length !== keys.length) throw new OccdbError('BAD_MESSAGE', `${connection.label} returned ${result.entries.length} entries for ${keys.length} keys`);
       return result.entries;
     });

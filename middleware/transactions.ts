@@ -14,6 +14,12 @@ export interface TransactionLimits {
   backoffMsMax: number;
 }
 
+/**
+ * How long a read may wait at its replica for a write another middleware is committing (see
+ * occ/remote-writers.ts): about the time from a vote to the write being on disk under load.
+ */
+export const READ_WAIT_MS = 5;
+
 export const TRANSACTION_LIMITS_DEFAULT: TransactionLimits = { retryCountMax: 100, backoffMsBase: 2, backoffMsMax: 250 };
 
 export interface TransactionContext {
@@ -32,7 +38,9 @@ export async function runTransaction(commands: Command[], end: 'commit' | 'rollb
       workspace,
       readKeys: async (keys) => {
         await context.coordinator.whenUnwritten(keys);
-        const entries = await context.replicas.read(keys);
+        const awaited = context.coordinator.writesAwaited(keys);
+        const entries = await context.replicas.read(keys, awaited, awaited.length > 0 ? READ_WAIT_MS : 0);
+        context.coordinator.writesSettled(awaited);
         keys.forEach((key, index) => {
           const entry = entries[index]!;
           context.coordinator.observeVersion(entry.version);

@@ -82,7 +82,20 @@ export const PingRequest = z.object({ id, type: z.literal('ping') });
 export const StatusRequest = z.object({ id, type: z.literal('status') });
 
 // database
-export const DbReadRequest = z.object({ id, type: z.literal('db.read'), keys: KeyListSchema });
+/** The longest a read may ask its database to wait for the versions it needs. */
+export const READ_WAIT_MS_MAX = 1_000;
+export const DbReadRequest = z.object({
+  id,
+  type: z.literal('db.read'),
+  keys: KeyListSchema,
+  /**
+   * Keys (among `keys`) a transaction known to be committing is about to write, with its
+   * version: the database answers once it stores at least these versions, or after `waitMs`
+   * with what it has.
+   */
+  atLeast: z.array(z.tuple([KeySchema, TimestampSchema])).max(KEYS_PER_REQUEST_MAX).optional(),
+  waitMs: z.number().int().min(0).max(READ_WAIT_MS_MAX).optional(),
+});
 export const DbVersionsRequest = z.object({ id, type: z.literal('db.versions'), keys: KeyListSchema });
 export const DbApplyRequest = z.object({
   id,

@@ -1,6 +1,7 @@
 // The coordinator shell: a read of a key that one of this middleware's own transactions in
 // flight writes waits until that transaction resolves, instead of reading the version the
-// writer is about to replace (which would doom the reader to a restart).
+// writer is about to replace (which would doom the reader to a restart); a key another
+// middleware's transaction writes, once voted for, is read at least at that writer's version.
 import test from 'ava';
 import { Coordinator } from '../middleware/coordinator.js';
 import type { ReplicaSet } from '../middleware/replicas.js';
@@ -53,4 +54,24 @@ test('a read waits for every own writer of its keys, not only the first to resol
   releaseAll();
   await Promise.all([first, second]);
   t.true(await settledWithin(readOfXY, 1_000));
+});
+
+test('a key another middleware\'s transaction writes is awaited at its version once this middleware voted for it, and not when it voted no', async (t) => {
+  const { replicas } = heldReplica();
+  const node = coordinator(replicas);
+  node.memberJoined(2, 0);
+  const yes = await node.vote({ from: 2, txid: '2.a.1', ts: [50, 2], readSet: [['x', [0, 0]]], writeKeys: ['x'] });
+  t.is(yes.vote, 'yes');
+  t.deepEqual(node.writesAwaited(['x', 'y']), [['x', [50, 2]]]);
+  node.writesSettled([['x', [50, 2]]]);
+  t.deepEqual(node.writesAwaited(['x']), [], 'a read that waited forgets the writer');
+
+  // This middleware has finished a write of z at a larger version than the request read: NO.
+  const { replicas: applied } = { replicas: { ids: [1], versions: async () => [], apply: async () => {} } as unknown as ReplicaSet };
+  const other = coordinator(applied);
+  t.is((await other.commit(other.newTxid(), [], [{ key: 'z', value: 1 }])).outcome, 'committed');
+  other.memberJoined(2, 0);
+  const no = await other.vote({ from: 2, txid: '2.a.2', ts: [90, 2], readSet: [['z', [0, 0]]], writeKeys: ['z'] });
+  t.is(no.vote, 'no');
+  t.deepEqual(other.writesAwaited(['z']), [], 'a transaction voted NO will not commit: nothing to wait for');
 });

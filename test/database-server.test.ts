@@ -211,6 +211,36 @@ test('a read of a key an APPLY is writing waits for it and sees it; a read of an
   }
 });
 
+
+test('a read that needs at least a version waits for the APPLY that brings it, or answers with what is there when its wait runs out', async (t) => {
+  const client = await RawClient.connect(shared.endpoint);
+  try {
+    client.send(JSON.stringify({ id: 1, type: 'db.apply', ts: [1, 1], writes: [{ key: 'awaited', value: 'old' }] }) + '\n');
+    t.deepEqual(await client.next(), { id: 1, ok: true, result: { written: 1 } });
+
+    // The read arrives first and waits (up to 10 s) for version 5.1; the APPLY then brings it.
+    client.send(JSON.stringify({ id: 2, type: 'db.read', keys: ['awaited'], atLeast: [['awaited', [5, 1]]], waitMs: 1000 }) + '\n');
+    client.send(JSON.stringify({ id: 3, type: 'db.read', keys: ['awaited'] }) + '\n');
+    t.deepEqual(await client.next(), { id: 3, ok: true, result: { entries: [{ version: [1, 1], value: 'old' }] } }, 'a read without a version to wait for is answered at once');
+    client.send(JSON.stringify({ id: 4, type: 'db.apply', ts: [5, 1], writes: [{ key: 'awaited', value: 'new' }] }) + '\n');
+    const replies = [await client.next(), await client.next()] as Array<{ id: number; result: unknown }>;
+    const read = replies.find((reply) => reply.id === 2);
+    t.deepEqual(read?.result, { entries: [{ version: [5, 1], value: 'new' }] });
+
+    // A version that never comes (its writer aborted): after the wait, the stored version.
+    const sentMs = Date.now();
+    client.send(JSON.stringify({ id: 5, type: 'db.read', keys: ['awaited'], atLeast: [['awaited', [9, 2]]], waitMs: 50 }) + '\n');
+    t.deepEqual(await client.next(), { id: 5, ok: true, result: { entries: [{ version: [5, 1], value: 'new' }] } });
+    t.true(Date.now() - sentMs >= 45, 'it waited');
+
+    client.send(JSON.stringify({ id: 6, type: 'db.read', keys: ['awaited'], atLeast: [['awaited', [1, 1]]], waitMs: 1000 }) + '\n');
+    t.deepEqual(await client.next(), { id: 6, ok: true, result: { entries: [{ version: [5, 1], value: 'new' }] } }, 'a version already passed is no reason to wait');
+    client.send(JSON.stringify({ id: 7, type: 'db.read', keys: ['awaited'], atLeast: [['awaited', [9, 2]]], waitMs: 60_000 }) + '\n');
+    t.like(await client.next(), { id: 7, ok: false, error: { code: 'BAD_MESSAGE' } }, 'the wait is bounded');
+  } finally {
+    client.destroy();
+  }
+});
 test('status names the database and its process', async (t) => {
   const connection = new Connection(shared.endpoint);
   try {
