@@ -126,6 +126,14 @@ export function simulate(options: SimulationOptions): SimulationResult {
     if (random.chance(options.dropProbability)) return;
     schedule(random.int(1, options.delayMsMax), deliver);
   };
+  /**
+   * Membership messages are not lost: a real JOIN or LEAVE waits for every answer (and is
+   * re-run by the operator when one never comes); the simulation does not model that loop.
+   */
+  const sendReliably = (deliver: () => void): void => {
+    messages += 1;
+    schedule(random.int(1, options.delayMsMax), deliver);
+  };
 
   const keys = Array.from({ length: options.keys }, (_, index) => `k${index}`);
   const middlewareIds = Array.from({ length: options.middlewares }, (_, index) => index + 1);
@@ -350,7 +358,7 @@ export function simulate(options: SimulationOptions): SimulationResult {
       leaving.delete(leaver);
       membershipChanges += 1;
       // LEAVE reaches every member; each stops asking the leaver.
-      for (const member of active) send(() => dispatch(member, { type: 'member-left', member: leaver }));
+      for (const member of active) sendReliably(() => dispatch(member, { type: 'member-left', member: leaver }));
       schedule(random.int(20, 200), () => rejoin(leaver));
     };
     const rejoin = (leaver: number): void => {
@@ -362,10 +370,10 @@ export function simulate(options: SimulationOptions): SimulationResult {
       let acks = 0;
       const members = [...active];
       for (const member of members) {
-        send(() => {
+        sendReliably(() => {
           dispatch(member, { type: 'member-joined', member: leaver, clock: fresh.clock.value });
           const clock = nodes.get(member)!.clock.value;
-          send(() => {
+          sendReliably(() => {
             dispatch(leaver, { type: 'member-joined', member, clock });
             acks += 1;
             if (acks === members.length) {
