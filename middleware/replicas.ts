@@ -14,6 +14,8 @@ const APPLY_RETRY_DELAY_MS_MAX = 2_000;
 interface ApplyQueue {
   /** Batches on their way to the replica and not answered yet. */
   sending: number;
+  /** A send is due at the end of this turn of the event loop. */
+  sendScheduled: boolean;
   pending: Array<{ ts: Timestamp; writes: Write[]; resolve: () => void; reject: (error: unknown) => void }>;
 }
 
@@ -40,7 +42,7 @@ export class ReplicaSet {
   constructor(databases: DatabaseEntry[], preferredIndex: number, private readonly logger: Logger, from: Vantage = 'this-machine') {
     for (const database of databases) {
       this.connections.set(database.id, new Connection(databaseEndpoint(database, from), `DATABASE${database.id}`));
-      this.applyQueues.set(database.id, { sending: 0, pending: [] });
+      this.applyQueues.set(database.id, { sending: 0, sendScheduled: false, pending: [] });
     }
     // Each middleware starts its reads at a different replica, spreading the read load.
     const ids = databases.map((database) => database.id);
@@ -82,14 +84,20 @@ export class ReplicaSet {
    * APPLYs to one replica travel in batches: while batches are on their way, the APPLYs that
    * come up queue and leave together when one is answered. The database would have queued
    * them behind a disk sync anyway; sent together they cost one message and one answer
-   * instead of one each.
+   * instead of one each. So do the APPLYs decided in one turn of the event loop (one chunk
+   * of votes can end several validations): they leave at the end of the turn, as one batch.
    */
   apply(replica: ReplicaId, ts: Timestamp, writes: Write[]): Promise<void> {
     const queue = this.applyQueues.get(replica);
     if (!queue) throw new Error(`no replica ${replica}`);
     return new Promise((resolve, reject) => {
       queue.pending.push({ ts, writes: writes.map((write) => (write.value === undefined ? { key: write.key } : { key: write.key, value: write.value })), resolve, reject });
-      if (queue.sending < APPLY_BATCHES_IN_FLIGHT_MAX) void this.sendApplies(replica, queue);
+      if (queue.sendScheduled) return;
+      queue.sendScheduled = true;
+      setImmediate(() => {
+        queue.sendScheduled = false;
+        if (queue.sending < APPLY_BATCHES_IN_FLIGHT_MAX && queue.pending.length > 0) void this.sendApplies(replica, queue);
+      });
     });
   }
 
