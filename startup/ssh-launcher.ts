@@ -2,7 +2,7 @@
 // through one shared connection. The processes are started detached (setsid, nohup, stdio
 // to a file), so they outlive the ssh session; their pids are the remote ones.
 import { OccdbError } from '../protocol/errors.js';
-import { STDOUT_LOG_NAME, type LaunchSpec, type Launcher } from './launcher.js';
+import { STDOUT_LOG_NAME, roleEnvironment, type LaunchSpec, type Launcher } from './launcher.js';
 import { type ExecResult, type SshDestination, type SshOptions, SshSession, parseSshDestination, shellQuote } from './ssh.js';
 
 /** The occdb command on a remote host when none is given: the one on its PATH. */
@@ -71,7 +71,8 @@ export class SshLauncher implements Launcher {
   async start(spec: LaunchSpec): Promise<{ pid: number }> {
     if (spec.clusterText !== undefined) await this.writeFile(spec.clusterFile, spec.clusterText);
     const name = `${spec.role.toUpperCase()}${spec.id}`;
-    const command = `${this.remoteOccdb} ${spec.role} ${spec.id} --cluster ${shellQuote(spec.clusterFile)} --log-level ${spec.logLevel}`;
+    const environment = Object.entries(roleEnvironment(spec.role)).map(([name, value]) => `${name}=\${${name}:-${value}} `).join('');
+    const command = `${environment ? `env ${environment}` : ''}${this.remoteOccdb} ${spec.role} ${spec.id} --cluster ${shellQuote(spec.clusterFile)} --log-level ${spec.logLevel}`;
     // setsid puts the process in a session of its own, so that nothing the ssh session does
     // reaches it; without setsid (not Linux), nohup alone keeps it from SIGHUP. $! is the
     // process itself: setsid and nohup exec it, and a background job is never a group leader.
