@@ -64,11 +64,12 @@ export class Coordinator {
   }
 
   /**
-   * Resolves once none of this middleware's own transactions in flight writes any of `keys`.
-   * Read now, such a key would give the version before that write, and the reader would be
-   * doomed: this middleware's own vote on it turns NO once the writer commits. So the read
-   * waits for the writer instead of making a wasted attempt. Nothing waits on a transaction
-   * still reading (it is not stamped yet), so the wait cannot close a cycle.
+   * Resolves once none of this middleware's own transactions still being validated writes any
+   * of `keys`. Read now, such a key would give the version before that write, and the reader
+   * would be doomed if the writer commits: this middleware's own vote on it turns NO. So the
+   * read waits for the writer's outcome instead of making a wasted attempt; a writer decided
+   * committed is read from memory (decidedWrite). Nothing waits on a transaction still
+   * reading (it is not stamped yet), so the wait cannot close a cycle.
    */
   whenUnwritten(keys: readonly Key[]): Promise<void> {
     if (!this.writtenInFlight(keys)) return Promise.resolve();
@@ -76,10 +77,15 @@ export class Coordinator {
   }
 
   private writtenInFlight(keys: readonly Key[]): boolean {
-    return keys.some((key) => this.node.inFlight.isWritten(key));
+    return keys.some((key) => this.node.writtenUndecided(key));
   }
 
-  /** After a transaction of this middleware resolved: the reads no longer held back go ahead. */
+  /** The newest committed write of `key` by this middleware that is still being applied, if any. */
+  decidedWrite(key: Key): { ts: Timestamp; write: Write } | undefined {
+    return this.node.decidedWrite(key);
+  }
+
+  /** After a transaction of this middleware was decided: the reads no longer held back go ahead. */
   private releaseReads(): void {
     for (const waiting of this.readsWaiting) {
       if (this.writtenInFlight(waiting.keys)) continue;
@@ -159,6 +165,8 @@ export class Coordinator {
             (error: Error) => this.options.logger.error(`APPLY ${formatTimestamp(effect.ts)} to DATABASE${replica} abandoned: ${error.message}`),
           );
         }
+        // Decided: reads held back for it can take its writes now.
+        if (this.readsWaiting.size > 0) this.releaseReads();
         return;
       case 'committed':
         if (this.options.logger.isDebugEnabled()) this.options.logger.debug(`commit ${effect.txid} at ${formatTimestamp(effect.ts)}`);

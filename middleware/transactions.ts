@@ -2,7 +2,9 @@
 // write phase; on a conflict, re-execute the whole block with fresh reads after a
 // jittered back-off, so the client sees a result, never a conflict abort.
 import { OccdbError } from '../protocol/errors.js';
-import type { Command, TxnResult } from '../protocol/schemas.js';
+import type { Command, Entry, TxnResult } from '../protocol/schemas.js';
+import type { Key } from '../occ/types.js';
+import { isBefore } from '../timestamp/timestamp.js';
 import { Workspace } from '../occ/workspace.js';
 import type { Coordinator } from './coordinator.js';
 import { interpret } from './interpreter.js';
@@ -38,9 +40,12 @@ export async function runTransaction(commands: Command[], end: 'commit' | 'rollb
       workspace,
       readKeys: async (keys) => {
         await context.coordinator.whenUnwritten(keys);
-        const awaited = context.coordinator.writesAwaited(keys);
-        const entries = await context.replicas.read(keys, awaited, awaited.length > 0 ? READ_WAIT_MS : 0);
+        const fromMemory = decidedEntries(keys, context.coordinator);
+        const fromReplica = fromMemory.size === 0 ? keys : keys.filter((key) => !fromMemory.has(key));
+        const awaited = context.coordinator.writesAwaited(fromReplica);
+        const read = fromReplica.length === 0 ? [] : await context.replicas.read(fromReplica, awaited, awaited.length > 0 ? READ_WAIT_MS : 0);
         context.coordinator.writesSettled(awaited);
+        const entries = fromMemory.size === 0 ? read : keys.map((key) => fromMemory.get(key) ?? read[fromReplica.indexOf(key)]!);
         keys.forEach((key, index) => {
           const entry = entries[index]!;
           context.coordinator.observeVersion(entry.version);
@@ -83,6 +88,24 @@ export async function runTransaction(commands: Command[], end: 'commit' | 'rollb
     }
     await new Promise((resolve) => setTimeout(resolve, backoffMs(attempt, context.limits, context.random)));
   }
+}
+
+/**
+ * The keys this middleware itself has a committed write of still being applied: read from
+ * memory, since a replica may not have the write yet (and would hold the read until it has).
+ * Not when another middleware's transaction voted for since writes a newer version: that one
+ * is the replica's to give.
+ */
+function decidedEntries(keys: readonly Key[], coordinator: Coordinator): Map<Key, Entry> {
+  const entries = new Map<Key, Entry>();
+  for (const key of keys) {
+    const decided = coordinator.decidedWrite(key);
+    if (!decided) continue;
+    if (coordinator.writesAwaited([key]).some(([, ts]) => isBefore(decided.ts, ts))) continue;
+    const version: [number, number] = [decided.ts[0], decided.ts[1]];
+    entries.set(key, decided.write.value === undefined ? { version } : { version, value: decided.write.value as Entry['value'] });
+  }
+  return entries;
 }
 
 /** Exponential back-off with full jitter: colliding transactions spread apart. */

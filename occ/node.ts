@@ -4,7 +4,7 @@
 // (send validation requests, answer a vote, read versions, apply, report an outcome).
 // The middleware's server and the seeded simulator are two shells around the same core.
 import { LamportClock } from '../timestamp/clock.js';
-import { timestampsEqual, type Timestamp } from '../timestamp/timestamp.js';
+import { isBefore, timestampsEqual, type Timestamp } from '../timestamp/timestamp.js';
 import { FinishedWrites, FINISHED_WRITES_MAX_DEFAULT } from './finished-writes.js';
 import { InFlightTable } from './in-flight.js';
 import { decideVote, type Vote } from './vote.js';
@@ -56,6 +56,8 @@ export interface Faults {
   skipFinishedWrites?: boolean;
   /** The coordinator commits without re-reading the versions of the read set, even when a voter asked for it. */
   skipVersionCheck?: boolean;
+  /** Reads take the writes of this node's transactions still being validated, as if they had committed. */
+  readUndecidedWrites?: boolean;
 }
 
 export interface OccNodeOptions {
@@ -128,6 +130,33 @@ export class OccNode {
   /** Transactions this node coordinates that have not reached an outcome. */
   get coordinatingCount(): number {
     return this.coordinated.size;
+  }
+
+  /**
+   * The newest write of `key` by a transaction of this node that is decided committed but not
+   * yet applied everywhere; undefined when there is none, or when a transaction of this node
+   * that writes `key` is still undecided (its outcome comes first). A read may take it instead
+   * of asking a replica, which may not have it yet: the write is committed, the reader's
+   * clock moves past it, and the read is validated like any other.
+   */
+  decidedWrite(key: Key): { ts: Timestamp; write: Write } | undefined {
+    let newest: { ts: Timestamp; write: Write } | undefined;
+    for (const writer of this.inFlight.writersOf(key)) {
+      const txn = this.coordinated.get(writer.txid);
+      if (!txn || (txn.phase !== 'applying' && !this.faults.readUndecidedWrites)) return undefined;
+      if (newest && isBefore(txn.ts, newest.ts)) continue;
+      const write = txn.writes.find((candidate) => candidate.key === key);
+      if (write) newest = { ts: txn.ts, write };
+    }
+    return newest;
+  }
+
+  /** True when a transaction of this node that writes `key` has not been decided yet. */
+  writtenUndecided(key: Key): boolean {
+    for (const writer of this.inFlight.writersOf(key)) {
+      if (this.coordinated.get(writer.txid)?.phase !== 'applying') return true;
+    }
+    return false;
   }
 
   handle(event: OccEvent): OccEffect[] {

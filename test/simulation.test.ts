@@ -40,11 +40,12 @@ for (const variant of variants) {
       const result = simulate({ ...BASE, ...variant.options, seed });
       const verdict = checkHistory(result.history);
       const where = `seed ${seed} (${variant.name}): replay with SIM_SEED=${seed}`;
-      t.log(`seed ${seed}: ${result.committed} committed, ${result.aborted} aborted, ${result.failed} gave up, ${result.messages} messages`);
+      t.log(`seed ${seed}: ${result.committed} committed, ${result.aborted} aborted, ${result.failed} gave up, ${result.messages} messages, ${result.readsFromMemory} reads of decided writes`);
       if (!verdict.ok) t.fail(`${where}\n${describeResult(verdict)}`);
       t.deepEqual(result.divergentKeys, [], `${where}: replicas disagree`);
       t.deepEqual(result.wrongFinalKeys, [], `${where}: final values are not the largest-timestamp writes`);
       t.true(result.committed > BASE.transactions / 2, `${where}: only ${result.committed} commits`);
+      t.true(result.readsFromMemory > 0, `${where}: no read took a decided write; that path went untested`);
       if (variant.options.membershipChurn) t.true(result.membershipChanges >= 4, `${where}: only ${result.membershipChanges} membership changes`);
       totalCommitted += result.committed;
     }
@@ -59,6 +60,8 @@ const faults: Array<{ fault: keyof NonNullable<SimulationOptions['faults']>; opt
   { fault: 'skipFinishedWrites', options: {} },
   // The version check only runs when a voter cannot vouch: remember little, so it must.
   { fault: 'skipVersionCheck', options: { finishedWritesMax: 1 } },
+  // Reads of writes whose transaction may still abort: dirty reads.
+  { fault: 'readUndecidedWrites', options: {} },
 ];
 for (const { fault, options } of faults) {
   test(`simulation with ${fault} (broken on purpose): the checker finds the anomaly`, (t) => {

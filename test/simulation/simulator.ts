@@ -29,6 +29,8 @@ export interface SimulationOptions {
   trace?: (line: string) => void;
   /** Middlewares in turn leave and restart (join again with nothing remembered), several times. */
   membershipChurn?: boolean;
+  /** A read of a key the middleware's own decided transaction writes takes that write, as the real one does (default on). */
+  readDecidedWrites?: boolean;
 }
 
 interface StoredEntry {
@@ -105,6 +107,8 @@ export interface SimulationResult {
   virtualMs: number;
   /** LEAVEs and completed JOINs that happened during the run. */
   membershipChanges: number;
+  /** Reads answered from the middleware's own decided writes rather than by a replica. */
+  readsFromMemory: number;
   /** Keys on which the replicas disagree after the run went quiet. */
   divergentKeys: Key[];
   /** Keys whose final value is not the largest-timestamp committed write. */
@@ -162,6 +166,7 @@ export function simulate(options: SimulationOptions): SimulationResult {
   let failed = 0;
   let nextTxid = 1;
   let membershipChanges = 0;
+  let readsFromMemory = 0;
   let nextValue = 1;
   const committedWrites: Array<{ ts: Timestamp; writes: Write[] }> = [];
 
@@ -265,7 +270,8 @@ export function simulate(options: SimulationOptions): SimulationResult {
     busy.set(middleware, (busy.get(middleware) ?? 0) + 1);
     const record: TxnRecord = { id: txid, outcome: 'unknown', reads: [], writes: [], startMs: nowMs };
     transactions.push(record);
-    // Read phase: one read request to one replica for all keys (a snapshot of that replica).
+    // Read phase: one read request to one replica for all keys (a snapshot of that replica);
+    // a key the middleware's own decided transaction writes is taken from that write instead.
     const replica = random.pick(replicaIds);
     let answered = false;
     send(() => {
@@ -275,7 +281,9 @@ export function simulate(options: SimulationOptions): SimulationResult {
         answered = true;
         const readSet: Array<readonly [Key, Timestamp]> = [];
         fixedPlan.readKeys.forEach((key, index) => {
-          const entry = entries[index]!;
+          const decided = (options.readDecidedWrites ?? true) ? nodes.get(middleware)!.decidedWrite(key) : undefined;
+          if (decided) readsFromMemory += 1;
+          const entry = decided ? { version: decided.ts, value: (decided.write.value as number | undefined) ?? null } : entries[index]!;
           dispatch(middleware, { type: 'version-observed', version: entry.version });
           readSet.push([key, entry.version]);
           record.reads.push({ key, value: entry.value });
@@ -430,6 +438,7 @@ export function simulate(options: SimulationOptions): SimulationResult {
     failed,
     messages,
     membershipChanges,
+    readsFromMemory,
     virtualMs: nowMs,
     divergentKeys,
     wrongFinalKeys,
