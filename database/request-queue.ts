@@ -1,8 +1,8 @@
 // The database's line of work: reads run at once, APPLYs are written in groups, one synced
 // batch per group, in arrival order.
 import { OccdbError } from '../protocol/errors.js';
-import type { Write } from '../protocol/schemas.js';
-import type { Timestamp } from '../timestamp/timestamp.js';
+import type { Entry, Write } from '../protocol/schemas.js';
+import { isBefore, type Timestamp } from '../timestamp/timestamp.js';
 
 /** Requests waiting behind the running one; beyond this the database refuses rather than grow without bound. */
 export const QUEUE_LENGTH_MAX = 100_000;
@@ -58,41 +58,68 @@ export class RequestQueue {
   private last: Step | null = null;
   private length = 0;
   private stopped = false;
-  /** key -> APPLYs admitted (waiting or being written) that write it. */
-  private readonly keysBeingWritten = new Map<string, number>();
+  /** key -> the writes of it by APPLYs admitted (waiting or being written). */
+  private readonly pendingWrites = new Map<string, Array<{ ts: Timestamp; write: Write }>>();
   /** Running mean of the gap between APPLY arrivals, in ms. */
   private arrivalGapMs = ARRIVAL_GAP_MS_MAX;
   private lastArrivalMs = -ARRIVAL_GAP_MS_MAX;
   private readonly clock: QueueClock;
   /** Groups that waited for more APPLYs before they were written. */
   lingers = 0;
-  /** Called once the group being written (or the next one) is done. */
-  private groupWaiters = new Set<() => void>();
+  /** Called once an APPLY is admitted or a group is written. */
+  private changeWaiters = new Set<() => void>();
 
   constructor(private readonly name: string, private readonly runApplyGroup: ApplyGroupRunner, clock: Partial<QueueClock> = {}) {
     this.clock = { ...QUEUE_CLOCK_REAL, ...clock };
   }
 
   /**
-   * Reads do not wait behind APPLYs of other keys. An APPLY is acknowledged only after its batch is in
-   * LevelDB, so every read that arrives after an acknowledgement sees it; a read that
-   * overlaps an APPLY sees it whole or not at all (one batch; getMany reads one snapshot).
-   * Reads racing an unacknowledged APPLY are the validation round's business, as reads
-   * from a replica that has not applied yet are.
+   * Reads of what is stored (the version re-read, status) do not wait behind APPLYs of other
+   * keys. An APPLY is acknowledged only after its batch is in LevelDB, so every read that
+   * arrives after an acknowledgement sees it; a read that overlaps an APPLY sees it whole or
+   * not at all (one batch; getMany reads one snapshot).
    */
   read<T>(task: () => Promise<T>, keys: readonly string[] = []): Promise<T> {
     if (this.stopped) return Promise.reject(this.stoppingError());
     // Except a read of a key an admitted APPLY writes: that APPLY is a committed write, so
-    // the version before it is already stale and a transaction that read it could only
-    // restart. The read waits for the groups admitted so far (one sync or two) instead.
-    if (keys.some((key) => this.keysBeingWritten.has(key))) return this.tail.then(task);
+    // the stored version is already stale. The read waits for the groups admitted so far
+    // (one sync or two) and then sees it.
+    if (keys.some((key) => this.pendingWrites.has(key))) return this.tail.then(task);
     return task();
   }
 
-  /** Resolves once a group has been written (or failed), or after `timeoutMs`. */
-  nextGroupWritten(timeoutMs: number): Promise<void> {
+  /**
+   * Reads the committed state of `keys`: what `readStored` finds in storage, except where an
+   * APPLY admitted and not yet written brings a newer version. Every APPLY is a committed
+   * write (a middleware sends it only after the commit decision), so a transaction that read
+   * the stored version instead could only restart; and waiting for the APPLY's sync would
+   * make the key's next writer wait that long too. What is read this way is validated like
+   * any other read.
+   */
+  async readCommitted(keys: readonly string[], readStored: () => Promise<Entry[]>): Promise<Entry[]> {
+    if (this.stopped) throw this.stoppingError();
+    const entries = await readStored();
+    if (this.pendingWrites.size === 0) return entries;
+    return entries.map((entry, index) => {
+      const pending = this.newestPending(keys[index]!);
+      return pending && isBefore(entry.version, pending.version) ? pending : entry;
+    });
+  }
+
+  /** The newest write of `key` among the APPLYs admitted and not yet written, as an entry. */
+  private newestPending(key: string): Entry | undefined {
+    const writes = this.pendingWrites.get(key);
+    if (!writes) return undefined;
+    let newest = writes[0]!;
+    for (const candidate of writes) if (isBefore(newest.ts, candidate.ts)) newest = candidate;
+    const version: [number, number] = [newest.ts[0], newest.ts[1]];
+    return newest.write.value === undefined ? { version } : { version, value: newest.write.value };
+  }
+
+  /** Resolves once an APPLY has been admitted or a group has been written, or after `timeoutMs`. */
+  nextChange(timeoutMs: number): Promise<void> {
     return new Promise((resolve) => {
-      const waiters = this.groupWaiters;
+      const waiters = this.changeWaiters;
       const timer = setTimeout(done, timeoutMs);
       function done(): void {
         clearTimeout(timer);
@@ -107,13 +134,15 @@ export class RequestQueue {
     return new Promise((resolve, reject) => {
       const step = this.admit(reject);
       if (!step) return;
-      this.markWriting(writes, 1);
+      const pending = writes.map((write) => ({ ts, write }));
+      this.markPending(pending, 1);
       const done = (): void => {
         this.length -= 1;
-        this.markWriting(writes, -1);
+        this.markPending(pending, -1);
       };
       step.applies.push({ ts, writes, resolve: (result) => { done(); resolve(result); }, reject: (error) => { done(); reject(error); } });
       this.noteArrival();
+      this.notifyChange();
     });
   }
 
@@ -131,13 +160,28 @@ export class RequestQueue {
     await this.clock.sleep(this.clock.lingerMs);
   }
 
-  private markWriting(writes: readonly Write[], change: 1 | -1): void {
-    for (const { key } of writes) {
-      const count = (this.keysBeingWritten.get(key) ?? 0) + change;
-      if (count === 0) this.keysBeingWritten.delete(key);
-      else this.keysBeingWritten.set(key, count);
+  private markPending(pending: ReadonlyArray<{ ts: Timestamp; write: Write }>, change: 1 | -1): void {
+    for (const item of pending) {
+      const key = item.write.key;
+      const writes = this.pendingWrites.get(key);
+      if (change === 1) {
+        if (writes) writes.push(item);
+        else this.pendingWrites.set(key, [item]);
+      } else if (writes) {
+        const index = writes.indexOf(item);
+        if (index !== -1) writes.splice(index, 1);
+        if (writes.length === 0) this.pendingWrites.delete(key);
+      }
     }
   }
+
+  private notifyChange(): void {
+    if (this.changeWaiters.size === 0) return;
+    const waiters = this.changeWaiters;
+    this.changeWaiters = new Set();
+    for (const waiter of waiters) waiter();
+  }
+
 
   /** Refuses every request not yet started and resolves once the running step has finished. */
   async stop(): Promise<void> {
@@ -177,9 +221,7 @@ export class RequestQueue {
     } catch (error) {
       for (const apply of step.applies) apply.reject(error);
     }
-    const waiters = this.groupWaiters;
-    this.groupWaiters = new Set();
-    for (const waiter of waiters) waiter();
+    this.notifyChange();
   }
 
   private stoppingError(): OccdbError {

@@ -59,19 +59,18 @@ export async function runDatabase(options: DatabaseOptions): Promise<RunningData
     return written.map((count) => ({ written: count }));
   });
   /**
-   * A read that needs at least some versions: answered once they are stored, or when
-   * `waitMs` has passed, with what is stored then. It waits group by group: only a written
-   * group can bring a version.
+   * A read that needs at least some versions: answered once they are committed here (stored,
+   * or brought by an admitted APPLY), or when `waitMs` has passed, with what there is then.
    */
   const readAtLeast = async (keys: string[], atLeast: Array<[string, Timestamp]>, waitMs: number): Promise<{ entries: Entry[] }> => {
     const deadline = performance.now() + waitMs;
     for (;;) {
-      const entries = await queue.read(() => storage.read(keys), keys);
+      const entries = await queue.readCommitted(keys, () => storage.read(keys));
       const versions = new Map(keys.map((key, index) => [key, entries[index]!.version]));
       const missing = atLeast.some(([key, version]) => isBefore(versions.get(key) ?? TIMESTAMP_ZERO, version));
       const remainingMs = deadline - performance.now();
       if (!missing || remainingMs <= 0) return { entries };
-      await queue.nextGroupWritten(remainingMs);
+      await queue.nextChange(remainingMs);
     }
   };
   const startedAtMs = Date.now();
@@ -93,7 +92,7 @@ export async function runDatabase(options: DatabaseOptions): Promise<RunningData
         return queue.read(async () => ({ role: 'database', id: options.id, pid: process.pid, ports: { port: server?.port ?? entry.port }, uptimeMs: Date.now() - startedAtMs, requests, connections: connectionsOf([server]), syncs: storage.syncs, applies: appliesDone, lingers: queue.lingers }));
       case 'db.read':
         if (request.atLeast && request.atLeast.length > 0 && (request.waitMs ?? 0) > 0) return readAtLeast(request.keys, request.atLeast, request.waitMs!);
-        return queue.read(async () => ({ entries: await storage.read(request.keys) }), request.keys);
+        return queue.readCommitted(request.keys, () => storage.read(request.keys)).then((entries) => ({ entries }));
       case 'db.versions':
         return queue.read(async () => ({ versions: await storage.versions(request.keys) }), request.keys);
       case 'db.scan':
