@@ -37,6 +37,18 @@ function apply(queue: RequestQueue, key = `k${tsNext}`): Promise<{ written: numb
   return queue.apply(ts, [{ key, value: 'v' }]);
 }
 
+/** 100 APPLYs `gapMs` apart, each group let through at once: afterwards the queue sees a high arrival rate. */
+async function underLoad({ queue, sleeping, advance }: Pick<Harness, 'queue' | 'sleeping' | 'advance'>, gapMs: number): Promise<void> {
+  const applies: Promise<unknown>[] = [];
+  for (let index = 0; index < 100; index++) {
+    advance(gapMs);
+    applies.push(apply(queue));
+    await settle();
+    while (sleeping.length > 0) sleeping.shift()!();
+  }
+  await Promise.all(applies);
+}
+
 /** Lets queued promise callbacks run. */
 function settle(): Promise<void> {
   return new Promise((resolve) => setImmediate(resolve));
@@ -57,14 +69,7 @@ test('at a high arrival rate a group waits, and what arrives meanwhile joins it'
   const { queue, groups, sleeping, advance } = harness();
   // Arrivals every 0.1 ms: far more than GROUP_LINGER_ARRIVALS_MIN per linger.
   t.true(GROUP_LINGER_MS / 0.1 > GROUP_LINGER_ARRIVALS_MIN);
-  const warmup: Promise<unknown>[] = [];
-  for (let index = 0; index < 100; index++) {
-    advance(0.1);
-    warmup.push(apply(queue));
-    await settle();
-    while (sleeping.length > 0) sleeping.shift()!();
-  }
-  await Promise.all(warmup);
+  await underLoad({ queue, sleeping, advance }, 0.1);
   const lingersBefore = queue.lingers;
   groups.length = 0;
 
@@ -86,13 +91,7 @@ test('at a high arrival rate a group waits, and what arrives meanwhile joins it'
 
 test('a read of a key an admitted APPLY writes waits for it, also through the linger', async (t) => {
   const { queue, sleeping, advance } = harness();
-  for (let index = 0; index < 100; index++) {
-    advance(0.01);
-    void apply(queue);
-    await settle();
-    while (sleeping.length > 0) sleeping.shift()!();
-  }
-  await settle();
+  await underLoad({ queue, sleeping, advance }, 0.01);
   advance(0.01);
   const written = apply(queue, 'x');
   await settle();
@@ -111,13 +110,7 @@ test('a read of a key an admitted APPLY writes waits for it, also through the li
 
 test('stop refuses what waits and lets a lingering group end', async (t) => {
   const { queue, sleeping, advance } = harness();
-  for (let index = 0; index < 100; index++) {
-    advance(0.01);
-    void apply(queue);
-    await settle();
-    while (sleeping.length > 0) sleeping.shift()!();
-  }
-  await settle();
+  await underLoad({ queue, sleeping, advance }, 0.01);
   const lingering = apply(queue);
   await settle();
   t.is(sleeping.length, 1);
