@@ -71,10 +71,12 @@ export interface OccNodeOptions {
   /** True when the node starts as a member already (tests, the simulation's initial nodes). */
   joined?: boolean;
   /**
-   * Instead of voting NO at once because of one of its in-flight transactions, a voter waits
-   * until that transaction resolves and decides then (DESIGN.md allows it: a voter only ever
-   * waits for a smaller timestamp, so no cycle of waits can form). The request's coordinator
-   * then re-runs it after the conflicting write is in place, instead of re-reading too early.
+   * Instead of voting NO at once because of one of its in-flight transactions still being
+   * validated, a voter waits until that transaction is decided and decides then (DESIGN.md
+   * allows it: a voter only ever waits for a smaller timestamp, so no cycle of waits can
+   * form). If it aborted, the request may get YES; if it is decided committed, the answer is
+   * NO at once, and the request's coordinator re-runs it after the decision instead of
+   * re-reading too early.
    */
   deferVotes?: boolean;
 }
@@ -217,7 +219,7 @@ export class OccNode {
   /** A vote now, or none yet when it must wait for one of this node's in-flight transactions. */
   private decideOrDefer(request: DeferredVote): OccEffect[] {
     const vote = this.vote(request);
-    if (vote.vote === 'no' && vote.conflict.txid && this.deferVotes && this.deferredCount < DEFERRED_VOTES_MAX && this.coordinated.has(vote.conflict.txid)) {
+    if (vote.vote === 'no' && vote.conflict.txid && this.deferVotes && this.deferredCount < DEFERRED_VOTES_MAX && this.undecided(vote.conflict.txid)) {
       const waiting = this.deferredVotes.get(vote.conflict.txid);
       if (waiting) waiting.push(request);
       else this.deferredVotes.set(vote.conflict.txid, [request]);
@@ -304,7 +306,16 @@ export class OccNode {
     if (txn.writes.length === 0) return this.finish(txn);
     txn.phase = 'applying';
     txn.acksAwaited = new Set(this.replicas);
-    return [{ type: 'apply', txid: txn.txid, ts: txn.ts, writes: txn.writes, replicas: [...this.replicas] }];
+    const apply: OccEffect = { type: 'apply', txid: txn.txid, ts: txn.ts, writes: txn.writes, replicas: [...this.replicas] };
+    // Decided: the votes that waited for it are decided now (NO, while it is in flight);
+    // waiting for its APPLYs too would only delay the restart of those transactions.
+    return [apply, ...this.releaseDeferred(txn.txid)];
+  }
+
+  /** True while `txid` is one of this node's transactions and not yet decided. */
+  private undecided(txid: TxnId): boolean {
+    const txn = this.coordinated.get(txid);
+    return txn !== undefined && txn.phase !== 'applying';
   }
 
   private onReplicaAcked(event: Extract<OccEvent, { type: 'replica-acked' }>): OccEffect[] {

@@ -218,14 +218,17 @@ test('workspace: reads come from the write set first, then from what was read; w
 
 // ---- deferred votes: waiting instead of NO, only ever for a smaller timestamp ----
 
-test('deferred vote: a conflict with an in-flight writer waits; when the writer commits the answer is NO', (t) => {
+test('deferred vote: a conflict with an in-flight writer waits; once the writer is decided committed the answer is NO', (t) => {
   const voter = new OccNode({ joined: true, id: 2, replicas: [1], members: [1] });
   const w = only(voter.handle({ type: 'commit-requested', txid: 'W', readSet: [], writes: [{ key: 'x', value: 1 }] }), 'send-validate').ts;
   t.deepEqual(voter.handle({ type: 'vote-requested', from: 1, txid: 'T', ts: [w[0] + 5, 1], readSet: [['x', [0, 0]]], writeKeys: [] }), [], 'no answer yet');
-  voter.handle({ type: 'vote-received', txid: 'W', voter: 1, vote: 'yes' });
+  const decided = voter.handle({ type: 'vote-received', txid: 'W', voter: 1, vote: 'yes' });
+  only(decided, 'apply');
+  t.like(only(decided, 'vote'), { txid: 'T', to: 1, vote: 'no' }, 'answered at the decision, not after the APPLYs');
+  t.like(only(voter.handle({ type: 'vote-requested', from: 1, txid: 'T2', ts: [w[0] + 6, 1], readSet: [['x', [0, 0]]], writeKeys: [] }), 'vote'), { txid: 'T2', vote: 'no' }, 'a request after the decision is not held');
   const effects = voter.handle({ type: 'replica-acked', txid: 'W', replica: 1 });
   only(effects, 'committed');
-  t.like(only(effects, 'vote'), { txid: 'T', to: 1, vote: 'no' });
+  t.is(effects.filter((effect) => effect.type === 'vote').length, 0, 'nothing is answered twice');
 });
 
 test('deferred vote: when the writer aborts instead, the waiting request gets YES', (t) => {
@@ -239,11 +242,16 @@ test('deferred vote: when the writer aborts instead, the waiting request gets YE
 
 test('deferred vote: the coordinator\'s own vote on a later transaction waits for its own earlier writer', (t) => {
   const node = new OccNode({ joined: true, id: 1, replicas: [1], members: [] });
-  only(node.handle({ type: 'commit-requested', txid: 'W', readSet: [], writes: [{ key: 'x', value: 1 }] }), 'apply');
-  t.deepEqual(node.handle({ type: 'commit-requested', txid: 'T', readSet: [['x', [0, 0]]], writes: [{ key: 'y', value: 2 }] }), [], 'T waits for W');
-  const effects = node.handle({ type: 'replica-acked', txid: 'W', replica: 1 });
-  only(effects, 'committed');
-  t.is(only(effects, 'aborted').txid, 'T', 'W committed, so T\'s read of x is stale');
+  const member = new OccNode({ joined: true, id: 1, replicas: [1], members: [2] });
+  only(member.handle({ type: 'commit-requested', txid: 'W', readSet: [], writes: [{ key: 'x', value: 1 }] }), 'send-validate');
+  const asked = member.handle({ type: 'commit-requested', txid: 'T', readSet: [['x', [0, 0]]], writes: [{ key: 'y', value: 2 }] });
+  t.deepEqual(asked.map((effect) => effect.type), ['send-validate'], 'T\'s own vote waits for W, still being validated');
+  const effects = member.handle({ type: 'vote-received', txid: 'W', voter: 2, vote: 'yes' });
+  only(effects, 'apply');
+  t.is(only(effects, 'aborted').txid, 'T', 'W is decided committed, so T\'s read of x is stale');
+  // With W decided, a later T3 that read x too is not held at all.
+  only(node.handle({ type: 'commit-requested', txid: 'W0', readSet: [], writes: [{ key: 'x', value: 1 }] }), 'apply');
+  t.is(only(node.handle({ type: 'commit-requested', txid: 'T3', readSet: [['x', [0, 0]]], writes: [{ key: 'y', value: 2 }] }), 'aborted').txid, 'T3');
 });
 
 // ---- membership and the memory of finished writes ----
