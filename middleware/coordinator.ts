@@ -30,7 +30,7 @@ export class Coordinator {
   private readonly waiting = new Map<TxnId, (outcome: CommitOutcome) => void>();
   /** Peer vote requests not answered yet, by the requesting transaction. */
   private readonly pendingVotes = new Map<TxnId, (vote: { vote: 'yes' | 'check' | 'no'; clock: number }) => void>();
-  /** Reads waiting until none of this middleware's in-flight transactions writes their keys. */
+  /** Reads waiting until none of this middleware's transactions still being validated writes their keys. */
   private readonly readsWaiting = new Set<{ keys: readonly Key[]; resolve: () => void }>();
   /** Other middlewares' transactions this one voted for, by the keys they write. */
   private readonly remoteWriters = new RemoteWriters();
@@ -72,11 +72,11 @@ export class Coordinator {
    * reading (it is not stamped yet), so the wait cannot close a cycle.
    */
   whenUnwritten(keys: readonly Key[]): Promise<void> {
-    if (!this.writtenInFlight(keys)) return Promise.resolve();
+    if (!this.writtenUndecided(keys)) return Promise.resolve();
     return new Promise((resolve) => this.readsWaiting.add({ keys, resolve }));
   }
 
-  private writtenInFlight(keys: readonly Key[]): boolean {
+  private writtenUndecided(keys: readonly Key[]): boolean {
     return keys.some((key) => this.node.writtenUndecided(key));
   }
 
@@ -88,7 +88,7 @@ export class Coordinator {
   /** After a transaction of this middleware was decided: the reads no longer held back go ahead. */
   private releaseReads(): void {
     for (const waiting of this.readsWaiting) {
-      if (this.writtenInFlight(waiting.keys)) continue;
+      if (this.writtenUndecided(waiting.keys)) continue;
       this.readsWaiting.delete(waiting);
       waiting.resolve();
     }

@@ -4,7 +4,7 @@
 import { OccdbError } from '../protocol/errors.js';
 import type { Command, Entry, TxnResult } from '../protocol/schemas.js';
 import type { Key } from '../occ/types.js';
-import { isBefore } from '../timestamp/timestamp.js';
+import { isBefore, type Timestamp } from '../timestamp/timestamp.js';
 import { Workspace } from '../occ/workspace.js';
 import type { Coordinator } from './coordinator.js';
 import { interpret } from './interpreter.js';
@@ -40,9 +40,10 @@ export async function runTransaction(commands: Command[], end: 'commit' | 'rollb
       workspace,
       readKeys: async (keys) => {
         await context.coordinator.whenUnwritten(keys);
-        const fromMemory = decidedEntries(keys, context.coordinator);
+        const awaitedAll = context.coordinator.writesAwaited(keys);
+        const fromMemory = decidedEntries(keys, context.coordinator, awaitedAll);
         const fromReplica = fromMemory.size === 0 ? keys : keys.filter((key) => !fromMemory.has(key));
-        const awaited = context.coordinator.writesAwaited(fromReplica);
+        const awaited = fromMemory.size === 0 ? awaitedAll : awaitedAll.filter(([key]) => !fromMemory.has(key));
         const read = fromReplica.length === 0 ? [] : await context.replicas.read(fromReplica, awaited, awaited.length > 0 ? READ_WAIT_MS : 0);
         context.coordinator.writesSettled(awaited);
         const entries = fromMemory.size === 0 ? read : keys.map((key) => fromMemory.get(key) ?? read[fromReplica.indexOf(key)]!);
@@ -96,12 +97,12 @@ export async function runTransaction(commands: Command[], end: 'commit' | 'rollb
  * Not when another middleware's transaction voted for since writes a newer version: that one
  * is the replica's to give.
  */
-function decidedEntries(keys: readonly Key[], coordinator: Coordinator): Map<Key, Entry> {
+function decidedEntries(keys: readonly Key[], coordinator: Coordinator, awaited: ReadonlyArray<readonly [Key, Timestamp]>): Map<Key, Entry> {
   const entries = new Map<Key, Entry>();
   for (const key of keys) {
     const decided = coordinator.decidedWrite(key);
     if (!decided) continue;
-    if (coordinator.writesAwaited([key]).some(([, ts]) => isBefore(decided.ts, ts))) continue;
+    if (awaited.some(([awaitedKey, ts]) => awaitedKey === key && isBefore(decided.ts, ts))) continue;
     const version: [number, number] = [decided.ts[0], decided.ts[1]];
     entries.set(key, decided.write.value === undefined ? { version } : { version, value: decided.write.value as Entry['value'] });
   }

@@ -40,11 +40,6 @@ export class InFlightTable {
     return this.byId.get(txid);
   }
 
-  /** True when some transaction in flight writes `key`. */
-  isWritten(key: Key): boolean {
-    return this.writersByKey.has(key);
-  }
-
   writersOf(key: Key): Iterable<InFlightTxn> {
     return this.writersByKey.get(key) ?? [];
   }

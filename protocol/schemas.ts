@@ -90,8 +90,8 @@ export const DbReadRequest = z.object({
   keys: KeyListSchema,
   /**
    * Keys (among `keys`) a transaction known to be committing is about to write, with its
-   * version: the database answers once it stores at least these versions, or after `waitMs`
-   * with what it has.
+   * version: the database answers once it has at least these versions (stored, or in an
+   * APPLY it has admitted), or after `waitMs` with what it has.
    */
   atLeast: z.array(z.tuple([KeySchema, TimestampSchema])).max(KEYS_PER_REQUEST_MAX).optional(),
   waitMs: z.number().int().min(0).max(READ_WAIT_MS_MAX).optional(),
