@@ -6,6 +6,7 @@ import fs from 'node:fs';
 import path from 'node:path';
 import { clusterFilePath, readClusterFile, type ClusterFile, type Strategy } from '../protocol/cluster.js';
 import { OccdbClient } from '../client/client.js';
+import type { SchedulingPolicy } from '../protocol/scheduling.js';
 import type { Status } from '../protocol/schemas.js';
 import { launcherForHost } from '../startup/launcher.js';
 import { clusterNodes } from '../startup/nodes.js';
@@ -47,7 +48,7 @@ export class StrategyCluster {
     readonly strategy: Strategy,
     private readonly rootDir: string,
     private readonly layout: { middlewares: number; databases: number },
-    private readonly tcpOnly = false,
+    private readonly settings: { tcpOnly: boolean; scheduling: SchedulingPolicy } = { tcpOnly: false, scheduling: 'batch' },
   ) {}
 
   /**
@@ -73,7 +74,8 @@ export class StrategyCluster {
         dir,
         strategy: this.strategy,
         logLevel: 'warn',
-        tcpOnly: this.tcpOnly,
+        tcpOnly: this.settings.tcpOnly,
+        scheduling: this.settings.scheduling,
       }, output);
     } catch (error) {
       started = false;

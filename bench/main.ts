@@ -37,6 +37,7 @@ function buildProgram(): Command {
     .option('--read-fraction <fraction>', `ycsb probability that an operation is a read (default ${BENCH_DEFAULTS.readFraction})`)
     .option('--middlewares <count>', `middlewares per cluster (default ${BENCH_DEFAULTS.middlewares})`)
     .option('--tcp-only', 'processes talk over TCP loopback (by default processes on one machine use Unix domain sockets)')
+    .option('--scheduling <policy>', 'CPU scheduling policy of the clusters\' processes: batch or normal (default batch; see occdb startup --help)')
     .option('--databases <count>', `databases per cluster (default ${BENCH_DEFAULTS.databases})`)
     .option('--duration-seconds <seconds>', `measured window per run (default ${BENCH_DEFAULTS.durationSeconds})`)
     .option('--warmup-seconds <seconds>', `warm-up before the window (default ${BENCH_DEFAULTS.warmupSeconds})`)

@@ -3,6 +3,7 @@
 import path from 'node:path';
 import { STRATEGIES, type Strategy } from '../protocol/cluster.js';
 import { OccdbError } from '../protocol/errors.js';
+import { SCHEDULING_POLICIES, type SchedulingPolicy } from '../protocol/scheduling.js';
 import { WORKLOAD_KINDS, YCSB_KEY_COUNT, type WorkloadKind } from './workloads.js';
 
 export interface BenchOptions {
@@ -20,6 +21,8 @@ export interface BenchOptions {
   quick: boolean;
   /** Processes talk over TCP loopback rather than Unix domain sockets. */
   tcpOnly: boolean;
+  /** The clusters' CPU scheduling policy (protocol/scheduling.ts). */
+  scheduling: SchedulingPolicy;
   /** The folder results.json, results.md and the charts go to. */
   out: string;
   /** Seeds every client's random stream, so a sweep draws the same transactions again. */
@@ -41,7 +44,7 @@ export const CLIENTS_MAX = 1000;
 export const NODES_PER_ROLE_MAX = 32;
 export const SECONDS_MAX = 3600;
 
-export const BENCH_DEFAULTS: Omit<BenchOptions, 'quick' | 'tcpOnly'> = {
+export const BENCH_DEFAULTS: Omit<BenchOptions, 'quick' | 'tcpOnly' | 'scheduling'> = {
   clients: [1, 4, 16, 64],
   operationsPerTransaction: 4,
   readFraction: 0.5,
@@ -163,6 +166,7 @@ export interface RawBenchOptions {
   workloads?: string;
   quick?: boolean;
   tcpOnly?: boolean;
+  scheduling?: string;
   sweep?: string;
   out?: string;
   seed?: string;
@@ -185,11 +189,13 @@ export function resolveBenchOptions(raw: RawBenchOptions): BenchOptions {
   const quick = raw.quick === true;
   const sweep = sweepPreset(raw);
   const tcpOnly = raw.tcpOnly === true;
-  const base: BenchOptions = { ...BENCH_DEFAULTS, ...(quick ? QUICK_OVERRIDES : {}), ...(sweep?.preset.overrides ?? {}), quick, tcpOnly };
+  const scheduling = parseScheduling(raw.scheduling);
+  const base: BenchOptions = { ...BENCH_DEFAULTS, ...(quick ? QUICK_OVERRIDES : {}), ...(sweep?.preset.overrides ?? {}), quick, tcpOnly, scheduling };
   const given = <T>(text: string | undefined, parse: (text: string) => T, fallback: T): T => (text === undefined ? fallback : parse(text));
   const options: BenchOptions = {
     quick,
     tcpOnly,
+    scheduling,
     clients: given(raw.clients, (text) => parseNumberList(text, '--clients', checks.integerIn(1, CLIENTS_MAX)), base.clients),
     operationsPerTransaction: given(raw.ops, (text) => parseNumber(text, '--ops', checks.integerIn(1, 1000)), base.operationsPerTransaction),
     readFraction: given(raw.readFraction, (text) => parseNumber(text, '--read-fraction', checks.fraction), base.readFraction),
@@ -211,4 +217,11 @@ export function resolveBenchOptions(raw: RawBenchOptions): BenchOptions {
     options.points = sweep.preset.points.map((point) => ({ ...point }));
   }
   return options;
+}
+
+function parseScheduling(text: string | undefined): SchedulingPolicy {
+  if (text === undefined) return 'batch';
+  const policy = SCHEDULING_POLICIES.find((candidate) => candidate === text.trim().toLowerCase());
+  if (policy === undefined) throw usage(`--scheduling: '${text}' is not one of ${SCHEDULING_POLICIES.join(', ')}`);
+  return policy;
 }

@@ -28,7 +28,7 @@ export interface SweepResult {
 export async function runSweep(runs: readonly PlannedRun[], options: BenchOptions, ticks: ClockTicks, signal: AbortSignal, listener: SweepListener): Promise<SweepResult> {
   const rootDir = fs.mkdtempSync(path.join(os.tmpdir(), 'occdb-bench-'));
   const clusters = new Map<Strategy, StrategyCluster>(
-    options.strategies.map((strategy) => [strategy, new StrategyCluster(strategy, rootDir, { middlewares: options.middlewares, databases: options.databases }, options.tcpOnly)]),
+    options.strategies.map((strategy) => [strategy, new StrategyCluster(strategy, rootDir, { middlewares: options.middlewares, databases: options.databases }, { tcpOnly: options.tcpOnly, scheduling: options.scheduling })]),
   );
   const records: RunRecord[] = [];
   const stopProblems: string[] = [];

@@ -3,6 +3,7 @@
 import path from 'node:path';
 import { type Command, InvalidArgumentError, Option } from 'commander';
 import { STRATEGIES, type Strategy, readClusterFile } from '../protocol/cluster.js';
+import { SCHEDULING_POLICIES, type SchedulingPolicy } from '../protocol/scheduling.js';
 import type { LogLevel } from '../protocol/log.js';
 import { parseStartupArguments } from '../startup/arguments.js';
 import type { RemoteOptions } from '../startup/launchers.js';
@@ -54,6 +55,7 @@ export function registerClusterCommands(program: Command): void {
     .argument('<layout...>', 'N host1 ... hostN M host1 ... hostM (N middlewares, M databases); a host is localhost, 127.x.x.x, or host, user@host, user@host:sshport for ssh')
     .addOption(dirOption())
     .addOption(new Option('--strategy <strategy>', 'concurrency control of the middlewares').choices([...STRATEGIES]).default('occ'))
+    .addOption(new Option('--scheduling <policy>', 'CPU scheduling policy of every process: batch (Linux SCHED_BATCH: no wake-up preemption, more messages handled per wake-up) or normal').choices([...SCHEDULING_POLICIES]).default('batch'))
     .addOption(logLevelOption())
     .addOption(new Option('--base-port <port>', 'on every host, use consecutive ports from this one (default: any free ports)').argParser(parsePort))
     .addOption(new Option('--remote-dir <dir>', "the cluster's directory on remote hosts, relative to the remote home unless absolute (default: .occdb/<last part of --dir>)"))
@@ -67,13 +69,14 @@ export function registerClusterCommands(program: Command): void {
       '  occdb startup 2 alpha beta 2 beta gamma --dir ./demo --accept-new-hosts',
       '  occdb startup 1 ops@alpha:2222 1 ops@beta --identity ~/.ssh/occdb --remote-occdb /opt/occdb/bin/occdb.js',
     ].join('\n'))
-    .action(async (layoutWords: string[], options: ClusterOptions & SshCommandOptions & { strategy: Strategy; logLevel: LogLevel; basePort?: number; remoteDir?: string; keepGoing?: boolean; tcpOnly?: boolean }) => {
+    .action(async (layoutWords: string[], options: ClusterOptions & SshCommandOptions & { strategy: Strategy; scheduling: SchedulingPolicy; logLevel: LogLevel; basePort?: number; remoteDir?: string; keepGoing?: boolean; tcpOnly?: boolean }) => {
       const layout = parseStartupArguments(layoutWords);
       const healthy = await runStartup(
         {
           layout,
           dir: options.dir,
           strategy: options.strategy,
+          scheduling: options.scheduling,
           logLevel: options.logLevel,
           basePort: options.basePort,
           remote: remoteOptions(options),

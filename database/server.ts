@@ -6,6 +6,7 @@ import { OccdbError } from '../protocol/errors.js';
 import { createLogger, flushLogger, type LogLevel } from '../protocol/log.js';
 import { findDatabase, listenAddress, readClusterFile } from '../protocol/cluster.js';
 import { DatabaseRequestSchema, type DatabaseRequest, type Entry } from '../protocol/schemas.js';
+import { applySchedulingPolicy } from '../protocol/scheduling.js';
 import { NdjsonServer, connectionsOf, unixSocketsNote } from '../protocol/server.js';
 import { TIMESTAMP_ZERO, formatTimestamp, isBefore, type Timestamp } from '../timestamp/timestamp.js';
 import { RequestQueue } from './request-queue.js';
@@ -39,6 +40,8 @@ export async function runDatabase(options: DatabaseOptions): Promise<RunningData
     throw new OccdbError('USAGE', `${name} cannot create its data directory ${dataDir}: ${(error as Error).message}`);
   }
   const logger = createLogger({ name, level: options.logLevel, file: path.resolve(entry.dir, 'database.log'), console: options.console });
+  // Before LevelDB starts its threads, so that they inherit the policy.
+  logger.info(applySchedulingPolicy(cluster.scheduling));
 
   let storage: Storage;
   try {

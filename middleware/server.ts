@@ -12,6 +12,7 @@ import { createLogger, flushLogger, type LogLevel, type Logger } from '../protoc
 import {
   ClientRequestSchema, EmptyResult, JoinResult, PeerRequestSchema, type ClientRequest, type PeerRequest, type Status, type TxnResult,
 } from '../protocol/schemas.js';
+import { applySchedulingPolicy } from '../protocol/scheduling.js';
 import { NdjsonServer, connectionsOf, unixSocketsNote } from '../protocol/server.js';
 import type { Faults } from '../occ/node.js';
 import type { TransactionEngine } from './engine.js';
@@ -48,6 +49,7 @@ export async function runMiddleware(options: MiddlewareOptions): Promise<Running
   const self = findMiddleware(cluster, options.id);
   fs.mkdirSync(self.dir, { recursive: true });
   const logger = createLogger({ name: `MIDDLEWARE${options.id}`, level: options.logLevel, file: path.join(self.dir, 'middleware.log'), console: options.console });
+  logger.info(applySchedulingPolicy(cluster.scheduling));
   const middleware = new Middleware(cluster, options, logger);
   try {
     await middleware.start();

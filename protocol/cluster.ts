@@ -6,6 +6,7 @@ import path from 'node:path';
 import { z } from 'zod';
 import { OccdbError } from './errors.js';
 import type { Endpoint } from './connection.js';
+import { SCHEDULING_POLICIES } from './scheduling.js';
 
 export const STRATEGIES = ['occ', '2pl', '2pl-nowait'] as const;
 export type Strategy = (typeof STRATEGIES)[number];
@@ -61,6 +62,8 @@ export const ClusterFileSchema = z
   .object({
     version: z.literal(1),
     strategy: z.enum(STRATEGIES).default('occ'),
+    /** The CPU scheduling policy every process of the cluster asks for (protocol/scheduling.ts). */
+    scheduling: z.enum(SCHEDULING_POLICIES).default('batch'),
     createdAt: z.string(),
     middlewares: z.array(MiddlewareEntrySchema).min(1).max(1000),
     databases: z.array(DatabaseEntrySchema).min(1).max(1000),

@@ -18,6 +18,7 @@ import {
   writeClusterFile,
 } from '../protocol/cluster.js';
 import { OccdbError } from '../protocol/errors.js';
+import type { SchedulingPolicy } from '../protocol/scheduling.js';
 import type { LogLevel } from '../protocol/log.js';
 import type { StartupLayout } from './arguments.js';
 import { isLocalHost, localLauncher } from './launcher.js';
@@ -33,6 +34,7 @@ export interface StartupOptions {
   /** The cluster directory as the user wrote it (messages repeat it). */
   dir: string;
   strategy: Strategy;
+  scheduling?: SchedulingPolicy | undefined;
   logLevel: LogLevel;
   basePort?: number | undefined;
   /** How hosts other than localhost and 127.x.x.x are reached (ssh). */
@@ -211,6 +213,7 @@ async function planCluster(options: StartupOptions, homes: ReadonlyMap<string, s
   return {
     version: 1,
     strategy: options.strategy,
+    scheduling: options.scheduling ?? 'batch',
     createdAt: new Date().toISOString(),
     middlewares: middlewareHosts.map(middleware),
     databases: databaseHosts.map(database),

@@ -25,6 +25,17 @@ async function startup(dir: string, ...extra: string[]): Promise<void> {
   if (result.code !== 0) throw new Error(`startup failed (${result.code}): ${result.stderr}`);
 }
 
+/** The scheduling policies the threads of `pid` run under (Linux: field 41 of /proc/<pid>/task/<tid>/stat). */
+function schedulingPolicies(pid: number): string[] {
+  const names: Record<string, string> = { 0: 'SCHED_OTHER', 3: 'SCHED_BATCH', 5: 'SCHED_IDLE' };
+  const policies = fs.readdirSync(`/proc/${pid}/task`).map((tid) => {
+    const fields = fs.readFileSync(`/proc/${pid}/task/${tid}/stat`, 'utf8').split(') ')[1]!.split(' ');
+    const policy = fields[41 - 3]!;
+    return names[policy] ?? `policy ${policy}`;
+  });
+  return [...new Set(policies)];
+}
+
 const StatusJson = z.array(z.object({ name: z.string(), pid: z.number().nullable(), state: z.enum(['up', 'down']) }));
 
 async function statusOf(dir: string): Promise<{ code: number | null; states: Record<string, { state: string; pid: number | null }> }> {
@@ -33,7 +44,7 @@ async function statusOf(dir: string): Promise<{ code: number | null; states: Rec
   return { code: result.code, states };
 }
 
-test('STARTUP 2+2: status shows every process up with its pid, verify is clean, stop leaves nothing running', async (t) => {
+test('STARTUP 2+2: status shows every process up with its pid (every thread under SCHED_BATCH), verify is clean, stop leaves nothing running', async (t) => {
   const dir = clusterDir('startup');
   const started = await runStartupScript(['2', 'localhost', 'localhost', '2', 'localhost', 'localhost', '--dir', dir]);
   t.is(started.code, 0, started.stderr);
@@ -54,6 +65,8 @@ test('STARTUP 2+2: status shows every process up with its pid, verify is clean, 
     t.is(state, 'up', name);
     t.true(pid !== null && pids.includes(pid), `${name} answers with a recorded pid`);
   }
+  // Every thread of every process runs under the default scheduling policy, batch.
+  for (const pid of pids) t.deepEqual(schedulingPolicies(pid), ['SCHED_BATCH'], `pid ${pid}`);
   const table = await runOccdb(['status', '--dir', dir]);
   t.regex(table.stdout, /^NAME +HOST +PID +PORTS +STATE +CLOCK +COMMITS +ABORTS +IN-FLIGHT +MEMBERS +STRATEGY$/m);
 
@@ -116,10 +129,12 @@ test('a stopped MIDDLEWARE2 is down in status, and occdb start MIDDLEWARE2 bring
   t.regex(unknown.stderr, /the cluster has no process named 'MIDDLEWARE9' \(it has MIDDLEWARE1, MIDDLEWARE2, DATABASE1, DATABASE2\)/);
 });
 
-test('verify names the key on which one replica differs, with each replica version and value', async (t) => {
+test('verify names the key on which one replica differs, with each replica version and value (a cluster under --scheduling normal)', async (t) => {
   const dir = clusterDir('verify');
-  await startup(dir, '--tcp-only');
+  await startup(dir, '--tcp-only', '--scheduling', 'normal');
   const cluster = readClusterFile(path.join(dir, 'cluster.json'));
+  t.is(cluster.scheduling, 'normal');
+  for (const pid of recordedPids(dir)) t.deepEqual(schedulingPolicies(pid), ['SCHED_OTHER'], `--scheduling normal: pid ${pid}`);
   t.true(cluster.databases.every((d) => d.socket === undefined) && cluster.middlewares.every((m) => m.clientSocket === undefined && m.peerSocket === undefined), '--tcp-only: no Unix sockets');
   const [first, second] = cluster.databases.map((entry) => new Connection(databaseEndpoint(entry)));
   try {

@@ -166,6 +166,7 @@ export async function writeTestCluster(
   const cluster: ClusterFile = {
     version: 1,
     strategy: counts.strategy ?? 'occ',
+    scheduling: 'batch',
     createdAt: new Date().toISOString(),
     middlewares: Array.from({ length: counts.middlewares }, (_, index) => ({
       id: index + 1,
