@@ -19,7 +19,10 @@ export interface Endpoint {
 interface Pending {
   resolve: (result: unknown) => void;
   reject: (error: Error) => void;
-  timer: NodeJS.Timeout;
+  /** performance.now() after which the request fails with TIMEOUT. */
+  deadlineMs: number;
+  type: string;
+  timeoutMs: number;
 }
 
 export const REQUEST_TIMEOUT_MS_DEFAULT = 10_000;
@@ -35,6 +38,15 @@ export class Connection {
   private readonly pending = new Map<number, Pending>();
   private nextId = 1;
   private closed = false;
+  /**
+   * One timer for the timeouts of every request in flight, set for the earliest deadline
+   * known when it was set. A timer of its own for each request would cost a timer start and
+   * stop per request, which at a few thousand requests a second is a fair share of the
+   * sender's CPU. It does not keep the process alive: while requests are in flight, their
+   * socket does.
+   */
+  private timeoutTimer: NodeJS.Timeout | null = null;
+  private timeoutAtMs = Infinity;
 
   constructor(readonly endpoint: Endpoint, readonly label = `${endpoint.host}:${endpoint.port}`) {}
 
@@ -52,14 +64,12 @@ export class Connection {
     if (this.pending.size >= PENDING_REQUESTS_MAX) {
       throw new OccdbError('NODE_UNAVAILABLE', `too many requests in flight to ${this.label}`);
     }
-    const writer = await this.connect();
+    const writer = this.socket && this.writer ? this.writer : await this.connect();
     const id = this.nextId++;
     const result = await new Promise<unknown>((resolve, reject) => {
-      const timer = setTimeout(() => {
-        this.pending.delete(id);
-        reject(new OccdbError('TIMEOUT', `${this.label} did not answer ${message.type} within ${timeoutMs} ms`));
-      }, timeoutMs);
-      this.pending.set(id, { resolve, reject, timer });
+      const deadlineMs = performance.now() + timeoutMs;
+      this.pending.set(id, { resolve, reject, deadlineMs, type: message.type, timeoutMs });
+      this.armTimeout(deadlineMs);
       Connection.requestsSent += 1;
       writer.write({ ...message, id });
     });
@@ -74,6 +84,34 @@ export class Connection {
     this.closed = true;
     this.socket?.destroy();
     this.failAll(new OccdbError('NODE_UNAVAILABLE', `connection to ${this.label} closed`));
+  }
+
+  /** Makes sure the timeout timer fires by `deadlineMs`. */
+  private armTimeout(deadlineMs: number): void {
+    if (this.timeoutTimer !== null) {
+      if (this.timeoutAtMs <= deadlineMs) return;
+      clearTimeout(this.timeoutTimer);
+    }
+    this.timeoutAtMs = deadlineMs;
+    this.timeoutTimer = setTimeout(() => this.expireRequests(), Math.max(0, deadlineMs - performance.now()));
+    this.timeoutTimer.unref();
+  }
+
+  /** Fails the requests past their deadline, and sets the timer for the earliest of the others. */
+  private expireRequests(): void {
+    this.timeoutTimer = null;
+    this.timeoutAtMs = Infinity;
+    const nowMs = performance.now();
+    let nextMs = Infinity;
+    for (const [id, waiter] of this.pending) {
+      if (waiter.deadlineMs > nowMs) {
+        nextMs = Math.min(nextMs, waiter.deadlineMs);
+        continue;
+      }
+      this.pending.delete(id);
+      waiter.reject(new OccdbError('TIMEOUT', `${this.label} did not answer ${waiter.type} within ${waiter.timeoutMs} ms`));
+    }
+    if (nextMs !== Infinity) this.armTimeout(nextMs);
   }
 
   private connect(): Promise<CoalescingWriter> {
@@ -129,14 +167,15 @@ export class Connection {
     const waiter = this.pending.get(reply.id);
     if (!waiter) return; // Answer to a request that already timed out.
     this.pending.delete(reply.id);
-    clearTimeout(waiter.timer);
     if (reply.ok) waiter.resolve(reply.result);
     else waiter.reject(new OccdbError(isErrorCode(reply.error.code) ? reply.error.code : 'INTERNAL', reply.error.message));
   }
 
   private failAll(error: Error): void {
+    if (this.timeoutTimer !== null) clearTimeout(this.timeoutTimer);
+    this.timeoutTimer = null;
+    this.timeoutAtMs = Infinity;
     for (const [id, waiter] of this.pending) {
-      clearTimeout(waiter.timer);
       waiter.reject(error);
       this.pending.delete(id);
     }

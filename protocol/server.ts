@@ -120,20 +120,26 @@ export class NdjsonServer {
       send({ id, ok: false, error: { code: 'BAD_MESSAGE', message: `${type}: ${issue?.message ?? 'invalid'}${where}` } });
       return;
     }
-    Promise.resolve()
-      .then(() => options.handle(parsed.data))
-      .then(
-        (result) => send({ id, ok: true, result: result ?? {} }),
-        (error: unknown) => {
-          if (error instanceof OccdbError) {
-            send({ id, ok: false, error: { code: error.code, message: error.message } });
-          } else {
-            const message = error instanceof Error ? error.message : String(error);
-            options.logger.error(`${options.label}: ${type} failed: ${error instanceof Error ? error.stack : message}`);
-            send({ id, ok: false, error: { code: 'INTERNAL', message } });
-          }
-        },
-      );
+    const answer = (result: unknown): void => send({ id, ok: true, result: result ?? {} });
+    const fail = (error: unknown): void => {
+      if (error instanceof OccdbError) {
+        send({ id, ok: false, error: { code: error.code, message: error.message } });
+      } else {
+        const message = error instanceof Error ? error.message : String(error);
+        options.logger.error(`${options.label}: ${type} failed: ${error instanceof Error ? error.stack : message}`);
+        send({ id, ok: false, error: { code: 'INTERNAL', message } });
+      }
+    };
+    // The handler runs at once; its answer leaves with this turn's writes either way.
+    let result: unknown;
+    try {
+      result = options.handle(parsed.data);
+    } catch (error) {
+      fail(error);
+      return;
+    }
+    if (result instanceof Promise) result.then(answer, fail);
+    else answer(result);
   }
 }
 
