@@ -19,6 +19,15 @@ export interface ScanPage {
 /** How many keys' stored entries the database keeps in memory. */
 export const ENTRY_CACHE_MAX = 1_000_000;
 
+/**
+ * LevelDB's memtable size (its default is 4 MiB). Every write inserts into the memtable's
+ * skip list, and a workload that rewrites few keys fills it with their old versions: at 4 MiB
+ * the inserts were LevelDB's largest cost (bank, 16 clients: 2.4% of the machine's CPU in the
+ * skip-list insert alone, 3.7% in LevelDB in all). A 256 KiB memtable is flushed more often
+ * but stays small and in cache: 2.0% in all, and 7 of 10 paired rounds faster.
+ */
+const WRITE_BUFFER_BYTES = 256 * 1024;
+
 export class Storage {
   /** Set while an APPLY runs: its read-then-write must not interleave with another APPLY. */
   private applying = false;
@@ -45,7 +54,7 @@ export class Storage {
    * LevelDB takes an exclusive lock on it; `isLockedError` tells that failure apart.
    */
   static async open(dir: string): Promise<Storage> {
-    const db = new Level<string, Entry>(dir, { valueEncoding: 'json' });
+    const db = new Level<string, Entry>(dir, { valueEncoding: 'json', writeBufferSize: WRITE_BUFFER_BYTES });
     await db.open();
     return new Storage(db);
   }
