@@ -14,6 +14,7 @@ test('the default sweep is the full one: 4 client counts, 5 skews, 3 strategies,
   t.is(options.repetitions, 3);
   t.is(options.middlewares, 3);
   t.is(options.databases, 3);
+  t.is(options.scheduling, 'batch');
   t.is(planRuns(options).length, (4 + 4 * 5) * 3 * 3);
 });
 
@@ -30,6 +31,7 @@ test('options given on the command line win over --quick', (t) => {
   t.deepEqual(options.thetas, [0.5]);
   t.deepEqual(options.workloads, ['ycsb']);
   t.is(options.durationSeconds, 2.5);
+  t.is(resolveBenchOptions({ quick: true, scheduling: 'normal' }).scheduling, 'normal');
 });
 
 test('every repetition runs every configuration under every strategy before the next repetition', (t) => {
@@ -73,4 +75,5 @@ test('mistaken values are refused with a one-line usage message naming the optio
   refused({ durationSeconds: 'soon' }, /--duration-seconds: 'soon' is not a number/);
   refused({ warmupSeconds: '-1' }, /--warmup-seconds/);
   refused({ ops: '20000' }, /--ops/);
+  refused({ scheduling: 'realtime' }, /--scheduling: 'realtime' is not one of batch, normal/);
 });
