@@ -1,5 +1,5 @@
-// The scheduling policy a process sets for itself at start: every thread gets it, and
-// `normal` undoes a batch policy inherited from whatever started the process.
+// The scheduling policy a process sets for itself at start (Linux, as CI is): every thread
+// gets it, and `normal` undoes a batch policy inherited from whatever started the process.
 import test from 'ava';
 import { execFileSync } from 'node:child_process';
 import path from 'node:path';
@@ -27,15 +27,13 @@ function policiesAfter(policy: string | null, startBatch: boolean): { sentence: 
   return { sentence, policies: policies.split(',') };
 }
 
-const linuxOnly = process.platform === 'linux' ? test : test.skip;
-
-linuxOnly('batch puts every thread of the process under SCHED_BATCH', (t) => {
+test('batch puts every thread of the process under SCHED_BATCH', (t) => {
   const { sentence, policies } = policiesAfter('batch', false);
   t.is(sentence, 'scheduling policy: batch (SCHED_BATCH)');
   t.deepEqual(policies, ['3']);
 });
 
-linuxOnly('normal puts every thread back under SCHED_OTHER when the process was started under SCHED_BATCH', (t) => {
+test('normal puts every thread back under SCHED_OTHER when the process was started under SCHED_BATCH', (t) => {
   t.deepEqual(policiesAfter(null, true).policies, ['3'], 'a process started under chrt --batch inherits it');
   const { sentence, policies } = policiesAfter('normal', true);
   t.is(sentence, 'scheduling policy: normal (SCHED_OTHER)');
