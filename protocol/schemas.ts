@@ -1,5 +1,12 @@
 // zod schemas of every message on the wire. Every process validates what it receives here.
+// The schemas parsed once per message on the commit path are compiled (z.compile): the same
+// answers and the same errors, several times faster (peer.validate 2.6 us -> 0.2 us).
 import { z } from 'zod';
+
+/** A schema compiled by zod; strict, so a schema zod cannot compile fails loudly at load. */
+function compiled<T extends z.ZodType>(schema: T): T {
+  return z.compile(schema, { strict: true });
+}
 
 export const MESSAGE_BYTES_MAX = 4 * 1024 * 1024;
 export const KEY_LENGTH_MAX = 64;
@@ -16,15 +23,23 @@ export const TimestampSchema = z.tuple([
 export const KeySchema = z.string().max(KEY_LENGTH_MAX).regex(KEY_PATTERN, 'not an entry name');
 export const KeyListSchema = z.array(KeySchema).max(KEYS_PER_REQUEST_MAX);
 
+/**
+ * A stored value: any JSON value (the command language writes safe integers). Whatever a
+ * process receives has been through JSON.parse, so it is JSON already; z.json() would walk it
+ * again with a recursive schema, which zod cannot compile: a db.apply-batch of two APPLYs of
+ * two writes took 3.9 us to parse with it, and takes 0.16 us compiled without it.
+ */
+const ValueSchema = z.unknown();
+
 /** A stored entry. `value` absent means "no live value": never written, or deleted (a tombstone). */
 export const EntrySchema = z.object({
   version: TimestampSchema,
-  value: z.json().optional(),
+  value: ValueSchema.optional(),
 });
 export type Entry = z.infer<typeof EntrySchema>;
 
 /** One write of a transaction: `value` absent means delete (write a tombstone). */
-export const WriteSchema = z.object({ key: KeySchema, value: z.json().optional() });
+export const WriteSchema = z.object({ key: KeySchema, value: ValueSchema.optional() });
 export type Write = z.infer<typeof WriteSchema>;
 
 // ---- commands of the client language, as parsed by client/parser.ts ----
@@ -61,7 +76,7 @@ export type LineResult = z.infer<typeof LineResultSchema>;
 export const TxnOutcomeSchema = z.enum(['committed', 'rolled_back', 'failed']);
 export type TxnOutcome = z.infer<typeof TxnOutcomeSchema>;
 
-export const TxnResultSchema = z.object({
+export const TxnResultSchema = compiled(z.object({
   outcome: TxnOutcomeSchema,
   /** The commit timestamp (committed only). */
   ts: TimestampSchema.optional(),
@@ -71,7 +86,7 @@ export const TxnResultSchema = z.object({
   error: z.object({ code: z.string(), message: z.string(), line: line.optional() }).optional(),
   middlewareId: z.number().int(),
   quit: z.boolean().optional(),
-});
+}));
 export type TxnResult = z.infer<typeof TxnResultSchema>;
 
 // ---- requests ----
@@ -115,15 +130,15 @@ export const DbScanRequest = z.object({
   after: KeySchema.optional(),
   limit: z.number().int().positive().max(10_000),
 });
-export const DatabaseRequestSchema = z.discriminatedUnion('type', [
+export const DatabaseRequestSchema = compiled(z.discriminatedUnion('type', [
   PingRequest, StatusRequest, DbReadRequest, DbVersionsRequest, DbApplyRequest, DbApplyBatchRequest, DbScanRequest,
-]);
+]));
 export type DatabaseRequest = z.infer<typeof DatabaseRequestSchema>;
 
-export const DbReadResult = z.object({ entries: z.array(EntrySchema) });
-export const DbVersionsResult = z.object({ versions: z.array(TimestampSchema) });
-export const DbApplyResult = z.object({ written: z.number().int().nonnegative() });
-export const DbApplyBatchResult = z.object({ written: z.array(z.number().int().nonnegative()) });
+export const DbReadResult = compiled(z.object({ entries: z.array(EntrySchema) }));
+export const DbVersionsResult = compiled(z.object({ versions: z.array(TimestampSchema) }));
+export const DbApplyResult = compiled(z.object({ written: z.number().int().nonnegative() }));
+export const DbApplyBatchResult = compiled(z.object({ written: z.array(z.number().int().nonnegative()) }));
 export const DbScanResult = z.object({
   entries: z.array(EntrySchema.extend({ key: KeySchema })),
   done: z.boolean(),
@@ -137,7 +152,7 @@ export const TxnRunRequest = z.object({
   end: z.enum(['commit', 'rollback']),
 });
 export const ShutdownRequest = z.object({ id, type: z.literal('shutdown') });
-export const ClientRequestSchema = z.discriminatedUnion('type', [PingRequest, StatusRequest, TxnRunRequest, ShutdownRequest]);
+export const ClientRequestSchema = compiled(z.discriminatedUnion('type', [PingRequest, StatusRequest, TxnRunRequest, ShutdownRequest]));
 export type ClientRequest = z.infer<typeof ClientRequestSchema>;
 
 // middleware, peer port
@@ -165,18 +180,18 @@ export const PeerLockRequest = z.object({
 });
 /** 2PL: release every lock a transaction holds or waits for at this home. */
 export const PeerReleaseRequest = z.object({ id, type: z.literal('peer.release'), from: z.number().int().positive(), txid: z.string().max(100) });
-export const PeerRequestSchema = z.discriminatedUnion('type', [
+export const PeerRequestSchema = compiled(z.discriminatedUnion('type', [
   PingRequest, StatusRequest, PeerValidateRequest, PeerJoinRequest, PeerLeaveRequest, PeerLockRequest, PeerReleaseRequest,
-]);
-export const LockResult = z.union([
+]));
+export const LockResult = compiled(z.union([
   z.object({ granted: z.literal(true), clock: z.number().int().nonnegative() }),
   z.object({ granted: z.literal(false), reason: z.enum(['die', 'leaving']), detail: z.string() }),
-]);
+]));
 export type PeerRequest = z.infer<typeof PeerRequestSchema>;
 
-export const VoteResult = z.object({ vote: z.enum(['yes', 'check', 'no']), clock: z.number().int().nonnegative() });
-export const JoinResult = z.object({ clock: z.number().int().nonnegative(), members: z.array(z.number().int().positive()) });
-export const EmptyResult = z.object({});
+export const VoteResult = compiled(z.object({ vote: z.enum(['yes', 'check', 'no']), clock: z.number().int().nonnegative() }));
+export const JoinResult = compiled(z.object({ clock: z.number().int().nonnegative(), members: z.array(z.number().int().positive()) }));
+export const EmptyResult = compiled(z.object({}));
 
 /** What `status` returns, for every role. */
 export const StatusResult = z.object({
@@ -210,10 +225,10 @@ export type Status = z.infer<typeof StatusResult>;
 
 // ---- replies ----
 
-export const ReplySchema = z.union([
+export const ReplySchema = compiled(z.union([
   z.object({ id: id.nullable(), ok: z.literal(true), result: z.unknown() }),
   z.object({ id: id.nullable(), ok: z.literal(false), error: ErrorBodySchema }),
-]);
+]));
 export type Reply = z.infer<typeof ReplySchema>;
 
 /** Distributes Omit over a union, so a request can be written without its `id`. */
