@@ -126,9 +126,11 @@ test('garbage, unknown types and schema failures each get an error reply, and th
     client.send(JSON.stringify({ id: 6 }) + '\n');
     t.like(await client.next(), { id: 6, ok: false, error: { code: 'UNKNOWN_MESSAGE' } });
     client.send(JSON.stringify({ id: 7, type: 'db.read', keys: ['9 is not a key'] }) + '\n');
-    t.like(await client.next(), { id: 7, ok: false, error: { code: 'BAD_MESSAGE' } });
+    t.like(await client.next(), { id: 7, ok: false, error: { code: 'BAD_MESSAGE', message: 'db.read: not an entry name at keys.0' } });
     client.send(JSON.stringify({ id: 8, type: 'db.apply', ts: [-1, 1], writes: [] }) + '\n');
     t.like(await client.next(), { id: 8, ok: false, error: { code: 'BAD_MESSAGE' } });
+    client.send(JSON.stringify({ id: 11, type: 'db.apply-batch', applies: [{ ts: [1, 1], writes: [{ key: 'fine', value: 1 }] }, { ts: [2, 1], writes: [{ value: 2 }] }] }) + '\n');
+    t.like(await client.next(), { id: 11, ok: false, error: { code: 'BAD_MESSAGE', message: 'db.apply-batch: Invalid input: expected string, received undefined at applies.1.writes.0.key' } });
     client.send(JSON.stringify({ id: 9, type: 'db.scan', limit: 0 }) + '\n');
     t.like(await client.next(), { id: 9, ok: false, error: { code: 'BAD_MESSAGE' } });
     client.send(JSON.stringify({ id: 10, type: 'ping' }) + '\n');
@@ -170,6 +172,19 @@ test('requests on two connections are answered with their own ids and results', 
   } finally {
     first.destroy();
     second.destroy();
+  }
+});
+
+test('a stored value may be any JSON value, and reads give it back unchanged', async (t) => {
+  const connection = new Connection(shared.endpoint);
+  const values = [0, -7, 'text', null, true, [1, 'two', [3]], { nested: { list: [1, null], flag: false } }];
+  try {
+    const writes = values.map((value, index) => ({ key: `json_value${index}`, value }));
+    await connection.request({ type: 'db.apply', ts: [1, 1], writes }, DbApplyResult, REPLY_TIMEOUT_MS);
+    const { entries } = await connection.request({ type: 'db.read', keys: writes.map((write) => write.key) }, DbReadResult, REPLY_TIMEOUT_MS);
+    t.deepEqual(entries, values.map((value) => ({ version: [1, 1], value })));
+  } finally {
+    connection.close();
   }
 });
 
