@@ -4,9 +4,9 @@
 // launcher are the project's own: a benchmark cluster is an ordinary cluster.
 import fs from 'node:fs';
 import path from 'node:path';
-import { clusterFilePath, readClusterFile, type ClusterFile, type Strategy } from '../protocol/cluster.js';
+import { clusterFilePath, readClusterFile, type ClusterFile, type Strategy } from '../cluster/cluster-file.js';
 import { OccdbClient } from '../client/client.js';
-import type { SchedulingPolicy } from '../protocol/scheduling.js';
+import type { SchedulingPolicy } from '../runtime/scheduling.js';
 import type { Status } from '../protocol/schemas.js';
 import { launcherForHost } from '../startup/launcher.js';
 import { clusterNodes } from '../startup/nodes.js';

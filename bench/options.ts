@@ -1,9 +1,9 @@
 // The benchmark's knobs: their defaults, the --quick sweep, the --sweep presets, and the checks that turn a
 // mistaken value into a one-line message before anything is started.
 import path from 'node:path';
-import { STRATEGIES, type Strategy } from '../protocol/cluster.js';
-import { OccdbError } from '../protocol/errors.js';
-import { SCHEDULING_POLICIES, type SchedulingPolicy } from '../protocol/scheduling.js';
+import { STRATEGIES, type Strategy } from '../cluster/cluster-file.js';
+import { OccdbError } from '../errors/catalogue.js';
+import { SCHEDULING_POLICIES, type SchedulingPolicy } from '../runtime/scheduling.js';
 import { WORKLOAD_KINDS, YCSB_KEY_COUNT, type WorkloadKind } from './workloads.js';
 
 export interface BenchOptions {
@@ -21,7 +21,7 @@ export interface BenchOptions {
   quick: boolean;
   /** Processes talk over TCP loopback rather than Unix domain sockets. */
   tcpOnly: boolean;
-  /** The clusters' CPU scheduling policy (protocol/scheduling.ts). */
+  /** The clusters' CPU scheduling policy (runtime/scheduling.ts). */
   scheduling: SchedulingPolicy;
   /** The folder results.json, results.md and the charts go to. */
   out: string;

@@ -3,7 +3,7 @@
 // machine (another job, thermal limits, a filling disk) hits all strategies alike. Within a
 // repetition the strategies also take turns going first, so none always runs just after
 // a cluster sat idle or just after the data was re-created.
-import type { Strategy } from '../protocol/cluster.js';
+import type { Strategy } from '../cluster/cluster-file.js';
 import type { BenchOptions } from './options.js';
 import type { WorkloadSpec } from './workloads.js';
 

@@ -1,6 +1,6 @@
 // The written results: markdown tables (median [min-max] over the repetitions) and the
 // charts, built from the summaries. Pure: text in, text out; main.ts writes the files.
-import type { Strategy } from '../protocol/cluster.js';
+import type { Strategy } from '../cluster/cluster-file.js';
 import type { MachineInfo } from './measure.js';
 import type { BenchOptions } from './options.js';
 import type { Configuration } from './plan.js';

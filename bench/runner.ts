@@ -5,8 +5,8 @@
 import { performance } from 'node:perf_hooks';
 import { setTimeout as delay } from 'node:timers/promises';
 import type { OccdbClient } from '../client/client.js';
-import type { Strategy } from '../protocol/cluster.js';
-import { OccdbError } from '../protocol/errors.js';
+import type { Strategy } from '../cluster/cluster-file.js';
+import { OccdbError } from '../errors/catalogue.js';
 import type { Status, TxnResult } from '../protocol/schemas.js';
 import { verifyReplicas } from '../startup/verify.js';
 import type { StrategyCluster } from './cluster.js';

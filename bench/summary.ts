@@ -1,6 +1,6 @@
 // From raw runs to figures: per configuration and strategy, the median and spread of each
 // metric over the runs that passed their checks. Failed runs are counted, never averaged in.
-import type { Strategy } from '../protocol/cluster.js';
+import type { Strategy } from '../cluster/cluster-file.js';
 import type { Configuration } from './plan.js';
 import type { RunRecord } from './runner.js';
 import { type Summary, summarize } from './stats.js';

@@ -3,7 +3,7 @@
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
-import type { Strategy } from '../protocol/cluster.js';
+import type { Strategy } from '../cluster/cluster-file.js';
 import { StrategyCluster } from './cluster.js';
 import type { ClockTicks } from './measure.js';
 import type { BenchOptions } from './options.js';

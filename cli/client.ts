@@ -7,7 +7,7 @@ import { formatClassic } from '../client/format.js';
 import { MiddlewareUnreachableError, TRANSACTION_TIMEOUT_MS_DEFAULT, runBlocks } from '../client/run.js';
 import { resolveMiddleware, type MiddlewareTarget } from '../client/client.js';
 import { Connection } from '../protocol/connection.js';
-import { OccdbError } from '../protocol/errors.js';
+import { OccdbError } from '../errors/catalogue.js';
 import type { TxnResult } from '../protocol/schemas.js';
 import { EXIT_CLUSTER_UNREACHABLE, EXIT_FAILED, EXIT_OK, EXIT_USAGE } from './exit-codes.js';
 import { clusterOption, dirOption, resolveClusterFile } from './options.js';

@@ -2,9 +2,9 @@
 // across several over ssh.
 import path from 'node:path';
 import { type Command, InvalidArgumentError, Option } from 'commander';
-import { STRATEGIES, type Strategy, readClusterFile } from '../protocol/cluster.js';
-import { SCHEDULING_POLICIES, type SchedulingPolicy } from '../protocol/scheduling.js';
-import type { LogLevel } from '../protocol/log.js';
+import { STRATEGIES, type Strategy, readClusterFile } from '../cluster/cluster-file.js';
+import { SCHEDULING_POLICIES, type SchedulingPolicy } from '../runtime/scheduling.js';
+import type { LogLevel } from '../runtime/log.js';
 import { parseStartupArguments } from '../startup/arguments.js';
 import type { RemoteOptions } from '../startup/launchers.js';
 import { consoleOutput } from '../startup/output.js';

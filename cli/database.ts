@@ -1,8 +1,8 @@
 // `occdb database <n>`: runs DATABASE<n> of the cluster file in the foreground.
 import { Command } from 'commander';
-import { parseNodeName } from '../protocol/cluster.js';
-import { OccdbError } from '../protocol/errors.js';
-import type { LogLevel } from '../protocol/log.js';
+import { parseNodeName } from '../cluster/cluster-file.js';
+import { OccdbError } from '../errors/catalogue.js';
+import type { LogLevel } from '../runtime/log.js';
 import { runDatabase } from '../database/server.js';
 import { clusterOption, dirOption, logLevelOption, resolveClusterFile } from './options.js';
 

@@ -1,6 +1,6 @@
 // The occdb command line. Each subcommand lives in its own file and registers itself here.
 import { Command, CommanderError } from 'commander';
-import { OccdbError } from '../protocol/errors.js';
+import { OccdbError } from '../errors/catalogue.js';
 import { registerClientCommand } from './client.js';
 import { registerClusterCommands } from './cluster.js';
 import { registerDatabaseCommand } from './database.js';

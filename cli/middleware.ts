@@ -1,8 +1,8 @@
 // `occdb middleware <n>`: run one middleware in the foreground.
 import { InvalidArgumentError, Option, type Command } from 'commander';
-import { OccdbError } from '../protocol/errors.js';
-import { parseNodeName } from '../protocol/cluster.js';
-import type { LogLevel } from '../protocol/log.js';
+import { OccdbError } from '../errors/catalogue.js';
+import { parseNodeName } from '../cluster/cluster-file.js';
+import type { LogLevel } from '../runtime/log.js';
 import { runMiddleware } from '../middleware/server.js';
 import type { Faults } from '../occ/node.js';
 import { clusterOption, dirOption, logLevelOption, resolveClusterFile } from './options.js';

@@ -1,8 +1,8 @@
 // Options shared by several subcommands.
 import path from 'node:path';
 import { Option } from 'commander';
-import { LOG_LEVELS } from '../protocol/log.js';
-import { clusterFilePath } from '../protocol/cluster.js';
+import { LOG_LEVELS } from '../runtime/log.js';
+import { clusterFilePath } from '../cluster/cluster-file.js';
 
 export const DIR_DEFAULT = './.occdb';
 

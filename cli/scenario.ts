@@ -4,8 +4,8 @@
 import fs from 'node:fs';
 import path from 'node:path';
 import { Option, type Command } from 'commander';
-import { STRATEGIES, clusterFilePath, type Strategy } from '../protocol/cluster.js';
-import { OccdbError } from '../protocol/errors.js';
+import { STRATEGIES, clusterFilePath, type Strategy } from '../cluster/cluster-file.js';
+import { OccdbError } from '../errors/catalogue.js';
 import { findScenarios } from '../scenario/manifest.js';
 import { formatRun, formatSummary, type ScenarioResults } from '../scenario/report.js';
 import { runScenarios } from '../scenario/runner.js';

@@ -2,9 +2,9 @@
 // run transactions given as command text or parsed commands, and get the same result
 // objects `occdb client --json` prints. Many transactions may be in flight at once over one
 // connection; each is answered on its own.
-import { findMiddleware, middlewareClientEndpoint, parseHostPort, parseNodeName, readClusterFile } from '../protocol/cluster.js';
+import { findMiddleware, middlewareClientEndpoint, parseHostPort, parseNodeName, readClusterFile } from '../cluster/cluster-file.js';
 import { Connection, type Endpoint } from '../protocol/connection.js';
-import { OccdbError } from '../protocol/errors.js';
+import { OccdbError } from '../errors/catalogue.js';
 import { StatusResult, TxnResultSchema, type Command, type Status, type TxnResult } from '../protocol/schemas.js';
 import { parseCommandFile, type Block } from './parser.js';
 import { TRANSACTION_TIMEOUT_MS_DEFAULT, runBlocks } from './run.js';

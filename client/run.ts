@@ -2,7 +2,7 @@
 // after another, on one connection. Blocks are independent transactions, so a block that
 // fails does not stop the ones after it; only losing the middleware itself does.
 import type { Connection } from '../protocol/connection.js';
-import { OccdbError } from '../protocol/errors.js';
+import { OccdbError } from '../errors/catalogue.js';
 import { TxnResultSchema, type TxnResult } from '../protocol/schemas.js';
 import type { Block } from './parser.js';
 

@@ -1,6 +1,6 @@
 // The database's line of work: reads run at once, APPLYs are written in groups, one synced
 // batch per group, in arrival order.
-import { OccdbError } from '../protocol/errors.js';
+import { OccdbError } from '../errors/catalogue.js';
 import type { Entry, Write } from '../protocol/schemas.js';
 import { isBefore, type Timestamp } from '../timestamp/timestamp.js';
 

@@ -2,11 +2,11 @@
 // time, in arrival order across all connections, and knows nothing of replication.
 import fs from 'node:fs';
 import path from 'node:path';
-import { OccdbError } from '../protocol/errors.js';
-import { createLogger, flushLogger, type LogLevel } from '../protocol/log.js';
-import { findDatabase, listenAddress, readClusterFile } from '../protocol/cluster.js';
+import { OccdbError } from '../errors/catalogue.js';
+import { createLogger, flushLogger, type LogLevel } from '../runtime/log.js';
+import { findDatabase, listenAddress, readClusterFile } from '../cluster/cluster-file.js';
 import { DatabaseRequestSchema, type DatabaseRequest, type Entry } from '../protocol/schemas.js';
-import { applySchedulingPolicy } from '../protocol/scheduling.js';
+import { applySchedulingPolicy } from '../runtime/scheduling.js';
 import { NdjsonServer, connectionsOf, unixSocketsNote } from '../protocol/server.js';
 import { TIMESTAMP_ZERO, formatTimestamp, isBefore, type Timestamp } from '../timestamp/timestamp.js';
 import { RequestQueue } from './request-queue.js';

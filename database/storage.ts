@@ -2,7 +2,7 @@
 // Writes happen only through APPLY, as one synced batch under the Thomas write rule.
 import { Level } from 'level';
 import type { Entry, Write } from '../protocol/schemas.js';
-import { OccdbError } from '../protocol/errors.js';
+import { OccdbError } from '../errors/catalogue.js';
 import { TIMESTAMP_ZERO, type Timestamp } from '../timestamp/timestamp.js';
 import { planApply, writtenKeys } from './thomas.js';
 

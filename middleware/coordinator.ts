@@ -1,9 +1,9 @@
 // The shell around the pure optimistic core (occ/node.ts): it feeds events in and carries
 // effects out over the network: VALIDATE to peers, version reads and APPLYs to replicas.
 import { OccNode, type AbortReason, type Faults, type OccEffect, type OccEvent } from '../occ/node.js';
-import type { Key, MiddlewareId, ReadSet, TxnId, Write } from '../occ/types.js';
+import type { Key, MiddlewareId, ReadSet, TxnId, Write } from '../transaction/types.js';
 import type { Connection } from '../protocol/connection.js';
-import type { Logger } from '../protocol/log.js';
+import type { Logger } from '../runtime/log.js';
 import { VoteResult } from '../protocol/schemas.js';
 import { formatTimestamp, type Timestamp } from '../timestamp/timestamp.js';
 import type { ReplicaSet } from './replicas.js';

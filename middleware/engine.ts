@@ -2,7 +2,7 @@
 // (occ-engine.ts) and the strict-2PL engine (twopl-engine.ts) both run the same command
 // language against the same workspace and APPLY path; they differ in how transactions are
 // kept apart.
-import type { Strategy } from '../protocol/cluster.js';
+import type { Strategy } from '../cluster/cluster-file.js';
 import type { Command, PeerRequest, TxnResult } from '../protocol/schemas.js';
 
 export interface EngineStatus {

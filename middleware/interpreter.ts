@@ -1,10 +1,10 @@
 // Runs a transaction's commands against its private workspace (the read phase).
 // Nothing here touches a database directly: reads go through `readKeys`, writes stay in
 // the workspace until the transaction wins validation.
-import { OccdbError, type ErrorCode } from '../protocol/errors.js';
+import { OccdbError, type ErrorCode } from '../errors/catalogue.js';
 import type { Command, LineResult, Operand } from '../protocol/schemas.js';
-import type { Key, Value } from '../occ/types.js';
-import type { Workspace } from '../occ/workspace.js';
+import type { Key, Value } from '../transaction/types.js';
+import type { Workspace } from '../transaction/workspace.js';
 
 export interface InterpreterContext {
   workspace: Workspace;

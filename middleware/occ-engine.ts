@@ -1,7 +1,7 @@
 // The optimistic strategy: private workspace, VALIDATE round with Lamport timestamps, APPLY.
 import type { Faults } from '../occ/node.js';
 import type { Connection } from '../protocol/connection.js';
-import type { Logger } from '../protocol/log.js';
+import type { Logger } from '../runtime/log.js';
 import type { Command, PeerRequest, TxnResult } from '../protocol/schemas.js';
 import { Coordinator } from './coordinator.js';
 import type { EngineStatus, TransactionEngine } from './engine.js';

@@ -1,12 +1,12 @@
 // The database replicas as one middleware sees them: a connection to each, reads from a
 // preferred live replica (falling back to the others), APPLY to every replica.
 import { Connection } from '../protocol/connection.js';
-import { databaseEndpoint, type DatabaseEntry, type Vantage } from '../protocol/cluster.js';
-import { OccdbError } from '../protocol/errors.js';
+import { databaseEndpoint, type DatabaseEntry, type Vantage } from '../cluster/cluster-file.js';
+import { OccdbError } from '../errors/catalogue.js';
 import { DbApplyBatchResult, DbReadResult, DbVersionsResult, type Entry } from '../protocol/schemas.js';
 import type { Timestamp } from '../timestamp/timestamp.js';
-import type { Key, ReplicaId, Write } from '../occ/types.js';
-import type { Logger } from '../protocol/log.js';
+import type { Key, ReplicaId, Write } from '../transaction/types.js';
+import type { Logger } from '../runtime/log.js';
 
 export const REPLICA_REQUEST_TIMEOUT_MS = 10_000;
 const APPLY_RETRY_DELAY_MS_MAX = 2_000;

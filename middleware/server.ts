@@ -6,13 +6,13 @@ import path from 'node:path';
 import { Connection } from '../protocol/connection.js';
 import {
   findMiddleware, listenAddress, middlewarePeerEndpoint, readClusterFile, type ClusterFile,
-} from '../protocol/cluster.js';
-import { OccdbError } from '../protocol/errors.js';
-import { createLogger, flushLogger, type LogLevel, type Logger } from '../protocol/log.js';
+} from '../cluster/cluster-file.js';
+import { OccdbError } from '../errors/catalogue.js';
+import { createLogger, flushLogger, type LogLevel, type Logger } from '../runtime/log.js';
 import {
   ClientRequestSchema, EmptyResult, JoinResult, PeerRequestSchema, type ClientRequest, type PeerRequest, type Status, type TxnResult,
 } from '../protocol/schemas.js';
-import { applySchedulingPolicy } from '../protocol/scheduling.js';
+import { applySchedulingPolicy } from '../runtime/scheduling.js';
 import { NdjsonServer, connectionsOf, unixSocketsNote } from '../protocol/server.js';
 import type { Faults } from '../occ/node.js';
 import type { TransactionEngine } from './engine.js';

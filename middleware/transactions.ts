@@ -1,11 +1,11 @@
 // One client transaction, start to finish: read phase in a fresh workspace, validation,
 // write phase; on a conflict, re-execute the whole block with fresh reads after a
 // jittered back-off, so the client sees a result, never a conflict abort.
-import { OccdbError } from '../protocol/errors.js';
+import { OccdbError } from '../errors/catalogue.js';
 import type { Command, Entry, TxnResult } from '../protocol/schemas.js';
-import type { Key } from '../occ/types.js';
+import type { Key } from '../transaction/types.js';
 import { isBefore, type Timestamp } from '../timestamp/timestamp.js';
-import { Workspace } from '../occ/workspace.js';
+import { Workspace } from '../transaction/workspace.js';
 import type { Coordinator } from './coordinator.js';
 import { interpret } from './interpreter.js';
 import type { ReplicaSet } from './replicas.js';

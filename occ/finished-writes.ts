@@ -9,7 +9,7 @@
 // along, it answers CHECK instead of YES for reads it cannot vouch for, and the coordinator
 // falls back to re-reading the versions after the last vote, as DESIGN.md describes.
 import { isBefore, maxTimestamp, TIMESTAMP_ZERO, type Timestamp } from '../timestamp/timestamp.js';
-import type { Key } from './types.js';
+import type { Key } from '../transaction/types.js';
 
 export const FINISHED_WRITES_MAX_DEFAULT = 1_000_000;
 

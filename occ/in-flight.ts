@@ -1,7 +1,7 @@
 // The in-flight table of one middleware: its own transactions from stamping until every
 // replica acknowledged their APPLY (or until they aborted). Voters consult it.
 import type { Timestamp } from '../timestamp/timestamp.js';
-import type { Key, ReadSet, TxnId } from './types.js';
+import type { Key, ReadSet, TxnId } from '../transaction/types.js';
 
 export interface InFlightTxn {
   txid: TxnId;

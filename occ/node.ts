@@ -8,7 +8,7 @@ import { isBefore, timestampsEqual, type Timestamp } from '../timestamp/timestam
 import { FinishedWrites, FINISHED_WRITES_MAX_DEFAULT } from './finished-writes.js';
 import { InFlightTable } from './in-flight.js';
 import { decideVote, type Vote } from './vote.js';
-import type { Key, MiddlewareId, ReadSet, ReplicaId, TxnId, Write } from './types.js';
+import type { Key, MiddlewareId, ReadSet, ReplicaId, TxnId, Write } from '../transaction/types.js';
 
 export type AbortReason = 'vote-no' | 'vote-timeout' | 'stale-read' | 'replica-unavailable';
 

@@ -9,7 +9,7 @@
 // Nothing here is needed for safety: reads are validated whatever they returned. It only
 // spares readers a restart. The memory is bounded in size and in time.
 import { isBefore, type Timestamp } from '../timestamp/timestamp.js';
-import type { Key } from './types.js';
+import type { Key } from '../transaction/types.js';
 
 export const REMOTE_WRITERS_MAX_DEFAULT = 100_000;
 /** A writer not seen written after this long has most likely aborted: it is forgotten. */

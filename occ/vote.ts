@@ -3,7 +3,7 @@
 import { isBefore, type Timestamp } from '../timestamp/timestamp.js';
 import type { FinishedWrites } from './finished-writes.js';
 import type { InFlightTable, InFlightTxn } from './in-flight.js';
-import type { Key, ReadSet, TxnId } from './types.js';
+import type { Key, ReadSet, TxnId } from '../transaction/types.js';
 
 export interface VoteRequest {
   txid: TxnId;

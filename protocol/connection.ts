@@ -2,7 +2,7 @@
 // in flight at once (replies echo the request id), and a timeout on every request.
 import net from 'node:net';
 import type { z } from 'zod';
-import { OccdbError, isErrorCode } from './errors.js';
+import { OccdbError, isErrorCode } from '../errors/catalogue.js';
 import { CoalescingWriter, LineSplitter } from './ndjson.js';
 import { MESSAGE_BYTES_MAX, ReplySchema } from './schemas.js';
 

@@ -3,7 +3,7 @@
 import fs from 'node:fs';
 import net from 'node:net';
 import type { z } from 'zod';
-import { OccdbError } from './errors.js';
+import { OccdbError } from '../errors/catalogue.js';
 import { CoalescingWriter, LineSplitter } from './ndjson.js';
 import { MESSAGE_BYTES_MAX } from './schemas.js';
 

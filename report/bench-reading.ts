@@ -2,7 +2,7 @@
 // has the highest median throughput per configuration and whether the spread of the
 // repetitions separates it from the next; how restarts per commit move with the skew; where
 // throughput peaks as clients are added; how busy the machine was. Pure: summaries in, sentences out.
-import type { Strategy } from '../protocol/cluster.js';
+import type { Strategy } from '../cluster/cluster-file.js';
 import type { Summary } from '../bench/stats.js';
 import type { BenchResultsDocument } from './input.js';
 

@@ -7,8 +7,8 @@ import fs from 'node:fs';
 import path from 'node:path';
 import { z } from 'zod';
 import { parseCommandFile, type Block } from '../client/parser.js';
-import { STRATEGIES } from '../protocol/cluster.js';
-import { OccdbError } from '../protocol/errors.js';
+import { STRATEGIES } from '../cluster/cluster-file.js';
+import { OccdbError } from '../errors/catalogue.js';
 import { KEY_LENGTH_MAX, KEY_PATTERN, type Command } from '../protocol/schemas.js';
 
 export const SCENARIO_FILE_NAME = 'scenario.json';

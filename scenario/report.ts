@@ -3,7 +3,7 @@
 // documented in test-scenarios/README.md; change both together, and bump
 // RESULTS_FORMAT_VERSION when a field changes meaning or disappears.
 import os from 'node:os';
-import type { Strategy } from '../protocol/cluster.js';
+import type { Strategy } from '../cluster/cluster-file.js';
 import { plural } from '../startup/output.js';
 import type { TxnResult } from '../protocol/schemas.js';
 import type { Property } from './manifest.js';

@@ -20,9 +20,9 @@ import {
   findMiddleware,
   middlewareClientEndpoint,
   readClusterFile,
-} from '../protocol/cluster.js';
+} from '../cluster/cluster-file.js';
 import { Connection } from '../protocol/connection.js';
-import { OccdbError } from '../protocol/errors.js';
+import { OccdbError } from '../errors/catalogue.js';
 import { EmptyResult, type Command, type TxnResult } from '../protocol/schemas.js';
 import { Launchers } from '../startup/launchers.js';
 import { clusterNodes } from '../startup/nodes.js';

@@ -1,6 +1,6 @@
 // The classic STARTUP form: `N host1 ... hostN M host1 ... hostM`, N middlewares then M
 // databases. Every mistake gets a one-line message that says what was expected.
-import { OccdbError } from '../protocol/errors.js';
+import { OccdbError } from '../errors/catalogue.js';
 
 /** The cluster file holds at most this many entries of each role. */
 export const NODES_PER_ROLE_MAX = 1000;

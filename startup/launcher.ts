@@ -5,8 +5,8 @@ import { spawn } from 'node:child_process';
 import fs from 'node:fs';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { OccdbError } from '../protocol/errors.js';
-import type { LogLevel } from '../protocol/log.js';
+import { OccdbError } from '../errors/catalogue.js';
+import type { LogLevel } from '../runtime/log.js';
 import { allocatePorts } from './ports.js';
 
 export type NodeRole = 'database' | 'middleware';

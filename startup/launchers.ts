@@ -1,7 +1,7 @@
 // The launchers of one command: the local launcher for loopback hosts, one ssh launcher
 // (one connection) per remote destination, made on first use and closed when the command
 // is done.
-import type { ClusterFile } from '../protocol/cluster.js';
+import type { ClusterFile } from '../cluster/cluster-file.js';
 import { type Launcher, isLocalHost, localLauncher } from './launcher.js';
 import { REMOTE_OCCDB_DEFAULT, SshLauncher } from './ssh-launcher.js';
 import { type SshOptions, formatDestination, parseSshDestination } from './ssh.js';

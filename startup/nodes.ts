@@ -3,15 +3,15 @@
 import fs from 'node:fs';
 import path from 'node:path';
 import type { Endpoint } from '../protocol/connection.js';
-import { OccdbError } from '../protocol/errors.js';
-import type { LogLevel } from '../protocol/log.js';
+import { OccdbError } from '../errors/catalogue.js';
+import type { LogLevel } from '../runtime/log.js';
 import {
   type ClusterFile,
   databaseEndpoint,
   middlewareClientEndpoint,
   readClusterFile,
   writeClusterFile,
-} from '../protocol/cluster.js';
+} from '../cluster/cluster-file.js';
 import type { LaunchSpec, NodeRole } from './launcher.js';
 
 export interface ClusterNode {
@@ -78,7 +78,7 @@ export function formatPorts(node: ClusterNode): string {
   return node.role === 'middleware' ? `client ${node.ports.client}, peer ${node.ports.peer}` : String(node.ports.port);
 }
 
-/** The process's own log file (written by the process through protocol/log.ts). */
+/** The process's own log file (written by the process through runtime/log.ts). */
 export function logFile(node: ClusterNode): string {
   return path.join(node.dir, `${node.role}.log`);
 }

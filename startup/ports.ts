@@ -1,7 +1,7 @@
 // Choosing the ports of a new cluster on one host: free ports picked by the system, or a
 // consecutive range from a base port that is checked port by port.
 import net from 'node:net';
-import { OccdbError } from '../protocol/errors.js';
+import { OccdbError } from '../errors/catalogue.js';
 
 const PORT_MAX = 65535;
 

@@ -1,7 +1,7 @@
 // The launcher for a host reached over ssh: every operation is a short sh script run there
 // through one shared connection. The processes are started detached (setsid, nohup, stdio
 // to a file), so they outlive the ssh session; their pids are the remote ones.
-import { OccdbError } from '../protocol/errors.js';
+import { OccdbError } from '../errors/catalogue.js';
 import { STDOUT_LOG_NAME, roleEnvironment, type LaunchSpec, type Launcher } from './launcher.js';
 import { type ExecResult, type SshDestination, type SshOptions, SshSession, parseSshDestination, shellQuote } from './ssh.js';
 

@@ -8,7 +8,7 @@ import os from 'node:os';
 import path from 'node:path';
 import ssh2 from 'ssh2';
 import type { AuthMethod, ClientChannel, ConnectConfig } from 'ssh2';
-import { OccdbError } from '../protocol/errors.js';
+import { OccdbError } from '../errors/catalogue.js';
 import {
   SSH_PORT_DEFAULT,
   type HostKeyVerdict,

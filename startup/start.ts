@@ -1,8 +1,8 @@
 // Starting processes of a cluster whose file already exists: one at a time with
 // `occdb start MIDDLEWARE2` (a restart), and every one of them during `occdb startup`.
-import { readClusterFile } from '../protocol/cluster.js';
-import { OccdbError } from '../protocol/errors.js';
-import type { LogLevel } from '../protocol/log.js';
+import { readClusterFile } from '../cluster/cluster-file.js';
+import { OccdbError } from '../errors/catalogue.js';
+import type { LogLevel } from '../runtime/log.js';
 import { logTails, waitUntilHealthy } from './health.js';
 import { Launchers, type RemoteOptions } from './launchers.js';
 import { type ClusterNode, findNode, formatPorts, launchSpec, recordPid } from './nodes.js';

@@ -16,10 +16,10 @@ import {
   middlewareSockets,
   readClusterFile,
   writeClusterFile,
-} from '../protocol/cluster.js';
-import { OccdbError } from '../protocol/errors.js';
-import type { SchedulingPolicy } from '../protocol/scheduling.js';
-import type { LogLevel } from '../protocol/log.js';
+} from '../cluster/cluster-file.js';
+import { OccdbError } from '../errors/catalogue.js';
+import type { SchedulingPolicy } from '../runtime/scheduling.js';
+import type { LogLevel } from '../runtime/log.js';
 import type { StartupLayout } from './arguments.js';
 import { isLocalHost, localLauncher } from './launcher.js';
 import { Launchers, type RemoteOptions } from './launchers.js';

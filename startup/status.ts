@@ -1,6 +1,6 @@
 // occdb status: asks every process of the cluster for its status, all at once, each with a
 // short timeout, and prints one row per process.
-import { type ClusterFile } from '../protocol/cluster.js';
+import { type ClusterFile } from '../cluster/cluster-file.js';
 import { Connection } from '../protocol/connection.js';
 import { type Status, StatusResult } from '../protocol/schemas.js';
 import { type ClusterNode, clusterNodes, formatPorts } from './nodes.js';

@@ -3,7 +3,7 @@
 // SIGKILL is the last resort, and the output says when it was used.
 import { setTimeout as delay } from 'node:timers/promises';
 import { z } from 'zod';
-import { readClusterFile } from '../protocol/cluster.js';
+import { readClusterFile } from '../cluster/cluster-file.js';
 import { Connection } from '../protocol/connection.js';
 import { type Launcher, launcherForHost } from './launcher.js';
 import { Launchers, type RemoteOptions } from './launchers.js';

@@ -4,9 +4,9 @@
 // tombstones included. Meaningful on a quiet cluster: an APPLY in progress on one replica
 // and not yet on another shows as a difference.
 import type { z } from 'zod';
-import type { ClusterFile } from '../protocol/cluster.js';
+import type { ClusterFile } from '../cluster/cluster-file.js';
 import { Connection } from '../protocol/connection.js';
-import { OccdbError } from '../protocol/errors.js';
+import { OccdbError } from '../errors/catalogue.js';
 import { DbScanResult } from '../protocol/schemas.js';
 import { formatTimestamp } from '../timestamp/timestamp.js';
 import { type ClusterNode, clusterNodes } from './nodes.js';

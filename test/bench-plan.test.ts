@@ -2,7 +2,7 @@
 // and runs interleaved so that every repetition runs every configuration under every
 // strategy, each strategy taking each turn.
 import test from 'ava';
-import { OccdbError } from '../protocol/errors.js';
+import { OccdbError } from '../errors/catalogue.js';
 import { BENCH_DEFAULTS, resolveBenchOptions } from '../bench/options.js';
 import { configurations, planRuns } from '../bench/plan.js';
 

@@ -5,7 +5,7 @@ import test from 'ava';
 import { parseCommandFile } from '../client/parser.js';
 import { MiddlewareUnreachableError, runBlocks } from '../client/run.js';
 import { Connection } from '../protocol/connection.js';
-import { OccdbError } from '../protocol/errors.js';
+import { OccdbError } from '../errors/catalogue.js';
 import type { TxnResult } from '../protocol/schemas.js';
 import { standInMiddleware, type TxnRun } from './helpers/stand-in-middleware.js';
 

@@ -4,7 +4,7 @@
 import test from 'ava';
 import net from 'node:net';
 import { Connection } from '../protocol/connection.js';
-import { OccdbError } from '../protocol/errors.js';
+import { OccdbError } from '../errors/catalogue.js';
 import { EmptyResult } from '../protocol/schemas.js';
 
 /** Bounds a test that would otherwise hang when a timeout never fires. */

@@ -7,9 +7,9 @@ import test from 'ava';
 import { Coordinator } from '../middleware/coordinator.js';
 import type { ReplicaSet } from '../middleware/replicas.js';
 import type { Connection } from '../protocol/connection.js';
-import { createLogger } from '../protocol/log.js';
+import { createLogger } from '../runtime/log.js';
 import type { Timestamp } from '../timestamp/timestamp.js';
-import type { Write } from '../occ/types.js';
+import type { Write } from '../transaction/types.js';
 
 /** One replica whose APPLYs are held until the test lets them through. */
 function heldReplica() {

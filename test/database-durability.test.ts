@@ -5,7 +5,7 @@ import type { ChildProcess } from 'node:child_process';
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
-import { databaseEndpoint } from '../protocol/cluster.js';
+import { databaseEndpoint } from '../cluster/cluster-file.js';
 import { Connection, type Endpoint } from '../protocol/connection.js';
 import { DbApplyResult, DbReadResult } from '../protocol/schemas.js';
 import { killProcess, spawnOccdb, waitForExit, waitForPing, writeTestCluster } from './helpers/processes.js';

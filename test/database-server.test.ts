@@ -8,7 +8,7 @@ import fs from 'node:fs';
 import net from 'node:net';
 import os from 'node:os';
 import path from 'node:path';
-import { databaseEndpoint } from '../protocol/cluster.js';
+import { databaseEndpoint } from '../cluster/cluster-file.js';
 import { Connection, type Endpoint } from '../protocol/connection.js';
 import { DbApplyResult, DbReadResult, DbVersionsResult, EmptyResult, MESSAGE_BYTES_MAX, StatusResult } from '../protocol/schemas.js';
 import { capturedOutput, killProcess, spawnOccdb, waitForExit, waitForPing, writeTestCluster } from './helpers/processes.js';

@@ -3,7 +3,7 @@
 // workload against optimistic middlewares that skip the voting rule and the version check on
 // purpose must not.
 import test from 'ava';
-import { STRATEGIES } from '../protocol/cluster.js';
+import { STRATEGIES } from '../cluster/cluster-file.js';
 import type { Connection } from '../protocol/connection.js';
 import { TestCluster } from './helpers/cluster.js';
 import { checkHistory, describeResult, type History, type TxnRecord } from './history/checker.js';

@@ -2,8 +2,8 @@
 // command, IGNORE, errors that roll back, overflow, and the single prefetch of reads.
 import test from 'ava';
 import { keysToPrefetch, interpret, type InterpreterContext } from '../middleware/interpreter.js';
-import { Workspace } from '../occ/workspace.js';
-import { OccdbError } from '../protocol/errors.js';
+import { Workspace } from '../transaction/workspace.js';
+import { OccdbError } from '../errors/catalogue.js';
 import { parseCommandFile } from '../client/parser.js';
 import type { Timestamp } from '../timestamp/timestamp.js';
 

@@ -4,7 +4,7 @@ import test from 'ava';
 import { InFlightTable } from '../occ/in-flight.js';
 import { OccNode, type OccEffect } from '../occ/node.js';
 import { decideVote } from '../occ/vote.js';
-import { Workspace } from '../occ/workspace.js';
+import { Workspace } from '../transaction/workspace.js';
 import { isBefore, type Timestamp } from '../timestamp/timestamp.js';
 
 function table(...txns: Array<{ txid: string; ts: Timestamp; writes: string[] }>): InFlightTable {

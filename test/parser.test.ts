@@ -5,7 +5,7 @@ import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import test from 'ava';
 import { PARSE_ERRORS_MAX, parseCommandFile, type Block } from '../client/parser.js';
-import { OccdbError } from '../protocol/errors.js';
+import { OccdbError } from '../errors/catalogue.js';
 import { CommandSchema } from '../protocol/schemas.js';
 
 const FILE = 'case.op';

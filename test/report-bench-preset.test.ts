@@ -8,7 +8,7 @@ import { configurations, planRuns } from '../bench/plan.js';
 import { buildCharts } from '../bench/report.js';
 import { type RunRecord, failedRecord } from '../bench/runner.js';
 import { summarizeRuns } from '../bench/summary.js';
-import { OccdbError } from '../protocol/errors.js';
+import { OccdbError } from '../errors/catalogue.js';
 
 test('--sweep report: 12 listed configurations, 3 strategies, 3 repetitions of 4 s after 1 s warm-up', (t) => {
   const options = resolveBenchOptions({ sweep: 'report' });

@@ -9,7 +9,7 @@ import os from 'node:os';
 import path from 'node:path';
 import test from 'ava';
 import { parseCommandFile } from '../client/parser.js';
-import { STRATEGIES, type Strategy } from '../protocol/cluster.js';
+import { STRATEGIES, type Strategy } from '../cluster/cluster-file.js';
 import { evaluate, type Observation } from '../scenario/expectations.js';
 import { ManifestError, findScenarios, loadScenario, type Expect } from '../scenario/manifest.js';
 import { formatRun, type ScenarioResults } from '../scenario/report.js';

@@ -5,7 +5,7 @@ import { execFileSync } from 'node:child_process';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 
-const SCHEDULING_MODULE = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../protocol/scheduling.js');
+const SCHEDULING_MODULE = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../runtime/scheduling.js');
 const CHILD_TIMEOUT_MS = 20_000;
 
 /**

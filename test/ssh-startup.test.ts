@@ -10,7 +10,7 @@ import path from 'node:path';
 import { setTimeout as delay } from 'node:timers/promises';
 import { Level } from 'level';
 import { z } from 'zod';
-import { readClusterFile } from '../protocol/cluster.js';
+import { readClusterFile } from '../cluster/cluster-file.js';
 import { killProcess, OCCDB_BIN } from './helpers/processes.js';
 import { freePort } from './helpers/ports.js';
 import { isRunning, killClusterProcesses, processesUsing, recordedPids, STARTUP_SCRIPT } from './helpers/startup-cluster.js';

@@ -4,7 +4,7 @@ import test from 'ava';
 import fs from 'node:fs';
 import net from 'node:net';
 import path from 'node:path';
-import { OccdbError } from '../protocol/errors.js';
+import { OccdbError } from '../errors/catalogue.js';
 import { parseStartupArguments } from '../startup/arguments.js';
 import { LocalLauncher, isLocalHost, launcherForHost } from '../startup/launcher.js';
 import { allocatePorts, isPortFree } from '../startup/ports.js';

@@ -5,7 +5,7 @@ import test from 'ava';
 import fs from 'node:fs';
 import path from 'node:path';
 import { z } from 'zod';
-import { databaseEndpoint, readClusterFile } from '../protocol/cluster.js';
+import { databaseEndpoint, readClusterFile } from '../cluster/cluster-file.js';
 import { Connection } from '../protocol/connection.js';
 import { DbApplyResult } from '../protocol/schemas.js';
 import {

@@ -8,7 +8,7 @@ import fs from 'node:fs';
 import net from 'node:net';
 import os from 'node:os';
 import path from 'node:path';
-import { databaseEndpoint, databaseSockets, middlewarePeerEndpoint, middlewareSockets, onSameMachine, unixSocketPath, UNIX_SOCKET_PATH_BYTES_MAX } from '../protocol/cluster.js';
+import { databaseEndpoint, databaseSockets, middlewarePeerEndpoint, middlewareSockets, onSameMachine, unixSocketPath, UNIX_SOCKET_PATH_BYTES_MAX } from '../cluster/cluster-file.js';
 import { Connection } from '../protocol/connection.js';
 import { EmptyResult, PingRequest, StatusResult } from '../protocol/schemas.js';
 import { NdjsonServer } from '../protocol/server.js';

@@ -7,7 +7,7 @@ import type { ChildProcess } from 'node:child_process';
 import { parseCommandFile } from '../../client/parser.js';
 import { runBlocks } from '../../client/run.js';
 import { Connection } from '../../protocol/connection.js';
-import { databaseEndpoint, middlewareClientEndpoint, type ClusterFile, type Strategy } from '../../protocol/cluster.js';
+import { databaseEndpoint, middlewareClientEndpoint, type ClusterFile, type Strategy } from '../../cluster/cluster-file.js';
 import { DbScanResult, StatusResult, type Status, type TxnResult } from '../../protocol/schemas.js';
 import { capturedOutput, killProcess, spawnOccdb, waitForPing, writeTestCluster } from './processes.js';
 

@@ -3,7 +3,7 @@ import { spawn, type ChildProcess, type StdioOptions } from 'node:child_process'
 import fs from 'node:fs';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { databaseSockets, middlewareSockets, writeClusterFile, type ClusterFile, type Strategy } from '../../protocol/cluster.js';
+import { databaseSockets, middlewareSockets, writeClusterFile, type ClusterFile, type Strategy } from '../../cluster/cluster-file.js';
 import { Connection, type Endpoint } from '../../protocol/connection.js';
 import { EmptyResult } from '../../protocol/schemas.js';
 import { freePort } from './ports.js';

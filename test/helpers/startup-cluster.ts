@@ -4,7 +4,7 @@ import { spawn } from 'node:child_process';
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
-import { readClusterFile } from '../../protocol/cluster.js';
+import { readClusterFile } from '../../cluster/cluster-file.js';
 import { LocalLauncher } from '../../startup/launcher.js';
 import { REPO_ROOT, capturedOutput, killProcess, spawnOccdb, waitForExit } from './processes.js';
 

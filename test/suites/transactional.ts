@@ -2,7 +2,7 @@
 // middlewares, 3 databases, clients on every middleware at once). Every strategy runs the
 // same suite (see e2e-<strategy>.test.ts), as abstract-level's suite runs against every store.
 import type { TestFn } from 'ava';
-import type { Strategy } from '../../protocol/cluster.js';
+import type { Strategy } from '../../cluster/cluster-file.js';
 import { killProcess, spawnOccdb, waitForExit, capturedOutput } from '../helpers/processes.js';
 import { TestCluster, printed } from '../helpers/cluster.js';
 import { homeOf } from '../../twopl/home.js';

@@ -4,9 +4,9 @@
 import fs from 'node:fs';
 import path from 'node:path';
 import { z } from 'zod';
-import { OccdbError } from './errors.js';
-import type { Endpoint } from './connection.js';
-import { SCHEDULING_POLICIES } from './scheduling.js';
+import { OccdbError } from '../errors/catalogue.js';
+import type { Endpoint } from '../protocol/connection.js';
+import { SCHEDULING_POLICIES } from '../runtime/scheduling.js';
 
 export const STRATEGIES = ['occ', '2pl', '2pl-nowait'] as const;
 export type Strategy = (typeof STRATEGIES)[number];
@@ -62,7 +62,7 @@ export const ClusterFileSchema = z
   .object({
     version: z.literal(1),
     strategy: z.enum(STRATEGIES).default('occ'),
-    /** The CPU scheduling policy every process of the cluster asks for (protocol/scheduling.ts). */
+    /** The CPU scheduling policy every process of the cluster asks for (runtime/scheduling.ts). */
     scheduling: z.enum(SCHEDULING_POLICIES).default('batch'),
     createdAt: z.string(),
     middlewares: z.array(MiddlewareEntrySchema).min(1).max(1000),
