@@ -6,7 +6,7 @@ import { performance } from 'node:perf_hooks';
 import { setTimeout as delay } from 'node:timers/promises';
 import type { OccdbClient } from '../client/client.js';
 import type { Strategy } from '../cluster/cluster-file.js';
-import { OccdbError } from '../errors/catalogue.js';
+import { OccdbError, isUnavailableError } from '../errors/catalogue.js';
 import type { Status, TxnResult } from '../protocol/schemas.js';
 import { verifyReplicas } from '../startup/verify.js';
 import type { StrategyCluster } from './cluster.js';
@@ -130,7 +130,7 @@ class Tally {
 
 /** Transport failures leave the outcome unknown; any other error reply means the transaction did not run. */
 function isInDoubt(error: unknown): boolean {
-  return error instanceof OccdbError && (error.code === 'TIMEOUT' || error.code === 'NODE_UNAVAILABLE');
+  return isUnavailableError(error);
 }
 
 /** One closed-loop client: the next transaction goes out as soon as the previous result is in. */

@@ -2,7 +2,7 @@
 // after another, on one connection. Blocks are independent transactions, so a block that
 // fails does not stop the ones after it; only losing the middleware itself does.
 import type { Connection } from '../protocol/connection.js';
-import { OccdbError } from '../errors/catalogue.js';
+import { OccdbError, isUnavailableError } from '../errors/catalogue.js';
 import { TxnResultSchema, type TxnResult } from '../protocol/schemas.js';
 import type { Block } from './parser.js';
 
@@ -56,7 +56,7 @@ export async function runBlocks(connection: Connection, blocks: Block[], options
       result = await connection.request({ type: 'txn.run', commands: block.commands, end: block.end }, TxnResultSchema, timeoutMs);
     } catch (error) {
       if (!(error instanceof OccdbError)) throw error;
-      if (error.code === 'NODE_UNAVAILABLE' || error.code === 'TIMEOUT') {
+      if (isUnavailableError(error)) {
         throw new MiddlewareUnreachableError(unreachableMessage(error, block, results.length, blocks.length), error, results);
       }
       results.push(notRun(block, error.code, error.message, middlewareId));

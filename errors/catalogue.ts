@@ -36,3 +36,11 @@ export class OccdbError extends Error {
 export function isErrorCode(code: string): code is ErrorCode {
   return Object.hasOwn(ERROR_CODES, code);
 }
+
+/**
+ * True for the errors that mean "a process did not answer" (it is down, unreachable, or too
+ * slow): the request may be tried again elsewhere or later. Every other code is an answer.
+ */
+export function isUnavailableError(error: unknown): error is OccdbError & { code: 'NODE_UNAVAILABLE' | 'TIMEOUT' } {
+  return error instanceof OccdbError && (error.code === 'NODE_UNAVAILABLE' || error.code === 'TIMEOUT');
+}

@@ -8,6 +8,7 @@ import { VoteResult } from '../protocol/schemas.js';
 import { formatTimestamp, type Timestamp } from '../timestamp/timestamp.js';
 import type { ReplicaSet } from './replicas.js';
 import { RemoteWriters } from '../occ/remote-writers.js';
+import { TxidSource } from '../transaction/txid.js';
 
 export const VOTE_TIMEOUT_MS = 5_000;
 
@@ -34,17 +35,15 @@ export class Coordinator {
   private readonly readsWaiting = new Set<{ keys: readonly Key[]; resolve: () => void }>();
   /** Other middlewares' transactions this one voted for, by the keys they write. */
   private readonly remoteWriters = new RemoteWriters();
-  private nextTxnNumber = 1;
-  private readonly txidPrefix: string;
+  private readonly txids: TxidSource;
 
   constructor(private readonly options: CoordinatorOptions) {
     this.node = new OccNode({ id: options.id, replicas: options.replicas.ids, faults: options.faults });
-    // A restarted middleware must never reuse a txid of its previous life.
-    this.txidPrefix = `${options.id}.${process.pid}.${Date.now().toString(36)}`;
+    this.txids = new TxidSource(options.id, process.pid, Date.now());
   }
 
   newTxid(): TxnId {
-    return `${this.txidPrefix}.${this.nextTxnNumber++}`;
+    return this.txids.next();
   }
 
   /** Set when the middleware leaves: it must not stamp anything any more. */

@@ -6,7 +6,8 @@ import type { Command, PeerRequest, TxnResult } from '../protocol/schemas.js';
 import { Coordinator } from './coordinator.js';
 import type { EngineStatus, TransactionEngine } from './engine.js';
 import type { ReplicaSet } from './replicas.js';
-import { runTransaction, type TransactionLimits } from './transactions.js';
+import type { TransactionLimits } from '../transaction/retry.js';
+import { runTransaction } from './transactions.js';
 
 export interface OccEngineOptions {
   id: number;
@@ -34,6 +35,7 @@ export class OccEngine implements TransactionEngine {
       magic: this.options.magic,
       limits: this.options.limits,
       random: Math.random,
+      sleep: (ms) => new Promise((resolve) => setTimeout(resolve, ms)),
     });
   }
 

@@ -2,7 +2,7 @@
 // preferred live replica (falling back to the others), APPLY to every replica.
 import { Connection } from '../protocol/connection.js';
 import { databaseEndpoint, type DatabaseEntry, type Vantage } from '../cluster/cluster-file.js';
-import { OccdbError } from '../errors/catalogue.js';
+import { OccdbError, isUnavailableError } from '../errors/catalogue.js';
 import { DbApplyBatchResult, DbReadResult, DbVersionsResult, type Entry } from '../protocol/schemas.js';
 import type { Timestamp } from '../timestamp/timestamp.js';
 import type { Key, ReplicaId, Write } from '../transaction/types.js';
@@ -114,8 +114,7 @@ export class ReplicaSet {
             for (const apply of batch) apply.resolve();
             break;
           } catch (error) {
-            const retryable = error instanceof OccdbError && (error.code === 'NODE_UNAVAILABLE' || error.code === 'TIMEOUT');
-            if (this.closed || !retryable) {
+            if (this.closed || !isUnavailableError(error)) {
               for (const apply of batch) apply.reject(error);
               break;
             }
@@ -142,7 +141,7 @@ export class ReplicaSet {
         return await attempt(this.connections.get(id)!);
       } catch (error) {
         lastError = error;
-        if (!(error instanceof OccdbError) || (error.code !== 'NODE_UNAVAILABLE' && error.code !== 'TIMEOUT')) throw error;
+        if (!isUnavailableError(error)) throw error;
       }
     }
     throw new OccdbError('NODE_UNAVAILABLE', `no database replica answered ${what}: ${(lastError as Error)?.message ?? 'none configured'}`);

@@ -7,7 +7,7 @@ import { Connection } from '../protocol/connection.js';
 import {
   findMiddleware, listenAddress, middlewarePeerEndpoint, readClusterFile, type ClusterFile,
 } from '../cluster/cluster-file.js';
-import { OccdbError } from '../errors/catalogue.js';
+import { OccdbError, isUnavailableError } from '../errors/catalogue.js';
 import { createLogger, flushLogger, type LogLevel, type Logger } from '../runtime/log.js';
 import {
   ClientRequestSchema, EmptyResult, JoinResult, PeerRequestSchema, type ClientRequest, type PeerRequest, type Status, type TxnResult,
@@ -18,7 +18,8 @@ import type { Faults } from '../occ/node.js';
 import type { TransactionEngine } from './engine.js';
 import { OccEngine } from './occ-engine.js';
 import { ReplicaSet } from './replicas.js';
-import { TRANSACTION_LIMITS_DEFAULT, unavailable, type TransactionLimits } from './transactions.js';
+import { failedResult } from '../transaction/results.js';
+import { TRANSACTION_LIMITS_DEFAULT, type TransactionLimits } from '../transaction/retry.js';
 import { TwoPhaseLockingEngine } from './twopl-engine.js';
 
 export const MIDDLEWARE_VERSION = 'occdb-0.1.0';
@@ -174,7 +175,7 @@ class Middleware implements RunningMiddleware {
   private async runClientTransaction(commands: Extract<ClientRequest, { type: 'txn.run' }>['commands'], end: 'commit' | 'rollback'): Promise<TxnResult> {
     if (this.leaving) throw new OccdbError('MIDDLEWARE_LEAVING', `MIDDLEWARE${this.options.id} is shutting down; use another middleware`);
     if (this.activeTransactions >= ACTIVE_TRANSACTIONS_MAX) {
-      return { outcome: 'failed', retries: 0, results: [], middlewareId: this.options.id, error: { code: 'NODE_UNAVAILABLE', message: `MIDDLEWARE${this.options.id} is overloaded (${ACTIVE_TRANSACTIONS_MAX} transactions running); try again` } };
+      return failedResult(this.options.id, 0, 'NODE_UNAVAILABLE', `MIDDLEWARE${this.options.id} is overloaded (${ACTIVE_TRANSACTIONS_MAX} transactions running); try again`);
     }
     this.activeTransactions += 1;
     try {
@@ -182,9 +183,8 @@ class Middleware implements RunningMiddleware {
       if (result.quit) setImmediate(() => void this.shutdown('QUIT'));
       return result;
     } catch (error) {
-      const down = unavailable(error);
-      if (!down) throw error;
-      return { outcome: 'failed', retries: 0, results: [], middlewareId: this.options.id, error: { code: 'NODE_UNAVAILABLE', message: down.message } };
+      if (!isUnavailableError(error)) throw error;
+      return failedResult(this.options.id, 0, 'NODE_UNAVAILABLE', error.message);
     } finally {
       this.activeTransactions -= 1;
     }

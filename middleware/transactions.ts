@@ -1,20 +1,15 @@
 // One client transaction, start to finish: read phase in a fresh workspace, validation,
 // write phase; on a conflict, re-execute the whole block with fresh reads after a
 // jittered back-off, so the client sees a result, never a conflict abort.
-import { OccdbError } from '../errors/catalogue.js';
 import type { Command, Entry, TxnResult } from '../protocol/schemas.js';
-import type { Key } from '../transaction/types.js';
 import { isBefore, type Timestamp } from '../timestamp/timestamp.js';
+import { interpret } from '../transaction/interpreter.js';
+import { endedResult, failedResult, keepsWrites } from '../transaction/results.js';
+import { runWithRetries, type AttemptOutcome, type RetryContext } from '../transaction/retry.js';
+import type { Key } from '../transaction/types.js';
 import { Workspace } from '../transaction/workspace.js';
 import type { Coordinator } from './coordinator.js';
-import { interpret } from './interpreter.js';
 import type { ReplicaSet } from './replicas.js';
-
-export interface TransactionLimits {
-  retryCountMax: number;
-  backoffMsBase: number;
-  backoffMsMax: number;
-}
 
 /**
  * How long a read may wait at its replica for a write another middleware is committing (see
@@ -22,21 +17,16 @@ export interface TransactionLimits {
  */
 export const READ_WAIT_MS = 5;
 
-export const TRANSACTION_LIMITS_DEFAULT: TransactionLimits = { retryCountMax: 100, backoffMsBase: 2, backoffMsMax: 250 };
-
-export interface TransactionContext {
-  middlewareId: number;
+export interface TransactionContext extends RetryContext {
   coordinator: Coordinator;
   replicas: ReplicaSet;
   magic(args: readonly [number, number, number]): string;
-  limits: TransactionLimits;
-  random(): number;
 }
 
 export async function runTransaction(commands: Command[], end: 'commit' | 'rollback', context: TransactionContext): Promise<TxnResult> {
-  for (let attempt = 0; ; attempt++) {
+  return runWithRetries(async (attempt): Promise<AttemptOutcome> => {
     const workspace = new Workspace();
-    const outcome = await interpret(commands, {
+    const interpreted = await interpret(commands, {
       workspace,
       readKeys: async (keys) => {
         await context.coordinator.whenUnwritten(keys);
@@ -54,41 +44,20 @@ export async function runTransaction(commands: Command[], end: 'commit' | 'rollb
         });
       },
       magic: context.magic,
-      sleep: (ms) => new Promise((resolve) => setTimeout(resolve, ms)),
+      sleep: context.sleep,
     });
 
     // A transaction that ends in an error or a ROLLBACK writes nothing, but what it read
     // (and printed, or failed on) must still be a consistent snapshot: it is validated as
     // a read-only transaction.
-    const keepWrites = end === 'commit' && !outcome.error;
-    const txid = context.coordinator.newTxid();
-    const decision = await context.coordinator.commit(txid, workspace.readSet, keepWrites ? workspace.writeSet : []);
+    const writes = keepsWrites(interpreted, end) ? workspace.writeSet : [];
+    const decision = await context.coordinator.commit(context.coordinator.newTxid(), workspace.readSet, writes);
     if (decision.outcome === 'leaving') {
-      return {
-        outcome: 'failed',
-        retries: attempt,
-        results: [],
-        middlewareId: context.middlewareId,
-        error: { code: 'MIDDLEWARE_LEAVING', message: `MIDDLEWARE${context.middlewareId} is leaving the cluster; nothing of this transaction was written; run it on another middleware` },
-      };
+      return { result: failedResult(context.middlewareId, attempt, 'MIDDLEWARE_LEAVING', `MIDDLEWARE${context.middlewareId} is leaving the cluster; nothing of this transaction was written; run it on another middleware`) };
     }
-    if (decision.outcome === 'committed') {
-      const base = { retries: attempt, results: outcome.results, middlewareId: context.middlewareId, ...(outcome.quit ? { quit: true } : {}) };
-      if (keepWrites) return { outcome: 'committed', ts: [...decision.ts] as [number, number], ...base };
-      const error = outcome.error ?? { code: 'TXN_ROLLED_BACK', message: 'rolled back by ROLLBACK' };
-      return { outcome: 'rolled_back', error, ...base };
-    }
-    if (attempt >= context.limits.retryCountMax) {
-      return {
-        outcome: 'failed',
-        retries: attempt,
-        results: [],
-        middlewareId: context.middlewareId,
-        error: { code: 'TXN_RETRIES_EXHAUSTED', message: `transaction aborted ${attempt + 1} times by conflicts (last: ${decision.detail})` },
-      };
-    }
-    await new Promise((resolve) => setTimeout(resolve, backoffMs(attempt, context.limits, context.random)));
-  }
+    if (decision.outcome === 'committed') return { result: endedResult(interpreted, end, decision.ts, attempt, context.middlewareId) };
+    return { retry: { code: 'TXN_RETRIES_EXHAUSTED', detail: decision.detail } };
+  }, context);
 }
 
 /**
@@ -107,14 +76,4 @@ function decidedEntries(keys: readonly Key[], coordinator: Coordinator, awaited:
     entries.set(key, decided.write.value === undefined ? { version } : { version, value: decided.write.value as Entry['value'] });
   }
   return entries;
-}
-
-/** Exponential back-off with full jitter: colliding transactions spread apart. */
-export function backoffMs(attempt: number, limits: TransactionLimits, random: () => number): number {
-  const ceiling = Math.min(limits.backoffMsMax, limits.backoffMsBase * 2 ** Math.min(attempt, 16));
-  return Math.floor(random() * ceiling);
-}
-
-export function unavailable(error: unknown): OccdbError | null {
-  return error instanceof OccdbError && (error.code === 'NODE_UNAVAILABLE' || error.code === 'TIMEOUT') ? error : null;
 }

@@ -6,19 +6,22 @@
 // start timestamp (or by no-wait); a transaction that must die restarts keeping that
 // timestamp, so it eventually is the oldest and cannot starve.
 import { LamportClock } from '../timestamp/clock.js';
-import { formatTimestamp, type Timestamp } from '../timestamp/timestamp.js';
+import { TIMESTAMP_ZERO, formatTimestamp, type Timestamp } from '../timestamp/timestamp.js';
 import { homeOf } from '../twopl/home.js';
 import type { LockMode } from '../twopl/lock-table.js';
+import { accessesOf } from '../transaction/footprint.js';
+import { endedResult, keepsWrites } from '../transaction/results.js';
+import { runWithRetries, type AttemptOutcome, type TransactionLimits } from '../transaction/retry.js';
+import { TxidSource } from '../transaction/txid.js';
 import { Workspace } from '../transaction/workspace.js';
 import type { Connection } from '../protocol/connection.js';
-import { OccdbError } from '../errors/catalogue.js';
+import { isUnavailableError } from '../errors/catalogue.js';
 import type { Logger } from '../runtime/log.js';
 import { EmptyResult, LockResult, type Command, type PeerRequest, type TxnResult } from '../protocol/schemas.js';
 import type { EngineStatus, TransactionEngine } from './engine.js';
-import { interpret } from './interpreter.js';
+import { interpret } from '../transaction/interpreter.js';
 import { LockService, type LockOutcome } from './lock-service.js';
 import type { ReplicaSet } from './replicas.js';
-import { backoffMs, type TransactionLimits } from './transactions.js';
 
 /** How long a lock request may wait at its home before the transaction gives up and restarts. */
 export const LOCK_WAIT_TIMEOUT_MS = 30_000;
@@ -37,33 +40,21 @@ export interface TwoPhaseLockingOptions {
   magic: (args: readonly [number, number, number]) => string;
 }
 
-type LockAttempt = LockOutcome | { granted: false; reason: 'unavailable'; detail: string };
-
 /** Every key the block may touch, with the lock it needs: exclusive if it may write it, else shared. */
-export function lockSetOf(commands: readonly Command[]): Map<string, LockMode> {
+function lockSetOf(commands: readonly Command[]): Map<string, LockMode> {
   const locks = new Map<string, LockMode>();
-  const read = (operand: string | number) => {
-    if (typeof operand === 'string' && !locks.has(operand)) locks.set(operand, 'shared');
-  };
-  for (const command of commands) {
-    switch (command.op) {
-      case 'ASSIGN': read(command.source); locks.set(command.target, 'exclusive'); break;
-      case 'ADD': read(command.left); read(command.right); locks.set(command.target, 'exclusive'); break;
-      case 'PRINT': read(command.source); break;
-      case 'DELETE': locks.set(command.target, 'exclusive'); break;
-      default: break;
-    }
-  }
+  for (const [key, access] of accessesOf(commands)) locks.set(key, access === 'write' ? 'exclusive' : 'shared');
   return locks;
 }
+
+type LockAttempt = LockOutcome | { granted: false; reason: 'unavailable'; detail: string };
 
 export class TwoPhaseLockingEngine implements TransactionEngine {
   readonly strategy: '2pl' | '2pl-nowait';
   private readonly clock: LamportClock;
   private readonly lockService: LockService;
   private readonly memberSet = new Set<number>();
-  private nextTxnNumber = 1;
-  private readonly txidPrefix: string;
+  private readonly txids: TxidSource;
   private commits = 0;
   private aborts = 0;
   private running = 0;
@@ -72,7 +63,7 @@ export class TwoPhaseLockingEngine implements TransactionEngine {
     this.strategy = options.strategy;
     this.clock = new LamportClock(options.id);
     this.lockService = new LockService(options.strategy === '2pl' ? 'wait-die' : 'no-wait', `MIDDLEWARE${options.id}`);
-    this.txidPrefix = `${options.id}.${process.pid}.${Date.now().toString(36)}`;
+    this.txids = new TxidSource(options.id, process.pid, Date.now());
   }
 
   async run(commands: Command[], end: 'commit' | 'rollback'): Promise<TxnResult> {
@@ -84,13 +75,12 @@ export class TwoPhaseLockingEngine implements TransactionEngine {
     }
   }
 
-  private async runAttempts(commands: Command[], end: 'commit' | 'rollback'): Promise<TxnResult> {
+  private runAttempts(commands: Command[], end: 'commit' | 'rollback'): Promise<TxnResult> {
     const locks = lockSetOf(commands);
     // The start timestamp orders transactions for wait-die; a restart keeps it.
     const startTs = this.clock.tick();
-    let lastProblem = '';
-    for (let attempt = 0; ; attempt++) {
-      const txid = `${this.txidPrefix}.${this.nextTxnNumber++}`;
+    return runWithRetries(async (attempt): Promise<AttemptOutcome> => {
+      const txid = this.txids.next();
       const homes = this.groupByHome(locks);
       // At the first refusal everything is released at once: that also cancels a request
       // still waiting at another home, so the transaction holds nothing while it backs off.
@@ -108,27 +98,16 @@ export class TwoPhaseLockingEngine implements TransactionEngine {
       const refused = outcomes.find((outcome) => !outcome.granted) as Exclude<LockAttempt, { granted: true }> | undefined;
       if (!refused) {
         try {
-          return await this.runLocked(commands, end, locks, attempt);
+          return { result: await this.runLocked(commands, end, locks, attempt) };
         } finally {
           releaseOnce();
         }
       }
       releaseOnce();
       this.aborts += 1;
-      lastProblem = refused.detail;
       if (this.options.logger.isDebugEnabled()) this.options.logger.debug(`restart ${txid} (${formatTimestamp(startTs)}): ${refused.reason}: ${refused.detail}`);
-      if (attempt >= this.options.limits.retryCountMax) {
-        const code = refused.reason === 'die' ? 'TXN_RETRIES_EXHAUSTED' : 'NODE_UNAVAILABLE';
-        return {
-          outcome: 'failed',
-          retries: attempt,
-          results: [],
-          middlewareId: this.options.id,
-          error: { code, message: `transaction restarted ${attempt + 1} times (last: ${lastProblem})` },
-        };
-      }
-      await new Promise((resolve) => setTimeout(resolve, backoffMs(attempt, this.options.limits, Math.random)));
-    }
+      return { retry: { code: refused.reason === 'die' ? 'TXN_RETRIES_EXHAUSTED' : 'NODE_UNAVAILABLE', detail: refused.detail } };
+    }, { middlewareId: this.options.id, limits: this.options.limits, random: Math.random, sleep: (ms) => new Promise((resolve) => setTimeout(resolve, ms)) });
   }
 
   /** With every lock held: read, run in the workspace, apply to every replica. */
@@ -146,7 +125,7 @@ export class TwoPhaseLockingEngine implements TransactionEngine {
         workspace.recordRead(key, entry.version, entry.value);
       });
     }
-    const outcome = await interpret(commands, {
+    const interpreted = await interpret(commands, {
       workspace,
       readKeys: async (wanted) => {
         const unlocked = wanted.filter((key) => !locks.has(key));
@@ -155,16 +134,13 @@ export class TwoPhaseLockingEngine implements TransactionEngine {
       magic: this.options.magic,
       sleep: (ms) => new Promise((resolve) => setTimeout(resolve, ms)),
     });
-    const base = { retries: attempt, results: outcome.results, middlewareId: this.options.id, ...(outcome.quit ? { quit: true } : {}) };
-    if (outcome.error || end === 'rollback') {
-      return { outcome: 'rolled_back', error: outcome.error ?? { code: 'TXN_ROLLED_BACK', message: 'rolled back by ROLLBACK' }, ...base };
-    }
+    if (!keepsWrites(interpreted, end)) return endedResult(interpreted, end, TIMESTAMP_ZERO, attempt, this.options.id);
     const commitTs = this.clock.tick();
     const writes = workspace.writeSet;
     if (writes.length > 0) await Promise.all(this.options.replicas.ids.map((replica) => this.options.replicas.apply(replica, commitTs, writes)));
     this.commits += 1;
     if (this.options.logger.isDebugEnabled()) this.options.logger.debug(`commit at ${formatTimestamp(commitTs)} after ${attempt} restarts`);
-    return { outcome: 'committed', ts: [...commitTs] as [number, number], ...base };
+    return endedResult(interpreted, end, commitTs, attempt, this.options.id);
   }
 
   private groupByHome(locks: Map<string, LockMode>): Map<number, Array<{ key: string; mode: LockMode }>> {
@@ -188,7 +164,7 @@ export class TwoPhaseLockingEngine implements TransactionEngine {
       }
       return reply;
     } catch (error) {
-      if (error instanceof OccdbError && (error.code === 'NODE_UNAVAILABLE' || error.code === 'TIMEOUT')) {
+      if (isUnavailableError(error)) {
         return { granted: false, reason: 'unavailable', detail: `MIDDLEWARE${home}, home of ${locks[0]!.key}, is unavailable: ${error.message}` };
       }
       throw error;

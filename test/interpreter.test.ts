@@ -1,7 +1,8 @@
 // The command interpreter against a private workspace: the classic semantics of every
 // command, IGNORE, errors that roll back, overflow, and the single prefetch of reads.
 import test from 'ava';
-import { keysToPrefetch, interpret, type InterpreterContext } from '../middleware/interpreter.js';
+import { keysToPrefetch } from '../transaction/footprint.js';
+import { interpret, type InterpreterContext } from '../transaction/interpreter.js';
 import { Workspace } from '../transaction/workspace.js';
 import { OccdbError } from '../errors/catalogue.js';
 import { parseCommandFile } from '../client/parser.js';

@@ -3,8 +3,9 @@
 // the workspace until the transaction wins validation.
 import { OccdbError, type ErrorCode } from '../errors/catalogue.js';
 import type { Command, LineResult, Operand } from '../protocol/schemas.js';
-import type { Key, Value } from '../transaction/types.js';
-import type { Workspace } from '../transaction/workspace.js';
+import type { Key, Value } from './types.js';
+import type { Workspace } from './workspace.js';
+import { keysToPrefetch } from './footprint.js';
 
 export interface InterpreterContext {
   workspace: Workspace;
@@ -26,31 +27,6 @@ class CommandError extends Error {
   constructor(readonly code: ErrorCode, message: string) {
     super(message);
   }
-}
-
-/**
- * The keys the block reads before it certainly writes them, fetched in one request before
- * the first command runs. A write after IGNORE may not happen, so it does not count.
- */
-export function keysToPrefetch(commands: readonly Command[]): Key[] {
-  const written = new Set<Key>();
-  const toRead = new Set<Key>();
-  let ignoring = false;
-  const read = (operand: Operand) => {
-    if (typeof operand === 'string' && !written.has(operand)) toRead.add(operand);
-  };
-  for (const command of commands) {
-    switch (command.op) {
-      case 'ASSIGN': read(command.source); break;
-      case 'ADD': read(command.left); read(command.right); break;
-      case 'PRINT': read(command.source); break;
-      case 'DELETE': read(command.target); break;
-      default: break;
-    }
-    if ((command.op === 'ASSIGN' || command.op === 'ADD' || command.op === 'DELETE') && !ignoring) written.add(command.target);
-    ignoring = command.op === 'IGNORE';
-  }
-  return [...toRead];
 }
 
 export async function interpret(commands: readonly Command[], context: InterpreterContext): Promise<InterpreterOutcome> {
