@@ -206,7 +206,8 @@ async function runAll(cluster: StrategyCluster, transactions: readonly string[])
     for (let index = next++; index < transactions.length; index = next++) {
       const result = await cluster.controlClient(workerIndex).run(transactions[index]!, { timeoutMs: TRANSACTION_TIMEOUT_MS * 2 });
       if (result.outcome !== 'committed') {
-        throw new OccdbError('INTERNAL', `a transaction of ${transactions[index]!.split('\n').length - 1} commands did not commit: ${result.outcome}${result.error ? ` (${result.error.code}: ${result.error.message})` : ''}`);
+        // A setup transaction that did not commit carries the reason as its error.
+        throw new OccdbError(result.error?.code ?? 'TXN_RETRIES_EXHAUSTED', `a transaction of ${transactions[index]!.split('\n').length - 1} commands did not commit: ${result.outcome}${result.error ? ` (${result.error.code}: ${result.error.message})` : ''}`);
       }
       results[index] = result;
     }

@@ -2,7 +2,7 @@
 // after another, on one connection. Blocks are independent transactions, so a block that
 // fails does not stop the ones after it; only losing the middleware itself does.
 import type { Connection } from '../protocol/connection.js';
-import { OccdbError, isUnavailableError } from '../errors/catalogue.js';
+import { OccdbError, isUnavailableError, type ErrorCode } from '../errors/catalogue.js';
 import { TxnResultSchema, type TxnResult } from '../protocol/schemas.js';
 import type { Block } from './parser.js';
 
@@ -79,7 +79,7 @@ function quitCommandLine(block: Block): number | undefined {
   return block.commands.find((command) => command.op === 'QUIT')?.line;
 }
 
-function notRun(block: Block, code: string, message: string, middlewareId: number): TxnResult {
+function notRun(block: Block, code: ErrorCode, message: string, middlewareId: number): TxnResult {
   return { outcome: 'failed', retries: 0, results: [], error: { code, message, line: block.firstLine }, middlewareId };
 }
 

@@ -18,11 +18,16 @@ export const ERROR_CODES = {
   TIMEOUT: 'A request got no answer in time.',
   CLUSTER_FILE_INVALID: 'The cluster file is missing or malformed.',
   CLUSTER_UNREACHABLE: 'No middleware of the cluster answered.',
+  PROCESS_CONTROL_FAILED: 'A process could not be started or stopped as asked.',
+  STORAGE_UNAVAILABLE: 'A database could not open or use its data directory.',
   USAGE: 'The command line is wrong.',
-  INTERNAL: 'A bug: an invariant did not hold.',
+  INTERNAL: 'A bug: an invariant of occdb did not hold. Nothing else uses this code.',
 } as const;
 
 export type ErrorCode = keyof typeof ERROR_CODES;
+
+/** Every code, for the wire schemas (a reply with a code outside the catalogue is malformed). */
+export const ERROR_CODE_LIST = Object.keys(ERROR_CODES) as [ErrorCode, ...ErrorCode[]];
 
 /** An error that carries a stable code across the wire and up to the user. */
 export class OccdbError extends Error {
@@ -31,10 +36,6 @@ export class OccdbError extends Error {
     super(message);
     this.name = 'OccdbError';
   }
-}
-
-export function isErrorCode(code: string): code is ErrorCode {
-  return Object.hasOwn(ERROR_CODES, code);
 }
 
 /**

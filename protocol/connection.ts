@@ -2,7 +2,7 @@
 // in flight at once (replies echo the request id), and a timeout on every request.
 import net from 'node:net';
 import type { z } from 'zod';
-import { OccdbError, isErrorCode } from '../errors/catalogue.js';
+import { OccdbError } from '../errors/catalogue.js';
 import { CoalescingWriter, LineSplitter } from './ndjson.js';
 import { MESSAGE_BYTES_MAX, ReplySchema } from './schemas.js';
 
@@ -158,18 +158,30 @@ export class Connection {
   }
 
   private onLine(line: string): void {
-    let reply;
+    let json: unknown;
     try {
-      reply = ReplySchema.parse(JSON.parse(line));
+      json = JSON.parse(line);
     } catch {
       return; // A garbled reply can only be dropped; its request will time out.
     }
+    const parsed = ReplySchema.safeParse(json);
+    if (!parsed.success) {
+      // A reply that names its request but breaks the schema (an error code outside the
+      // catalogue, say) fails that request at once rather than letting it time out.
+      const id = (json as { id?: unknown } | null)?.id;
+      const waiter = typeof id === 'number' ? this.pending.get(id) : undefined;
+      if (waiter === undefined) return;
+      this.pending.delete(id as number);
+      waiter.reject(new OccdbError('BAD_MESSAGE', `${this.label} answered ${waiter.type} with a malformed reply: ${parsed.error.issues[0]?.message ?? 'invalid'}`));
+      return;
+    }
+    const reply = parsed.data;
     if (reply.id === null) return;
     const waiter = this.pending.get(reply.id);
     if (!waiter) return; // Answer to a request that already timed out.
     this.pending.delete(reply.id);
     if (reply.ok) waiter.resolve(reply.result);
-    else waiter.reject(new OccdbError(isErrorCode(reply.error.code) ? reply.error.code : 'INTERNAL', reply.error.message));
+    else waiter.reject(new OccdbError(reply.error.code, reply.error.message));
   }
 
   private failAll(error: Error): void {

@@ -2,6 +2,7 @@
 // The schemas requests and replies are parsed with on receipt are compiled (z.compile): the
 // same answers and the same errors, several times faster (peer.validate 2.6 us -> 0.2 us).
 import { z } from 'zod';
+import { ERROR_CODE_LIST } from '../errors/catalogue.js';
 
 /** A schema compiled by zod; strict, so a schema zod cannot compile fails loudly at load. */
 function compiled<T extends z.ZodType>(schema: T): T {
@@ -64,12 +65,15 @@ export type Command = z.infer<typeof CommandSchema>;
 
 // ---- results ----
 
-export const ErrorBodySchema = z.object({ code: z.string(), message: z.string() });
+/** An error code of the catalogue (errors/catalogue.ts): typed on the wire, not a free string. */
+export const ErrorCodeSchema = z.enum(ERROR_CODE_LIST);
+
+export const ErrorBodySchema = z.object({ code: ErrorCodeSchema, message: z.string() });
 export type ErrorBody = z.infer<typeof ErrorBodySchema>;
 
 export const LineResultSchema = z.discriminatedUnion('kind', [
   z.object({ line, kind: z.literal('print'), value: z.string() }),
-  z.object({ line, kind: z.literal('error'), code: z.string(), message: z.string() }),
+  z.object({ line, kind: z.literal('error'), code: ErrorCodeSchema, message: z.string() }),
 ]);
 export type LineResult = z.infer<typeof LineResultSchema>;
 
@@ -83,7 +87,7 @@ export const TxnResultSchema = compiled(z.object({
   retries: z.number().int().nonnegative(),
   results: z.array(LineResultSchema),
   /** Why the transaction did not commit (rolled_back by an error, or failed). */
-  error: z.object({ code: z.string(), message: z.string(), line: line.optional() }).optional(),
+  error: z.object({ code: ErrorCodeSchema, message: z.string(), line: line.optional() }).optional(),
   middlewareId: z.number().int(),
   quit: z.boolean().optional(),
 }));

@@ -277,7 +277,7 @@ async function killDatabase(clusterFile: string, id: number): Promise<number> {
       if (!(await launcher.isAlive(entry.pid))) return entry.pid;
       await delay(KILL_POLL_MS);
     }
-    throw new OccdbError('INTERNAL', `DATABASE${id} (pid ${entry.pid}) is still running ${KILL_WAIT_MS} ms after SIGKILL`);
+    throw new OccdbError('PROCESS_CONTROL_FAILED', `DATABASE${id} (pid ${entry.pid}) is still running ${KILL_WAIT_MS} ms after SIGKILL`);
   } finally {
     launchers.close();
   }

@@ -79,7 +79,7 @@ export class LocalLauncher implements Launcher {
       child.unref();
       return { pid };
     } catch (error) {
-      throw new OccdbError('INTERNAL', `could not run ${process.execPath} ${OCCDB_BIN}: ${(error as Error).message}`);
+      throw new OccdbError('PROCESS_CONTROL_FAILED', `could not run ${process.execPath} ${OCCDB_BIN}: ${(error as Error).message}`);
     } finally {
       fs.closeSync(output);
     }

@@ -150,7 +150,7 @@ export class SshSession {
   }
 
   private connect(): Promise<SshClient> {
-    if (this.closed) return Promise.reject(new OccdbError('INTERNAL', `the ssh connection to ${this.label} was already closed`));
+    if (this.closed) return Promise.reject(new OccdbError('NODE_UNAVAILABLE', `ssh to ${this.label}: the connection was already closed`));
     if (this.client) return Promise.resolve(this.client);
     if (!this.connecting) {
       this.connecting = this.openClient().then(
@@ -158,7 +158,7 @@ export class SshSession {
           this.connecting = null;
           if (this.closed) {
             client.end();
-            throw new OccdbError('INTERNAL', `the ssh connection to ${this.label} was closed while it was being made`);
+            throw new OccdbError('NODE_UNAVAILABLE', `ssh to ${this.label}: the connection was closed while it was being made`);
           }
           this.client = client;
           // A lost connection is made again by the next command.

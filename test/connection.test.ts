@@ -84,3 +84,47 @@ test('an answered request does not time out, and a request sent after it still d
     await server.close();
   }
 });
+
+/** A server on loopback that answers every request with `reply(id)`. */
+async function replyingServer(reply: (id: number) => unknown): Promise<{ port: number; close(): Promise<void> }> {
+  const sockets = new Set<net.Socket>();
+  const server = net.createServer((socket) => {
+    sockets.add(socket);
+    let buffered = '';
+    socket.on('data', (chunk) => {
+      buffered += chunk.toString('utf8');
+      for (let newline = buffered.indexOf('\n'); newline !== -1; newline = buffered.indexOf('\n')) {
+        const { id } = JSON.parse(buffered.slice(0, newline)) as { id: number };
+        buffered = buffered.slice(newline + 1);
+        socket.write(JSON.stringify(reply(id)) + '\n');
+      }
+    });
+    socket.on('error', () => {});
+  });
+  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+  return {
+    port: (server.address() as net.AddressInfo).port,
+    close: () => {
+      for (const socket of sockets) socket.destroy();
+      return new Promise<void>((resolve) => server.close(() => resolve()));
+    },
+  };
+}
+
+test('error codes are typed on the wire: a catalogue code comes through as itself, one outside the catalogue fails the request at once as BAD_MESSAGE', async (t) => {
+  const codes = ['TXN_RETRIES_EXHAUSTED', 'NO_SUCH_CODE'];
+  const server = await replyingServer((id) => ({ id, ok: false, error: { code: codes[(id - 1) % 2], message: 'from the server' } }));
+  const connection = new Connection({ host: '127.0.0.1', port: server.port }, 'REMOTE');
+  try {
+    const order: string[] = [];
+    const known = await guarded(outcome(connection.request({ type: 'ping' }, EmptyResult, 5_000), order, 'known'));
+    t.is(known, 'TXN_RETRIES_EXHAUSTED: from the server');
+    const started = performance.now();
+    const unknown = await guarded(outcome(connection.request({ type: 'ping' }, EmptyResult, 5_000), order, 'unknown'));
+    t.regex(unknown, /^BAD_MESSAGE: REMOTE answered ping with a malformed reply/);
+    t.true(performance.now() - started < 1_000, 'it does not wait for the timeout');
+  } finally {
+    connection.close();
+    await server.close();
+  }
+});
