@@ -5,7 +5,7 @@
 import fs from 'node:fs';
 import path from 'node:path';
 import { Command, CommanderError } from 'commander';
-import { EXIT_FAILED, EXIT_OK, EXIT_USAGE } from '../cli/exit-codes.js';
+import { EXIT_FAILED, EXIT_OK, EXIT_USAGE } from '../errors/exit-codes.js';
 import { STRATEGIES } from '../cluster/cluster-file.js';
 import { OccdbError } from '../errors/catalogue.js';
 import { clockTicks, machineInfo } from './measure.js';

@@ -9,7 +9,7 @@ import { resolveMiddleware, type MiddlewareTarget } from '../client/client.js';
 import { Connection } from '../protocol/connection.js';
 import { OccdbError } from '../errors/catalogue.js';
 import type { TxnResult } from '../protocol/schemas.js';
-import { EXIT_CLUSTER_UNREACHABLE, EXIT_FAILED, EXIT_OK, EXIT_USAGE } from './exit-codes.js';
+import { EXIT_CLUSTER_UNREACHABLE, EXIT_FAILED, EXIT_OK, EXIT_USAGE } from '../errors/exit-codes.js';
 import { clusterOption, dirOption, resolveClusterFile } from './options.js';
 
 /** A command file is read whole into memory; this keeps a wrong path (a disk image, a log) from exhausting it. */

@@ -14,7 +14,7 @@ import { runStartup } from '../startup/startup.js';
 import { runStatus } from '../startup/status.js';
 import { stopCluster } from '../startup/stop.js';
 import { runVerify } from '../startup/verify.js';
-import { EXIT_FAILED } from './exit-codes.js';
+import { EXIT_FAILED } from '../errors/exit-codes.js';
 import { clusterOption, dirOption, logLevelOption, resolveClusterFile } from './options.js';
 
 interface ClusterOptions {

@@ -6,7 +6,7 @@ import { registerClusterCommands } from './cluster.js';
 import { registerDatabaseCommand } from './database.js';
 import { registerMiddlewareCommand } from './middleware.js';
 import { registerScenarioCommand } from './scenario.js';
-import { EXIT_CLUSTER_UNREACHABLE, EXIT_USAGE } from './exit-codes.js';
+import { EXIT_CLUSTER_UNREACHABLE, EXIT_USAGE } from '../errors/exit-codes.js';
 
 const program = new Command();
 program

@@ -9,7 +9,7 @@ import { OccdbError } from '../errors/catalogue.js';
 import { findScenarios } from '../scenario/manifest.js';
 import { formatRun, formatSummary, type ScenarioResults } from '../scenario/report.js';
 import { runScenarios } from '../scenario/runner.js';
-import { EXIT_FAILED, EXIT_OK } from './exit-codes.js';
+import { EXIT_FAILED, EXIT_OK } from '../errors/exit-codes.js';
 
 /** As a shell reports a command ended by SIGINT. */
 const EXIT_INTERRUPTED = 130;
