@@ -110,7 +110,7 @@ class Middleware implements RunningMiddleware {
   }
 
   /**
-   * JOIN (DESIGN.md "Membership"): every middleware of the cluster file that answers becomes
+   * JOIN (docs/design.md, "Membership"): every middleware of the cluster file that answers becomes
    * a member and adds us. One that refuses the connection is not running; it will add us
    * when it starts and joins. One that does not answer in time might be running: starting
    * without its vote would be unsafe, so start fails.
@@ -223,7 +223,7 @@ class Middleware implements RunningMiddleware {
   }
 
   /**
-   * Leave (DESIGN.md "Membership"): take no new transactions, let the running ones finish,
+   * Leave (docs/design.md, "Membership"): take no new transactions, let the running ones finish,
    * then LEAVE every member and wait for their acks. Until then the peer port stays open, so
    * votes asked of us before the others removed us are still answered.
    */

@@ -88,7 +88,7 @@ async function startCluster(options: StartupOptions, output: Output, launchers: 
 
   // Databases are independent of each other: start them together.
   await Promise.all(nodes.filter((n) => n.role === 'database').map(launch));
-  // Middlewares one at a time: each joins the members already running (DESIGN.md,
+  // Middlewares one at a time: each joins the members already running (docs/design.md,
   // Membership), so joins never race each other.
   for (const node of nodes.filter((n) => n.role === 'middleware')) {
     if (failed.length > 0 && !options.keepGoing) break;

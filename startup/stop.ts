@@ -23,7 +23,7 @@ export async function stopNode(node: ClusterNode, launcher: Launcher = launcherF
   const pid = node.pid;
   if (pid === undefined || !(await launcher.isAlive(pid))) return 'not-running';
   if (node.role === 'middleware') {
-    // shutdown lets the middleware leave the cluster (DESIGN.md, Membership) and exit by itself;
+    // shutdown lets the middleware leave the cluster (docs/design.md, "Membership") and exit by itself;
     // SIGTERM makes it do the same when its client port does not answer.
     const connection = new Connection(node.endpoint, node.name);
     try {

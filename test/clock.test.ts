@@ -1,4 +1,4 @@
-// The Lamport clock rules of DESIGN.md "Timestamps", one test per rule.
+// The Lamport clock rules of docs/design.md, "Timestamps", one test per rule.
 import test from 'ava';
 import { LamportClock } from '../timestamp/clock.js';
 import { compareTimestamps, isBefore, TIMESTAMP_ZERO } from '../timestamp/timestamp.js';

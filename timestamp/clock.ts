@@ -1,4 +1,4 @@
-// One Lamport clock per middleware (DESIGN.md, "Timestamps").
+// One Lamport clock per middleware (docs/design.md, "Timestamps").
 import type { Timestamp } from './timestamp.js';
 
 export class LamportClock {
