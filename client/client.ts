@@ -5,7 +5,7 @@
 import { findMiddleware, middlewareClientEndpoint, parseHostPort, parseNodeName, readClusterFile } from '../cluster/cluster-file.js';
 import { Connection, type Endpoint } from '../protocol/connection.js';
 import { OccdbError } from '../errors/catalogue.js';
-import { StatusResult, TxnResultSchema, type Command, type Status, type TxnResult } from '../protocol/schemas.js';
+import { type Command, type Status, type TxnResult } from '../protocol/schemas.js';
 import { parseCommandFile, type Block } from './parser.js';
 import { TRANSACTION_TIMEOUT_MS_DEFAULT, runBlocks } from './run.js';
 
@@ -60,7 +60,6 @@ export class OccdbClient {
     const sleepMs = commands.reduce((sum, command) => sum + (command.op === 'SLEEP' ? command.seconds * 1000 : 0), 0);
     return this.connection.request(
       { type: 'txn.run', commands, end: options.end ?? 'commit' },
-      TxnResultSchema,
       (options.timeoutMs ?? TRANSACTION_TIMEOUT_MS_DEFAULT) + sleepMs,
     );
   }
@@ -71,7 +70,7 @@ export class OccdbClient {
   }
 
   async status(timeoutMs = 5_000): Promise<Status> {
-    return this.connection.request({ type: 'status' }, StatusResult, timeoutMs);
+    return this.connection.request({ type: 'status' }, timeoutMs);
   }
 
   close(): void {

@@ -3,7 +3,7 @@
 // fails does not stop the ones after it; only losing the middleware itself does.
 import type { Connection } from '../protocol/connection.js';
 import { OccdbError, isUnavailableError, type ErrorCode } from '../errors/catalogue.js';
-import { TxnResultSchema, type TxnResult } from '../protocol/schemas.js';
+import { type TxnResult } from '../protocol/schemas.js';
 import type { Block } from './parser.js';
 
 /** How long a transaction may take, on top of the SLEEPs it asks for. */
@@ -53,7 +53,7 @@ export async function runBlocks(connection: Connection, blocks: Block[], options
     const timeoutMs = timeoutMsBase + sleepSeconds(block) * 1000;
     let result: TxnResult;
     try {
-      result = await connection.request({ type: 'txn.run', commands: block.commands, end: block.end }, TxnResultSchema, timeoutMs);
+      result = await connection.request({ type: 'txn.run', commands: block.commands, end: block.end }, timeoutMs);
     } catch (error) {
       if (!(error instanceof OccdbError)) throw error;
       if (isUnavailableError(error)) {

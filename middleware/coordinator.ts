@@ -4,7 +4,6 @@ import { OccNode, type AbortReason, type Faults, type OccEffect, type OccEvent }
 import type { Key, MiddlewareId, ReadSet, TxnId, Write } from '../transaction/types.js';
 import type { Connection } from '../protocol/connection.js';
 import type { Logger } from '../runtime/log.js';
-import { VoteResult } from '../protocol/schemas.js';
 import { formatTimestamp, type Timestamp } from '../timestamp/timestamp.js';
 import type { ReplicaSet } from './replicas.js';
 import { RemoteWriters } from '../occ/remote-writers.js';
@@ -181,7 +180,6 @@ export class Coordinator {
     try {
       const reply = await this.options.peerConnection(member).request(
         { type: 'peer.validate', from: this.options.id, txid: effect.txid, ts: effect.ts, readSet: effect.readSet, writeKeys: effect.writeKeys },
-        VoteResult,
         VOTE_TIMEOUT_MS,
       );
       event = { type: 'vote-received', txid: effect.txid, voter: member, vote: reply.vote, clock: reply.clock };

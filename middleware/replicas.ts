@@ -3,7 +3,7 @@
 import { Connection } from '../protocol/connection.js';
 import { databaseEndpoint, type DatabaseEntry, type Vantage } from '../cluster/cluster-file.js';
 import { OccdbError, isUnavailableError } from '../errors/catalogue.js';
-import { DbApplyBatchResult, DbReadResult, DbVersionsResult, type Entry } from '../protocol/schemas.js';
+import { type Entry } from '../protocol/schemas.js';
 import type { Timestamp } from '../timestamp/timestamp.js';
 import type { Key, ReplicaId, Write } from '../transaction/types.js';
 import type { Logger } from '../runtime/log.js';
@@ -59,9 +59,9 @@ export class ReplicaSet {
    * some of them are about to reach, which the replica waits up to `waitMs` for.
    */
   async read(keys: Key[], atLeast: Array<[Key, Timestamp]> = [], waitMs = 0): Promise<Entry[]> {
-    const message = atLeast.length > 0 && waitMs > 0 ? { type: 'db.read', keys, atLeast, waitMs } : { type: 'db.read', keys };
+    const message = atLeast.length > 0 && waitMs > 0 ? { type: 'db.read' as const, keys, atLeast, waitMs } : { type: 'db.read' as const, keys };
     return this.fromAnyReplica('db.read', async (connection) => {
-      const result = await connection.request(message, DbReadResult, REPLICA_REQUEST_TIMEOUT_MS);
+      const result = await connection.request(message, REPLICA_REQUEST_TIMEOUT_MS);
       if (result.entries.length !== keys.length) throw new OccdbError('BAD_MESSAGE', `${connection.label} returned ${result.entries.length} entries for ${keys.length} keys`);
       return result.entries;
     });
@@ -70,7 +70,7 @@ export class ReplicaSet {
   /** Reads the current versions of keys, for the version check after the last vote. */
   async versions(keys: Key[]): Promise<Timestamp[]> {
     return this.fromAnyReplica('db.versions', async (connection) => {
-      const result = await connection.request({ type: 'db.versions', keys }, DbVersionsResult, REPLICA_REQUEST_TIMEOUT_MS);
+      const result = await connection.request({ type: 'db.versions', keys }, REPLICA_REQUEST_TIMEOUT_MS);
       if (result.versions.length !== keys.length) throw new OccdbError('BAD_MESSAGE', `${connection.label} returned ${result.versions.length} versions for ${keys.length} keys`);
       return result.versions;
     });
@@ -107,10 +107,10 @@ export class ReplicaSet {
     try {
       while (queue.pending.length > 0) {
         const batch = queue.pending.splice(0, APPLY_BATCH_MAX);
-        const message = { type: 'db.apply-batch', applies: batch.map(({ ts, writes }) => ({ ts, writes })) };
+        const message = { type: 'db.apply-batch' as const, applies: batch.map(({ ts, writes }) => ({ ts, writes })) };
         for (let attempt = 0; ; attempt++) {
           try {
-            await connection.request(message, DbApplyBatchResult, REPLICA_REQUEST_TIMEOUT_MS);
+            await connection.request(message, REPLICA_REQUEST_TIMEOUT_MS);
             for (const apply of batch) apply.resolve();
             break;
           } catch (error) {

@@ -10,7 +10,7 @@ import {
 import { OccdbError, isUnavailableError } from '../errors/catalogue.js';
 import { createLogger, flushLogger, type LogLevel, type Logger } from '../runtime/log.js';
 import {
-  ClientRequestSchema, EmptyResult, JoinResult, PeerRequestSchema, type ClientRequest, type PeerRequest, type Status, type TxnResult,
+  ClientRequestSchema, PeerRequestSchema, type ClientRequest, type PeerRequest, type Status, type TxnResult,
 } from '../protocol/schemas.js';
 import { applySchedulingPolicy } from '../runtime/scheduling.js';
 import { NdjsonServer, connectionsOf, unixSocketsNote } from '../protocol/server.js';
@@ -120,7 +120,7 @@ class Middleware implements RunningMiddleware {
     await Promise.all(others.map(async (other) => {
       for (let attempt = 1; ; attempt++) {
         try {
-          const reply = await this.peer(other.id).request({ type: 'peer.join', from: this.options.id, clock: this.engine.clockValue() }, JoinResult, JOIN_TIMEOUT_MS);
+          const reply = await this.peer(other.id).request({ type: 'peer.join', from: this.options.id, clock: this.engine.clockValue() }, JOIN_TIMEOUT_MS);
           this.engine.memberJoined(other.id, reply.clock);
           return;
         } catch (error) {
@@ -243,7 +243,7 @@ class Middleware implements RunningMiddleware {
       const members = this.engine.members();
       await Promise.all(members.map(async (member) => {
         try {
-          await this.peer(member).request({ type: 'peer.leave', from: this.options.id }, EmptyResult, LEAVE_TIMEOUT_MS);
+          await this.peer(member).request({ type: 'peer.leave', from: this.options.id }, LEAVE_TIMEOUT_MS);
         } catch (error) {
           this.logger.warn(`MIDDLEWARE${member} did not acknowledge LEAVE: ${(error as Error).message}`);
         }

@@ -17,7 +17,7 @@ import { Workspace } from '../transaction/workspace.js';
 import type { Connection } from '../protocol/connection.js';
 import { isUnavailableError } from '../errors/catalogue.js';
 import type { Logger } from '../runtime/log.js';
-import { EmptyResult, LockResult, type Command, type PeerRequest, type TxnResult } from '../protocol/schemas.js';
+import { type Command, type PeerRequest, type TxnResult } from '../protocol/schemas.js';
 import type { EngineStatus, TransactionEngine } from './engine.js';
 import { interpret } from '../transaction/interpreter.js';
 import { LockService, type LockOutcome } from './lock-service.js';
@@ -157,7 +157,7 @@ export class TwoPhaseLockingEngine implements TransactionEngine {
   private async lockAt(home: number, txid: string, ts: Timestamp, locks: Array<{ key: string; mode: LockMode }>): Promise<LockAttempt> {
     if (home === this.options.id) return this.lockService.lock(txid, ts, locks);
     try {
-      const reply = await this.options.peer(home).request({ type: 'peer.lock', from: this.options.id, txid, ts, locks }, LockResult, LOCK_WAIT_TIMEOUT_MS);
+      const reply = await this.options.peer(home).request({ type: 'peer.lock', from: this.options.id, txid, ts, locks }, LOCK_WAIT_TIMEOUT_MS);
       if (reply.granted) {
         this.clock.observe(reply.clock);
         return { granted: true };
@@ -181,7 +181,7 @@ export class TwoPhaseLockingEngine implements TransactionEngine {
       void (async () => {
         for (let attempt = 1; attempt <= RELEASE_ATTEMPTS_MAX; attempt++) {
           try {
-            await this.options.peer(home).request({ type: 'peer.release', from: this.options.id, txid }, EmptyResult, RELEASE_TIMEOUT_MS);
+            await this.options.peer(home).request({ type: 'peer.release', from: this.options.id, txid }, RELEASE_TIMEOUT_MS);
             return;
           } catch (error) {
             if (attempt === RELEASE_ATTEMPTS_MAX) this.options.logger.error(`could not release ${txid}'s locks at MIDDLEWARE${home}: ${(error as Error).message}`);

@@ -1,10 +1,9 @@
 // A request/response connection over NDJSON: made lazily, re-made after loss, many requests
 // in flight at once (replies echo the request id), and a timeout on every request.
 import net from 'node:net';
-import type { z } from 'zod';
 import { OccdbError } from '../errors/catalogue.js';
 import { CoalescingWriter, LineSplitter } from './ndjson.js';
-import { MESSAGE_BYTES_MAX, ReplySchema } from './schemas.js';
+import { MESSAGE_BYTES_MAX, RESULT_SCHEMAS, ReplySchema, type OutgoingRequest, type RequestType, type ResultOf } from './schemas.js';
 
 export interface Endpoint {
   host: string;
@@ -51,15 +50,12 @@ export class Connection {
   constructor(readonly endpoint: Endpoint, readonly label = `${endpoint.host}:${endpoint.port}`) {}
 
   /**
-   * Sends `message` (an `id` is added) and resolves with the reply's result parsed by
-   * `resultSchema`. Rejects with an OccdbError: the remote's own code, NODE_UNAVAILABLE
-   * when the connection cannot be made or is lost, TIMEOUT after `timeoutMs`.
+   * Sends `message` (an `id` is added) and resolves with the reply's result, parsed by the
+   * result schema of its type (RESULT_SCHEMAS). Rejects with an OccdbError: the remote's own
+   * code, NODE_UNAVAILABLE when the connection cannot be made or is lost, TIMEOUT after
+   * `timeoutMs`, BAD_MESSAGE when the answer breaks its schema.
    */
-  async request<S extends z.ZodType>(
-    message: { type: string; id?: never } & Record<string, unknown>,
-    resultSchema: S,
-    timeoutMs = REQUEST_TIMEOUT_MS_DEFAULT,
-  ): Promise<z.infer<S>> {
+  async request<M extends OutgoingRequest>(message: M & { id?: never }, timeoutMs = REQUEST_TIMEOUT_MS_DEFAULT): Promise<ResultOf<M['type']>> {
     if (this.closed) throw new OccdbError('NODE_UNAVAILABLE', `connection to ${this.label} is closed`);
     if (this.pending.size >= PENDING_REQUESTS_MAX) {
       throw new OccdbError('NODE_UNAVAILABLE', `too many requests in flight to ${this.label}`);
@@ -74,11 +70,7 @@ export class Connection {
       // Object.assign, not a spread: `{ ...message, id }` costs about 1 us more a message on Node 20.
       writer.write(Object.assign({ id }, message));
     });
-    const parsed = resultSchema.safeParse(result);
-    if (!parsed.success) {
-      throw new OccdbError('BAD_MESSAGE', `${this.label} answered ${message.type} with a malformed result: ${parsed.error.message}`);
-    }
-    return parsed.data;
+    return parseResult<M['type']>(message.type, result, this.label);
   }
 
   close(): void {
@@ -213,4 +205,11 @@ function connectSocket(target: { path: string } | { host: string; port: number }
       resolve(socket);
     });
   });
+}
+
+/** `result` parsed by the result schema of `type`; BAD_MESSAGE naming the sender when it does not match. */
+export function parseResult<T extends RequestType>(type: T, result: unknown, label: string): ResultOf<T> {
+  const parsed = (RESULT_SCHEMAS[type] as { safeParse(value: unknown): { success: true; data: ResultOf<T> } | { success: false; error: { message: string } } }).safeParse(result);
+  if (!parsed.success) throw new OccdbError('BAD_MESSAGE', `${label} answered ${type} with a malformed result: ${parsed.error.message}`);
+  return parsed.data;
 }

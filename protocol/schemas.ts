@@ -237,3 +237,33 @@ export type Reply = z.infer<typeof ReplySchema>;
 
 /** Distributes Omit over a union, so a request can be written without its `id`. */
 export type WithoutId<T> = T extends unknown ? Omit<T, 'id'> : never;
+
+// ---- the request catalogue: what a sender may send, and the result each type is answered with ----
+
+/** `T` with every array, tuple and object read-only: a sender may pass read-only data (a Timestamp, a ReadSet). */
+export type DeepReadonly<T> = T extends ReadonlyArray<infer E> ? ReadonlyArray<DeepReadonly<E>> : T extends object ? { readonly [K in keyof T]: DeepReadonly<T[K]> } : T;
+
+/** Every request a process may send, typed from the same schemas the receiver parses it with (less its id). */
+export type OutgoingRequest = DeepReadonly<WithoutId<DatabaseRequest> | WithoutId<ClientRequest> | WithoutId<PeerRequest>>;
+export type RequestType = OutgoingRequest['type'];
+
+/** The schema of the result each request type is answered with: a sender parses the answer with it. */
+export const RESULT_SCHEMAS = {
+  ping: EmptyResult,
+  status: StatusResult,
+  'db.read': DbReadResult,
+  'db.versions': DbVersionsResult,
+  'db.apply': DbApplyResult,
+  'db.apply-batch': DbApplyBatchResult,
+  'db.scan': DbScanResult,
+  'txn.run': TxnResultSchema,
+  shutdown: EmptyResult,
+  'peer.validate': VoteResult,
+  'peer.join': JoinResult,
+  'peer.leave': EmptyResult,
+  'peer.lock': LockResult,
+  'peer.release': EmptyResult,
+} as const satisfies Record<RequestType, z.ZodType>;
+
+/** The result of a request of type `T`, as the sender sees it. */
+export type ResultOf<T extends RequestType> = z.infer<(typeof RESULT_SCHEMAS)[T]>;

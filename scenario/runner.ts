@@ -23,7 +23,7 @@ import {
 } from '../cluster/cluster-file.js';
 import { Connection } from '../protocol/connection.js';
 import { OccdbError } from '../errors/catalogue.js';
-import { EmptyResult, type Command, type TxnResult } from '../protocol/schemas.js';
+import { type Command, type TxnResult } from '../protocol/schemas.js';
 import { Launchers } from '../startup/launchers.js';
 import { clusterNodes } from '../startup/nodes.js';
 import type { Output } from '../startup/output.js';
@@ -583,7 +583,7 @@ async function checkReachable(cluster: ClusterFile): Promise<void> {
   await Promise.all(cluster.middlewares.map(async (entry) => {
     const connection = new Connection(middlewareClientEndpoint(entry), `MIDDLEWARE${entry.id}`);
     try {
-      await connection.request({ type: 'ping' }, EmptyResult, PING_TIMEOUT_MS);
+      await connection.request({ type: 'ping' }, PING_TIMEOUT_MS);
     } catch (error) {
       silent.push((error as Error).message);
     } finally {

@@ -2,7 +2,6 @@
 import path from 'node:path';
 import { setTimeout as delay } from 'node:timers/promises';
 import { Connection } from '../protocol/connection.js';
-import { StatusResult } from '../protocol/schemas.js';
 import { STDOUT_LOG_NAME, type Launcher } from './launcher.js';
 import { type ClusterNode, logFile } from './nodes.js';
 
@@ -27,7 +26,7 @@ export async function waitUntilHealthy(node: ClusterNode, pid: number, launcher:
     for (let attempt = 0; attempt < attemptsMax && Date.now() < deadline; attempt += 1) {
       if (!(await launcher.isAlive(pid))) return { healthy: false, reason: 'it exited' };
       try {
-        const status = await connection.request({ type: 'status' }, StatusResult, STATUS_TIMEOUT_MS);
+        const status = await connection.request({ type: 'status' }, STATUS_TIMEOUT_MS);
         if (status.role === node.role && status.id === node.id && status.pid === pid) return { healthy: true };
         lastProblem = `port ${node.endpoint.port} is answered by another process (${status.role.toUpperCase()}${status.id}, pid ${status.pid})`;
       } catch (error) {

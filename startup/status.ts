@@ -2,7 +2,7 @@
 // short timeout, and prints one row per process.
 import { type ClusterFile } from '../cluster/cluster-file.js';
 import { Connection } from '../protocol/connection.js';
-import { type Status, StatusResult } from '../protocol/schemas.js';
+import { type Status } from '../protocol/schemas.js';
 import { type ClusterNode, clusterNodes, formatPorts } from './nodes.js';
 import { type Output, formatTable } from './output.js';
 
@@ -21,7 +21,7 @@ export async function collectStatus(cluster: ClusterFile, timeoutMs = STATUS_TIM
   return Promise.all(clusterNodes(cluster).map(async (node): Promise<NodeStatus> => {
     const connection = new Connection(node.endpoint, node.name);
     try {
-      const status = await connection.request({ type: 'status' }, StatusResult, timeoutMs);
+      const status = await connection.request({ type: 'status' }, timeoutMs);
       // Another process on the recorded port (say, of another cluster) is not this node.
       if (status.role !== node.role || status.id !== node.id) {
         return { node, state: 'down', problem: `port ${node.endpoint.port} is answered by ${status.role.toUpperCase()}${status.id}` };

@@ -2,7 +2,6 @@
 // in flight, which still needs the databases), then the databases. Every wait is bounded;
 // SIGKILL is the last resort, and the output says when it was used.
 import { setTimeout as delay } from 'node:timers/promises';
-import { z } from 'zod';
 import { readClusterFile } from '../cluster/cluster-file.js';
 import { Connection } from '../protocol/connection.js';
 import { type Launcher, launcherForHost } from './launcher.js';
@@ -27,7 +26,7 @@ export async function stopNode(node: ClusterNode, launcher: Launcher = launcherF
     // SIGTERM makes it do the same when its client port does not answer.
     const connection = new Connection(node.endpoint, node.name);
     try {
-      await connection.request({ type: 'shutdown' }, z.unknown(), SHUTDOWN_TIMEOUT_MS);
+      await connection.request({ type: 'shutdown' }, SHUTDOWN_TIMEOUT_MS);
     } catch {
       await launcher.signal(pid, 'SIGTERM');
     } finally {

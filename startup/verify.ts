@@ -64,9 +64,9 @@ class ReplicaCursor {
   }
 
   private async scan(): Promise<z.infer<typeof DbScanResult>> {
-    const request = { type: 'db.scan', limit: SCAN_PAGE_KEYS, ...(this.after === undefined ? {} : { after: this.after }) };
+    const request = { type: 'db.scan' as const, limit: SCAN_PAGE_KEYS, ...(this.after === undefined ? {} : { after: this.after }) };
     try {
-      return await this.connection.request(request, DbScanResult, SCAN_TIMEOUT_MS);
+      return await this.connection.request(request, SCAN_TIMEOUT_MS);
     } catch (error) {
       // The connection's own messages already name the database; a remote error may not.
       const message = (error as Error).message;

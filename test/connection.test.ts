@@ -5,7 +5,6 @@ import test from 'ava';
 import net from 'node:net';
 import { Connection } from '../protocol/connection.js';
 import { OccdbError } from '../errors/catalogue.js';
-import { EmptyResult } from '../protocol/schemas.js';
 
 /** Bounds a test that would otherwise hang when a timeout never fires. */
 const TEST_GUARD_MS = 10_000;
@@ -55,8 +54,8 @@ test('unanswered requests each fail with TIMEOUT after their own timeout: a shor
   const connection = new Connection({ host: '127.0.0.1', port: server.port }, 'SILENT');
   try {
     const order: string[] = [];
-    const long = outcome(connection.request({ type: 'ping' }, EmptyResult, 600), order, 'long');
-    const short = outcome(connection.request({ type: 'status' }, EmptyResult, 100), order, 'short');
+    const long = outcome(connection.request({ type: 'ping' }, 600), order, 'long');
+    const short = outcome(connection.request({ type: 'status' }, 100), order, 'short');
     const results = await guarded(Promise.all([long, short]));
     t.deepEqual(results, ['TIMEOUT: SILENT did not answer ping within 600 ms', 'TIMEOUT: SILENT did not answer status within 100 ms']);
     t.deepEqual(order, ['short', 'long']);
@@ -72,9 +71,9 @@ test('an answered request does not time out, and a request sent after it still d
   const connection = new Connection({ host: '127.0.0.1', port: server.port }, 'HALF');
   try {
     const order: string[] = [];
-    const answered = outcome(connection.request({ type: 'ping' }, EmptyResult, 200), order, 'answered');
+    const answered = outcome(connection.request({ type: 'ping' }, 200), order, 'answered');
     t.is(await guarded(answered), 'ok');
-    const unanswered = outcome(connection.request({ type: 'ping' }, EmptyResult, 150), order, 'unanswered');
+    const unanswered = outcome(connection.request({ type: 'ping' }, 150), order, 'unanswered');
     // Past the first request's deadline: nothing more may happen to it.
     await new Promise((resolve) => setTimeout(resolve, 300));
     t.is(await guarded(unanswered), 'TIMEOUT: HALF did not answer ping within 150 ms');
@@ -117,14 +116,34 @@ test('error codes are typed on the wire: a catalogue code comes through as itsel
   const connection = new Connection({ host: '127.0.0.1', port: server.port }, 'REMOTE');
   try {
     const order: string[] = [];
-    const known = await guarded(outcome(connection.request({ type: 'ping' }, EmptyResult, 5_000), order, 'known'));
+    const known = await guarded(outcome(connection.request({ type: 'ping' }, 5_000), order, 'known'));
     t.is(known, 'TXN_RETRIES_EXHAUSTED: from the server');
     const started = performance.now();
-    const unknown = await guarded(outcome(connection.request({ type: 'ping' }, EmptyResult, 5_000), order, 'unknown'));
+    const unknown = await guarded(outcome(connection.request({ type: 'ping' }, 5_000), order, 'unknown'));
     t.regex(unknown, /^BAD_MESSAGE: REMOTE answered ping with a malformed reply/);
     t.true(performance.now() - started < 1_000, 'it does not wait for the timeout');
   } finally {
     connection.close();
     await server.close();
   }
+});
+
+test('outgoing requests are typed from the receivers\' schemas, and each answer by its type (checked when the tests compile)', (t) => {
+  // Never called: tsc checks these lines. A @ts-expect-error that no longer meets an error
+  // fails the build, so each line proves the typing refuses that mistake.
+  const typedAtCompileTime = async (connection: Connection): Promise<void> => {
+    const read = await connection.request({ type: 'db.read', keys: ['a'] });
+    read.entries satisfies Array<{ version: [number, number]; value?: unknown }>;
+    const vote = await connection.request({ type: 'peer.validate', from: 1, txid: 't', ts: [1, 1], readSet: [], writeKeys: [] });
+    vote.vote satisfies 'yes' | 'check' | 'no';
+    // @ts-expect-error: keys must be a list of entry names
+    await connection.request({ type: 'db.read', keys: 5 });
+    // @ts-expect-error: no such request type
+    await connection.request({ type: 'db.erase', keys: ['a'] });
+    // @ts-expect-error: the connection adds the id itself
+    await connection.request({ type: 'ping', id: 3 });
+    // @ts-expect-error: a read's answer has no vote
+    (await connection.request({ type: 'db.read', keys: [] })).vote;
+  };
+  t.is(typeof typedAtCompileTime, 'function');
 });

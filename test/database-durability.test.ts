@@ -7,7 +7,6 @@ import os from 'node:os';
 import path from 'node:path';
 import { databaseEndpoint } from '../cluster/cluster-file.js';
 import { Connection, type Endpoint } from '../protocol/connection.js';
-import { DbApplyResult, DbReadResult } from '../protocol/schemas.js';
 import { killProcess, spawnOccdb, waitForExit, waitForPing, writeTestCluster } from './helpers/processes.js';
 
 const STARTUP_TIMEOUT_MS = 30_000;
@@ -44,7 +43,7 @@ test('an APPLY acknowledged just before SIGKILL is there after restart', async (
     const connection = new Connection(endpoint);
     try {
       const writes = [{ key: 'counter', value: round }, { key: `round${round}`, value: 'here' }, { key: `round${round - 1}` }];
-      const acknowledged = await connection.request({ type: 'db.apply', ts: [round, 1], writes }, DbApplyResult);
+      const acknowledged = await connection.request({ type: 'db.apply', ts: [round, 1], writes });
       child.kill('SIGKILL'); // The very moment the ack arrived.
       t.is(acknowledged.written, 3);
       await crash(child);
@@ -55,7 +54,7 @@ test('an APPLY acknowledged just before SIGKILL is there after restart', async (
   await startDatabase(file, endpoint);
   const connection = new Connection(endpoint);
   try {
-    const { entries } = await connection.request({ type: 'db.read', keys: ['counter', 'round3', 'round2', 'round1'] }, DbReadResult);
+    const { entries } = await connection.request({ type: 'db.read', keys: ['counter', 'round3', 'round2', 'round1'] });
     t.deepEqual(entries, [
       { version: [3, 1], value: 3 },
       { version: [3, 1], value: 'here' },
@@ -88,7 +87,7 @@ test('multi-key APPLYs interrupted by SIGKILL leave every key at the same versio
     for (let counter = 1; counter <= appliesMax && !killed; counter++) {
       const writes = keys.map((key) => ({ key, value: counter }));
       lastSentCounter = counter;
-      const request: Promise<void> = connection.request({ type: 'db.apply', ts: [counter, 1], writes }, DbApplyResult).then(
+      const request: Promise<void> = connection.request({ type: 'db.apply', ts: [counter, 1], writes }).then(
         () => {
           ackCount += 1;
           lastAckedCounter = Math.max(lastAckedCounter, counter);
@@ -116,7 +115,7 @@ test('multi-key APPLYs interrupted by SIGKILL leave every key at the same versio
   await startDatabase(file, endpoint);
   const reader = new Connection(endpoint);
   try {
-    const { entries } = await reader.request({ type: 'db.read', keys }, DbReadResult);
+    const { entries } = await reader.request({ type: 'db.read', keys });
     const survivor = entries[0]!;
     t.log(`acknowledged up to ${lastAckedCounter}, sent up to ${lastSentCounter}, found ${JSON.stringify(survivor)}`);
     for (const entry of entries) t.deepEqual(entry, survivor, 'all ten keys have the same version and value');

@@ -10,7 +10,7 @@ import os from 'node:os';
 import path from 'node:path';
 import { databaseEndpoint } from '../cluster/cluster-file.js';
 import { Connection, type Endpoint } from '../protocol/connection.js';
-import { DbApplyResult, DbReadResult, DbVersionsResult, EmptyResult, MESSAGE_BYTES_MAX, StatusResult } from '../protocol/schemas.js';
+import { MESSAGE_BYTES_MAX } from '../protocol/schemas.js';
 import { capturedOutput, killProcess, spawnOccdb, waitForExit, waitForPing, writeTestCluster } from './helpers/processes.js';
 
 const STARTUP_TIMEOUT_MS = 30_000;
@@ -108,7 +108,7 @@ class RawClient {
 async function ping(endpoint: Endpoint): Promise<unknown> {
   const connection = new Connection(endpoint);
   try {
-    return await connection.request({ type: 'ping' }, EmptyResult, REPLY_TIMEOUT_MS);
+    return await connection.request({ type: 'ping' }, REPLY_TIMEOUT_MS);
   } finally {
     connection.close();
   }
@@ -180,8 +180,8 @@ test('a stored value may be any JSON value, and reads give it back unchanged', a
   const values = [0, -7, 'text', null, true, [1, 'two', [3]], { nested: { list: [1, null], flag: false } }];
   try {
     const writes = values.map((value, index) => ({ key: `json_value${index}`, value }));
-    await connection.request({ type: 'db.apply', ts: [1, 1], writes }, DbApplyResult, REPLY_TIMEOUT_MS);
-    const { entries } = await connection.request({ type: 'db.read', keys: writes.map((write) => write.key) }, DbReadResult, REPLY_TIMEOUT_MS);
+    await connection.request({ type: 'db.apply', ts: [1, 1], writes }, REPLY_TIMEOUT_MS);
+    const { entries } = await connection.request({ type: 'db.read', keys: writes.map((write) => write.key) }, REPLY_TIMEOUT_MS);
     t.deepEqual(entries, values.map((value) => ({ version: [1, 1], value })));
   } finally {
     connection.close();
@@ -194,13 +194,13 @@ test('many pipelined requests on two connections all get their own results', asy
   try {
     await Promise.all(Array.from({ length: requestCount }, (_, index) => {
       const connection = connections[index % 2]!;
-      return connection.request({ type: 'db.apply', ts: [index + 1, 1], writes: [{ key: `pipelined${index}`, value: index }] }, DbApplyResult, REPLY_TIMEOUT_MS);
+      return connection.request({ type: 'db.apply', ts: [index + 1, 1], writes: [{ key: `pipelined${index}`, value: index }] }, REPLY_TIMEOUT_MS);
     }));
     const keys = Array.from({ length: requestCount }, (_, index) => `pipelined${index}`);
     const reads = await Promise.all(Array.from({ length: requestCount }, (_, index) =>
-      connections[index % 2]!.request({ type: 'db.read', keys: [keys[index]!] }, DbReadResult, REPLY_TIMEOUT_MS)));
+      connections[index % 2]!.request({ type: 'db.read', keys: [keys[index]!] }, REPLY_TIMEOUT_MS)));
     t.deepEqual(reads.map((read) => read.entries[0]), keys.map((_, index) => ({ version: [index + 1, 1], value: index })));
-    const { versions } = await connections[0]!.request({ type: 'db.versions', keys }, DbVersionsResult, REPLY_TIMEOUT_MS);
+    const { versions } = await connections[0]!.request({ type: 'db.versions', keys }, REPLY_TIMEOUT_MS);
     t.deepEqual(versions, keys.map((_, index) => [index + 1, 1]));
   } finally {
     for (const connection of connections) connection.close();
@@ -271,7 +271,7 @@ test('a read that needs at least a version waits for the APPLY that brings it, o
 test('status names the database and its process', async (t) => {
   const connection = new Connection(shared.endpoint);
   try {
-    const status = await connection.request({ type: 'status' }, StatusResult, REPLY_TIMEOUT_MS);
+    const status = await connection.request({ type: 'status' }, REPLY_TIMEOUT_MS);
     t.like(status, { role: 'database', id: 1, pid: shared.child.pid, ports: { port: shared.endpoint.port } });
     t.true((status.requests ?? 0) >= 1);
   } finally {
@@ -297,7 +297,7 @@ test('SIGTERM stops the process with exit code 0, and its data is there on resta
   await waitForPing(endpoint, STARTUP_TIMEOUT_MS, child);
   const connection = new Connection(endpoint);
   try {
-    await connection.request({ type: 'db.apply', ts: [3, 1], writes: [{ key: 'kept', value: 3 }] }, DbApplyResult, REPLY_TIMEOUT_MS);
+    await connection.request({ type: 'db.apply', ts: [3, 1], writes: [{ key: 'kept', value: 3 }] }, REPLY_TIMEOUT_MS);
   } finally {
     connection.close();
   }
@@ -311,7 +311,7 @@ test('SIGTERM stops the process with exit code 0, and its data is there on resta
   await waitForPing(endpoint, STARTUP_TIMEOUT_MS, restarted);
   const reader = new Connection(endpoint);
   try {
-    t.deepEqual(await reader.request({ type: 'db.read', keys: ['kept'] }, DbReadResult, REPLY_TIMEOUT_MS), { entries: [{ version: [3, 1], value: 3 }] });
+    t.deepEqual(await reader.request({ type: 'db.read', keys: ['kept'] }, REPLY_TIMEOUT_MS), { entries: [{ version: [3, 1], value: 3 }] });
   } finally {
     reader.close();
   }

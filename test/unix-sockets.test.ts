@@ -10,7 +10,7 @@ import os from 'node:os';
 import path from 'node:path';
 import { databaseEndpoint, databaseSockets, middlewarePeerEndpoint, middlewareSockets, onSameMachine, unixSocketPath, UNIX_SOCKET_PATH_BYTES_MAX } from '../cluster/cluster-file.js';
 import { Connection } from '../protocol/connection.js';
-import { EmptyResult, PingRequest, StatusResult } from '../protocol/schemas.js';
+import { PingRequest } from '../protocol/schemas.js';
 import { NdjsonServer } from '../protocol/server.js';
 import { TestCluster } from './helpers/cluster.js';
 import { killProcess, waitForExit } from './helpers/processes.js';
@@ -72,7 +72,7 @@ test('a server answers on its Unix socket, and closing it removes the socket fil
   const server = await pingServer(socketPath);
   t.is(server.socketPath, socketPath);
   const connection = new Connection({ host: '127.0.0.1', port: await closedPort(), socket: socketPath });
-  t.deepEqual(await connection.request({ type: 'ping' }, EmptyResult, REPLY_TIMEOUT_MS), {});
+  t.deepEqual(await connection.request({ type: 'ping' }, REPLY_TIMEOUT_MS), {});
   t.deepEqual(server.connections, { tcp: 0, unix: 1 });
   connection.close();
   await server.close();
@@ -90,7 +90,7 @@ test('a socket file left by a killed process is replaced; anything else in the w
   t.true(fs.lstatSync(stalePath).isSocket(), 'the killed process left its socket file');
   const server = await pingServer(stalePath);
   const overUnix = new Connection({ host: '127.0.0.1', port: await closedPort(), socket: stalePath });
-  t.deepEqual(await overUnix.request({ type: 'ping' }, EmptyResult, REPLY_TIMEOUT_MS), {});
+  t.deepEqual(await overUnix.request({ type: 'ping' }, REPLY_TIMEOUT_MS), {});
   overUnix.close();
   await server.close();
 
@@ -102,7 +102,7 @@ test('a socket file left by a killed process is replaced; anything else in the w
   t.is(fs.readFileSync(filePath, 'utf8'), 'keep me');
   t.regex(logger.warnings.join('\n'), /cannot listen on .*not-a-socket .*not a socket.*TCP only/);
   const overTcp = new Connection({ host: '127.0.0.1', port: tcpOnly.port, socket: filePath });
-  t.deepEqual(await overTcp.request({ type: 'ping' }, EmptyResult, REPLY_TIMEOUT_MS), {});
+  t.deepEqual(await overTcp.request({ type: 'ping' }, REPLY_TIMEOUT_MS), {});
   t.deepEqual(tcpOnly.connections, { tcp: 1, unix: 0 });
   overTcp.close();
   await tcpOnly.close();
@@ -112,11 +112,11 @@ test('a connection whose socket is missing falls back to TCP; when both fail it 
   const server = await pingServer(undefined);
   const missing = path.join(root, 'missing.sock');
   const connection = new Connection({ host: '127.0.0.1', port: server.port, socket: missing });
-  t.deepEqual(await connection.request({ type: 'ping' }, EmptyResult, REPLY_TIMEOUT_MS), {});
+  t.deepEqual(await connection.request({ type: 'ping' }, REPLY_TIMEOUT_MS), {});
   connection.close();
   await server.close();
   const nowhere = new Connection({ host: '127.0.0.1', port: await closedPort(), socket: missing }, 'NOWHERE');
-  const error = await t.throwsAsync(nowhere.request({ type: 'ping' }, EmptyResult, REPLY_TIMEOUT_MS));
+  const error = await t.throwsAsync(nowhere.request({ type: 'ping' }, REPLY_TIMEOUT_MS));
   t.regex(error!.message, /NOWHERE refused the connection/);
 });
 
@@ -131,7 +131,7 @@ for (const tcpOnly of [false, true]) {
       for (const database of cluster.cluster.databases) {
         t.is(database.socket === undefined, tcpOnly);
         const connection = new Connection(databaseEndpoint(database), `DATABASE${database.id}`);
-        const status = await connection.request({ type: 'status' }, StatusResult, REPLY_TIMEOUT_MS);
+        const status = await connection.request({ type: 'status' }, REPLY_TIMEOUT_MS);
         connection.close();
         // Both middlewares wrote to every database (APPLY), so each has connected to it.
         if (tcpOnly) t.deepEqual(status.connections, { tcp: 3, unix: 0 });

@@ -8,7 +8,7 @@ import { parseCommandFile } from '../../client/parser.js';
 import { runBlocks } from '../../client/run.js';
 import { Connection } from '../../protocol/connection.js';
 import { databaseEndpoint, middlewareClientEndpoint, type ClusterFile, type Strategy } from '../../cluster/cluster-file.js';
-import { DbScanResult, StatusResult, type Status, type TxnResult } from '../../protocol/schemas.js';
+import { type Status, type TxnResult } from '../../protocol/schemas.js';
 import { capturedOutput, killProcess, spawnOccdb, waitForPing, writeTestCluster } from './processes.js';
 
 export interface ClusterOptions {
@@ -70,7 +70,7 @@ export class TestCluster {
   private async assertIdentity(endpoint: { host: string; port: number }, role: 'database' | 'middleware', id: number, child: ChildProcess): Promise<void> {
     const connection = new Connection(endpoint, `${role} ${id}`);
     try {
-      const status = await connection.request({ type: 'status' }, StatusResult, 10_000);
+      const status = await connection.request({ type: 'status' }, 10_000);
       if (status.role !== role || status.id !== id || status.pid !== child.pid) {
         throw new Error(`${endpoint.host}:${endpoint.port} is answered by ${status.role} ${status.id} (pid ${status.pid}), not by our ${role} ${id} (pid ${child.pid})`);
       }
@@ -93,7 +93,7 @@ export class TestCluster {
   }
 
   async status(id: number): Promise<Status> {
-    return this.connect(id).request({ type: 'status' }, StatusResult, 5_000);
+    return this.connect(id).request({ type: 'status' }, 5_000);
   }
 
   /** Every entry of one replica, tombstones included. */
@@ -104,7 +104,7 @@ export class TestCluster {
     try {
       let after: string | undefined;
       for (let page = 0; page < 10_000; page++) {
-        const result = await connection.request({ type: 'db.scan', limit: 1000, ...(after ? { after } : {}) }, DbScanResult, 10_000);
+        const result = await connection.request({ type: 'db.scan', limit: 1000, ...(after ? { after } : {}) }, 10_000);
         for (const item of result.entries) entries.set(item.key, JSON.stringify([item.version, item.value ?? null]));
         if (result.done || result.entries.length === 0) break;
         after = result.entries[result.entries.length - 1]!.key;

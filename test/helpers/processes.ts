@@ -5,7 +5,6 @@ import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { databaseSockets, middlewareSockets, writeClusterFile, type ClusterFile, type Strategy } from '../../cluster/cluster-file.js';
 import { Connection, type Endpoint } from '../../protocol/connection.js';
-import { EmptyResult } from '../../protocol/schemas.js';
 import { freePort } from './ports.js';
 
 /** The repository root: this file runs from <root>/dist/test/helpers. */
@@ -86,7 +85,7 @@ export async function waitForPing(endpoint: Endpoint, timeoutMs: number, child?:
         throw new Error(`the process exited (${child.exitCode ?? child.signalCode}) before answering ping: ${capturedOutput(child).stderr.trim()}`);
       }
       try {
-        await connection.request({ type: 'ping' }, EmptyResult, Math.max(100, Math.min(1000, deadlineMs - Date.now())));
+        await connection.request({ type: 'ping' }, Math.max(100, Math.min(1000, deadlineMs - Date.now())));
         return;
       } catch (error) {
         lastError = error;
