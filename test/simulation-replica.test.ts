@@ -1,8 +1,8 @@
 // The simulator's replica (test/simulation/replica.ts), which runs the production read rules
 // and Thomas rule over an in-memory store in virtual time: what a read sees while an APPLY is
 // being written, how long the at-least read and the version re-read wait, convergence whatever
-// the order and grouping of APPLYs, idempotence, and a crash. Each test also builds a replica
-// that breaks its rule on purpose and shows that the same check catches it.
+// the order and grouping of APPLYs, idempotence, and a crash. Each test of a rule also builds a
+// replica that breaks that rule on purpose and shows that the same check catches it.
 import test from 'ava';
 import type { GroupApply } from '../database/thomas.js';
 import type { Entry } from '../protocol/schemas.js';
