@@ -2,7 +2,8 @@
 // batch per group, in arrival order.
 import { OccdbError } from '../errors/catalogue.js';
 import type { Entry, Write } from '../protocol/schemas.js';
-import { isBefore, type Timestamp } from '../timestamp/timestamp.js';
+import type { Timestamp } from '../timestamp/timestamp.js';
+import { AdmittedWrites } from './read-rules.js';
 
 /** Requests waiting behind the running one; beyond this the database refuses rather than grow without bound. */
 export const QUEUE_LENGTH_MAX = 100_000;
@@ -58,8 +59,8 @@ export class RequestQueue {
   private last: Step | null = null;
   private length = 0;
   private stopped = false;
-  /** key -> the writes of it by APPLYs admitted (waiting or being written). */
-  private readonly pendingWrites = new Map<string, Array<{ ts: Timestamp; write: Write }>>();
+  /** The writes of the APPLYs admitted (waiting or being written), which reads take into account. */
+  private readonly admittedWrites = new AdmittedWrites();
   /** Running mean of the gap between APPLY arrivals, in ms. */
   private arrivalGapMs = ARRIVAL_GAP_MS_MAX;
   private lastArrivalMs = -ARRIVAL_GAP_MS_MAX;
@@ -77,43 +78,23 @@ export class RequestQueue {
    * Reads of what is stored (the version re-read, status) do not wait behind APPLYs of other
    * keys. An APPLY is acknowledged only after its batch is in LevelDB, so every read that
    * arrives after an acknowledgement sees it; a read that overlaps an APPLY sees it whole or
-   * not at all (one batch; getMany reads one snapshot).
+   * not at all (one batch; getMany reads one snapshot). A read of a key an admitted APPLY
+   * writes waits for the groups admitted so far (`versionReadMustWait`).
    */
   read<T>(task: () => Promise<T>, keys: readonly string[] = []): Promise<T> {
     if (this.stopped) return Promise.reject(this.stoppingError());
-    // Except a read of a key an admitted APPLY writes: that APPLY is a committed write, so
-    // the stored version is already stale. The read waits for the groups admitted so far
-    // (one sync or two) and then sees it.
-    if (keys.some((key) => this.pendingWrites.has(key))) return this.tail.then(task);
+    if (this.admittedWrites.versionReadMustWait(keys)) return this.tail.then(task);
     return task();
   }
 
   /**
    * Reads the committed state of `keys`: what `readStored` finds in storage, except where an
-   * APPLY admitted and not yet written brings a newer version. Every APPLY is a committed
-   * write (a middleware sends it only after the commit decision), so a transaction that read
-   * the stored version instead could only restart; and waiting for the APPLY's sync would
-   * make the key's next writer wait that long too. What is read this way is validated like
-   * any other read.
+   * APPLY admitted and not yet written brings a newer version (`committedEntries`).
    */
   async readCommitted(keys: readonly string[], readStored: () => Promise<Entry[]>): Promise<Entry[]> {
     if (this.stopped) throw this.stoppingError();
     const entries = await readStored();
-    if (this.pendingWrites.size === 0) return entries;
-    return entries.map((entry, index) => {
-      const pending = this.newestPending(keys[index]!);
-      return pending && isBefore(entry.version, pending.version) ? pending : entry;
-    });
-  }
-
-  /** The newest write of `key` among the APPLYs admitted and not yet written, as an entry. */
-  private newestPending(key: string): Entry | undefined {
-    const writes = this.pendingWrites.get(key);
-    if (!writes) return undefined;
-    let newest = writes[0]!;
-    for (const candidate of writes) if (isBefore(newest.ts, candidate.ts)) newest = candidate;
-    const version: [number, number] = [newest.ts[0], newest.ts[1]];
-    return newest.write.value === undefined ? { version } : { version, value: newest.write.value };
+    return this.admittedWrites.committedEntries(keys, entries);
   }
 
   /** Resolves once an APPLY has been admitted or a group has been written, or after `timeoutMs`. */
@@ -134,11 +115,10 @@ export class RequestQueue {
     return new Promise((resolve, reject) => {
       const step = this.admit(reject);
       if (!step) return;
-      const pending = writes.map((write) => ({ ts, write }));
-      this.markPending(pending, 1);
+      const admitted = this.admittedWrites.add(ts, writes);
       const done = (): void => {
         this.length -= 1;
-        this.markPending(pending, -1);
+        this.admittedWrites.remove(admitted);
       };
       step.applies.push({ ts, writes, resolve: (result) => { done(); resolve(result); }, reject: (error) => { done(); reject(error); } });
       this.noteArrival();
@@ -158,21 +138,6 @@ export class RequestQueue {
     if (this.clock.lingerMs <= 0 || this.clock.lingerMs < GROUP_LINGER_ARRIVALS_MIN * this.arrivalGapMs) return;
     this.lingers += 1;
     await this.clock.sleep(this.clock.lingerMs);
-  }
-
-  private markPending(pending: ReadonlyArray<{ ts: Timestamp; write: Write }>, change: 1 | -1): void {
-    for (const item of pending) {
-      const key = item.write.key;
-      const writes = this.pendingWrites.get(key);
-      if (change === 1) {
-        if (writes) writes.push(item);
-        else this.pendingWrites.set(key, [item]);
-      } else if (writes) {
-        const index = writes.indexOf(item);
-        if (index !== -1) writes.splice(index, 1);
-        if (writes.length === 0) this.pendingWrites.delete(key);
-      }
-    }
   }
 
   private notifyChange(): void {

@@ -8,7 +8,8 @@ import { findDatabase, listenAddress, readClusterFile } from '../cluster/cluster
 import { DatabaseRequestSchema, type DatabaseRequest, type Entry } from '../protocol/schemas.js';
 import { applySchedulingPolicy } from '../runtime/scheduling.js';
 import { NdjsonServer, connectionsOf, unixSocketsNote } from '../protocol/server.js';
-import { TIMESTAMP_ZERO, formatTimestamp, isBefore, type Timestamp } from '../timestamp/timestamp.js';
+import { formatTimestamp, type Timestamp } from '../timestamp/timestamp.js';
+import { atLeastReached } from './read-rules.js';
 import { RequestQueue } from './request-queue.js';
 import { Storage, isLockedError } from './storage.js';
 
@@ -63,16 +64,16 @@ export async function runDatabase(options: DatabaseOptions): Promise<RunningData
   });
   /**
    * A read that needs at least some versions: answered once they are committed here (stored,
-   * or brought by an admitted APPLY), or when `waitMs` has passed, with what there is then.
+   * or brought by an admitted APPLY: `atLeastReached`), or when `waitMs` has passed, with what
+   * there is then. Each APPLY admitted and each group written may bring them, so the read is
+   * checked again after each.
    */
   const readAtLeast = async (keys: string[], atLeast: Array<[string, Timestamp]>, waitMs: number): Promise<{ entries: Entry[] }> => {
-    const deadline = performance.now() + waitMs;
+    const deadlineMs = performance.now() + waitMs;
     for (;;) {
       const entries = await queue.readCommitted(keys, () => storage.read(keys));
-      const versions = new Map(keys.map((key, index) => [key, entries[index]!.version]));
-      const missing = atLeast.some(([key, version]) => isBefore(versions.get(key) ?? TIMESTAMP_ZERO, version));
-      const remainingMs = deadline - performance.now();
-      if (!missing || remainingMs <= 0) return { entries };
+      const remainingMs = deadlineMs - performance.now();
+      if (atLeastReached(keys, entries, atLeast) || remainingMs <= 0) return { entries };
       await queue.nextChange(remainingMs);
     }
   };

@@ -4,7 +4,7 @@ import { Level } from 'level';
 import type { Entry, Write } from '../protocol/schemas.js';
 import { OccdbError } from '../errors/catalogue.js';
 import { TIMESTAMP_ZERO, type Timestamp } from '../timestamp/timestamp.js';
-import { planApply, writtenKeys } from './thomas.js';
+import { groupKeys, planGroup, type GroupApply } from './thomas.js';
 
 export interface ScanEntry extends Entry {
   key: string;
@@ -99,25 +99,19 @@ export class Storage {
 
   /**
    * Group commit: applies several APPLYs, in the order given, as ONE atomic batch with one
-   * sync. Each is planned against the state the ones before it leave (the Thomas rule per
-   * key), so the result is exactly that of applying them one after another; but the disk is
-   * synced once for all of them. Returns how many keys each APPLY wrote.
+   * sync. The plan (`planGroup`, the Thomas rule per key) is exactly the result of applying
+   * them one after another; but the disk is synced once for all of them. Returns how many
+   * keys each APPLY wrote.
    */
-  async applyGroup(applies: ReadonlyArray<{ ts: Timestamp; writes: readonly Write[] }>): Promise<number[]> {
+  async applyGroup(applies: readonly GroupApply[]): Promise<number[]> {
     if (this.applying) throw new OccdbError('INTERNAL', 'two APPLYs ran at once on one database');
     this.applying = true;
     try {
-      const keys = [...new Set(applies.flatMap((apply) => writtenKeys(apply.writes)))];
-      const versions = await this.storedVersions(keys);
-      const finalEntries = new Map<string, Entry>();
-      const written = applies.map(({ ts, writes }) => {
-        const puts = planApply(ts, writes, versions);
-        for (const { key, entry } of puts) {
-          versions.set(key, entry.version);
-          finalEntries.set(key, entry);
-        }
-        return puts.length;
-      });
+      const keys = groupKeys(applies);
+      const entries = await this.read(keys);
+      const storedVersions = new Map<string, Timestamp>();
+      for (let index = 0; index < keys.length; index++) storedVersions.set(keys[index]!, entries[index]!.version);
+      const { finalEntries, written } = planGroup(applies, storedVersions);
       if (finalEntries.size > 0) {
         // A chained batch, not db.batch(array, options): the array form copies the options
         // into every operation (`{ ...options, ...operation }`), and on Node 20 an object
@@ -133,12 +127,6 @@ export class Storage {
     } finally {
       this.applying = false;
     }
-  }
-
-  /** The stored versions of `keys`. */
-  private async storedVersions(keys: readonly string[]): Promise<Map<string, Timestamp>> {
-    const entries = await this.read(keys);
-    return new Map(keys.map((key, index) => [key, entries[index]!.version]));
   }
 
   private cacheEntry(key: string, entry: Entry): void {

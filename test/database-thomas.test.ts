@@ -3,11 +3,12 @@
 // a repeated APPLY changes nothing.
 import test from 'ava';
 import type { Entry, Write } from '../protocol/schemas.js';
-import { planApply, shouldWrite, writtenKeys } from '../database/thomas.js';
-import type { Timestamp } from '../timestamp/timestamp.js';
+import { groupKeys, planApply, planGroup, shouldWrite, writtenKeys, type GroupApply } from '../database/thomas.js';
+import { TIMESTAMP_ZERO, isBefore, type Timestamp } from '../timestamp/timestamp.js';
+import { Random } from './simulation/random.js';
 
 /** A toy store: applies planned puts to a map, as storage does to LevelDB. */
-function applyTo(store: Map<string, Entry>, ts: Timestamp, writes: Write[]): number {
+function applyTo(store: Map<string, Entry>, ts: Timestamp, writes: readonly Write[]): number {
   const versions = new Map(writtenKeys(writes).flatMap((key) => {
     const entry = store.get(key);
     return entry ? [[key, entry.version] as const] : [];
@@ -82,4 +83,52 @@ test('each key of an APPLY is decided on its own version', (t) => {
 test('a key written twice in one APPLY keeps the later write', (t) => {
   t.deepEqual(writtenKeys([{ key: 'a', value: 1 }, { key: 'b' }, { key: 'a', value: 2 }]), ['a', 'b']);
   t.deepEqual(planApply([1, 1], [{ key: 'a', value: 1 }, { key: 'a' }], new Map()), [{ key: 'a', entry: { version: [1, 1] } }]);
+});
+
+test('the keys of a group are each named once, in the order the group first writes them', (t) => {
+  t.deepEqual(groupKeys([
+    { ts: [1, 1], writes: [{ key: 'b', value: 1 }, { key: 'a' }] },
+    { ts: [2, 1], writes: [] },
+    { ts: [3, 1], writes: [{ key: 'c', value: 3 }, { key: 'b', value: 3 }, { key: 'c' }] },
+  ]), ['b', 'a', 'c']);
+  t.deepEqual(groupKeys([]), []);
+});
+
+test('a group plan is exactly the result of applying its APPLYs one after another', (t) => {
+  // Random groups over few keys and few timestamps, so that older, newer, repeated and
+  // tombstone writes of one key meet inside a group and against what is stored.
+  for (let seed = 1; seed <= 200; seed++) {
+    const random = new Random(seed);
+    const keys = ['a', 'b', 'c', 'd'];
+    const randomApply = (): GroupApply => ({
+      ts: [random.int(1, 6), random.int(1, 3)],
+      writes: random.sample(keys, random.int(0, 3)).map((key) => (random.chance(0.2) ? { key } : { key, value: random.int(0, 99) })),
+    });
+    const stored = new Map<string, Entry>();
+    for (let index = random.int(0, 4); index > 0; index--) {
+      const apply = randomApply();
+      applyTo(stored, apply.ts, apply.writes);
+    }
+    const group = Array.from({ length: random.int(1, 6) }, randomApply);
+    // A repeated APPLY inside the group, now and then.
+    if (random.chance(0.3)) group.push(random.pick(group));
+
+    const oneByOne = new Map(stored);
+    const writtenOneByOne = group.map((apply) => applyTo(oneByOne, apply.ts, apply.writes));
+    const storedVersions = new Map(groupKeys(group).flatMap((key) => {
+      const entry = stored.get(key);
+      return entry ? [[key, entry.version] as const] : [];
+    }));
+    const plan = planGroup(group, storedVersions);
+    const grouped = new Map(stored);
+    for (const [key, entry] of plan.finalEntries) grouped.set(key, entry);
+
+    t.deepEqual(plan.written, writtenOneByOne, `seed ${seed}: each APPLY's count`);
+    t.deepEqual(new Map([...grouped].sort()), new Map([...oneByOne].sort()), `seed ${seed}: the state after the group`);
+    for (const [key, entry] of plan.finalEntries) t.true(isBefore(stored.get(key)?.version ?? TIMESTAMP_ZERO, entry.version), `seed ${seed}: ${key} is in the batch only if the group changes it`);
+  }
+  // The plan works on a copy: the caller's map is what storage holds until the batch is written.
+  const storedVersions = new Map<string, Timestamp>([['k', [1, 1]]]);
+  planGroup([{ ts: [2, 1], writes: [{ key: 'k', value: 2 }] }], storedVersions);
+  t.deepEqual(storedVersions.get('k'), [1, 1], 'the stored versions given are left alone');
 });
