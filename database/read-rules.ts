@@ -6,10 +6,10 @@
 // Every APPLY is a committed write: a middleware sends it only after the commit decision. So
 // from the moment a database admits an APPLY, the stored version of each key it writes is
 // already stale, and the rules below say what a read does about that.
-import { OccdbError } from '../errors/catalogue.js';
-import type { Entry, Write } from '../protocol/schemas.js';
+import { invariantBroken } from '../errors/invariant.js';
+import type { Entry } from '../protocol/schemas.js';
 import { TIMESTAMP_ZERO, isBefore, type Timestamp } from '../timestamp/timestamp.js';
-import type { Key } from '../transaction/types.js';
+import type { Key, Write } from '../transaction/types.js';
 
 /** One admitted APPLY's write of one key. */
 export interface AdmittedWrite {
@@ -49,7 +49,7 @@ export class AdmittedWrites {
       const key = item.write.key;
       const writesOfKey = this.byKey.get(key);
       const index = writesOfKey ? writesOfKey.indexOf(item) : -1;
-      if (index === -1) throw new OccdbError('INTERNAL', `an admitted write of ${key} was removed twice, or never added`);
+      if (index === -1) invariantBroken(`an admitted write of ${key} was removed twice, or never added`);
       writesOfKey!.splice(index, 1);
       if (writesOfKey!.length === 0) this.byKey.delete(key);
     }
@@ -89,7 +89,7 @@ export class AdmittedWrites {
    * Returns `storedEntries` itself when nothing is admitted, else a new array.
    */
   committedEntries(keys: readonly Key[], storedEntries: Entry[]): Entry[] {
-    if (storedEntries.length !== keys.length) throw new OccdbError('INTERNAL', `storage answered ${storedEntries.length} entries for ${keys.length} keys`);
+    if (storedEntries.length !== keys.length) invariantBroken(`storage answered ${storedEntries.length} entries for ${keys.length} keys`);
     if (this.byKey.size === 0) return storedEntries;
     return storedEntries.map((stored, index) => {
       const admitted = this.newest(keys[index]!);
@@ -119,7 +119,7 @@ const LINEAR_SEARCH_PAIRS_MAX = 1024;
  * not among `keys` counts as never written.
  */
 export function atLeastReached(keys: readonly Key[], entries: readonly Entry[], atLeast: ReadonlyArray<readonly [Key, Timestamp]>): boolean {
-  if (entries.length !== keys.length) throw new OccdbError('INTERNAL', `${entries.length} entries for ${keys.length} keys`);
+  if (entries.length !== keys.length) invariantBroken(`${entries.length} entries for ${keys.length} keys`);
   if (keys.length * atLeast.length > LINEAR_SEARCH_PAIRS_MAX) return atLeastReachedByMap(keys, entries, atLeast);
   for (let index = 0; index < atLeast.length; index++) {
     const pair = atLeast[index]!;

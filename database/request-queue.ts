@@ -1,7 +1,8 @@
 // The database's line of work: reads run at once, APPLYs are written in groups, one synced
 // batch per group, in arrival order.
 import { OccdbError } from '../errors/catalogue.js';
-import type { Entry, Write } from '../protocol/schemas.js';
+import type { Entry } from '../protocol/schemas.js';
+import type { Write } from '../transaction/types.js';
 import type { Timestamp } from '../timestamp/timestamp.js';
 import { AdmittedWrites } from './read-rules.js';
 

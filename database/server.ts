@@ -38,7 +38,7 @@ export async function runDatabase(options: DatabaseOptions): Promise<RunningData
   try {
     fs.mkdirSync(dataDir, { recursive: true });
   } catch (error) {
-    throw new OccdbError('USAGE', `${name} cannot create its data directory ${dataDir}: ${(error as Error).message}`);
+    throw new OccdbError('STORAGE_UNAVAILABLE', `${name} cannot create its data directory ${dataDir}: ${(error as Error).message}`);
   }
   const logger = createLogger({ name, level: options.logLevel, file: path.resolve(entry.dir, 'database.log'), console: options.console });
   // Before LevelDB starts its threads, so that they inherit the policy.
@@ -52,7 +52,7 @@ export async function runDatabase(options: DatabaseOptions): Promise<RunningData
     if (isLockedError(error)) {
       throw new OccdbError('USAGE', `${name}'s data directory ${dataDir} is in use by another process (is ${name} already running?)`);
     }
-    throw new OccdbError('INTERNAL', `${name} cannot open its data directory ${dataDir}: ${(error as Error).message}`);
+    throw new OccdbError('STORAGE_UNAVAILABLE', `${name} cannot open its data directory ${dataDir}: ${(error as Error).message}`);
   }
 
   let appliesDone = 0;

@@ -1,8 +1,9 @@
 // LevelDB access for one DATABASE: every key holds { version, value? } (no value = tombstone).
 // Writes happen only through APPLY, as one synced batch under the Thomas write rule.
 import { Level } from 'level';
-import type { Entry, Write } from '../protocol/schemas.js';
-import { OccdbError } from '../errors/catalogue.js';
+import type { Entry } from '../protocol/schemas.js';
+import type { Write } from '../transaction/types.js';
+import { invariant } from '../errors/invariant.js';
 import { TIMESTAMP_ZERO, type Timestamp } from '../timestamp/timestamp.js';
 import { groupKeys, planGroup, type GroupApply } from './thomas.js';
 
@@ -104,7 +105,7 @@ export class Storage {
    * keys each APPLY wrote.
    */
   async applyGroup(applies: readonly GroupApply[]): Promise<number[]> {
-    if (this.applying) throw new OccdbError('INTERNAL', 'two APPLYs ran at once on one database');
+    invariant(!this.applying, 'two APPLYs ran at once on one database');
     this.applying = true;
     try {
       const keys = groupKeys(applies);

@@ -2,9 +2,9 @@
 // written as one batch, reach storage. Replicas that apply the same set of APPLYs in any order
 // and in any grouping end in the same state, because each key keeps the write with the
 // largest timestamp; and a repeated APPLY is a no-op.
-import type { Entry, Write } from '../protocol/schemas.js';
+import type { Entry } from '../protocol/schemas.js';
 import { TIMESTAMP_ZERO, isBefore, type Timestamp } from '../timestamp/timestamp.js';
-import type { Key } from '../transaction/types.js';
+import type { Key, Write } from '../transaction/types.js';
 
 /**
  * A write with timestamp `ts` replaces what is stored only if the stored version is strictly

@@ -41,7 +41,6 @@ export type Entry = z.infer<typeof EntrySchema>;
 
 /** One write of a transaction: `value` absent means delete (write a tombstone). */
 export const WriteSchema = z.object({ key: KeySchema, value: ValueSchema.optional() });
-export type Write = z.infer<typeof WriteSchema>;
 
 // ---- commands of the client language, as parsed by client/parser.ts ----
 

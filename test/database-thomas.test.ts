@@ -2,7 +2,8 @@
 // reaches storage only over a strictly older version, so APPLYs converge in any order and
 // a repeated APPLY changes nothing.
 import test from 'ava';
-import type { Entry, Write } from '../protocol/schemas.js';
+import type { Entry } from '../protocol/schemas.js';
+import type { Write } from '../transaction/types.js';
 import { groupKeys, planApply, planGroup, shouldWrite, writtenKeys, type GroupApply } from '../database/thomas.js';
 import { TIMESTAMP_ZERO, isBefore, type Timestamp } from '../timestamp/timestamp.js';
 import { Random } from './simulation/random.js';
