@@ -185,6 +185,14 @@ test('nothing but test/ imports test/, and test files are matched at their own d
   t.is(deepCore.length, 1);
 });
 
+test('a dynamic import() outside test/ is refused, since the import rules see static imports only', async (t) => {
+  // Otherwise protocol/ could reach middleware/ with `await import(...)` unnoticed.
+  const code = "export const load = async (): Promise<unknown> => import('../middleware/server.js');\n";
+  const messages = await lint('protocol/x.ts', code);
+  t.deepEqual(messages.map((message) => message.ruleId), ['no-restricted-syntax']);
+  t.deepEqual(await lint('test/x.ts', code), []);
+});
+
 test('an inline eslint-disable comment does not switch a rule off', async (t) => {
   // Exceptions are written in eslint.config.js, where the table is, not in the code.
   const code = "// eslint-disable-next-line no-restricted-imports\nimport * as io from 'node:fs';\nexport const x = io;\n";
