@@ -7,7 +7,6 @@ export const ERROR_CODES = {
   ENTRY_BOGUS: 'An entry holds a value that is not an integer.',
   INTEGER_OVERFLOW: 'An arithmetic result is beyond the safe integer range.',
   MAGIC_UNKNOWN: 'A MAGIC request the middleware does not know.',
-  TXN_ABORTED_CONFLICT: 'Validation failed because of a concurrent transaction.',
   TXN_ROLLED_BACK: 'The transaction ended with ROLLBACK; nothing of it was kept.',
   TXN_RETRIES_EXHAUSTED: 'The transaction kept conflicting and ran out of retries.',
   NODE_UNAVAILABLE: 'A process the request needs did not answer.',
