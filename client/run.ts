@@ -1,7 +1,7 @@
 // Runs a command file's blocks on one middleware: one txn.run request per block, one
 // after another, on one connection. Blocks are independent transactions, so a block that
 // fails does not stop the ones after it; only losing the middleware itself does.
-import type { Connection } from '../protocol/connection.js';
+import type { RequestLink } from '../protocol/connection.js';
 import { OccdbError, isUnavailableError, type ErrorCode } from '../errors/catalogue.js';
 import { type TxnResult } from '../protocol/schemas.js';
 import type { Block } from './parser.js';
@@ -39,7 +39,7 @@ export class MiddlewareUnreachableError extends OccdbError {
  *
  * `timeoutMs` bounds each transaction; the block's SLEEP seconds are added to it.
  */
-export async function runBlocks(connection: Connection, blocks: Block[], options: { timeoutMs?: number } = {}): Promise<TxnResult[]> {
+export async function runBlocks(connection: RequestLink, blocks: Block[], options: { timeoutMs?: number } = {}): Promise<TxnResult[]> {
   const timeoutMsBase = options.timeoutMs ?? TRANSACTION_TIMEOUT_MS_DEFAULT;
   const results: TxnResult[] = [];
   let middlewareId = MIDDLEWARE_ID_NONE;

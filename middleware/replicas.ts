@@ -1,6 +1,6 @@
 // The database replicas as one middleware sees them: a connection to each, reads from a
 // preferred live replica (falling back to the others), APPLY to every replica.
-import { Connection } from '../protocol/connection.js';
+import { Connection, type RequestLink } from '../protocol/connection.js';
 import { databaseEndpoint, type DatabaseEntry, type Vantage } from '../cluster/cluster-file.js';
 import { OccdbError, isUnavailableError } from '../errors/catalogue.js';
 import { type Entry } from '../protocol/schemas.js';
@@ -33,15 +33,25 @@ const APPLY_BATCH_MAX = 256;
 const APPLY_BATCHES_IN_FLIGHT_MAX = 3;
 
 export class ReplicaSet {
-  private readonly connections = new Map<ReplicaId, Connection>();
+  private readonly connections = new Map<ReplicaId, RequestLink>();
   private readonly applyQueues = new Map<ReplicaId, ApplyQueue>();
   private readonly order: ReplicaId[];
   private closed = false;
 
-  /** `from`: where this middleware runs, so databases on its machine are reached over their Unix sockets. */
-  constructor(databases: DatabaseEntry[], preferredIndex: number, private readonly logger: Logger, from: Vantage = 'this-machine') {
+  /**
+   * `from`: where this middleware runs, so databases on its machine are reached over their Unix
+   * sockets. `connect` makes the link to a database (a Connection over the network; the
+   * in-process test cluster passes its own).
+   */
+  constructor(
+    databases: DatabaseEntry[],
+    preferredIndex: number,
+    private readonly logger: Logger,
+    from: Vantage = 'this-machine',
+    connect: (database: DatabaseEntry) => RequestLink = (database) => new Connection(databaseEndpoint(database, from), `DATABASE${database.id}`),
+  ) {
     for (const database of databases) {
-      this.connections.set(database.id, new Connection(databaseEndpoint(database, from), `DATABASE${database.id}`));
+      this.connections.set(database.id, connect(database));
       this.applyQueues.set(database.id, { sending: 0, sendScheduled: false, pending: [] });
     }
     // Each middleware starts its reads at a different replica, spreading the read load.
@@ -134,7 +144,7 @@ export class ReplicaSet {
     for (const connection of this.connections.values()) connection.close();
   }
 
-  private async fromAnyReplica<T>(what: string, attempt: (connection: Connection) => Promise<T>): Promise<T> {
+  private async fromAnyReplica<T>(what: string, attempt: (connection: RequestLink) => Promise<T>): Promise<T> {
     let lastError: unknown;
     for (const id of this.order) {
       try {

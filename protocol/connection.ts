@@ -28,7 +28,17 @@ export const REQUEST_TIMEOUT_MS_DEFAULT = 10_000;
 const CONNECT_TIMEOUT_MS = 5_000;
 const PENDING_REQUESTS_MAX = 100_000;
 
-export class Connection {
+/**
+ * What a sender needs of a connection: the TCP/Unix one below, or an in-process link that
+ * passes messages without a socket (the in-process test cluster).
+ */
+export interface RequestLink {
+  readonly label: string;
+  request<M extends OutgoingRequest>(message: M & { id?: never }, timeoutMs?: number): Promise<ResultOf<M['type']>>;
+  close(): void;
+}
+
+export class Connection implements RequestLink {
   /** Requests sent by every connection of this process: the messages-per-commit measure. */
   static requestsSent = 0;
   private socket: net.Socket | null = null;

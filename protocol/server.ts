@@ -105,42 +105,56 @@ export class NdjsonServer {
       send({ id: null, ok: false, error: { code: 'BAD_MESSAGE', message: 'not JSON' } });
       return;
     }
-    const id = typeof raw === 'object' && raw !== null && Number.isSafeInteger((raw as { id?: unknown }).id)
-      ? (raw as { id: number }).id
-      : null;
-    const type = typeof raw === 'object' && raw !== null ? (raw as { type?: unknown }).type : undefined;
-    if (typeof type !== 'string' || !options.knownTypes.includes(type)) {
-      send({ id, ok: false, error: { code: 'UNKNOWN_MESSAGE', message: `unknown message type ${JSON.stringify(type)}` } });
-      return;
-    }
-    const parsed = options.schema.safeParse(raw);
-    if (!parsed.success) {
-      const issue = parsed.error.issues[0];
-      const where = issue && issue.path.length > 0 ? ` at ${issue.path.join('.')}` : '';
-      send({ id, ok: false, error: { code: 'BAD_MESSAGE', message: `${type}: ${issue?.message ?? 'invalid'}${where}` } });
-      return;
-    }
-    const answer = (result: unknown): void => send({ id, ok: true, result: result ?? {} });
-    const fail = (error: unknown): void => {
-      if (error instanceof OccdbError) {
-        send({ id, ok: false, error: { code: error.code, message: error.message } });
-      } else {
-        const message = error instanceof Error ? error.message : String(error);
-        options.logger.error(`${options.label}: ${type} failed: ${error instanceof Error ? error.stack : message}`);
-        send({ id, ok: false, error: { code: 'INTERNAL', message } });
-      }
-    };
-    // The handler runs at once; its answer leaves with this turn's writes either way.
-    let result: unknown;
-    try {
-      result = options.handle(parsed.data);
-    } catch (error) {
-      fail(error);
-      return;
-    }
-    if (result instanceof Promise) result.then(answer, fail);
-    else answer(result);
+    serveRequest(raw, options, send);
   }
+}
+
+/**
+ * Answers one parsed message: checks its type and its schema, runs the handler, and sends
+ * the reply (the result, or the error's code and message; INTERNAL, logged with its stack,
+ * for an error that is not an OccdbError: a bug). The server runs it for every line; an
+ * in-process test runs it to pass a message the same way without a socket.
+ */
+export function serveRequest<S extends z.ZodType<{ id: number; type: string }>>(
+  raw: unknown,
+  options: Pick<ServeOptions<S>, 'schema' | 'knownTypes' | 'handle' | 'logger' | 'label'>,
+  send: (reply: unknown) => void,
+): void {
+  const id = typeof raw === 'object' && raw !== null && Number.isSafeInteger((raw as { id?: unknown }).id)
+    ? (raw as { id: number }).id
+    : null;
+  const type = typeof raw === 'object' && raw !== null ? (raw as { type?: unknown }).type : undefined;
+  if (typeof type !== 'string' || !options.knownTypes.includes(type)) {
+    send({ id, ok: false, error: { code: 'UNKNOWN_MESSAGE', message: `unknown message type ${JSON.stringify(type)}` } });
+    return;
+  }
+  const parsed = options.schema.safeParse(raw);
+  if (!parsed.success) {
+    const issue = parsed.error.issues[0];
+    const where = issue && issue.path.length > 0 ? ` at ${issue.path.join('.')}` : '';
+    send({ id, ok: false, error: { code: 'BAD_MESSAGE', message: `${type}: ${issue?.message ?? 'invalid'}${where}` } });
+    return;
+  }
+  const answer = (result: unknown): void => send({ id, ok: true, result: result ?? {} });
+  const fail = (error: unknown): void => {
+    if (error instanceof OccdbError) {
+      send({ id, ok: false, error: { code: error.code, message: error.message } });
+    } else {
+      const message = error instanceof Error ? error.message : String(error);
+      options.logger.error(`${options.label}: ${type} failed: ${error instanceof Error ? error.stack : message}`);
+      send({ id, ok: false, error: { code: 'INTERNAL', message } });
+    }
+  };
+  // The handler runs at once; its answer leaves with this turn's writes either way.
+  let result: unknown;
+  try {
+    result = options.handle(parsed.data);
+  } catch (error) {
+    fail(error);
+    return;
+  }
+  if (result instanceof Promise) result.then(answer, fail);
+  else answer(result);
 }
 
 /** Open connections of `servers` together, by transport. */

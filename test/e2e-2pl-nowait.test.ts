@@ -1,5 +1,10 @@
-// The transactional conformance suite against the '2pl-nowait' strategy.
+// The transactional conformance suite against the '2pl-nowait' strategy, on real processes:
+// 3 middlewares and 3 databases over loopback.
 import test from 'ava';
-import { transactionalSuite } from './suites/transactional.js';
+import { TestCluster } from './helpers/cluster.js';
+import { processSuite, transactionalSuite } from './suites/transactional.js';
 
-transactionalSuite(test, '2pl-nowait');
+let cluster: TestCluster | undefined;
+// A small retry budget keeps the 2PL case of an absent lock home short.
+transactionalSuite(test, '2pl-nowait', async () => (cluster = await TestCluster.start({ middlewares: 3, databases: 3, strategy: '2pl-nowait', middlewareArguments: () => ['--retry-count-max', '60'] })));
+processSuite(test, '2pl-nowait', () => cluster!);

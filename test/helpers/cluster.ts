@@ -9,6 +9,7 @@ import { runBlocks } from '../../client/run.js';
 import { Connection } from '../../protocol/connection.js';
 import { databaseEndpoint, middlewareClientEndpoint, type ClusterFile, type Strategy } from '../../cluster/cluster-file.js';
 import { type Status, type TxnResult } from '../../protocol/schemas.js';
+import type { SuiteCluster } from '../suites/transactional.js';
 import { capturedOutput, killProcess, spawnOccdb, waitForPing, writeTestCluster } from './processes.js';
 
 export interface ClusterOptions {
@@ -23,12 +24,21 @@ export interface ClusterOptions {
 
 const START_TIMEOUT_MS = 30_000;
 
-export class TestCluster {
+export class TestCluster implements SuiteCluster {
+  readonly kind = 'processes';
   readonly middlewareProcesses = new Map<number, ChildProcess>();
   readonly databaseProcesses = new Map<number, ChildProcess>();
   private readonly connections: Connection[] = [];
 
   private constructor(readonly dir: string, readonly file: string, readonly cluster: ClusterFile, private readonly options: ClusterOptions) {}
+
+  get middlewareIds(): number[] {
+    return this.cluster.middlewares.map((middleware) => middleware.id);
+  }
+
+  get databaseIds(): number[] {
+    return this.cluster.databases.map((database) => database.id);
+  }
 
   static async start(options: ClusterOptions): Promise<TestCluster> {
     const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'occdb-e2e-'));

@@ -1,34 +1,41 @@
-// The transactional conformance suite: end to end on real processes over loopback (3
-// middlewares, 3 databases, clients on every middleware at once). Every strategy runs the
-// same suite (see e2e-<strategy>.test.ts), as abstract-level's suite runs against every store.
+// The transactional conformance suite. Every strategy runs the same tests, as abstract-level's
+// suite runs against every store, on two kinds of cluster: real processes over loopback (3
+// middlewares, 3 databases; e2e-<strategy>.test.ts) and one process with in-memory databases
+// and a seeded in-memory network (in-process-<strategy>.test.ts). A few tests need real
+// processes (the occdb client, QUIT and restart, bytes on a socket) and run only there.
 import type { TestFn } from 'ava';
 import type { Strategy } from '../../cluster/cluster-file.js';
+import type { Status, TxnResult } from '../../protocol/schemas.js';
 import { killProcess, spawnOccdb, waitForExit, capturedOutput } from '../helpers/processes.js';
 import { TestCluster, printed } from '../helpers/cluster.js';
 import { homeOf } from '../../twopl/home.js';
 import { OccdbClient } from '../../client/client.js';
 
-export function transactionalSuite(test: TestFn, strategy: Strategy): void {
-let cluster: TestCluster;
+/** What the suite needs of a cluster, whatever runs it. */
+export interface SuiteCluster {
+  readonly kind: 'processes' | 'in-process';
+  readonly middlewareIds: readonly number[];
+  readonly databaseIds: readonly number[];
+  /** Runs command text as a file on MIDDLEWARE<id>; one result per block. */
+  run(middlewareId: number, text: string): Promise<TxnResult[]>;
+  status(middlewareId: number): Promise<Status>;
+  /** Every entry of one replica, tombstones included. */
+  scan(databaseId: number): Promise<Map<string, string>>;
+  /** Keys on which the replicas disagree (empty when all agree). */
+  divergentKeys(): Promise<string[]>;
+  stop(): Promise<void>;
+}
+
+/** The tests every cluster runs. `start` makes the cluster (once, before them). */
+export function transactionalSuite(test: TestFn, strategy: Strategy, start: () => Promise<SuiteCluster>): void {
+let cluster: SuiteCluster;
 
 test.before(async () => {
-  // A small retry budget keeps the 2PL case of an absent lock home short.
-  cluster = await TestCluster.start({ middlewares: 3, databases: 3, strategy, middlewareArguments: () => ['--retry-count-max', '60'] });
+  cluster = await start();
 });
 
 test.after.always(async () => {
   await cluster?.stop();
-});
-
-test.serial('the classic example through the occdb client: A = 10, B = A + 10 prints 10 and 20', async (t) => {
-  const child = spawnOccdb(['client', 'MIDDLEWARE2', 'test-scenarios/basic.op', '--cluster', cluster.file]);
-  try {
-    const exit = await waitForExit(child, 60_000);
-    t.is(exit?.code, 0, capturedOutput(child).stderr);
-    t.is(capturedOutput(child).stdout, '10\n20\n');
-  } finally {
-    await killProcess(child, 'SIGKILL');
-  }
 });
 
 test.serial('a failing transaction leaves nothing behind on any replica', async (t) => {
@@ -38,9 +45,9 @@ test.serial('a failing transaction leaves nothing behind on any replica', async 
     { line: 3, kind: 'print', value: '5' },
     { line: 4, kind: 'error', code: 'ENTRY_NONEXISTENT', message: 'nonexistent: arg1' },
   ]);
-  for (const database of cluster.cluster.databases) {
-    const entries = await cluster.scan(database.id);
-    t.false(['left_x', 'left_y', 'left_z'].some((key) => entries.has(key)), `DATABASE${database.id} holds a write of the failed transaction`);
+  for (const databaseId of cluster.databaseIds) {
+    const entries = await cluster.scan(databaseId);
+    t.false(['left_x', 'left_y', 'left_z'].some((key) => entries.has(key)), `DATABASE${databaseId} holds a write of the failed transaction`);
   }
   const [after] = await cluster.run(2, 'PRINT left_x\n');
   t.is(after!.outcome, 'rolled_back', 'left_x must not exist');
@@ -66,12 +73,11 @@ test.serial('bank: concurrent transfers across all middlewares keep the total, a
   const clients = 12;
   const transfersPerClient = 15;
   await Promise.all(Array.from({ length: clients }, async (_, client) => {
-    const connection = cluster.connect((client % 3) + 1);
     for (let index = 0; index < transfersPerClient; index++) {
       const from = Math.floor(random() * accounts);
       const to = (from + 1 + Math.floor(random() * (accounts - 1))) % accounts;
       const amount = 1 + Math.floor(random() * 10);
-      const [result] = await cluster.run((client % 3) + 1, `ADD acct${from} acct${from} -${amount}\nADD acct${to} acct${to} ${amount}\n`, connection);
+      const [result] = await cluster.run((client % 3) + 1, `ADD acct${from} acct${from} -${amount}\nADD acct${to} acct${to} ${amount}\n`);
       if (result!.outcome !== 'committed') t.fail(`transfer failed: ${JSON.stringify(result)}`);
     }
   }));
@@ -94,9 +100,8 @@ test.serial('a reader never sees half of a slow writer\'s transaction (SLEEP bet
   })();
   const seen: string[] = [];
   const readers = [2, 3].map(async (middleware) => {
-    const connection = cluster.connect(middleware);
     for (let reads = 0; !writerDone && reads < 2000; reads++) {
-      const [result] = await cluster.run(middleware, 'PRINT pair_a\nPRINT pair_b\n', connection);
+      const [result] = await cluster.run(middleware, 'PRINT pair_a\nPRINT pair_b\n');
       const [a, b] = printed(result!);
       seen.push(`${a}/${b}`);
       if (a !== b) t.fail(`a reader saw pair_a=${a} but pair_b=${b}`);
@@ -109,7 +114,40 @@ test.serial('a reader never sees half of a slow writer\'s transaction (SLEEP bet
   t.deepEqual(printed(final!), [String(writes), String(writes)]);
 });
 
+test.serial('two clients taking two entries in opposite order both finish (no deadlock hangs)', async (t) => {
+  await cluster.run(1, 'ASSIGN dl_a 0\nASSIGN dl_b 0\n');
+  const [first, second] = await Promise.all([
+    cluster.run(1, 'ADD dl_a dl_a 1\nSLEEP 0.3\nADD dl_b dl_b 1\n'),
+    cluster.run(2, 'ADD dl_b dl_b 1\nSLEEP 0.3\nADD dl_a dl_a 1\n'),
+  ]);
+  t.is(first![0]!.outcome, 'committed');
+  t.is(second![0]!.outcome, 'committed');
+  t.log(`restarts: ${first![0]!.retries} and ${second![0]!.retries}`);
+  const [final] = await cluster.run(3, 'PRINT dl_a\nPRINT dl_b\n');
+  t.deepEqual(printed(final!), ['2', '2']);
+});
+
+test.serial('status reports the strategy of every middleware', async (t) => {
+  for (const middlewareId of cluster.middlewareIds) t.is((await cluster.status(middlewareId)).strategy, strategy);
+});
+}
+
+/** The tests that need real processes: run after transactionalSuite on the same TestCluster. */
+export function processSuite(test: TestFn, strategy: Strategy, clusterOf: () => TestCluster): void {
+test.serial('the classic example through the occdb client: A = 10, B = A + 10 prints 10 and 20', async (t) => {
+  const cluster = clusterOf();
+  const child = spawnOccdb(['client', 'MIDDLEWARE2', 'test-scenarios/basic.op', '--cluster', cluster.file]);
+  try {
+    const exit = await waitForExit(child, 60_000);
+    t.is(exit?.code, 0, capturedOutput(child).stderr);
+    t.is(capturedOutput(child).stdout, '10\n20\n');
+  } finally {
+    await killProcess(child, 'SIGKILL');
+  }
+});
+
 test.serial('after MIDDLEWARE3 QUITs the other two still commit; restarted, it takes part again', async (t) => {
+  const cluster = clusterOf();
   // Under 2PL a key homed at the absent middleware cannot be locked: such transactions fail
   // with NODE_UNAVAILABLE after their retry budget (2PL's nature); keys homed elsewhere commit.
   const locking = strategy !== 'occ';
@@ -151,6 +189,7 @@ test.serial('after MIDDLEWARE3 QUITs the other two still commit; restarted, it t
 });
 
 test.serial('a malformed message to a middleware gets an error reply and crashes nothing', async (t) => {
+  const cluster = clusterOf();
   const net = await import('node:net');
   for (const port of [cluster.cluster.middlewares[0]!.clientPort, cluster.cluster.middlewares[0]!.peerPort]) {
     const replies = await new Promise<string>((resolve, reject) => {
@@ -170,20 +209,8 @@ test.serial('a malformed message to a middleware gets an error reply and crashes
   t.is((await cluster.status(1)).role, 'middleware', 'still answering');
 });
 
-test.serial('two clients taking two entries in opposite order both finish (no deadlock hangs)', async (t) => {
-  await cluster.run(1, 'ASSIGN dl_a 0\nASSIGN dl_b 0\n');
-  const [first, second] = await Promise.all([
-    cluster.run(1, 'ADD dl_a dl_a 1\nSLEEP 0.3\nADD dl_b dl_b 1\n'),
-    cluster.run(2, 'ADD dl_b dl_b 1\nSLEEP 0.3\nADD dl_a dl_a 1\n'),
-  ]);
-  t.is(first![0]!.outcome, 'committed');
-  t.is(second![0]!.outcome, 'committed');
-  t.log(`restarts: ${first![0]!.retries} and ${second![0]!.retries}`);
-  const [final] = await cluster.run(3, 'PRINT dl_a\nPRINT dl_b\n');
-  t.deepEqual(printed(final!), ['2', '2']);
-});
-
 test.serial('the client library: many transactions in flight over one connection, by name through the cluster file', async (t) => {
+  const cluster = clusterOf();
   const client = OccdbClient.connect('MIDDLEWARE2', { clusterFile: cluster.file });
   try {
     t.is((await client.run('ASSIGN lib_counter 0\n')).outcome, 'committed');
@@ -197,9 +224,5 @@ test.serial('the client library: many transactions in flight over one connection
   } finally {
     client.close();
   }
-});
-
-test.serial('status reports the strategy of every middleware', async (t) => {
-  for (const middleware of cluster.cluster.middlewares) t.is((await cluster.status(middleware.id)).strategy, strategy);
 });
 }
