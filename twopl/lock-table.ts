@@ -126,6 +126,11 @@ export class LockTable {
     return [...(this.keys.get(key)?.holders ?? [])].map(([txid, mode]) => ({ txid, mode }));
   }
 
+  /** Calls `visit` for every lock held in the table, without copying (for checks made after every step of a simulation). */
+  forEachHolder(visit: (key: string, txid: string, mode: LockMode) => void): void {
+    for (const [key, locks] of this.keys) for (const [txid, mode] of locks.holders) visit(key, txid, mode);
+  }
+
   waiters(key: string): Array<{ txid: string; mode: LockMode }> {
     return (this.keys.get(key)?.queue ?? []).map(({ txid, mode }) => ({ txid, mode }));
   }
