@@ -1,4 +1,4 @@
-// The lock table of one home middleware under strict two-phase locking (DESIGN.md, "The
+// The lock table of one home middleware under strict two-phase locking (the design document, "The
 // baseline: strict two-phase locking"). A pure data structure driven by calls: acquire and
 // releaseAll go in, the requests granted come out as data; the middleware turns those into
 // grant messages. Deadlocks are prevented, not detected: with wait-die every wait points from
