@@ -1,26 +1,24 @@
-// The strict two-phase-locking baseline (DESIGN.md "The baseline"). Every key's lock lives at
-// its home middleware. A transaction locks everything its block may touch before it runs
-// (exclusive for keys it writes, so two read-modify-writes never deadlock on an upgrade;
-// shared for keys it only reads), reads, runs in its workspace, applies to every replica,
-// and only then releases. Deadlocks are prevented by wait-die on the transaction's Lamport
-// start timestamp (or by no-wait); a transaction that must die restarts keeping that
-// timestamp, so it eventually is the oldest and cannot starve.
-import { LamportClock } from '../timestamp/clock.js';
+// The strict two-phase-locking baseline (the design document, "The baseline: strict two-phase
+// locking"): the shell around the pure core in twopl/node.ts. The core decides everything (which
+// homes to ask, when to read, the timestamps, when to release, when to restart); this shell
+// only carries its effects out and feeds the results back in: lock requests and releases to
+// the other middlewares over their connections (with timeouts, and retried releases), reads and
+// APPLYs to the replicas, the interpreter, and the retry loop with its back-off. It also answers
+// the other middlewares' lock requests for the keys this middleware homes.
+import { TwoPhaseLockingNode, type LockAnswer, type LockRequest, type TwoPhaseLockingEffect, type TwoPhaseLockingEvent } from '../twopl/node.js';
 import { TIMESTAMP_ZERO, formatTimestamp, type Timestamp } from '../timestamp/timestamp.js';
-import { homeOf } from '../twopl/home.js';
-import type { LockMode } from '../twopl/lock-table.js';
 import { accessesOf } from '../transaction/footprint.js';
+import { interpret, type InterpreterOutcome } from '../transaction/interpreter.js';
 import { endedResult, keepsWrites } from '../transaction/results.js';
 import { runWithRetries, type AttemptOutcome, type TransactionLimits } from '../transaction/retry.js';
 import { TxidSource } from '../transaction/txid.js';
+import type { Key, TxnId } from '../transaction/types.js';
 import { Workspace } from '../transaction/workspace.js';
-import type { Connection } from '../protocol/connection.js';
+import type { RequestLink } from '../protocol/connection.js';
 import { isUnavailableError } from '../errors/catalogue.js';
 import type { Logger } from '../runtime/log.js';
-import { type Command, type PeerRequest, type TxnResult } from '../protocol/schemas.js';
+import { type Command, type Entry, type PeerRequest, type TxnResult } from '../protocol/schemas.js';
 import type { EngineStatus, TransactionEngine } from './engine.js';
-import { interpret } from '../transaction/interpreter.js';
-import { LockService, type LockOutcome } from './lock-service.js';
 import type { ReplicaSet } from './replicas.js';
 
 /** How long a lock request may wait at its home before the transaction gives up and restarts. */
@@ -34,182 +32,249 @@ export interface TwoPhaseLockingOptions {
   /** Every middleware of the cluster file, in its order: this fixes each key's home. */
   middlewareIds: number[];
   replicas: ReplicaSet;
-  peer: (member: number) => Connection;
+  peer: (member: number) => RequestLink;
   logger: Logger;
   limits: TransactionLimits;
   magic: (args: readonly [number, number, number]) => string;
 }
 
-/** Every key the block may touch, with the lock it needs: exclusive if it may write it, else shared. */
-function lockSetOf(commands: readonly Command[]): Map<string, LockMode> {
-  const locks = new Map<string, LockMode>();
-  for (const [key, access] of accessesOf(commands)) locks.set(key, access === 'write' ? 'exclusive' : 'shared');
+/**
+ * Every key the block may touch, with the lock it needs: exclusive if it may write it, else
+ * shared. Exclusive from the start, so two read-modify-writes never deadlock on an upgrade.
+ */
+function lockSetOf(commands: readonly Command[]): LockRequest[] {
+  const locks: LockRequest[] = [];
+  for (const [key, access] of accessesOf(commands)) locks.push({ key, mode: access === 'write' ? 'exclusive' : 'shared' });
   return locks;
 }
 
-type LockAttempt = LockOutcome | { granted: false; reason: 'unavailable'; detail: string };
+/** One client transaction, across its attempts. */
+interface Transaction {
+  commands: Command[];
+  end: 'commit' | 'rollback';
+  locks: LockRequest[];
+  /** Undefined until the first attempt began; then kept by every restart. */
+  startTs: Timestamp | undefined;
+}
+
+/** What the shell keeps of one attempt while the core runs it. */
+interface RunningAttempt {
+  transaction: Transaction;
+  /** How many attempts came before this one (the result's `retries`). */
+  number: number;
+  /** The keys read and the replica's entries for them, in the same order. */
+  keys: Key[];
+  entries: Entry[];
+  interpreted: InterpreterOutcome | undefined;
+  /** Set when the shell gave up on the attempt: it ends by throwing this, as the engine always did. */
+  error: unknown;
+  resolve(outcome: AttemptOutcome): void;
+  reject(error: unknown): void;
+}
+
+const NO_KEYS: Key[] = [];
+const NO_ENTRIES: Entry[] = [];
 
 export class TwoPhaseLockingEngine implements TransactionEngine {
   readonly strategy: '2pl' | '2pl-nowait';
-  private readonly clock: LamportClock;
-  private readonly lockService: LockService;
+  private readonly node: TwoPhaseLockingNode;
   private readonly memberSet = new Set<number>();
   private readonly txids: TxidSource;
-  private commits = 0;
-  private aborts = 0;
+  private readonly attempts = new Map<TxnId, RunningAttempt>();
+  /** Other middlewares' lock requests waiting for this home's answer, by transaction. */
+  private readonly lockReplies = new Map<TxnId, (answer: LockAnswer) => void>();
   private running = 0;
 
   constructor(private readonly options: TwoPhaseLockingOptions) {
     this.strategy = options.strategy;
-    this.clock = new LamportClock(options.id);
-    this.lockService = new LockService(options.strategy === '2pl' ? 'wait-die' : 'no-wait', `MIDDLEWARE${options.id}`);
+    this.node = new TwoPhaseLockingNode({
+      id: options.id,
+      policy: options.strategy === '2pl' ? 'wait-die' : 'no-wait',
+      middlewareIds: options.middlewareIds,
+      replicas: options.replicas.ids,
+    });
     this.txids = new TxidSource(options.id, process.pid, Date.now());
   }
 
   async run(commands: Command[], end: 'commit' | 'rollback'): Promise<TxnResult> {
     this.running += 1;
     try {
-      return await this.runAttempts(commands, end);
+      const transaction: Transaction = { commands, end, locks: lockSetOf(commands), startTs: undefined };
+      return await runWithRetries(
+        (number) => new Promise<AttemptOutcome>((resolve, reject) => {
+          const txid = this.txids.next();
+          this.attempts.set(txid, { transaction, number, keys: NO_KEYS, entries: NO_ENTRIES, interpreted: undefined, error: undefined, resolve, reject });
+          this.dispatch({ type: 'begin', txid, startTs: transaction.startTs, locks: transaction.locks });
+        }),
+        { middlewareId: this.options.id, limits: this.options.limits, random: Math.random, sleep: (ms) => new Promise((resolve) => setTimeout(resolve, ms)) },
+      );
     } finally {
       this.running -= 1;
     }
   }
 
-  private runAttempts(commands: Command[], end: 'commit' | 'rollback'): Promise<TxnResult> {
-    const locks = lockSetOf(commands);
-    // The start timestamp orders transactions for wait-die; a restart keeps it.
-    const startTs = this.clock.tick();
-    return runWithRetries(async (attempt): Promise<AttemptOutcome> => {
-      const txid = this.txids.next();
-      const homes = this.groupByHome(locks);
-      // At the first refusal everything is released at once: that also cancels a request
-      // still waiting at another home, so the transaction holds nothing while it backs off.
-      let released = false;
-      const releaseOnce = () => {
-        if (released) return;
-        released = true;
-        this.releaseEverywhere(txid, [...homes.keys()]);
-      };
-      const outcomes = await Promise.all([...homes].map(async ([home, homeLocks]) => {
-        const outcome = await this.lockAt(home, txid, startTs, homeLocks);
-        if (!outcome.granted) releaseOnce();
-        return outcome;
-      }));
-      const refused = outcomes.find((outcome) => !outcome.granted) as Exclude<LockAttempt, { granted: true }> | undefined;
-      if (!refused) {
-        try {
-          return { result: await this.runLocked(commands, end, locks, attempt) };
-        } finally {
-          releaseOnce();
-        }
+  private dispatch(event: TwoPhaseLockingEvent): void {
+    for (const effect of this.node.handle(event)) this.execute(effect);
+  }
+
+  private execute(effect: TwoPhaseLockingEffect): void {
+    switch (effect.type) {
+      case 'send-lock-request':
+        void this.requestLocks(effect);
+        return;
+      case 'send-release':
+        void this.releaseAt(effect.to, effect.txid);
+        return;
+      case 'lock-answered': {
+        const reply = this.lockReplies.get(effect.txid);
+        this.lockReplies.delete(effect.txid);
+        reply?.(effect.answer);
+        return;
       }
-      releaseOnce();
-      this.aborts += 1;
-      if (this.options.logger.isDebugEnabled()) this.options.logger.debug(`restart ${txid} (${formatTimestamp(startTs)}): ${refused.reason}: ${refused.detail}`);
-      return { retry: { code: refused.reason === 'die' ? 'TXN_RETRIES_EXHAUSTED' : 'NODE_UNAVAILABLE', detail: refused.detail } };
-    }, { middlewareId: this.options.id, limits: this.options.limits, random: Math.random, sleep: (ms) => new Promise((resolve) => setTimeout(resolve, ms)) });
-  }
-
-  /** With every lock held: read, run in the workspace, apply to every replica. */
-  private async runLocked(commands: Command[], end: 'commit' | 'rollback', locks: Map<string, LockMode>, attempt: number): Promise<TxnResult> {
-    const workspace = new Workspace();
-    const keys = [...locks.keys()];
-    if (keys.length > 0) {
-      // Locked keys cannot change under us, so one read of them all is the transaction's view.
-      // Written keys are read too: their versions move the clock, so the commit timestamp is
-      // larger than the version of every key the transaction overwrites (Thomas rule order).
-      const entries = await this.options.replicas.read(keys);
-      keys.forEach((key, index) => {
-        const entry = entries[index]!;
-        this.clock.observe(entry.version);
-        workspace.recordRead(key, entry.version, entry.value);
-      });
+      case 'read':
+        this.read(effect.txid, effect.keys);
+        return;
+      case 'run':
+        void this.runBlock(effect.txid);
+        return;
+      case 'apply':
+        for (const replica of effect.replicas) {
+          this.options.replicas.apply(replica, effect.ts, effect.writes).then(
+            () => this.dispatch({ type: 'replica-acked', txid: effect.txid, replica }),
+            (error: unknown) => this.giveUp(effect.txid, error),
+          );
+        }
+        return;
+      case 'committed': {
+        const attempt = this.take(effect.txid);
+        if (this.options.logger.isDebugEnabled()) this.options.logger.debug(`commit at ${formatTimestamp(effect.ts)} after ${attempt.number} restarts`);
+        attempt.resolve({ result: endedResult(attempt.interpreted!, attempt.transaction.end, effect.ts, attempt.number, this.options.id) });
+        return;
+      }
+      case 'rolled-back': {
+        const attempt = this.take(effect.txid);
+        attempt.resolve({ result: endedResult(attempt.interpreted!, attempt.transaction.end, TIMESTAMP_ZERO, attempt.number, this.options.id) });
+        return;
+      }
+      case 'aborted': {
+        const attempt = this.take(effect.txid);
+        attempt.transaction.startTs = effect.startTs;
+        if (this.options.logger.isDebugEnabled()) this.options.logger.debug(`restart ${effect.txid} (${formatTimestamp(effect.startTs)}): ${effect.reason}: ${effect.detail}`);
+        attempt.resolve({ retry: { code: effect.reason === 'die' ? 'TXN_RETRIES_EXHAUSTED' : 'NODE_UNAVAILABLE', detail: effect.detail } });
+        return;
+      }
+      case 'failed': {
+        const attempt = this.take(effect.txid);
+        attempt.reject(attempt.error ?? new Error(effect.detail));
+        return;
+      }
     }
-    const interpreted = await interpret(commands, {
-      workspace,
-      readKeys: async (wanted) => {
-        const unlocked = wanted.filter((key) => !locks.has(key));
-        if (unlocked.length > 0) throw new Error(`2pl: the block read ${unlocked.join(', ')} without a lock`);
-      },
-      magic: this.options.magic,
-      sleep: (ms) => new Promise((resolve) => setTimeout(resolve, ms)),
-    });
-    if (!keepsWrites(interpreted, end)) return endedResult(interpreted, end, TIMESTAMP_ZERO, attempt, this.options.id);
-    const commitTs = this.clock.tick();
-    const writes = workspace.writeSet;
-    if (writes.length > 0) await Promise.all(this.options.replicas.ids.map((replica) => this.options.replicas.apply(replica, commitTs, writes)));
-    this.commits += 1;
-    if (this.options.logger.isDebugEnabled()) this.options.logger.debug(`commit at ${formatTimestamp(commitTs)} after ${attempt} restarts`);
-    return endedResult(interpreted, end, commitTs, attempt, this.options.id);
   }
 
-  private groupByHome(locks: Map<string, LockMode>): Map<number, Array<{ key: string; mode: LockMode }>> {
-    const homes = new Map<number, Array<{ key: string; mode: LockMode }>>();
-    for (const [key, mode] of locks) {
-      const home = homeOf(key, this.options.middlewareIds);
-      let list = homes.get(home);
-      if (!list) homes.set(home, (list = []));
-      list.push({ key, mode });
-    }
-    return homes;
+  private take(txid: TxnId): RunningAttempt {
+    const attempt = this.attempts.get(txid);
+    if (!attempt) throw new Error(`2pl: an outcome for ${txid}, which this engine is not running`);
+    this.attempts.delete(txid);
+    return attempt;
   }
 
-  private async lockAt(home: number, txid: string, ts: Timestamp, locks: Array<{ key: string; mode: LockMode }>): Promise<LockAttempt> {
-    if (home === this.options.id) return this.lockService.lock(txid, ts, locks);
+  /** The shell cannot go on with the attempt: the core releases its locks, and the attempt throws `error`. */
+  private giveUp(txid: TxnId, error: unknown): void {
+    const attempt = this.attempts.get(txid);
+    if (!attempt) return;
+    attempt.error ??= error;
+    this.dispatch({ type: 'attempt-failed', txid, detail: (error as Error)?.message ?? String(error) });
+  }
+
+  private async requestLocks(effect: Extract<TwoPhaseLockingEffect, { type: 'send-lock-request' }>): Promise<void> {
+    let event: TwoPhaseLockingEvent;
     try {
-      const reply = await this.options.peer(home).request({ type: 'peer.lock', from: this.options.id, txid, ts, locks }, LOCK_WAIT_TIMEOUT_MS);
-      if (reply.granted) {
-        this.clock.observe(reply.clock);
-        return { granted: true };
-      }
-      return reply;
+      const reply = await this.options.peer(effect.to).request({ type: 'peer.lock', from: this.options.id, txid: effect.txid, ts: effect.ts, locks: effect.locks }, LOCK_WAIT_TIMEOUT_MS);
+      event = { type: 'lock-answer-received', txid: effect.txid, home: effect.to, answer: reply };
     } catch (error) {
-      if (isUnavailableError(error)) {
-        return { granted: false, reason: 'unavailable', detail: `MIDDLEWARE${home}, home of ${locks[0]!.key}, is unavailable: ${error.message}` };
+      if (!isUnavailableError(error)) return this.giveUp(effect.txid, error);
+      event = { type: 'home-unavailable', txid: effect.txid, home: effect.to, detail: `MIDDLEWARE${effect.to}, home of ${effect.locks[0]!.key}, is unavailable: ${error.message}` };
+    }
+    this.dispatch(event);
+  }
+
+  /** Releases txid's locks at one home; retried, since a lock left behind blocks others. */
+  private async releaseAt(home: number, txid: TxnId): Promise<void> {
+    for (let attempt = 1; attempt <= RELEASE_ATTEMPTS_MAX; attempt++) {
+      try {
+        await this.options.peer(home).request({ type: 'peer.release', from: this.options.id, txid }, RELEASE_TIMEOUT_MS);
+        return;
+      } catch (error) {
+        if (attempt === RELEASE_ATTEMPTS_MAX) this.options.logger.error(`could not release ${txid}'s locks at MIDDLEWARE${home}: ${(error as Error).message}`);
+        await new Promise((resolve) => setTimeout(resolve, 50 * attempt));
       }
-      throw error;
     }
   }
 
-  /** Releases txid's locks at every home it asked; retried, since a lock left behind blocks others. */
-  private releaseEverywhere(txid: string, homes: number[]): void {
-    for (const home of homes) {
-      if (home === this.options.id) {
-        this.lockService.release(txid);
-        continue;
-      }
-      void (async () => {
-        for (let attempt = 1; attempt <= RELEASE_ATTEMPTS_MAX; attempt++) {
-          try {
-            await this.options.peer(home).request({ type: 'peer.release', from: this.options.id, txid }, RELEASE_TIMEOUT_MS);
-            return;
-          } catch (error) {
-            if (attempt === RELEASE_ATTEMPTS_MAX) this.options.logger.error(`could not release ${txid}'s locks at MIDDLEWARE${home}: ${(error as Error).message}`);
-            await new Promise((resolve) => setTimeout(resolve, 50 * attempt));
+  /** One read of every locked key: locked keys cannot change under us, so it is the transaction's view. */
+  private read(txid: TxnId, keys: Key[]): void {
+    const attempt = this.attempts.get(txid)!;
+    attempt.keys = keys;
+    this.options.replicas.read(keys).then(
+      (entries) => {
+        attempt.entries = entries;
+        this.dispatch({ type: 'read-answered', txid, entries });
+      },
+      (error: unknown) => this.giveUp(txid, error),
+    );
+  }
+
+  /** With every lock held and every key read: run the block in a fresh workspace. */
+  private async runBlock(txid: TxnId): Promise<void> {
+    const attempt = this.attempts.get(txid)!;
+    const { commands, end, locks } = attempt.transaction;
+    const workspace = new Workspace();
+    attempt.keys.forEach((key, index) => {
+      const entry = attempt.entries[index]!;
+      workspace.recordRead(key, entry.version, entry.value);
+    });
+    let interpreted: InterpreterOutcome;
+    try {
+      interpreted = await interpret(commands, {
+        workspace,
+        readKeys: async (wanted) => {
+          for (const key of wanted) {
+            if (!locks.some((lock) => lock.key === key)) throw new Error(`2pl: the block read ${key} without a lock`);
           }
-        }
-      })();
+        },
+        magic: this.options.magic,
+        sleep: (ms) => new Promise((resolve) => setTimeout(resolve, ms)),
+      });
+    } catch (error) {
+      return this.giveUp(txid, error);
     }
+    attempt.interpreted = interpreted;
+    if (keepsWrites(interpreted, end)) this.dispatch({ type: 'finish-requested', txid, decision: 'commit', writes: workspace.writeSet });
+    else this.dispatch({ type: 'finish-requested', txid, decision: 'rollback' });
   }
 
   onPeerRequest(request: PeerRequest): Promise<unknown> | undefined {
     if (request.type === 'peer.lock') {
-      this.clock.observe(request.ts);
-      return this.lockService.lock(request.txid, request.ts, request.locks).then((outcome) => (outcome.granted ? { granted: true, clock: this.clock.value } : outcome));
+      if (this.lockReplies.has(request.txid)) throw new Error(`2pl: ${request.txid} already has a request waiting at MIDDLEWARE${this.options.id}`);
+      return new Promise<LockAnswer>((resolve) => {
+        // Set before the request goes in: the answer may come at once.
+        this.lockReplies.set(request.txid, resolve);
+        this.dispatch({ type: 'lock-requested', from: request.from, txid: request.txid, ts: request.ts, locks: request.locks });
+      });
     }
     if (request.type === 'peer.release') {
-      this.lockService.release(request.txid);
+      this.dispatch({ type: 'released', txid: request.txid });
       return Promise.resolve({});
     }
     return undefined;
   }
 
   clockValue(): number {
-    return this.clock.value;
+    return this.node.clock.value;
   }
 
   memberJoined(member: number, clock: number): void {
-    this.clock.observe(clock);
+    this.dispatch({ type: 'member-joined', member, clock });
     if (member !== this.options.id) this.memberSet.add(member);
   }
 
@@ -226,14 +291,14 @@ export class TwoPhaseLockingEngine implements TransactionEngine {
   }
 
   busy(): boolean {
-    return this.running > 0 || this.lockService.transactionCount > 0;
+    return this.running > 0 || this.node.home.transactionCount > 0;
   }
 
   beginLeaving(): void {
-    this.lockService.beginLeaving();
+    this.dispatch({ type: 'begin-leaving' });
   }
 
   status(): EngineStatus {
-    return { clock: this.clock.value, commits: this.commits, aborts: this.aborts, inFlight: this.running, members: this.members(), lockedKeys: this.lockService.table.lockedKeyCount };
+    return { clock: this.node.clock.value, commits: this.node.commits, aborts: this.node.aborts, inFlight: this.running, members: this.members(), lockedKeys: this.node.home.table.lockedKeyCount };
   }
 }

@@ -1,4 +1,4 @@
-// The lock table of one home middleware under strict two-phase locking (DESIGN.md, "The
+// The lock table of one home middleware under strict two-phase locking (the design document, "The
 // baseline: strict two-phase locking"). A pure data structure driven by calls: acquire and
 // releaseAll go in, the requests granted come out as data; the middleware turns those into
 // grant messages. Deadlocks are prevented, not detected: with wait-die every wait points from
@@ -124,6 +124,11 @@ export class LockTable {
 
   holders(key: string): Array<{ txid: string; mode: LockMode }> {
     return [...(this.keys.get(key)?.holders ?? [])].map(([txid, mode]) => ({ txid, mode }));
+  }
+
+  /** Calls `visit` for every lock held in the table, without copying (for checks made after every step of a simulation). */
+  forEachHolder(visit: (key: string, txid: string, mode: LockMode) => void): void {
+    for (const [key, locks] of this.keys) for (const [txid, mode] of locks.holders) visit(key, txid, mode);
   }
 
   waiters(key: string): Array<{ txid: string; mode: LockMode }> {

@@ -1,0 +1,529 @@
+// A seeded, deterministic simulation of strict two-phase locking: several TwoPhaseLockingNode
+// cores (unchanged from production), in-memory replicas under the Thomas write rule
+// (database/thomas.ts), closed-loop clients with random read/write plans, and a fake network
+// that delays, reorders and drops messages. Lost messages are handled as the real engine
+// handles them: a lock request that is not answered in time makes its home unavailable, a
+// release is retried a bounded number of times, a read fails over to the next replica, an
+// APPLY is re-sent until acknowledged. It records what every client saw, for the history
+// checker, and checks the lock invariant after every event.
+import { TwoPhaseLockingNode, type LockRequest, type TwoPhaseLockingEffect, type TwoPhaseLockingEvent, type TwoPhaseLockingFaults } from '../../twopl/node.js';
+import type { DeadlockPolicy, LockMode } from '../../twopl/lock-table.js';
+import { planApply, writtenKeys } from '../../database/thomas.js';
+import { backoffMs, type TransactionLimits } from '../../transaction/retry.js';
+import type { Key, TxnId, Write } from '../../transaction/types.js';
+import { compareTimestamps, formatTimestamp, TIMESTAMP_ZERO, type Timestamp } from '../../timestamp/timestamp.js';
+import type { History, TxnRecord } from '../history/checker.js';
+import { Random } from './random.js';
+import { EventQueue } from './event-queue.js';
+
+export interface TwoPhaseLockingSimulationOptions {
+  seed: number;
+  policy: DeadlockPolicy;
+  middlewares: number;
+  replicas: number;
+  clientsPerMiddleware: number;
+  keys: number;
+  /** Client transactions in all (each may take several attempts). */
+  transactions: number;
+  /** Network delay of one message, in virtual ms: 1..delayMsMax, so messages overtake each other. */
+  delayMsMax: number;
+  dropProbability: number;
+  /** How long a lock request may wait for its answer before its home counts as unavailable. */
+  lockWaitTimeoutMs: number;
+  /** How long a read, a release or an APPLY waits for its answer before it is tried again. */
+  requestTimeoutMs: number;
+  /** Restarts of one transaction before its client gives up on it. */
+  retryCountMax: number;
+  /** The block runs for 0..runMsMax virtual ms while the locks are held. */
+  runMsMax: number;
+  /** Share of blocks that end in ROLLBACK (their writes are never applied). */
+  rollbackProbability: number;
+  /** Middlewares in turn leave (stop granting, wait until their locks are released), stay away a while, and come back with nothing remembered. */
+  leaveAndReturn?: boolean;
+  faults?: TwoPhaseLockingFaults;
+  /** Called with every event fed to a core and every effect it returns (debugging a seed). */
+  trace?: (line: string) => void;
+}
+
+export interface TwoPhaseLockingSimulationResult {
+  history: History;
+  committed: number;
+  /** Attempts that restarted: refused by a home (die, leaving) or a home unavailable. */
+  restarts: number;
+  restartsByReason: Record<string, number>;
+  rolledBack: number;
+  /** Attempts the shell gave up on (no replica answered the read). */
+  failedAttempts: number;
+  /** Transactions whose client gave up after retryCountMax restarts. */
+  gaveUp: number;
+  messages: number;
+  virtualMs: number;
+  /** Leaves and returns that happened. */
+  membershipChanges: number;
+  /** The first few times the lock invariant was broken after an event, and how often. */
+  lockViolations: string[];
+  lockViolationCount: number;
+  /**
+   * Locks held at a home by an attempt that ended longer ago than its release can take (every
+   * retry included): a leak. The run stops at the first one: what follows is a cluster slowly
+   * clogging up, and long to simulate.
+   */
+  leakedLocks: string[];
+  /** Locks or attempts still there after the run went quiet, and clients that never finished. */
+  leftovers: string[];
+  /** Keys on which the replicas disagree after the run went quiet. */
+  divergentKeys: Key[];
+  /** Keys whose final value is not the largest-timestamp committed write. */
+  wrongFinalKeys: Key[];
+}
+
+interface StoredEntry {
+  version: Timestamp;
+  value: number | null;
+}
+
+interface Plan {
+  readKeys: Key[];
+  /** Keys read and then written. */
+  writeKeys: Key[];
+  /** Keys written without being read first. */
+  blindKeys: Key[];
+  locks: LockRequest[];
+}
+
+/** A client transaction across its attempts. */
+interface ClientTransaction {
+  client: number;
+  middleware: number;
+  plan: Plan;
+  startTs: Timestamp | undefined;
+  restarts: number;
+}
+
+/** One attempt, as the simulated shell keeps it. */
+interface SimulatedAttempt {
+  transaction: ClientTransaction;
+  record: TxnRecord;
+  entries: StoredEntry[];
+}
+
+const EVENTS_MAX = 20_000_000;
+const RELEASE_ATTEMPTS_MAX = 5;
+const VIOLATIONS_KEPT = 5;
+
+export function simulateTwoPhaseLocking(options: TwoPhaseLockingSimulationOptions): TwoPhaseLockingSimulationResult {
+  const random = new Random(options.seed);
+  const queue = new EventQueue();
+  let nowMs = 0;
+  let sequence = 0;
+  let messages = 0;
+  const schedule = (delayMs: number, run: () => void) => queue.push({ atMs: nowMs + delayMs, sequence: sequence++, run });
+
+  const keys = Array.from({ length: options.keys }, (_, index) => `k${index}`);
+  const middlewareIds = Array.from({ length: options.middlewares }, (_, index) => index + 1);
+  const replicaIds = Array.from({ length: options.replicas }, (_, index) => index + 1);
+  const replicas = new Map<number, Map<Key, StoredEntry>>(replicaIds.map((id) => [id, new Map()]));
+  const newNode = (id: number, clockStart: number) => new TwoPhaseLockingNode({ id, policy: options.policy, middlewareIds, replicas: replicaIds, clockStart, faults: options.faults });
+  const nodes = new Map<number, TwoPhaseLockingNode>(middlewareIds.map((id) => [id, newNode(id, 0)]));
+  /** A middleware's process: a message sent to an earlier one, or while it is away, is lost (its connection is gone). */
+  const incarnations = new Map<number, number>(middlewareIds.map((id) => [id, 1]));
+  const away = new Set<number>();
+  /** Middlewares that take no new client transactions (leaving, or away). */
+  const closed = new Set<number>();
+  /** Client transactions running on each middleware, back-offs included. */
+  const busy = new Map<number, number>(middlewareIds.map((id) => [id, 0]));
+
+  /** Sends a message over the fake network: delayed at random (so reordered), sometimes lost. */
+  const send = (deliver: () => void): void => {
+    messages += 1;
+    if (random.chance(options.dropProbability)) return;
+    schedule(random.int(1, options.delayMsMax), deliver);
+  };
+  /** A message to a middleware: lost as well when that middleware is away or restarted meanwhile. */
+  const sendTo = (middleware: number, deliver: () => void): void => {
+    const incarnation = incarnations.get(middleware);
+    send(() => {
+      if (away.has(middleware) || incarnations.get(middleware) !== incarnation) return;
+      deliver();
+    });
+  };
+
+  const readReplica = (replica: number, key: Key): StoredEntry => replicas.get(replica)!.get(key) ?? { version: TIMESTAMP_ZERO, value: null };
+  const applyReplica = (replica: number, ts: Timestamp, writes: Write[]): void => {
+    const store = replicas.get(replica)!;
+    const stored = new Map<Key, Timestamp>();
+    for (const key of writtenKeys(writes)) {
+      const entry = store.get(key);
+      if (entry) stored.set(key, entry.version);
+    }
+    for (const put of planApply(ts, writes, stored)) {
+      store.set(put.key, { version: put.entry.version, value: put.entry.value === undefined ? null : (put.entry.value as number) });
+    }
+  };
+
+  const transactions: TxnRecord[] = [];
+  const attempts = new Map<TxnId, SimulatedAttempt>();
+  /** When each ended attempt ended. */
+  const endedAtMs = new Map<TxnId, number>();
+  let started = 0;
+  let finishedTransactions = 0;
+  let committed = 0;
+  let restarts = 0;
+  const restartsByReason: Record<string, number> = {};
+  let rolledBack = 0;
+  let failedAttempts = 0;
+  let gaveUp = 0;
+  let nextTxid = 1;
+  let nextValue = 1;
+  let membershipChanges = 0;
+  const committedWrites: Array<{ ts: Timestamp; writes: Write[] }> = [];
+  const limits: TransactionLimits = { retryCountMax: options.retryCountMax, backoffMsBase: 2, backoffMsMax: 250 };
+
+  // ---- the shell: effects of a core, carried over the fake network ----
+  /** `${txid}>${home}` of lock requests neither answered nor timed out. */
+  const lockRequestsOpen = new Set<string>();
+
+  const dispatch = (middleware: number, event: TwoPhaseLockingEvent): void => {
+    const effects = nodes.get(middleware)!.handle(event);
+    options.trace?.(`${nowMs} M${middleware} <- ${JSON.stringify(event)} -> ${JSON.stringify(effects)}`);
+    for (const effect of effects) execute(middleware, effect);
+  };
+
+  const execute = (middleware: number, effect: TwoPhaseLockingEffect): void => {
+    switch (effect.type) {
+      case 'send-lock-request': {
+        const open = `${effect.txid}>${effect.to}`;
+        lockRequestsOpen.add(open);
+        sendTo(effect.to, () => dispatch(effect.to, { type: 'lock-requested', from: middleware, txid: effect.txid, ts: effect.ts, locks: effect.locks }));
+        schedule(options.lockWaitTimeoutMs, () => {
+          if (!lockRequestsOpen.delete(open)) return;
+          dispatch(middleware, { type: 'home-unavailable', txid: effect.txid, home: effect.to, detail: `MIDDLEWARE${effect.to} did not answer in time` });
+        });
+        return;
+      }
+      case 'lock-answered': {
+        // Possibly long after the request: the grant a waiting request waited for.
+        const open = `${effect.txid}>${middleware}`;
+        sendTo(effect.to, () => {
+          if (!lockRequestsOpen.delete(open)) return;
+          dispatch(effect.to, { type: 'lock-answer-received', txid: effect.txid, home: middleware, answer: effect.answer });
+        });
+        return;
+      }
+      case 'send-release':
+        return releaseAt(middleware, effect.to, effect.txid, 1);
+      case 'read':
+        return readFrom(middleware, effect.txid, effect.keys, random.int(0, replicaIds.length - 1), 0);
+      case 'run':
+        return runBlock(middleware, effect.txid);
+      case 'apply':
+        for (const replica of effect.replicas) applyUntilAcked(middleware, replica, effect.txid, effect.ts, effect.writes);
+        return;
+      case 'committed':
+      case 'rolled-back':
+      case 'aborted':
+      case 'failed':
+        return endAttempt(effect);
+    }
+  };
+
+  /** As the real shell: a release is retried a bounded number of times. */
+  const releaseAt = (middleware: number, home: number, txid: TxnId, attempt: number): void => {
+    let acked = false;
+    sendTo(home, () => {
+      dispatch(home, { type: 'released', txid });
+      sendTo(middleware, () => { acked = true; });
+    });
+    schedule(options.requestTimeoutMs, () => {
+      if (acked || attempt >= RELEASE_ATTEMPTS_MAX) return;
+      schedule(50 * attempt, () => releaseAt(middleware, home, txid, attempt + 1));
+    });
+  };
+
+  /** As the real replica set: one replica after another, each with a timeout; none answering fails the attempt. */
+  const readFrom = (middleware: number, txid: TxnId, wanted: Key[], first: number, tried: number): void => {
+    if (tried === replicaIds.length) {
+      dispatch(middleware, { type: 'attempt-failed', txid, detail: 'no database replica answered db.read' });
+      return;
+    }
+    const replica = replicaIds[(first + tried) % replicaIds.length]!;
+    let answered = false;
+    send(() => {
+      const entries = wanted.map((key) => readReplica(replica, key));
+      sendTo(middleware, () => {
+        if (answered) return;
+        answered = true;
+        const attempt = attempts.get(txid);
+        if (attempt) attempt.entries = entries;
+        dispatch(middleware, { type: 'read-answered', txid, entries });
+      });
+    });
+    schedule(options.requestTimeoutMs, () => {
+      if (answered) return;
+      answered = true;
+      readFrom(middleware, txid, wanted, first, tried + 1);
+    });
+  };
+
+  /** Like the real replica set: a decided APPLY is re-sent until the replica acknowledges. */
+  const applyUntilAcked = (middleware: number, replica: number, txid: TxnId, ts: Timestamp, writes: Write[]): void => {
+    let acked = false;
+    send(() => {
+      applyReplica(replica, ts, writes);
+      sendTo(middleware, () => {
+        if (acked) return;
+        acked = true;
+        dispatch(middleware, { type: 'replica-acked', txid, replica });
+      });
+    });
+    schedule(options.requestTimeoutMs, () => {
+      if (acked) return;
+      acked = true; // this round is over; a fresh one starts
+      applyUntilAcked(middleware, replica, txid, ts, writes);
+    });
+  };
+
+  /** The block: PRINT the read keys, ASSIGN fresh values (unique across the history) to the written ones. */
+  const runBlock = (middleware: number, txid: TxnId): void => {
+    const attempt = attempts.get(txid)!;
+    const { plan } = attempt.transaction;
+    const locked = plan.locks.map((lock) => lock.key);
+    for (const key of plan.readKeys) attempt.record.reads.push({ key, value: attempt.entries[locked.indexOf(key)]!.value });
+    const writes: Write[] = [];
+    for (const key of [...plan.writeKeys, ...plan.blindKeys]) {
+      const value = nextValue++;
+      writes.push({ key, value });
+      attempt.record.writes.push({ key, value });
+    }
+    const rollback = random.chance(options.rollbackProbability);
+    schedule(random.int(0, options.runMsMax), () => {
+      if (rollback) dispatch(middleware, { type: 'finish-requested', txid, decision: 'rollback' });
+      else dispatch(middleware, { type: 'finish-requested', txid, decision: 'commit', writes });
+    });
+  };
+
+  // ---- clients ----
+  const planTransaction = (): Plan => {
+    const readKeys = random.sample(keys, random.int(1, Math.min(4, keys.length)));
+    const readOnly = random.chance(0.2);
+    const writeKeys = readOnly ? [] : readKeys.filter(() => random.chance(0.6));
+    const blindKeys = readOnly ? [] : random.sample(keys.filter((key) => !readKeys.includes(key)), random.chance(0.2) ? 1 : 0);
+    // The lock set as the engine builds it: in the order first touched, exclusive if written.
+    const locks: LockRequest[] = [
+      ...readKeys.map((key) => ({ key, mode: (writeKeys.includes(key) ? 'exclusive' : 'shared') as LockMode })),
+      ...blindKeys.map((key) => ({ key, mode: 'exclusive' as LockMode })),
+    ];
+    return { readKeys, writeKeys, blindKeys, locks };
+  };
+
+  const startTransaction = (client: number, middleware: number): void => {
+    if (started >= options.transactions) return;
+    if (closed.has(middleware)) {
+      // Its middleware is leaving or away: the client goes to another one, as a real client would.
+      middleware = random.pick(middlewareIds.filter((id) => !closed.has(id)));
+    }
+    started += 1;
+    busy.set(middleware, busy.get(middleware)! + 1);
+    beginAttempt({ client, middleware, plan: planTransaction(), startTs: undefined, restarts: 0 });
+  };
+
+  const beginAttempt = (transaction: ClientTransaction): void => {
+    const txid = `t${nextTxid++}`;
+    const record: TxnRecord = { id: txid, outcome: 'unknown', reads: [], writes: [], startMs: nowMs };
+    transactions.push(record);
+    attempts.set(txid, { transaction, record, entries: [] });
+    dispatch(transaction.middleware, { type: 'begin', txid, startTs: transaction.startTs, locks: transaction.plan.locks });
+  };
+
+  const endTransaction = (transaction: ClientTransaction): void => {
+    finishedTransactions += 1;
+    busy.set(transaction.middleware, busy.get(transaction.middleware)! - 1);
+    schedule(random.int(0, 3), () => startTransaction(transaction.client, transaction.middleware));
+  };
+
+  const endAttempt = (effect: Extract<TwoPhaseLockingEffect, { type: 'committed' | 'rolled-back' | 'aborted' | 'failed' }>): void => {
+    const attempt = attempts.get(effect.txid);
+    if (!attempt) throw new Error(`simulation: an outcome for unknown ${effect.txid}`);
+    attempts.delete(effect.txid);
+    endedAtMs.set(effect.txid, nowMs);
+    const { record, transaction } = attempt;
+    record.endMs = nowMs;
+    switch (effect.type) {
+      case 'committed': {
+        record.outcome = 'committed';
+        record.commitTs = effect.ts;
+        committed += 1;
+        const writes: Write[] = record.writes.map((write) => ({ key: write.key, value: write.value }));
+        if (writes.length > 0) committedWrites.push({ ts: effect.ts, writes });
+        return endTransaction(transaction);
+      }
+      case 'rolled-back':
+        // Nothing of it was applied: to a reader it never happened.
+        record.outcome = 'aborted';
+        rolledBack += 1;
+        return endTransaction(transaction);
+      case 'failed':
+        record.outcome = 'aborted';
+        failedAttempts += 1;
+        return endTransaction(transaction);
+      case 'aborted':
+        record.outcome = 'aborted';
+        restarts += 1;
+        restartsByReason[effect.reason] = (restartsByReason[effect.reason] ?? 0) + 1;
+        if (transaction.restarts >= options.retryCountMax) {
+          gaveUp += 1;
+          return endTransaction(transaction);
+        }
+        // Restart after a back-off, keeping the start timestamp.
+        transaction.startTs = effect.startTs;
+        schedule(backoffMs(transaction.restarts, limits, () => random.next()), () => beginAttempt(transaction));
+        transaction.restarts += 1;
+        return;
+    }
+  };
+
+  // ---- the lock invariant, after every event ----
+  const lockViolations: string[] = [];
+  let lockViolationCount = 0;
+  const leakedLocks: string[] = [];
+  /** The longest a release can take, every retry included; a lock held longer by an ended attempt leaked. */
+  const releaseTakesMsMax = RELEASE_ATTEMPTS_MAX * (options.requestTimeoutMs + 2 * options.delayMsMax + 50 * RELEASE_ATTEMPTS_MAX);
+  const holdAtHome = (key: Key, txid: TxnId, mode: LockMode): void => {
+    const endedMs = endedAtMs.get(txid);
+    if (endedMs !== undefined && nowMs - endedMs > releaseTakesMsMax && leakedLocks.length < VIOLATIONS_KEPT) {
+      leakedLocks.push(`at ${nowMs} ms, ${txid} still holds ${key} (${mode}) ${nowMs - endedMs} ms after it ended`);
+    }
+    hold(key, txid, mode);
+  };
+  const holders = new Map<Key, Map<TxnId, LockMode>>(keys.map((key) => [key, new Map()]));
+  /** The keys with a holder in this check; only they are cleared and looked at. */
+  const touched: Array<Map<TxnId, LockMode>> = [];
+  const hold = (key: Key, txid: TxnId, mode: LockMode): void => {
+    const onKey = holders.get(key)!;
+    if (onKey.size === 0) touched.push(onKey);
+    if (onKey.get(txid) !== 'exclusive') onKey.set(txid, mode);
+  };
+  /**
+   * At most one exclusive holder per key across all homes, and no shared holder beside an
+   * exclusive one. A holder is a transaction a home's table says holds the lock, or one past
+   * its locking phase (it relies on its whole lock set until it ends).
+   */
+  const checkLocks = (): void => {
+    for (const onKey of touched) onKey.clear();
+    touched.length = 0;
+    for (const node of nodes.values()) {
+      node.home.table.forEachHolder(holdAtHome);
+      for (const attempt of node.lockedAttempts()) for (const lock of attempt.locks) hold(lock.key, attempt.txid, lock.mode);
+    }
+    for (const onKey of touched) {
+      if (onKey.size < 2) continue;
+      let exclusive = false;
+      for (const mode of onKey.values()) if (mode === 'exclusive') exclusive = true;
+      if (!exclusive) continue;
+      lockViolationCount += 1;
+      if (lockViolations.length < VIOLATIONS_KEPT) {
+        const key = keys.find((candidate) => holders.get(candidate) === onKey)!;
+        lockViolations.push(`at ${nowMs} ms, ${key} is held by ${[...onKey].map(([txid, mode]) => `${txid} (${mode})`).join(', ')}`);
+      }
+    }
+  };
+
+  // ---- middlewares leave and come back in turn ----
+  if (options.leaveAndReturn) {
+    const cycles = Math.min(3, options.middlewares);
+    let cycle = 0;
+    const startCycle = (): void => {
+      if (cycle >= cycles || started >= options.transactions) return;
+      const leaver = middlewareIds[cycle % middlewareIds.length]!;
+      cycle += 1;
+      closed.add(leaver);
+      drain(leaver);
+    };
+    // As the real server: its own transactions finish first; then it grants nothing new and
+    // waits until every lock it homes is released.
+    const drain = (leaver: number): void => {
+      if (busy.get(leaver)! > 0) return schedule(5, () => drain(leaver));
+      dispatch(leaver, { type: 'begin-leaving' });
+      waitForReleases(leaver);
+    };
+    const waitForReleases = (leaver: number): void => {
+      if (nodes.get(leaver)!.home.transactionCount > 0) return schedule(5, () => waitForReleases(leaver));
+      away.add(leaver);
+      membershipChanges += 1;
+      schedule(random.int(100, 400), () => comeBack(leaver));
+    };
+    // A new process that remembers nothing; its JOIN gives it a clock past every member's.
+    const comeBack = (leaver: number): void => {
+      const clock = Math.max(...middlewareIds.filter((id) => id !== leaver).map((id) => nodes.get(id)!.clock.value));
+      nodes.set(leaver, newNode(leaver, clock));
+      incarnations.set(leaver, incarnations.get(leaver)! + 1);
+      away.delete(leaver);
+      closed.delete(leaver);
+      membershipChanges += 1;
+      schedule(random.int(100, 300), startCycle);
+    };
+    schedule(150, startCycle);
+  }
+
+  // ---- run ----
+  let client = 0;
+  for (const middleware of middlewareIds) {
+    for (let index = 0; index < options.clientsPerMiddleware; index++) {
+      const id = client++;
+      schedule(random.int(0, 5), () => startTransaction(id, middleware));
+    }
+  }
+  let events = 0;
+  for (;;) {
+    const event = queue.pop();
+    if (!event) break;
+    if (++events > EVENTS_MAX) throw new Error(`2PL simulation seed ${options.seed}: more than ${EVENTS_MAX} events; livelock?`);
+    nowMs = event.atMs;
+    event.run();
+    checkLocks();
+    if (leakedLocks.length > 0) break;
+  }
+
+  // ---- after quiescence ----
+  const leftovers: string[] = [];
+  for (const [id, node] of nodes) {
+    if (node.home.table.lockedKeyCount > 0) leftovers.push(`MIDDLEWARE${id} still has ${node.home.table.lockedKeyCount} keys locked or waited for`);
+    if (node.attemptCount > 0) leftovers.push(`MIDDLEWARE${id} still runs ${node.attemptCount} attempts`);
+  }
+  if (finishedTransactions !== options.transactions) leftovers.push(`${options.transactions - finishedTransactions} of ${options.transactions} client transactions never finished`);
+
+  const divergentKeys: Key[] = [];
+  const wrongFinalKeys: Key[] = [];
+  const expected = new Map<Key, StoredEntry>();
+  for (const { ts, writes } of committedWrites) {
+    for (const write of writes) {
+      const current = expected.get(write.key);
+      if (!current || compareTimestamps(current.version, ts) < 0) expected.set(write.key, { version: ts, value: write.value as number });
+    }
+  }
+  for (const key of keys) {
+    const first = readReplica(replicaIds[0]!, key);
+    if (replicaIds.some((replica) => { const entry = readReplica(replica, key); return entry.value !== first.value || compareTimestamps(entry.version, first.version) !== 0; })) divergentKeys.push(key);
+    const want = expected.get(key) ?? { version: TIMESTAMP_ZERO, value: null };
+    if (want.value !== first.value || compareTimestamps(want.version, first.version) !== 0) wrongFinalKeys.push(`${key} (${first.value}@${formatTimestamp(first.version)}, expected ${want.value}@${formatTimestamp(want.version)})`);
+  }
+
+  return {
+    history: { transactions, initial: Object.fromEntries(keys.map((key) => [key, null])) },
+    committed,
+    restarts,
+    restartsByReason,
+    rolledBack,
+    failedAttempts,
+    gaveUp,
+    messages,
+    virtualMs: nowMs,
+    membershipChanges,
+    lockViolations,
+    lockViolationCount,
+    leakedLocks,
+    leftovers,
+    divergentKeys,
+    wrongFinalKeys,
+  };
+}

@@ -1,0 +1,228 @@
+// The pure 2PL core against the design document ("The baseline: strict two-phase locking")
+// and the README ("Strategies"), one test per rule: where locks are asked, when a transaction
+// may read, which timestamps it takes, when it releases, and what a home answers. No sockets,
+// no timers: events in, effects out.
+import test from 'ava';
+import { homeOf } from '../twopl/home.js';
+import { LockHome, type LockHomeEffect } from '../twopl/lock-home.js';
+import { TwoPhaseLockingNode, type LockRequest, type TwoPhaseLockingEffect } from '../twopl/node.js';
+import { LamportClock } from '../timestamp/clock.js';
+import { isBefore, type Timestamp } from '../timestamp/timestamp.js';
+
+const MIDDLEWARES = [1, 2, 3];
+
+/** A key whose lock middleware `home` homes. */
+function keyHomedAt(home: number, prefix = 'key'): string {
+  for (let index = 0; ; index++) if (homeOf(`${prefix}${index}`, MIDDLEWARES) === home) return `${prefix}${index}`;
+}
+
+const AT_1 = keyHomedAt(1);
+const AT_2 = keyHomedAt(2);
+const AT_3 = keyHomedAt(3);
+const OTHER_AT_2 = keyHomedAt(2, 'other');
+
+function node(options: { id?: number; policy?: 'wait-die' | 'no-wait'; replicas?: number[] } = {}): TwoPhaseLockingNode {
+  return new TwoPhaseLockingNode({ id: options.id ?? 1, policy: options.policy ?? 'wait-die', middlewareIds: MIDDLEWARES, replicas: options.replicas ?? [1, 2] });
+}
+
+function ofType<T extends TwoPhaseLockingEffect['type']>(effects: TwoPhaseLockingEffect[], type: T): Array<Extract<TwoPhaseLockingEffect, { type: T }>> {
+  return effects.filter((effect) => effect.type === type) as Array<Extract<TwoPhaseLockingEffect, { type: T }>>;
+}
+
+function only<T extends TwoPhaseLockingEffect['type']>(effects: TwoPhaseLockingEffect[], type: T): Extract<TwoPhaseLockingEffect, { type: T }> {
+  const found = ofType(effects, type);
+  if (found.length !== 1) throw new Error(`expected one ${type} effect, got ${JSON.stringify(effects)}`);
+  return found[0]!;
+}
+
+const shared = (key: string): LockRequest => ({ key, mode: 'shared' });
+const exclusive = (key: string): LockRequest => ({ key, mode: 'exclusive' });
+const GRANTED = { granted: true as const, clock: 0 };
+
+/** Begins `txid` with locks at homes 1 (local), 2 and 3, and has homes 2 and 3 grant. */
+function lockedEverywhere(core: TwoPhaseLockingNode, txid: string): TwoPhaseLockingEffect[] {
+  core.handle({ type: 'begin', txid, locks: [exclusive(AT_1), shared(AT_2), exclusive(AT_3)] });
+  core.handle({ type: 'lock-answer-received', txid, home: 2, answer: GRANTED });
+  return core.handle({ type: 'lock-answer-received', txid, home: 3, answer: GRANTED });
+}
+
+// ---- the transaction side ----
+
+test('locks are asked at each key\'s home, one request per home with all its keys; the local home answers inside the core', (t) => {
+  const core = node();
+  const effects = core.handle({ type: 'begin', txid: 'T', locks: [shared(AT_2), exclusive(AT_1), exclusive(OTHER_AT_2), shared(AT_3)] });
+  const requests = ofType(effects, 'send-lock-request');
+  t.deepEqual(requests.map((request) => request.to), [2, 3]);
+  t.deepEqual(requests.find((request) => request.to === 2)!.locks, [shared(AT_2), exclusive(OTHER_AT_2)]);
+  t.deepEqual(requests.find((request) => request.to === 3)!.locks, [shared(AT_3)]);
+  t.deepEqual(core.home.table.locksOf('T'), [{ key: AT_1, mode: 'exclusive' }], 'the local key is locked without a message');
+});
+
+test('the start timestamp is ticked at the first attempt and a restart keeps it, however far the clock moved', (t) => {
+  const core = node();
+  const first = only(core.handle({ type: 'begin', txid: 'T1', locks: [exclusive(AT_2)] }), 'send-lock-request');
+  t.deepEqual(first.ts, [1, 1]);
+  core.handle({ type: 'lock-requested', from: 3, txid: 'X', ts: [50, 3], locks: [shared(AT_1)] });
+  const aborted = only(core.handle({ type: 'lock-answer-received', txid: 'T1', home: 2, answer: { granted: false, reason: 'die', detail: 'locked' } }), 'aborted');
+  t.deepEqual(aborted.startTs, [1, 1]);
+  const clockBefore = core.clock.value;
+  const second = only(core.handle({ type: 'begin', txid: 'T2', startTs: aborted.startTs, locks: [exclusive(AT_2)] }), 'send-lock-request');
+  t.deepEqual(second.ts, [1, 1], 'older than everything started since, so it cannot starve');
+  t.is(core.clock.value, clockBefore, 'a restart does not tick');
+});
+
+test('a refusal releases at every home at once, the one still waiting included, and the attempt restarts', (t) => {
+  const core = node();
+  core.handle({ type: 'begin', txid: 'T', locks: [exclusive(AT_1), exclusive(AT_2), exclusive(AT_3)] });
+  t.deepEqual(core.home.table.locksOf('T'), [{ key: AT_1, mode: 'exclusive' }]);
+  // Home 3 has not answered: its request may be waiting there. The release cancels it.
+  const effects = core.handle({ type: 'lock-answer-received', txid: 'T', home: 2, answer: { granted: false, reason: 'die', detail: `${AT_2} is locked by U` } });
+  t.deepEqual(ofType(effects, 'send-release').map((release) => release.to).sort(), [2, 3]);
+  t.deepEqual(core.home.table.locksOf('T'), [], 'the local lock is released too');
+  t.like(only(effects, 'aborted'), { txid: 'T', reason: 'die', detail: `${AT_2} is locked by U` });
+  t.deepEqual(core.handle({ type: 'lock-answer-received', txid: 'T', home: 3, answer: GRANTED }), [], 'a late grant starts nothing');
+});
+
+test('a home that does not answer in time counts as a refusal: release everywhere, restart with reason unavailable', (t) => {
+  const core = node();
+  core.handle({ type: 'begin', txid: 'T', locks: [exclusive(AT_2), exclusive(AT_3)] });
+  const effects = core.handle({ type: 'home-unavailable', txid: 'T', home: 3, detail: 'MIDDLEWARE3 is unavailable' });
+  t.deepEqual(ofType(effects, 'send-release').map((release) => release.to).sort(), [2, 3]);
+  t.like(only(effects, 'aborted'), { reason: 'unavailable', detail: 'MIDDLEWARE3 is unavailable' });
+});
+
+test('when the local home refuses at once, no other home is asked, so none needs a release', (t) => {
+  const core = node({ policy: 'no-wait' });
+  core.handle({ type: 'lock-requested', from: 2, txid: 'U', ts: [9, 2], locks: [exclusive(AT_1)] });
+  const effects = core.handle({ type: 'begin', txid: 'T', locks: [exclusive(AT_1), exclusive(AT_2)] });
+  t.deepEqual(effects.map((effect) => effect.type), ['aborted']);
+});
+
+test('nothing is read before the last grant; then every locked key is read at once, in the lock set\'s order', (t) => {
+  const core = node();
+  t.deepEqual(ofType(core.handle({ type: 'begin', txid: 'T', locks: [exclusive(AT_1), shared(AT_2), exclusive(AT_3)] }), 'read'), []);
+  t.deepEqual(core.handle({ type: 'lock-answer-received', txid: 'T', home: 3, answer: GRANTED }), []);
+  const read = only(core.handle({ type: 'lock-answer-received', txid: 'T', home: 2, answer: GRANTED }), 'read');
+  t.deepEqual(read.keys, [AT_1, AT_2, AT_3]);
+  t.deepEqual([...core.lockedAttempts()].map((attempt) => attempt.txid), ['T']);
+});
+
+test('the block runs only after the read, and the commit timestamp is above every version read and every grant\'s clock', (t) => {
+  const core = node();
+  core.handle({ type: 'begin', txid: 'T', locks: [exclusive(AT_1), shared(AT_2), exclusive(AT_3)] });
+  core.handle({ type: 'lock-answer-received', txid: 'T', home: 2, answer: { granted: true, clock: 30 } });
+  core.handle({ type: 'lock-answer-received', txid: 'T', home: 3, answer: GRANTED });
+  const versions: Timestamp[] = [[12, 2], [77, 3], [0, 0]];
+  only(core.handle({ type: 'read-answered', txid: 'T', entries: versions.map((version) => ({ version })) }), 'run');
+  const apply = only(core.handle({ type: 'finish-requested', txid: 'T', decision: 'commit', writes: [{ key: AT_1, value: 1 }] }), 'apply');
+  for (const version of [...versions, [30, 2] as Timestamp]) t.true(isBefore(version, apply.ts), `${apply.ts.join('.')} is not above ${version.join('.')}`);
+});
+
+test('locks are released only after every replica acknowledged the writes', (t) => {
+  const core = node({ replicas: [1, 2, 3] });
+  lockedEverywhere(core, 'T');
+  core.handle({ type: 'read-answered', txid: 'T', entries: [{ version: [0, 0] }, { version: [0, 0] }, { version: [0, 0] }] });
+  const apply = only(core.handle({ type: 'finish-requested', txid: 'T', decision: 'commit', writes: [{ key: AT_1, value: 5 }] }), 'apply');
+  t.deepEqual(apply.replicas, [1, 2, 3]);
+  t.deepEqual(core.handle({ type: 'replica-acked', txid: 'T', replica: 2 }), []);
+  t.deepEqual(core.handle({ type: 'replica-acked', txid: 'T', replica: 1 }), []);
+  t.deepEqual(core.home.table.locksOf('T'), [{ key: AT_1, mode: 'exclusive' }], 'still held while a replica may lack the write');
+  const effects = core.handle({ type: 'replica-acked', txid: 'T', replica: 3 });
+  t.deepEqual(ofType(effects, 'send-release').map((release) => release.to).sort(), [2, 3]);
+  t.deepEqual(only(effects, 'committed').ts, apply.ts);
+  t.deepEqual(core.home.table.locksOf('T'), []);
+  t.is(core.attemptCount, 0);
+});
+
+test('a rollback releases everywhere without a commit timestamp; a commit without writes commits at once', (t) => {
+  const rolledBack = node();
+  lockedEverywhere(rolledBack, 'T');
+  rolledBack.handle({ type: 'read-answered', txid: 'T', entries: [{ version: [0, 0] }, { version: [0, 0] }, { version: [0, 0] }] });
+  const clock = rolledBack.clock.value;
+  const effects = rolledBack.handle({ type: 'finish-requested', txid: 'T', decision: 'rollback' });
+  t.deepEqual(effects.map((effect) => effect.type).sort(), ['rolled-back', 'send-release', 'send-release']);
+  t.is(rolledBack.clock.value, clock);
+
+  const readOnly = node();
+  lockedEverywhere(readOnly, 'R');
+  readOnly.handle({ type: 'read-answered', txid: 'R', entries: [{ version: [0, 0] }, { version: [0, 0] }, { version: [0, 0] }] });
+  const committed = readOnly.handle({ type: 'finish-requested', txid: 'R', decision: 'commit', writes: [] });
+  t.deepEqual(committed.map((effect) => effect.type).sort(), ['committed', 'send-release', 'send-release']);
+});
+
+test('an incoming lock request moves the clock past its timestamp: what this middleware starts next is younger', (t) => {
+  const core = node();
+  core.handle({ type: 'lock-requested', from: 2, txid: 'X', ts: [100, 2], locks: [shared(AT_1)] });
+  const request = only(core.handle({ type: 'begin', txid: 'T', locks: [exclusive(AT_2)] }), 'send-lock-request');
+  t.true(isBefore([100, 2], request.ts));
+});
+
+// ---- the home side ----
+
+function home(policy: 'wait-die' | 'no-wait' = 'wait-die'): { home: LockHome; clock: LamportClock } {
+  const clock = new LamportClock(1);
+  return { home: new LockHome(1, policy, clock), clock };
+}
+
+function answer(effects: LockHomeEffect[]): LockHomeEffect {
+  if (effects.length !== 1) throw new Error(`expected one answer, got ${JSON.stringify(effects)}`);
+  return effects[0]!;
+}
+
+test('home: a waiting request is answered when a release grants its last lock, not before (notification, no polling)', (t) => {
+  const { home: lockHome, clock } = home();
+  t.like(answer(lockHome.handle({ type: 'lock-requested', from: 2, txid: 'Y', ts: [10, 2], locks: [exclusive('x')] })), { to: 2, answer: { granted: true } });
+  // X is older than the holder Y: under wait-die it waits.
+  t.deepEqual(lockHome.handle({ type: 'lock-requested', from: 3, txid: 'X', ts: [5, 3], locks: [shared('w'), exclusive('x')] }), []);
+  t.deepEqual(lockHome.table.locksOf('X'), [{ key: 'w', mode: 'shared' }], 'the locks before the one it waits for are held');
+  const granted = answer(lockHome.handle({ type: 'released', txid: 'Y' }));
+  t.deepEqual(granted, { type: 'lock-answered', to: 3, txid: 'X', answer: { granted: true, clock: clock.value } });
+  t.deepEqual(lockHome.table.locksOf('X'), [{ key: 'w', mode: 'shared' }, { key: 'x', mode: 'exclusive' }]);
+});
+
+test('home: releasing a request still waiting answers it (refused) and frees its place', (t) => {
+  const { home: lockHome } = home();
+  lockHome.handle({ type: 'lock-requested', from: 2, txid: 'Y', ts: [10, 2], locks: [exclusive('x')] });
+  lockHome.handle({ type: 'lock-requested', from: 3, txid: 'X', ts: [5, 3], locks: [exclusive('x')] });
+  t.like(answer(lockHome.handle({ type: 'released', txid: 'X' })), { to: 3, txid: 'X', answer: { granted: false, reason: 'die', detail: 'released while waiting' } });
+  t.deepEqual(lockHome.table.waiters('x'), []);
+});
+
+test('home: a lock request observes the request\'s timestamp, and a grant carries the home\'s clock', (t) => {
+  const { home: lockHome, clock } = home();
+  const granted = answer(lockHome.handle({ type: 'lock-requested', from: 2, txid: 'T', ts: [41, 2], locks: [shared('x')] }));
+  t.is(clock.value, 41);
+  t.deepEqual(granted.answer, { granted: true, clock: 41 });
+});
+
+test('home: once it begins leaving, new requests are refused (leaving); requests already waiting are still served', (t) => {
+  const { home: lockHome } = home();
+  lockHome.handle({ type: 'lock-requested', from: 2, txid: 'Y', ts: [10, 2], locks: [exclusive('x')] });
+  lockHome.handle({ type: 'lock-requested', from: 3, txid: 'X', ts: [5, 3], locks: [exclusive('x')] });
+  lockHome.handle({ type: 'begin-leaving' });
+  t.like(answer(lockHome.handle({ type: 'lock-requested', from: 2, txid: 'Z', ts: [1, 2], locks: [shared('y')] })), { to: 2, answer: { granted: false, reason: 'leaving' } });
+  t.like(answer(lockHome.handle({ type: 'released', txid: 'Y' })), { to: 3, txid: 'X', answer: { granted: true } });
+  lockHome.handle({ type: 'released', txid: 'X' });
+  t.is(lockHome.transactionCount, 0, 'with every lock released it may leave');
+});
+
+test('home: under no-wait a conflicting request dies at once, even the older one', (t) => {
+  const { home: lockHome } = home('no-wait');
+  lockHome.handle({ type: 'lock-requested', from: 2, txid: 'Y', ts: [10, 2], locks: [shared('x')] });
+  t.like(answer(lockHome.handle({ type: 'lock-requested', from: 3, txid: 'X', ts: [5, 3], locks: [exclusive('x')] })), { to: 3, answer: { granted: false, reason: 'die', detail: 'x is locked by Y' } });
+  t.deepEqual(lockHome.table.waiters('x'), []);
+});
+
+test('home: under wait-die the younger requester dies at once and the older one waits', (t) => {
+  const { home: lockHome } = home();
+  lockHome.handle({ type: 'lock-requested', from: 2, txid: 'Y', ts: [10, 2], locks: [exclusive('x')] });
+  t.like(answer(lockHome.handle({ type: 'lock-requested', from: 3, txid: 'Younger', ts: [11, 3], locks: [shared('x')] })), { answer: { granted: false, reason: 'die' } });
+  t.deepEqual(lockHome.handle({ type: 'lock-requested', from: 3, txid: 'Older', ts: [9, 3], locks: [shared('x')] }), []);
+});
+
+test('home: a release that overtook its own request makes the request be refused when it arrives (no lock for a transaction that gave up)', (t) => {
+  const { home: lockHome } = home();
+  t.deepEqual(lockHome.handle({ type: 'released', txid: 'T' }), []);
+  t.like(answer(lockHome.handle({ type: 'lock-requested', from: 2, txid: 'T', ts: [3, 2], locks: [exclusive('x')] })), { answer: { granted: false, reason: 'die' } });
+  t.is(lockHome.transactionCount, 0);
+});
