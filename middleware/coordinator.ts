@@ -2,7 +2,7 @@
 // effects out over the network: VALIDATE to peers, version reads and APPLYs to replicas.
 import { OccNode, type AbortReason, type Faults, type OccEffect, type OccEvent } from '../occ/node.js';
 import type { Key, MiddlewareId, ReadSet, TxnId, Write } from '../transaction/types.js';
-import type { Connection } from '../protocol/connection.js';
+import type { RequestLink } from '../protocol/connection.js';
 import type { Logger } from '../runtime/log.js';
 import { formatTimestamp, type Timestamp } from '../timestamp/timestamp.js';
 import type { ReplicaSet } from './replicas.js';
@@ -20,7 +20,7 @@ export type CommitOutcome =
 export interface CoordinatorOptions {
   id: MiddlewareId;
   replicas: ReplicaSet;
-  peerConnection: (member: MiddlewareId) => Connection;
+  peerConnection: (member: MiddlewareId) => RequestLink;
   logger: Logger;
   faults?: Faults;
 }

@@ -1,6 +1,6 @@
 // The optimistic strategy: private workspace, VALIDATE round with Lamport timestamps, APPLY.
 import type { Faults } from '../occ/node.js';
-import type { Connection } from '../protocol/connection.js';
+import type { RequestLink } from '../protocol/connection.js';
 import type { Logger } from '../runtime/log.js';
 import type { Command, PeerRequest, TxnResult } from '../protocol/schemas.js';
 import { Coordinator } from './coordinator.js';
@@ -12,7 +12,7 @@ import { runTransaction } from './transactions.js';
 export interface OccEngineOptions {
   id: number;
   replicas: ReplicaSet;
-  peer: (member: number) => Connection;
+  peer: (member: number) => RequestLink;
   logger: Logger;
   limits: TransactionLimits;
   magic: (args: readonly [number, number, number]) => string;

@@ -18,7 +18,7 @@ import type { TransactionEngine } from '../../middleware/engine.js';
 import { ReplicaSet } from '../../middleware/replicas.js';
 import { TwoPhaseLockingEngine } from '../../middleware/twopl-engine.js';
 import type { Strategy } from '../../cluster/cluster-file.js';
-import { parseResult, type Connection, type RequestLink } from '../../protocol/connection.js';
+import { parseResult, type RequestLink } from '../../protocol/connection.js';
 import {
   ClientRequestSchema, DatabaseRequestSchema, PeerRequestSchema, ReplySchema,
   type ClientRequest, type OutgoingRequest, type ResultOf, type Status, type TxnResult,
@@ -144,7 +144,13 @@ export class InProcessCluster implements SuiteCluster {
     for (const [index, id] of this.middlewareIds.entries()) {
       const replicas = new ReplicaSet(databases, index, logger, 'this-machine', (database) => this.network.link(`DATABASE${database.id}`, this.services.get(database.id)!.serve));
       this.replicaSets.push(replicas);
-      const peer = (member: number): Connection => this.network.link(`MIDDLEWARE${member}`, (raw, send) => this.servePeer(member, raw, send)) as unknown as Connection;
+      // One link per peer, kept, as the middleware keeps one connection per peer.
+      const peers = new Map<number, RequestLink>();
+      const peer = (member: number): RequestLink => {
+        let link = peers.get(member);
+        if (!link) peers.set(member, (link = this.network.link(`MIDDLEWARE${member}`, (raw, send) => this.servePeer(member, raw, send))));
+        return link;
+      };
       const common = { id, replicas, peer, logger, limits, magic: () => `MIDDLEWARE${id} in-process` };
       const engine: TransactionEngine = options.strategy === 'occ'
         ? new OccEngine(common)
