@@ -1,4 +1,4 @@
-// The 2PL lock table against DESIGN.md ("The baseline: strict two-phase locking"), one test
+// The 2PL lock table against docs/design.md ("The baseline: strict two-phase locking"), one test
 // per rule: lock compatibility, upgrades, FIFO queues, wait-die and no-wait, what a release
 // grants, no starvation, and a seeded random run that checks the waits-for graph after every
 // step. A failing random seed is printed and replays alone with

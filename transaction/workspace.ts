@@ -1,4 +1,4 @@
-// The private workspace of one transaction's read phase (DESIGN.md "Read phase").
+// The private workspace of one transaction's read phase (docs/design.md, "Read phase").
 // Writes are buffered; reads are served from the write set, else from what was already
 // read, else they must go to a replica, and the version read is recorded.
 import { timestampsEqual, type Timestamp } from '../timestamp/timestamp.js';
