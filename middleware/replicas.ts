@@ -7,6 +7,7 @@ import { type Entry } from '../protocol/schemas.js';
 import type { Timestamp } from '../timestamp/timestamp.js';
 import type { Key, ReplicaId, Write } from '../transaction/types.js';
 import type { Logger } from '../runtime/log.js';
+import { invariantBroken } from '../errors/invariant.js';
 
 export const REPLICA_REQUEST_TIMEOUT_MS = 10_000;
 const APPLY_RETRY_DELAY_MS_MAX = 2_000;
@@ -99,7 +100,7 @@ export class ReplicaSet {
    */
   apply(replica: ReplicaId, ts: Timestamp, writes: Write[]): Promise<void> {
     const queue = this.applyQueues.get(replica);
-    if (!queue) throw new Error(`no replica ${replica}`);
+    if (!queue) invariantBroken(`no replica ${replica}`);
     return new Promise((resolve, reject) => {
       queue.pending.push({ ts, writes: writes.map((write) => (write.value === undefined ? { key: write.key } : { key: write.key, value: write.value })), resolve, reject });
       if (queue.sendScheduled) return;

@@ -20,6 +20,7 @@ import type { Logger } from '../runtime/log.js';
 import { type Command, type Entry, type PeerRequest, type TxnResult } from '../protocol/schemas.js';
 import type { EngineStatus, TransactionEngine } from './engine.js';
 import type { ReplicaSet } from './replicas.js';
+import { invariantBroken } from '../errors/invariant.js';
 
 /** How long a lock request may wait at its home before the transaction gives up and restarts. */
 export const LOCK_WAIT_TIMEOUT_MS = 30_000;
@@ -173,7 +174,7 @@ export class TwoPhaseLockingEngine implements TransactionEngine {
 
   private take(txid: TxnId): RunningAttempt {
     const attempt = this.attempts.get(txid);
-    if (!attempt) throw new Error(`2pl: an outcome for ${txid}, which this engine is not running`);
+    if (!attempt) invariantBroken(`2pl: an outcome for ${txid}, which this engine is not running`);
     this.attempts.delete(txid);
     return attempt;
   }
@@ -239,7 +240,7 @@ export class TwoPhaseLockingEngine implements TransactionEngine {
         workspace,
         readKeys: async (wanted) => {
           for (const key of wanted) {
-            if (!locks.some((lock) => lock.key === key)) throw new Error(`2pl: the block read ${key} without a lock`);
+            if (!locks.some((lock) => lock.key === key)) invariantBroken(`2pl: the block read ${key} without a lock`);
           }
         },
         magic: this.options.magic,
@@ -255,7 +256,7 @@ export class TwoPhaseLockingEngine implements TransactionEngine {
 
   onPeerRequest(request: PeerRequest): Promise<unknown> | undefined {
     if (request.type === 'peer.lock') {
-      if (this.lockReplies.has(request.txid)) throw new Error(`2pl: ${request.txid} already has a request waiting at MIDDLEWARE${this.options.id}`);
+      if (this.lockReplies.has(request.txid)) invariantBroken(`2pl: ${request.txid} already has a request waiting at MIDDLEWARE${this.options.id}`);
       return new Promise<LockAnswer>((resolve) => {
         // Set before the request goes in: the answer may come at once.
         this.lockReplies.set(request.txid, resolve);

@@ -137,13 +137,11 @@ export function serveRequest<S extends z.ZodType<{ id: number; type: string }>>(
   }
   const answer = (result: unknown): void => send({ id, ok: true, result: result ?? {} });
   const fail = (error: unknown): void => {
-    if (error instanceof OccdbError) {
-      send({ id, ok: false, error: { code: error.code, message: error.message } });
-    } else {
-      const message = error instanceof Error ? error.message : String(error);
-      options.logger.error(`${options.label}: ${type} failed: ${error instanceof Error ? error.stack : message}`);
-      send({ id, ok: false, error: { code: 'INTERNAL', message } });
-    }
+    const message = error instanceof Error ? error.message : String(error);
+    const code = error instanceof OccdbError ? error.code : 'INTERNAL';
+    // INTERNAL is a bug (a broken invariant, or an error nothing expected): log it whole.
+    if (code === 'INTERNAL') options.logger.error(`${options.label}: ${type} failed: ${error instanceof Error ? error.stack : message}`);
+    send({ id, ok: false, error: { code, message } });
   };
   // The handler runs at once; its answer leaves with this turn's writes either way.
   let result: unknown;

@@ -1,5 +1,6 @@
 // One Lamport clock per middleware (docs/design.md, "Timestamps").
 import type { Timestamp } from './timestamp.js';
+import { invariantBroken } from '../errors/invariant.js';
 
 export class LamportClock {
   private counter: number;
@@ -33,6 +34,6 @@ function assertCounter(counter: number): void {
   // A counter that is not a safe non-negative integer means a corrupt message got past
   // validation or the clock overflowed: either way ordering can no longer be trusted.
   if (!Number.isSafeInteger(counter) || counter < 0) {
-    throw new Error(`Lamport counter out of range: ${counter}`);
+    invariantBroken(`Lamport counter out of range: ${counter}`);
   }
 }

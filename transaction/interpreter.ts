@@ -6,6 +6,7 @@ import type { Command, LineResult, Operand } from '../protocol/schemas.js';
 import type { Key, Value } from './types.js';
 import type { Workspace } from './workspace.js';
 import { keysToPrefetch } from './footprint.js';
+import { invariantBroken } from '../errors/invariant.js';
 
 export interface InterpreterContext {
   workspace: Workspace;
@@ -93,7 +94,7 @@ async function lookup(key: Key, context: InterpreterContext): Promise<Value | un
   if (!found.found) {
     await context.readKeys([key]);
     found = context.workspace.lookup(key);
-    if (!found.found) throw new Error(`interpreter: ${key} still unknown after a read`);
+    if (!found.found) invariantBroken(`interpreter: ${key} still unknown after a read`);
   }
   return found.value;
 }

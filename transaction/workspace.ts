@@ -3,6 +3,7 @@
 // read, else they must go to a replica, and the version read is recorded.
 import { timestampsEqual, type Timestamp } from '../timestamp/timestamp.js';
 import type { Key, ReadSet, Value, Write } from './types.js';
+import { invariantBroken } from '../errors/invariant.js';
 
 export type Lookup =
   | { found: true; value: Value | undefined }
@@ -26,7 +27,7 @@ export class Workspace {
     const earlier = this.versionsRead.get(key);
     if (earlier) {
       // Reads are cached, so a second replica read of one key means the caller bypassed lookup().
-      if (!timestampsEqual(earlier, version)) throw new Error(`workspace: key ${key} read twice at different versions`);
+      if (!timestampsEqual(earlier, version)) invariantBroken(`workspace: key ${key} read twice at different versions`);
       return;
     }
     this.versionsRead.set(key, version);

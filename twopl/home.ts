@@ -3,6 +3,7 @@
 // depends only on the key's bytes and on the middleware list as the cluster file orders it.
 // Homes do not move when a middleware leaves (the list stays the cluster file's), which is
 // why a key homed at an absent middleware cannot be locked until it returns.
+import { invariantBroken } from '../errors/invariant.js';
 
 const FNV_OFFSET_BASIS_32 = 0x811c9dc5;
 const FNV_PRIME_32 = 0x01000193;
@@ -22,6 +23,6 @@ export function fnv1a32(text: string): number {
 /** The id of the middleware that homes key's lock: a stable hash (e.g. FNV-1a 32-bit) of the key over the
  *  middleware ids as listed in the cluster file (the list order, not sorted). Same answer on every machine. */
 export function homeOf(key: string, middlewareIds: readonly number[]): number {
-  if (middlewareIds.length === 0) throw new Error('twopl: homeOf needs at least one middleware id');
+  if (middlewareIds.length === 0) invariantBroken('twopl: homeOf needs at least one middleware id');
   return middlewareIds[fnv1a32(key) % middlewareIds.length]!;
 }

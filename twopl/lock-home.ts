@@ -13,6 +13,7 @@ import type { LamportClock } from '../timestamp/clock.js';
 import type { Timestamp } from '../timestamp/timestamp.js';
 import type { Key, MiddlewareId, TxnId } from '../transaction/types.js';
 import { LockTable, type DeadlockPolicy, type LockMode } from './lock-table.js';
+import { invariantBroken } from '../errors/invariant.js';
 
 /** One lock a transaction asks of a home. */
 export interface LockRequest {
@@ -86,7 +87,7 @@ export class LockHome {
     if (this.leaving) return [refused(event.from, event.txid, 'leaving', `MIDDLEWARE${this.id} is leaving and grants no new locks`)];
     // A transaction asks each home once per attempt, so a second request while the first
     // waits is a requester's bug, not an operating condition.
-    if (this.waiting.has(event.txid)) throw new Error(`lock home: ${event.txid} already has a request waiting at MIDDLEWARE${this.id}`);
+    if (this.waiting.has(event.txid)) invariantBroken(`lock home: ${event.txid} already has a request waiting at MIDDLEWARE${this.id}`);
     if (this.earlyReleases.has(event.txid)) return [refused(event.from, event.txid, 'die', `${event.txid} was released at MIDDLEWARE${this.id} before its lock request arrived`)];
     return this.advance({ from: event.from, txid: event.txid, ts: event.ts, locks: event.locks, next: 0 });
   }

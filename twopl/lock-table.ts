@@ -4,6 +4,7 @@
 // grant messages. Deadlocks are prevented, not detected: with wait-die every wait points from
 // an older transaction to a younger one, so no cycle of waits can ever form.
 import { formatTimestamp, isBefore, timestampsEqual, type Timestamp } from '../timestamp/timestamp.js';
+import { invariantBroken } from '../errors/invariant.js';
 
 export type LockMode = 'shared' | 'exclusive';
 export type DeadlockPolicy = 'wait-die' | 'no-wait';
@@ -58,14 +59,14 @@ export class LockTable {
   private readonly txns = new Map<string, TxnLocks>();
 
   constructor(readonly policy: DeadlockPolicy) {
-    if (policy !== 'wait-die' && policy !== 'no-wait') throw new Error(`twopl: unknown deadlock policy ${String(policy)}`);
+    if (policy !== 'wait-die' && policy !== 'no-wait') invariantBroken(`twopl: unknown deadlock policy ${String(policy)}`);
   }
 
   /** txid (with its start timestamp, which a restarted transaction keeps) asks for key in mode. */
   acquire(txid: string, ts: Timestamp, key: string, mode: LockMode): AcquireResult {
     const txn = this.txns.get(txid);
     if (txn && !timestampsEqual(txn.ts, ts)) {
-      throw new Error(`twopl: ${txid} started at ${formatTimestamp(txn.ts)} but asks for ${key} with ${formatTimestamp(ts)}`);
+      invariantBroken(`twopl: ${txid} started at ${formatTimestamp(txn.ts)} but asks for ${key} with ${formatTimestamp(ts)}`);
     }
     const held = txn?.held.get(key);
     if (held !== undefined && covers(held, mode)) return GRANTED;
@@ -74,7 +75,7 @@ export class LockTable {
       // The same request again (a repeated message) changes nothing; a stronger one while the
       // first is still queued would need two places in one queue, which the design never asks.
       if (covers(queued, mode)) return WAITING;
-      throw new Error(`twopl: ${txid} asks for ${key} ${mode} while its ${queued} request for it is still queued`);
+      invariantBroken(`twopl: ${txid} asks for ${key} ${mode} while its ${queued} request for it is still queued`);
     }
 
     const locks = this.keys.get(key) ?? { holders: new Map<string, LockMode>(), queue: [] };
@@ -111,7 +112,7 @@ export class LockTable {
     // Keys it only waited for matter too: the cancelled request may have been what blocked the queue.
     for (const key of new Set([...txn.held.keys(), ...txn.waiting.keys()])) {
       const locks = this.keys.get(key);
-      if (!locks) throw new Error(`twopl: ${txid} has a lock or request on ${key}, which the table does not know`);
+      if (!locks) invariantBroken(`twopl: ${txid} has a lock or request on ${key}, which the table does not know`);
       locks.holders.delete(txid);
       const index = locks.queue.findIndex((request) => request.txid === txid);
       if (index >= 0) locks.queue.splice(index, 1);
@@ -210,7 +211,7 @@ export class LockTable {
 
   private tsOf(txid: string): Timestamp {
     const txn = this.txns.get(txid);
-    if (!txn) throw new Error(`twopl: ${txid} holds or waits for a lock but is not in the table`);
+    if (!txn) invariantBroken(`twopl: ${txid} holds or waits for a lock but is not in the table`);
     return txn.ts;
   }
 
@@ -219,7 +220,7 @@ export class LockTable {
     const locks = this.keys.get(key);
     if (!locks) return;
     const fail = (what: string): never => {
-      throw new Error(`twopl: lock table invariant broken on ${key}: ${what}`);
+      invariantBroken(`twopl: lock table invariant broken on ${key}: ${what}`);
     };
     if (locks.holders.size === 0 && locks.queue.length === 0) fail('an empty entry was kept');
     if (locks.holders.size > 1 && [...locks.holders.values()].includes('exclusive')) fail('an exclusive lock is shared with another holder');

@@ -35,6 +35,7 @@ import type { Key, MiddlewareId, ReplicaId, TxnId, Write } from '../transaction/
 import { homeOf } from './home.js';
 import { LockHome, type LockAnswer, type LockHomeEffect, type LockHomeEvent, type LockRequest } from './lock-home.js';
 import type { DeadlockPolicy } from './lock-table.js';
+import { invariantBroken } from '../errors/invariant.js';
 
 export type { LockAnswer, LockRequest } from './lock-home.js';
 
@@ -140,8 +141,8 @@ export class TwoPhaseLockingNode {
     this.middlewareIds = [...options.middlewareIds];
     this.replicas = [...options.replicas];
     this.faults = options.faults ?? {};
-    if (!this.middlewareIds.includes(this.id)) throw new Error(`twopl: MIDDLEWARE${this.id} is not in the member list ${this.middlewareIds.join(', ')}`);
-    if (this.replicas.length === 0) throw new Error('twopl: a middleware needs at least one replica');
+    if (!this.middlewareIds.includes(this.id)) invariantBroken(`twopl: MIDDLEWARE${this.id} is not in the member list ${this.middlewareIds.join(', ')}`);
+    if (this.replicas.length === 0) invariantBroken('twopl: a middleware needs at least one replica');
   }
 
   /** Attempts of this middleware that have not reached an outcome. */
@@ -178,9 +179,9 @@ export class TwoPhaseLockingNode {
   }
 
   private onBegin(event: Extract<TwoPhaseLockingEvent, { type: 'begin' }>): TwoPhaseLockingEffect[] {
-    if (this.attempts.has(event.txid)) throw new Error(`twopl: ${event.txid} began twice`);
+    if (this.attempts.has(event.txid)) invariantBroken(`twopl: ${event.txid} began twice`);
     if (event.startTs && (event.startTs[1] !== this.id || event.startTs[0] > this.clock.value)) {
-      throw new Error(`twopl: ${event.txid} restarts with ${formatTimestamp(event.startTs)}, which MIDDLEWARE${this.id}'s clock never gave`);
+      invariantBroken(`twopl: ${event.txid} restarts with ${formatTimestamp(event.startTs)}, which MIDDLEWARE${this.id}'s clock never gave`);
     }
     const startTs = event.startTs ?? this.clock.tick();
     const homes = new Map<MiddlewareId, LockRequest[]>();
@@ -246,7 +247,7 @@ export class TwoPhaseLockingNode {
   private onReadAnswered(event: Extract<TwoPhaseLockingEvent, { type: 'read-answered' }>): TwoPhaseLockingEffect[] {
     const attempt = this.attempts.get(event.txid);
     if (!attempt || attempt.phase !== 'reading') return [];
-    if (event.entries.length !== attempt.locks.length) throw new Error(`twopl: ${attempt.txid} read ${event.entries.length} entries for ${attempt.locks.length} keys`);
+    if (event.entries.length !== attempt.locks.length) invariantBroken(`twopl: ${attempt.txid} read ${event.entries.length} entries for ${attempt.locks.length} keys`);
     for (const entry of event.entries) this.clock.observe(entry.version);
     attempt.phase = 'running';
     return [{ type: 'run', txid: attempt.txid }];
@@ -254,7 +255,7 @@ export class TwoPhaseLockingNode {
 
   private onFinishRequested(event: Extract<TwoPhaseLockingEvent, { type: 'finish-requested' }>): TwoPhaseLockingEffect[] {
     const attempt = this.attempts.get(event.txid);
-    if (!attempt || attempt.phase !== 'running') throw new Error(`twopl: ${event.txid} asked to finish while ${attempt ? attempt.phase : 'unknown'}`);
+    if (!attempt || attempt.phase !== 'running') invariantBroken(`twopl: ${event.txid} asked to finish while ${attempt ? attempt.phase : 'unknown'}`);
     if (event.decision === 'rollback') {
       this.attempts.delete(attempt.txid);
       const effects = this.releaseEverywhere(attempt, attempt.homes.keys());
@@ -263,7 +264,7 @@ export class TwoPhaseLockingNode {
     }
     // After the versions read (rule 3): larger than every one of them.
     const commitTs = this.faults.commitAtStartTs ? attempt.startTs : this.clock.tick();
-    if (!this.faults.commitAtStartTs && !isBefore(attempt.startTs, commitTs)) throw new Error(`twopl: ${attempt.txid} would commit at ${formatTimestamp(commitTs)}, not after its start`);
+    if (!this.faults.commitAtStartTs && !isBefore(attempt.startTs, commitTs)) invariantBroken(`twopl: ${attempt.txid} would commit at ${formatTimestamp(commitTs)}, not after its start`);
     if (event.writes.length === 0) return this.commit(attempt, commitTs);
     attempt.phase = 'applying';
     attempt.commitTs = commitTs;
