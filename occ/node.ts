@@ -172,6 +172,11 @@ export class OccNode {
     return this.reads.readsParked;
   }
 
+  /** Reads that asked their replica to wait for another middleware's writer, so far. */
+  get readsAwaitingWriters(): number {
+    return this.reads.readsAwaitingWriters;
+  }
+
   /** Reads parked now, and reads a replica has not answered yet. */
   get readsPending(): { parked: number; atReplica: number } {
     return this.reads.pending;

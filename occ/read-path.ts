@@ -82,11 +82,9 @@ export interface ReadPathOptions {
 
 /** A read sent to a replica, until it answers. */
 interface ReplicaRead {
-  /** Every key requested, in the requested order. */
-  keys: Key[];
-  /** The keys asked of the replica: `keys` itself when memory serves none. */
+  /** The keys asked of the replica: the requested keys themselves when memory serves none. */
   replicaKeys: Key[];
-  /** Entries served from memory, by position in `keys`; null when there are none. */
+  /** Entries served from memory, by position among the requested keys; null when there are none. */
   memory: Array<ReadEntry | undefined> | null;
   /** The versions the replica was asked to wait for: settled when it answers. */
   atLeast: Array<[Key, Timestamp]>;
@@ -115,6 +113,8 @@ export class ReadPath {
   readsFromMemory = 0;
   /** Reads that had to wait for an own writer to be decided. */
   readsParked = 0;
+  /** Reads that asked their replica to wait for a remote writer's version. */
+  readsAwaitingWriters = 0;
 
   constructor(private readonly own: OwnWriters, private readonly clock: LamportClock, options: ReadPathOptions = {}) {
     this.remoteWriters = new RemoteWriters(options.remoteWritersMax ?? REMOTE_WRITERS_MAX_DEFAULT, options.remoteWriterTtlMs ?? REMOTE_WRITER_TTL_MS_DEFAULT);
@@ -191,7 +191,8 @@ export class ReadPath {
       }
     }
     if (replicaKeys.length === 0) return [this.done(readId, (memory ?? []) as ReadEntry[])];
-    this.atReplica.set(readId, { keys, replicaKeys, memory, atLeast });
+    this.atReplica.set(readId, { replicaKeys, memory, atLeast });
+    if (atLeast.length > 0) this.readsAwaitingWriters += 1;
     return [{ type: 'read-replica', readId, keys: replicaKeys, atLeast, waitMs: atLeast.length > 0 ? this.readWaitMs : 0 }];
   }
 

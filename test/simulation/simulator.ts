@@ -70,6 +70,8 @@ export interface SimulationResult {
   readsFromMemory: number;
   /** Reads that waited for an own writer of their middleware to be decided. */
   readsParked: number;
+  /** Reads that asked their replica to wait for another middleware's writer. */
+  readsAwaitingWriters: number;
   /** Keys on which the replicas disagree after the run went quiet. */
   divergentKeys: Key[];
   /** Keys whose final value is not the largest-timestamp committed write. */
@@ -155,6 +157,7 @@ export function simulate(options: SimulationOptions): SimulationResult {
   /** What replaced nodes had counted (a restart starts a fresh core). */
   let readsFromMemoryBefore = 0;
   let readsParkedBefore = 0;
+  let readsAwaitingWritersBefore = 0;
   let nextValue = 1;
   let nextReadId = 1;
   /** Reads not done yet: what the client does with the entries, or on failure. */
@@ -380,6 +383,7 @@ export function simulate(options: SimulationOptions): SimulationResult {
       const old = nodes.get(leaver)!;
       readsFromMemoryBefore += old.readsFromMemory;
       readsParkedBefore += old.readsParked;
+      readsAwaitingWritersBefore += old.readsAwaitingWriters;
       nodes.set(leaver, fresh);
       let acks = 0;
       const members = [...active];
@@ -449,9 +453,11 @@ export function simulate(options: SimulationOptions): SimulationResult {
   });
   let readsFromMemory = readsFromMemoryBefore;
   let readsParked = readsParkedBefore;
+  let readsAwaitingWriters = readsAwaitingWritersBefore;
   for (const node of nodes.values()) {
     readsFromMemory += node.readsFromMemory;
     readsParked += node.readsParked;
+    readsAwaitingWriters += node.readsAwaitingWriters;
   }
 
   return {
@@ -463,6 +469,7 @@ export function simulate(options: SimulationOptions): SimulationResult {
     membershipChanges,
     readsFromMemory,
     readsParked,
+    readsAwaitingWriters,
     virtualMs: nowMs,
     divergentKeys,
     wrongFinalKeys,
