@@ -21,7 +21,12 @@ import { isBefore, type Timestamp } from '../timestamp/timestamp.js';
 import { RemoteWriters, REMOTE_WRITERS_MAX_DEFAULT, REMOTE_WRITER_TTL_MS_DEFAULT } from './remote-writers.js';
 import type { Key, TxnId, Value, Write } from '../transaction/types.js';
 
-/** Chosen by the shell, unique among its reads not yet done. */
+/**
+ * Chosen by the shell: a small non-negative integer, unique among its reads not done yet. The
+ * shell may reuse the id of a read that is done or failed, and should (the core keeps its
+ * reads in an array indexed by it: no hash table churned per read, which measurably costs
+ * garbage collection on the commit path).
+ */
 export type ReadId = number;
 
 /** A key's value and the version it was written at; no value: never written, or deleted. */
@@ -80,7 +85,7 @@ export interface ReadPathOptions {
   trustAwaitedVersions?: boolean;
 }
 
-/** A read sent to a replica, until it answers. */
+/** A read sent to a replica that takes some keys from memory or awaits versions, until the replica answers. */
 interface ReplicaRead {
   /** The keys asked of the replica: the requested keys themselves when memory serves none. */
   replicaKeys: Key[];
@@ -103,7 +108,12 @@ export class ReadPath {
   /** Undecided own txid -> the reads parked until it is decided. */
   private readonly parked = new Map<TxnId, ReadRequest[]>();
   private parkedCount = 0;
-  private readonly atReplica = new Map<ReadId, ReplicaRead>();
+  /**
+   * readId -> a read a replica has not answered yet: just the keys asked when the replica's
+   * answer is all of it (the common case: nothing allocated for it), or its plan.
+   */
+  private readonly atReplica: Array<Key[] | ReplicaRead | undefined> = [];
+  private atReplicaCount = 0;
   /**
    * The latest time an event brought. A parked read is decided again when its writer is
    * decided, an event that carries no time: the remote writers' ages are taken at this one.
@@ -126,7 +136,7 @@ export class ReadPath {
 
   /** Reads parked now, and reads a replica has not answered yet (for tests and status). */
   get pending(): { parked: number; atReplica: number } {
-    return { parked: this.parkedCount, atReplica: this.atReplica.size };
+    return { parked: this.parkedCount, atReplica: this.atReplicaCount };
   }
 
   /** Time came in on an event. */
@@ -144,7 +154,7 @@ export class ReadPath {
 
   requested(event: ReadRequest): ReadEffect[] {
     this.observeTime(event.nowMs);
-    if (this.atReplica.has(event.readId)) throw new Error(`occ: read ${event.readId} requested twice`);
+    if (this.atReplica[event.readId] !== undefined) throw new Error(`occ: read ${event.readId} requested while a replica still reads for it`);
     return this.decide(event);
   }
 
@@ -191,16 +201,20 @@ export class ReadPath {
       }
     }
     if (replicaKeys.length === 0) return [this.done(readId, (memory ?? []) as ReadEntry[])];
-    this.atReplica.set(readId, { replicaKeys, memory, atLeast });
+    this.atReplica[readId] = memory === null && atLeast === NOTHING_AWAITED ? keys : { replicaKeys, memory, atLeast };
+    this.atReplicaCount += 1;
     if (atLeast.length > 0) this.readsAwaitingWriters += 1;
     return [{ type: 'read-replica', readId, keys: replicaKeys, atLeast, waitMs: atLeast.length > 0 ? this.readWaitMs : 0 }];
   }
 
   answered(event: Extract<ReadEvent, { type: 'read-answered' }>): ReadEffect[] {
-    const read = this.atReplica.get(event.readId);
-    if (!read) throw new Error(`occ: read ${event.readId} answered, but no replica was asked for it`);
-    this.atReplica.delete(event.readId);
-    if (event.entries.length !== read.replicaKeys.length) throw new Error(`occ: read ${event.readId} got ${event.entries.length} entries for ${read.replicaKeys.length} keys`);
+    const read = this.atReplica[event.readId];
+    if (read === undefined) throw new Error(`occ: read ${event.readId} answered, but no replica was asked for it`);
+    this.atReplica[event.readId] = undefined;
+    this.atReplicaCount -= 1;
+    const replicaKeys = Array.isArray(read) ? read : read.replicaKeys;
+    if (event.entries.length !== replicaKeys.length) throw new Error(`occ: read ${event.readId} got ${event.entries.length} entries for ${replicaKeys.length} keys`);
+    if (Array.isArray(read)) return [this.done(event.readId, event.entries)];
     // Whether the awaited version came or the wait ran out, that writer is not waited for
     // again: it has committed (the replica has it now) or, most likely, aborted.
     for (const [key, ts] of read.atLeast) this.remoteWriters.settled(key, ts);
@@ -215,7 +229,9 @@ export class ReadPath {
   }
 
   failed(event: Extract<ReadEvent, { type: 'read-failed' }>): ReadEffect[] {
-    this.atReplica.delete(event.readId);
+    if (this.atReplica[event.readId] === undefined) return [];
+    this.atReplica[event.readId] = undefined;
+    this.atReplicaCount -= 1;
     return [];
   }
 

@@ -190,6 +190,17 @@ test('a failed replica read leaves nothing behind in the core, and an answer to 
   t.throws(() => node.handle({ type: 'read-answered', readId, entries: [entry([1, 1], 1)] }), { message: /no replica was asked/ });
 });
 
+test('a read id is free again once its read is done or failed, and not while a replica still reads for it', (t) => {
+  const node = middleware();
+  const first = node.handle({ type: 'read-requested', readId: 0, keys: ['a'], nowMs: 0 });
+  only(first, 'read-replica');
+  t.throws(() => node.handle({ type: 'read-requested', readId: 0, keys: ['b'], nowMs: 0 }), { message: /still reads/ });
+  only(node.handle({ type: 'read-answered', readId: 0, entries: [entry([1, 1], 1)] }), 'read-done');
+  only(node.handle({ type: 'read-requested', readId: 0, keys: ['b'], nowMs: 0 }), 'read-replica');
+  node.handle({ type: 'read-failed', readId: 0 });
+  t.deepEqual(only(node.handle({ type: 'read-requested', readId: 0, keys: ['c'], nowMs: 0 }), 'read-replica').keys, ['c']);
+});
+
 test('the replica\'s wait for awaited versions is an option of the core', (t) => {
   const node = middleware({ readWaitMs: 12 });
   only(remoteWriter(node, 'R', [50, 2], ['x']), 'vote');
