@@ -9,7 +9,7 @@ import { isBefore, timestampsEqual, type Timestamp } from '../timestamp/timestam
 import { FinishedWrites, FINISHED_WRITES_MAX_DEFAULT } from './finished-writes.js';
 import { InFlightTable } from './in-flight.js';
 import { ReadPath, type ReadEffect, type ReadEvent } from './read-path.js';
-import { decideVote, type Vote } from './vote.js';
+import { decideVote, type Vote, type VoteRequest } from './vote.js';
 import type { Key, MiddlewareId, ReadSet, ReplicaId, TxnId, Write } from '../transaction/types.js';
 
 export type AbortReason = 'vote-no' | 'vote-timeout' | 'stale-read' | 'replica-unavailable';
@@ -81,9 +81,9 @@ export interface OccNodeOptions {
   joined?: boolean;
   /**
    * Instead of voting NO at once because of one of its in-flight transactions still being
-   * validated, a voter waits until that transaction is decided and decides then (DESIGN.md
-   * allows it: a voter only ever waits for a smaller timestamp, so no cycle of waits can
-   * form). If it aborted, the request may get YES; if it is decided committed, the answer is
+   * validated, a voter waits until that transaction is decided and decides then (the design
+   * document allows it: a voter only ever waits for a smaller timestamp, so no cycle of waits
+   * can form). If it aborted, the request may get YES; if it is decided committed, the answer is
    * NO at once, and the request's coordinator re-runs it after the decision instead of
    * re-reading too early.
    */
@@ -98,12 +98,9 @@ export interface OccNodeOptions {
   remoteWriterTtlMs?: number;
 }
 
-/** A vote request, possibly waiting for one of this node's in-flight transactions to resolve. */
-interface VoteRequest {
+/** A vote asked of this node (by a peer, or by itself), possibly waiting for one of its in-flight transactions to resolve. */
+interface VoteAsked extends VoteRequest {
   from: MiddlewareId;
-  txid: TxnId;
-  ts: Timestamp;
-  readSet: ReadSet;
   writeKeys: readonly Key[];
   /** When the request arrived. */
   nowMs: number;
@@ -118,7 +115,7 @@ export class OccNode {
   readonly inFlight = new InFlightTable();
   readonly finished: FinishedWrites;
   /** in-flight txid -> vote requests waiting for it to resolve. */
-  private readonly deferredVotes = new Map<TxnId, VoteRequest[]>();
+  private readonly deferredVotes = new Map<TxnId, VoteAsked[]>();
   private deferredCount = 0;
   private readonly deferVotes: boolean;
   private readonly replicas: ReplicaId[];
@@ -270,7 +267,7 @@ export class OccNode {
   }
 
   /** A vote now, or none yet when it must wait for one of this node's in-flight transactions. */
-  private decideOrDefer(request: VoteRequest): OccEffect[] {
+  private decideOrDefer(request: VoteAsked): OccEffect[] {
     const vote = this.vote(request);
     if (vote.vote === 'no' && vote.conflict.txid && this.deferVotes && this.deferredCount < DEFERRED_VOTES_MAX && this.undecided(vote.conflict.txid)) {
       const waiting = this.deferredVotes.get(vote.conflict.txid);

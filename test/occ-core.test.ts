@@ -1,5 +1,5 @@
-// The optimistic core against DESIGN.md, sentence by sentence: the voting rule, one test per
-// case of the serializability argument, and the invariants that argument relies on.
+// The optimistic core against the design document, sentence by sentence: the voting rule, one
+// test per case of the serializability argument, and the invariants that argument relies on.
 import test from 'ava';
 import { InFlightTable } from '../occ/in-flight.js';
 import { OccNode, type OccEffect } from '../occ/node.js';
