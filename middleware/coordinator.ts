@@ -1,12 +1,14 @@
 // The shell around the pure optimistic core (occ/node.ts): it feeds events in and carries
-// effects out over the network: VALIDATE to peers, version reads and APPLYs to replicas.
+// effects out over the network (reads, version reads and APPLYs to replicas, VALIDATE to
+// peers) and resolves the promises of the transactions waiting on them. Every decision of
+// the protocol, the read path's included, is the core's.
 import { OccNode, type AbortReason, type Faults, type OccEffect, type OccEvent } from '../occ/node.js';
+import type { ReadEntry, ReadId } from '../occ/read-path.js';
 import type { Key, MiddlewareId, ReadSet, TxnId, Write } from '../transaction/types.js';
 import type { RequestLink } from '../protocol/connection.js';
 import type { Logger } from '../runtime/log.js';
 import { formatTimestamp, type Timestamp } from '../timestamp/timestamp.js';
 import type { ReplicaSet } from './replicas.js';
-import { RemoteWriters } from '../occ/remote-writers.js';
 import { TxidSource } from '../transaction/txid.js';
 
 export const VOTE_TIMEOUT_MS = 5_000;
@@ -25,15 +27,24 @@ export interface CoordinatorOptions {
   faults?: Faults;
 }
 
+interface ReadWaiter {
+  resolve: (entries: ReadEntry[]) => void;
+  reject: (error: Error) => void;
+}
+
 export class Coordinator {
   readonly node: OccNode;
   private readonly waiting = new Map<TxnId, (outcome: CommitOutcome) => void>();
   /** Peer vote requests not answered yet, by the requesting transaction. */
   private readonly pendingVotes = new Map<TxnId, (vote: { vote: 'yes' | 'check' | 'no'; clock: number }) => void>();
-  /** Reads waiting until none of this middleware's transactions still being validated writes their keys. */
-  private readonly readsWaiting = new Set<{ keys: readonly Key[]; resolve: () => void }>();
-  /** Other middlewares' transactions this one voted for, by the keys they write. */
-  private readonly remoteWriters = new RemoteWriters();
+  /**
+   * Reads not done yet (parked in the core, or at a replica), by read id. Ids are reused once a
+   * read is done, so this array stays as long as the most reads ever outstanding at once
+   * (bounded by the transactions a middleware runs at once); a hash table set and cleared per
+   * read cost measurably more in garbage collection.
+   */
+  private readonly reads: Array<ReadWaiter | undefined> = [];
+  private readonly readIdsFree: ReadId[] = [];
   private readonly txids: TxidSource;
 
   constructor(private readonly options: CoordinatorOptions) {
@@ -62,59 +73,32 @@ export class Coordinator {
   }
 
   /**
-   * Resolves once none of this middleware's own transactions still being validated writes any
-   * of `keys`. Read now, such a key would give the version before that write, and the reader
-   * would be doomed if the writer commits: this middleware's own vote on it turns NO. So the
-   * read waits for the writer's outcome instead of making a wasted attempt; a writer decided
-   * committed is read from memory (decidedWrite). Nothing waits on a transaction still
-   * reading (it is not stamped yet), so the wait cannot close a cycle.
+   * The entries (value and version) of `keys`, in that order, for a transaction's read phase.
+   * Where each comes from, and whether the read must first wait for one of this middleware's
+   * own writers, is the core's decision (occ/read-path.ts). Rejects with the replica's error
+   * when no replica answers.
    */
-  whenUnwritten(keys: readonly Key[]): Promise<void> {
-    if (!this.writtenUndecided(keys)) return Promise.resolve();
-    return new Promise((resolve) => this.readsWaiting.add({ keys, resolve }));
+  read(keys: Key[]): Promise<ReadEntry[]> {
+    const readId = this.readIdsFree.pop() ?? this.reads.length;
+    return new Promise((resolve, reject) => {
+      this.reads[readId] = { resolve, reject };
+      this.dispatch({ type: 'read-requested', readId, keys, nowMs: performance.now() });
+    });
   }
 
-  private writtenUndecided(keys: readonly Key[]): boolean {
-    return keys.some((key) => this.node.writtenUndecided(key));
-  }
-
-  /** The newest committed write of `key` by this middleware that is still being applied, if any. */
-  decidedWrite(key: Key): { ts: Timestamp; write: Write } | undefined {
-    return this.node.decidedWrite(key);
-  }
-
-  /** After a transaction of this middleware was decided: the reads no longer held back go ahead. */
-  private releaseReads(): void {
-    for (const waiting of this.readsWaiting) {
-      if (this.writtenUndecided(waiting.keys)) continue;
-      this.readsWaiting.delete(waiting);
-      waiting.resolve();
-    }
-  }
-
-  /** For those of `keys` another middleware's transaction is committing a write to: the version to wait for. */
-  writesAwaited(keys: readonly Key[]): Array<[Key, Timestamp]> {
-    return this.remoteWriters.awaited(keys, performance.now());
-  }
-
-  /** A read that waited for these versions is back. */
-  writesSettled(awaited: ReadonlyArray<readonly [Key, Timestamp]>): void {
-    for (const [key, ts] of awaited) this.remoteWriters.settled(key, ts);
-  }
-
-  /** A version was read in some read phase: the clock moves past it. */
-  observeVersion(version: Timestamp): void {
-    this.dispatch({ type: 'version-observed', version });
+  /** The caller waiting for read `readId`; the id is free again. */
+  private readWaiter(readId: ReadId): ReadWaiter | undefined {
+    const waiting = this.reads[readId];
+    this.reads[readId] = undefined;
+    if (waiting) this.readIdsFree.push(readId);
+    return waiting;
   }
 
   /** A peer's VALIDATE request: resolves with this middleware's vote (later, if the vote must wait). */
   vote(request: { from: MiddlewareId; txid: TxnId; ts: Timestamp; readSet: ReadSet; writeKeys: Key[] }): Promise<{ vote: 'yes' | 'check' | 'no'; clock: number }> {
     return new Promise((resolve) => {
-      this.pendingVotes.set(request.txid, (vote) => {
-        if (vote.vote !== 'no' && request.writeKeys.length > 0) this.remoteWriters.seen(request.writeKeys, request.ts, performance.now());
-        resolve(vote);
-      });
-      this.dispatch({ type: 'vote-requested', from: request.from, txid: request.txid, ts: request.ts, readSet: request.readSet, writeKeys: request.writeKeys });
+      this.pendingVotes.set(request.txid, resolve);
+      this.dispatch({ type: 'vote-requested', from: request.from, txid: request.txid, ts: request.ts, readSet: request.readSet, writeKeys: request.writeKeys, nowMs: performance.now() });
     });
   }
 
@@ -137,6 +121,18 @@ export class Coordinator {
 
   private execute(effect: OccEffect): void {
     switch (effect.type) {
+      case 'read-replica':
+        this.options.replicas.read(effect.keys, effect.atLeast, effect.waitMs).then(
+          (entries) => this.dispatch({ type: 'read-answered', readId: effect.readId, entries }),
+          (error: Error) => {
+            this.dispatch({ type: 'read-failed', readId: effect.readId });
+            this.readWaiter(effect.readId)?.reject(error);
+          },
+        );
+        return;
+      case 'read-done':
+        this.readWaiter(effect.readId)?.resolve(effect.entries);
+        return;
       case 'send-validate':
         for (const member of effect.to) void this.requestVote(member, effect);
         return;
@@ -163,8 +159,6 @@ export class Coordinator {
             (error: Error) => this.options.logger.error(`APPLY ${formatTimestamp(effect.ts)} to DATABASE${replica} abandoned: ${error.message}`),
           );
         }
-        // Decided: reads held back for it can take its writes now.
-        if (this.readsWaiting.size > 0) this.releaseReads();
         return;
       case 'committed':
         if (this.options.logger.isDebugEnabled()) this.options.logger.debug(`commit ${effect.txid} at ${formatTimestamp(effect.ts)}`);
@@ -194,6 +188,5 @@ export class Coordinator {
     const resolve = this.waiting.get(txid);
     this.waiting.delete(txid);
     resolve?.(outcome);
-    if (this.readsWaiting.size > 0) this.releaseReads();
   }
 }

@@ -31,7 +31,6 @@ export class OccEngine implements TransactionEngine {
     return runTransaction(commands, end, {
       middlewareId: this.options.id,
       coordinator: this.coordinator,
-      replicas: this.options.replicas,
       magic: this.options.magic,
       limits: this.options.limits,
       random: Math.random,

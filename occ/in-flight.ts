@@ -10,6 +10,9 @@ export interface InFlightTxn {
   writeKeys: ReadonlySet<Key>;
 }
 
+/** What writersOf returns for a key nobody in flight writes: one shared empty set, not a new array per call. */
+const NO_WRITERS: ReadonlySet<InFlightTxn> = new Set();
+
 export class InFlightTable {
   private readonly byId = new Map<TxnId, InFlightTxn>();
   /** key -> transactions in flight that write it: the only ones that can make a vote NO. */
@@ -41,7 +44,7 @@ export class InFlightTable {
   }
 
   writersOf(key: Key): Iterable<InFlightTxn> {
-    return this.writersByKey.get(key) ?? [];
+    return this.writersByKey.get(key) ?? NO_WRITERS;
   }
 
   get size(): number {

@@ -1,21 +1,24 @@
-// The optimistic protocol of one middleware as a pure state machine (STYLE.md §1).
-// Events go in (a transaction asks to commit, a vote request or a vote arrives, versions
-// were read, a replica acknowledged, a member joined or left); effects come out as data
-// (send validation requests, answer a vote, read versions, apply, report an outcome).
-// The middleware's server and the seeded simulator are two shells around the same core.
+// The optimistic protocol of one middleware as a pure state machine.
+// Events go in (a transaction asks to read or to commit, a replica answered a read, a vote
+// request or a vote arrives, versions were read, a replica acknowledged, a member joined or
+// left); effects come out as data (read a replica, a read is done, send validation requests,
+// answer a vote, read versions, apply, report an outcome). Time comes in on events. The
+// middleware's server and the seeded simulator are two shells around the same core.
 import { LamportClock } from '../timestamp/clock.js';
 import { isBefore, timestampsEqual, type Timestamp } from '../timestamp/timestamp.js';
 import { FinishedWrites, FINISHED_WRITES_MAX_DEFAULT } from './finished-writes.js';
 import { InFlightTable } from './in-flight.js';
-import { decideVote, type Vote } from './vote.js';
+import { ReadPath, type ReadEffect, type ReadEvent } from './read-path.js';
+import { decideVote, type Vote, type VoteRequest } from './vote.js';
 import type { Key, MiddlewareId, ReadSet, ReplicaId, TxnId, Write } from '../transaction/types.js';
 
 export type AbortReason = 'vote-no' | 'vote-timeout' | 'stale-read' | 'replica-unavailable';
 
 export type OccEvent =
+  | ReadEvent
   | { type: 'commit-requested'; txid: TxnId; readSet: ReadSet; writes: Write[] }
-  | { type: 'version-observed'; version: Timestamp }
-  | { type: 'vote-requested'; from: MiddlewareId; txid: TxnId; ts: Timestamp; readSet: ReadSet; writeKeys: Key[] }
+  /** `nowMs`: when the request arrived (a remote writer voted for is remembered from then on). */
+  | { type: 'vote-requested'; from: MiddlewareId; txid: TxnId; ts: Timestamp; readSet: ReadSet; writeKeys: Key[]; nowMs: number }
   | { type: 'vote-received'; txid: TxnId; voter: MiddlewareId; vote: 'yes' | 'check' | 'no' | 'timeout'; clock?: number }
   | { type: 'versions-read'; txid: TxnId; versions: Timestamp[] }
   | { type: 'versions-failed'; txid: TxnId }
@@ -26,6 +29,7 @@ export type OccEvent =
   | { type: 'joined' };
 
 export type OccEffect =
+  | ReadEffect
   | { type: 'send-validate'; to: MiddlewareId[]; txid: TxnId; ts: Timestamp; readSet: ReadSet; writeKeys: Key[] }
   /** This node's vote on `txid`, for the coordinator `to` (possibly given later than the request: deferred). */
   | { type: 'vote'; txid: TxnId; to: MiddlewareId; vote: 'yes' | 'check' | 'no'; clock: number }
@@ -58,6 +62,11 @@ export interface Faults {
   skipVersionCheck?: boolean;
   /** Reads take the writes of this node's transactions still being validated, as if they had committed. */
   readUndecidedWrites?: boolean;
+  /**
+   * A read that asked its replica for at least a remote writer's version records that version
+   * even when the replica's wait ran out and it gave an older one (at-least taken as a promise).
+   */
+  trustAwaitedVersions?: boolean;
 }
 
 export interface OccNodeOptions {
@@ -72,21 +81,29 @@ export interface OccNodeOptions {
   joined?: boolean;
   /**
    * Instead of voting NO at once because of one of its in-flight transactions still being
-   * validated, a voter waits until that transaction is decided and decides then (DESIGN.md
-   * allows it: a voter only ever waits for a smaller timestamp, so no cycle of waits can
-   * form). If it aborted, the request may get YES; if it is decided committed, the answer is
+   * validated, a voter waits until that transaction is decided and decides then (the design
+   * document allows it: a voter only ever waits for a smaller timestamp, so no cycle of waits
+   * can form). If it aborted, the request may get YES; if it is decided committed, the answer is
    * NO at once, and the request's coordinator re-runs it after the decision instead of
    * re-reading too early.
    */
   deferVotes?: boolean;
+  /** Reads wait behind this node's own writers still being validated (occ/read-path.ts; default on). */
+  parkReads?: boolean;
+  /** How long a replica may wait for the versions a read awaits (READ_WAIT_MS_DEFAULT). */
+  readWaitMs?: number;
+  /** How many keys' remote writers the node remembers (REMOTE_WRITERS_MAX_DEFAULT). */
+  remoteWritersMax?: number;
+  /** How long a remote writer is awaited after its vote (REMOTE_WRITER_TTL_MS_DEFAULT). */
+  remoteWriterTtlMs?: number;
 }
 
-/** A vote request waiting for one of this node's in-flight transactions to resolve. */
-interface DeferredVote {
+/** A vote asked of this node (by a peer, or by itself), possibly waiting for one of its in-flight transactions to resolve. */
+interface VoteAsked extends VoteRequest {
   from: MiddlewareId;
-  txid: TxnId;
-  ts: Timestamp;
-  readSet: ReadSet;
+  writeKeys: readonly Key[];
+  /** When the request arrived. */
+  nowMs: number;
 }
 
 /** At most this many votes wait at once; beyond it a conflict is answered NO at once. */
@@ -98,13 +115,14 @@ export class OccNode {
   readonly inFlight = new InFlightTable();
   readonly finished: FinishedWrites;
   /** in-flight txid -> vote requests waiting for it to resolve. */
-  private readonly deferredVotes = new Map<TxnId, DeferredVote[]>();
+  private readonly deferredVotes = new Map<TxnId, VoteAsked[]>();
   private deferredCount = 0;
   private readonly deferVotes: boolean;
   private readonly replicas: ReplicaId[];
   private readonly members = new Set<MiddlewareId>();
   private readonly coordinated = new Map<TxnId, Coordinated>();
   private readonly faults: Faults;
+  private readonly reads: ReadPath;
   commits = 0;
   aborts = 0;
 
@@ -117,6 +135,13 @@ export class OccNode {
     this.finished = new FinishedWrites(options.finishedWritesMax ?? FINISHED_WRITES_MAX_DEFAULT);
     this.deferVotes = options.deferVotes ?? true;
     if (options.joined) this.finished.joined(this.clock.value);
+    this.reads = new ReadPath(this, this.clock, {
+      readWaitMs: options.readWaitMs,
+      remoteWritersMax: options.remoteWritersMax,
+      remoteWriterTtlMs: options.remoteWriterTtlMs,
+      parkReads: options.parkReads,
+      trustAwaitedVersions: this.faults.trustAwaitedVersions,
+    });
     if (this.replicas.length === 0) throw new Error('a middleware needs at least one replica');
   }
 
@@ -132,6 +157,26 @@ export class OccNode {
   /** Transactions this node coordinates that have not reached an outcome. */
   get coordinatingCount(): number {
     return this.coordinated.size;
+  }
+
+  /** Keys answered from this node's own decided writes rather than by a replica, so far. */
+  get readsFromMemory(): number {
+    return this.reads.readsFromMemory;
+  }
+
+  /** Reads that waited for one of this node's writers to be decided, so far. */
+  get readsParked(): number {
+    return this.reads.readsParked;
+  }
+
+  /** Reads that asked their replica to wait for another middleware's writer, so far. */
+  get readsAwaitingWriters(): number {
+    return this.reads.readsAwaitingWriters;
+  }
+
+  /** Reads parked now, and reads a replica has not answered yet. */
+  get readsPending(): { parked: number; atReplica: number } {
+    return this.reads.pending;
   }
 
   /**
@@ -153,18 +198,22 @@ export class OccNode {
     return newest;
   }
 
-  /** True when a transaction of this node that writes `key` has not been decided yet. */
-  writtenUndecided(key: Key): boolean {
+  /** A transaction of this node that writes `key` and has not been decided yet, if any. */
+  undecidedWriterOf(key: Key): TxnId | undefined {
+    // With the fault, an undecided write is readable at once (decidedWrite): nothing to wait for.
+    if (this.faults.readUndecidedWrites) return undefined;
     for (const writer of this.inFlight.writersOf(key)) {
-      if (this.coordinated.get(writer.txid)?.phase !== 'applying') return true;
+      if (this.coordinated.get(writer.txid)?.phase !== 'applying') return writer.txid;
     }
-    return false;
+    return undefined;
   }
 
   handle(event: OccEvent): OccEffect[] {
     switch (event.type) {
+      case 'read-requested': return this.reads.requested(event);
+      case 'read-answered': return this.reads.answered(event);
+      case 'read-failed': return this.reads.failed(event);
       case 'commit-requested': return this.onCommitRequested(event);
-      case 'version-observed': this.clock.observe(event.version); return [];
       case 'vote-requested': return this.onVoteRequested(event);
       case 'vote-received': return this.onVoteReceived(event);
       case 'versions-read': return this.onVersionsRead(event);
@@ -197,7 +246,7 @@ export class OccNode {
     // The coordinator votes too. Its vote may have to wait for one of its own in-flight
     // transactions; meanwhile the others are asked.
     txn.votesAwaited.add(this.id);
-    const ownVote = this.decideOrDefer({ from: this.id, txid: txn.txid, ts, readSet: event.readSet });
+    const ownVote = this.decideOrDefer({ from: this.id, txid: txn.txid, ts, readSet: event.readSet, writeKeys, nowMs: 0 });
     const ownNo = ownVote.find((effect) => effect.type === 'vote' && effect.vote === 'no');
     if (ownNo) {
       const vote = this.vote({ txid: txn.txid, ts, readSet: event.readSet });
@@ -213,11 +262,12 @@ export class OccNode {
     // The clock moves past t before voting: any transaction this node stamps later gets a
     // larger timestamp than the request (case 1 of the serializability argument).
     this.clock.observe(event.ts);
-    return this.route(this.decideOrDefer({ from: event.from, txid: event.txid, ts: event.ts, readSet: event.readSet }));
+    this.reads.observeTime(event.nowMs);
+    return this.route(this.decideOrDefer(event));
   }
 
   /** A vote now, or none yet when it must wait for one of this node's in-flight transactions. */
-  private decideOrDefer(request: DeferredVote): OccEffect[] {
+  private decideOrDefer(request: VoteAsked): OccEffect[] {
     const vote = this.vote(request);
     if (vote.vote === 'no' && vote.conflict.txid && this.deferVotes && this.deferredCount < DEFERRED_VOTES_MAX && this.undecided(vote.conflict.txid)) {
       const waiting = this.deferredVotes.get(vote.conflict.txid);
@@ -226,6 +276,9 @@ export class OccNode {
       this.deferredCount += 1;
       return [];
     }
+    // Another middleware's transaction that may commit now: reads of its keys will ask the
+    // replicas for its version. Not after NO: that transaction will not commit.
+    if (vote.vote !== 'no' && request.from !== this.id) this.reads.remoteWriterVoted(request.writeKeys, request.ts, request.nowMs);
     return [{ type: 'vote', txid: request.txid, to: request.from, vote: vote.vote, clock: this.clock.value }];
   }
 
@@ -308,8 +361,9 @@ export class OccNode {
     txn.acksAwaited = new Set(this.replicas);
     const apply: OccEffect = { type: 'apply', txid: txn.txid, ts: txn.ts, writes: txn.writes, replicas: [...this.replicas] };
     // Decided: the votes that waited for it are decided now (NO, while it is in flight);
-    // waiting for its APPLYs too would only delay the restart of those transactions.
-    return [apply, ...this.releaseDeferred(txn.txid)];
+    // waiting for its APPLYs too would only delay the restart of those transactions. The
+    // reads parked behind it take its writes from memory.
+    return [apply, ...this.releaseDeferred(txn.txid), ...this.reads.writerDecided(txn.txid)];
   }
 
   /** True while `txid` is one of this node's transactions and not yet decided. */
@@ -342,7 +396,7 @@ export class OccNode {
     this.coordinated.delete(txn.txid);
     this.inFlight.remove(txn.txid);
     this.aborts += 1;
-    return [{ type: 'aborted', txid: txn.txid, ts: txn.ts, reason, detail }, ...this.releaseDeferred(txn.txid)];
+    return [{ type: 'aborted', txid: txn.txid, ts: txn.ts, reason, detail }, ...this.releaseDeferred(txn.txid), ...this.reads.writerDecided(txn.txid)];
   }
 
   private onMemberJoined(event: Extract<OccEvent, { type: 'member-joined' }>): OccEffect[] {

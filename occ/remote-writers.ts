@@ -46,19 +46,19 @@ export class RemoteWriters {
     while (this.byKey.size > this.capacity) this.byKey.delete(this.byKey.keys().next().value as Key);
   }
 
-  /** For those of `keys` with a writer to wait for: the key and the version to read at least. */
-  awaited(keys: readonly Key[], nowMs: number): Array<[Key, Timestamp]> {
-    const result: Array<[Key, Timestamp]> = [];
-    for (const key of keys) {
-      const writer = this.byKey.get(key);
-      if (!writer) continue;
-      if (nowMs - writer.seenAtMs > this.ttlMs) {
-        this.byKey.delete(key);
-        continue;
-      }
-      result.push([key, writer.ts]);
+  /**
+   * The version a read of `key` made now should wait for: the newest writer voted for, unless
+   * it has outlived its time to live (then it is forgotten). One key at a time, so that a read
+   * of keys nobody is writing allocates nothing.
+   */
+  awaitedVersion(key: Key, nowMs: number): Timestamp | undefined {
+    const writer = this.byKey.get(key);
+    if (!writer) return undefined;
+    if (nowMs - writer.seenAtMs > this.ttlMs) {
+      this.byKey.delete(key);
+      return undefined;
     }
-    return result;
+    return writer.ts;
   }
 
   /**

@@ -1,8 +1,11 @@
 // A seeded, deterministic simulation of the optimistic protocol: several OccNode cores
-// (unchanged from production), in-memory replicas under the Thomas write rule, closed-loop
-// clients, and a fake network that delays, reorders and drops messages. It records the
-// history every client saw, for the serializability checker.
+// (unchanged from production, the read path included), in-memory replicas under the
+// database's Thomas write rule, closed-loop clients, and a fake network that delays,
+// reorders and drops messages. It records the history every client saw, for the
+// serializability checker.
+import { planApply } from '../../database/thomas.js';
 import { OccNode, type Faults, type OccEffect, type OccEvent } from '../../occ/node.js';
+import type { ReadEntry, ReadId } from '../../occ/read-path.js';
 import type { Key, ReadSet, TxnId, Write } from '../../transaction/types.js';
 import { compareTimestamps, isBefore, TIMESTAMP_ZERO, type Timestamp } from '../../timestamp/timestamp.js';
 import type { History, TxnRecord } from '../history/checker.js';
@@ -30,14 +33,22 @@ export interface SimulationOptions {
   trace?: (line: string) => void;
   /** Middlewares in turn leave and restart (join again with nothing remembered), several times. */
   membershipChurn?: boolean;
-  /** A read of a key the middleware's own decided transaction writes takes that write, as the real one does (default on). */
-  readDecidedWrites?: boolean;
+  /** Reads wait behind their middleware's own writers still being validated (the core's option; default on). */
+  parkReads?: boolean;
 }
 
-interface StoredEntry {
-  version: Timestamp;
-  value: number | null;
+/**
+ * One database replica: its store, and the reads waiting for versions it does not have yet.
+ * The simulation touches it only through replicaRead, replicaVersions and replicaApply.
+ */
+interface Replica {
+  id: number;
+  store: Map<Key, ReadEntry>;
+  /** Each returns true once it has answered (its versions came). */
+  readsWaiting: Set<() => boolean>;
 }
+
+const ABSENT: ReadEntry = { version: TIMESTAMP_ZERO };
 
 interface Attempt {
   txid: TxnId;
@@ -55,8 +66,12 @@ export interface SimulationResult {
   virtualMs: number;
   /** LEAVEs and completed JOINs that happened during the run. */
   membershipChanges: number;
-  /** Reads answered from the middleware's own decided writes rather than by a replica. */
+  /** Keys read from the middleware's own decided writes rather than from a replica. */
   readsFromMemory: number;
+  /** Reads that waited for an own writer of their middleware to be decided. */
+  readsParked: number;
+  /** Reads that asked their replica to wait for another middleware's writer. */
+  readsAwaitingWriters: number;
   /** Keys on which the replicas disagree after the run went quiet. */
   divergentKeys: Key[];
   /** Keys whose final value is not the largest-timestamp committed write. */
@@ -90,20 +105,45 @@ export function simulate(options: SimulationOptions): SimulationResult {
   const keys = Array.from({ length: options.keys }, (_, index) => `k${index}`);
   const middlewareIds = Array.from({ length: options.middlewares }, (_, index) => index + 1);
   const replicaIds = Array.from({ length: options.replicas }, (_, index) => index + 1);
-  const replicas = new Map<number, Map<Key, StoredEntry>>(replicaIds.map((id) => [id, new Map()]));
-  const nodes = new Map<number, OccNode>(middlewareIds.map((id) => [id, new OccNode({ id, replicas: replicaIds, members: middlewareIds, faults: options.faults, finishedWritesMax: options.finishedWritesMax, deferVotes: options.deferVotes, joined: true })]));
+  const replicas = new Map<number, Replica>(replicaIds.map((id) => [id, { id, store: new Map(), readsWaiting: new Set() }]));
+  const newNode = (id: number, members: number[], joined: boolean): OccNode =>
+    new OccNode({ id, replicas: replicaIds, members, faults: options.faults, finishedWritesMax: options.finishedWritesMax, deferVotes: options.deferVotes, parkReads: options.parkReads, joined });
+  const nodes = new Map<number, OccNode>(middlewareIds.map((id) => [id, newNode(id, middlewareIds, true)]));
   const active = new Set(middlewareIds);
   const leaving = new Set<number>();
   /** Transactions of clients on each middleware between their first read and their outcome. */
   const busy = new Map<number, number>();
 
-  const readReplica = (replica: number, key: Key): StoredEntry => replicas.get(replica)!.get(key) ?? { version: TIMESTAMP_ZERO, value: null };
-  const applyReplica = (replica: number, ts: Timestamp, writes: Write[]): void => {
-    const store = replicas.get(replica)!;
-    for (const write of writes) {
-      const stored = store.get(write.key);
-      if (!stored || isBefore(stored.version, ts)) store.set(write.key, { version: ts, value: write.value === undefined ? null : (write.value as number) });
-    }
+  // ---- the replicas: every access goes through these three, each answering through `done` ----
+  const stored = (replica: Replica, key: Key): ReadEntry => replica.store.get(key) ?? ABSENT;
+  /**
+   * A read of `keys`. `atLeast`: versions the read awaits; the replica answers once it has them
+   * or once `waitMs` has passed, with what it has then (as the real database does).
+   */
+  const replicaRead = (replica: Replica, keys: readonly Key[], atLeast: ReadonlyArray<readonly [Key, Timestamp]>, waitMs: number, done: (entries: ReadEntry[]) => void): void => {
+    const answer = () => done(keys.map((key) => stored(replica, key)));
+    const complete = () => atLeast.every(([key, version]) => !isBefore(stored(replica, key).version, version));
+    if (atLeast.length === 0 || waitMs <= 0 || complete()) return answer();
+    const waiting = (): boolean => {
+      if (!complete()) return false;
+      answer();
+      return true;
+    };
+    replica.readsWaiting.add(waiting);
+    schedule(waitMs, () => {
+      if (replica.readsWaiting.delete(waiting)) answer();
+    });
+  };
+  /** The versions of `keys`, for a version check. */
+  const replicaVersions = (replica: Replica, keys: readonly Key[], done: (versions: Timestamp[]) => void): void => {
+    done(keys.map((key) => stored(replica, key).version));
+  };
+  /** One APPLY under the database's Thomas write rule (database/thomas.ts); idempotent. */
+  const replicaApply = (replica: Replica, ts: Timestamp, writes: Write[], done: () => void): void => {
+    const versions = new Map(writes.map((write) => [write.key, stored(replica, write.key).version]));
+    for (const put of planApply(ts, writes, versions)) replica.store.set(put.key, put.entry);
+    for (const waiting of replica.readsWaiting) if (waiting()) replica.readsWaiting.delete(waiting);
+    done();
   };
 
   const transactions: TxnRecord[] = [];
@@ -114,8 +154,14 @@ export function simulate(options: SimulationOptions): SimulationResult {
   let failed = 0;
   let nextTxid = 1;
   let membershipChanges = 0;
-  let readsFromMemory = 0;
+  /** What replaced nodes had counted (a restart starts a fresh core). */
+  let readsFromMemoryBefore = 0;
+  let readsParkedBefore = 0;
+  let readsAwaitingWritersBefore = 0;
   let nextValue = 1;
+  let nextReadId = 1;
+  /** Reads not done yet: what the client does with the entries, or on failure. */
+  const readsWaiting = new Map<ReadId, { done: (entries: ReadEntry[]) => void; failed: () => void }>();
   const committedWrites: Array<{ ts: Timestamp; writes: Write[] }> = [];
 
   // ---- effects of a core, carried over the fake network ----
@@ -133,7 +179,7 @@ export function simulate(options: SimulationOptions): SimulationResult {
         for (const voter of effect.to) {
           const key = `${effect.txid}|${voter}`;
           votesUnanswered.add(key);
-          send(() => dispatch(voter, { type: 'vote-requested', from: middleware, txid: effect.txid, ts: effect.ts, readSet: effect.readSet, writeKeys: effect.writeKeys }));
+          send(() => dispatch(voter, { type: 'vote-requested', from: middleware, txid: effect.txid, ts: effect.ts, readSet: effect.readSet, writeKeys: effect.writeKeys, nowMs }));
           schedule(options.requestTimeoutMs, () => {
             if (!votesUnanswered.delete(key)) return;
             dispatch(middleware, { type: 'vote-received', txid: effect.txid, voter, vote: 'timeout' });
@@ -149,17 +195,39 @@ export function simulate(options: SimulationOptions): SimulationResult {
         });
         return;
       }
-      case 'read-versions': {
-        const replica = random.pick(replicaIds);
+      case 'read-replica': {
+        // One replica for all the keys, as the real shell does; no answer in time fails the read.
+        const replica = replicas.get(random.pick(replicaIds))!;
         let answered = false;
-        send(() => {
-          const versions = effect.keys.map((key) => readReplica(replica, key).version);
-          send(() => {
-            if (answered) return;
-            answered = true;
-            dispatch(middleware, { type: 'versions-read', txid: effect.txid, versions });
-          });
+        send(() => replicaRead(replica, effect.keys, effect.atLeast, effect.waitMs, (entries) => send(() => {
+          if (answered) return;
+          answered = true;
+          dispatch(middleware, { type: 'read-answered', readId: effect.readId, entries });
+        })));
+        schedule(options.requestTimeoutMs, () => {
+          if (answered) return;
+          answered = true;
+          dispatch(middleware, { type: 'read-failed', readId: effect.readId });
+          const waiting = readsWaiting.get(effect.readId);
+          readsWaiting.delete(effect.readId);
+          waiting?.failed();
         });
+        return;
+      }
+      case 'read-done': {
+        const waiting = readsWaiting.get(effect.readId);
+        readsWaiting.delete(effect.readId);
+        waiting?.done(effect.entries);
+        return;
+      }
+      case 'read-versions': {
+        const replica = replicas.get(random.pick(replicaIds))!;
+        let answered = false;
+        send(() => replicaVersions(replica, effect.keys, (versions) => send(() => {
+          if (answered) return;
+          answered = true;
+          dispatch(middleware, { type: 'versions-read', txid: effect.txid, versions });
+        })));
         schedule(options.requestTimeoutMs, () => {
           if (answered) return;
           answered = true;
@@ -179,14 +247,11 @@ export function simulate(options: SimulationOptions): SimulationResult {
   /** Like the real shell: a decided APPLY is re-sent until the replica acknowledges. */
   const applyUntilAcked = (middleware: number, replica: number, txid: TxnId, ts: Timestamp, writes: Write[]): void => {
     let acked = false;
-    send(() => {
-      applyReplica(replica, ts, writes);
-      send(() => {
-        if (acked) return;
-        acked = true;
-        dispatch(middleware, { type: 'replica-acked', txid, replica });
-      });
-    });
+    send(() => replicaApply(replicas.get(replica)!, ts, writes, () => send(() => {
+      if (acked) return;
+      acked = true;
+      dispatch(middleware, { type: 'replica-acked', txid, replica });
+    })));
     schedule(options.requestTimeoutMs, () => {
       if (!acked) {
         acked = true; // this round is over; a fresh one starts
@@ -218,23 +283,16 @@ export function simulate(options: SimulationOptions): SimulationResult {
     busy.set(middleware, (busy.get(middleware) ?? 0) + 1);
     const record: TxnRecord = { id: txid, outcome: 'unknown', reads: [], writes: [], startMs: nowMs };
     transactions.push(record);
-    // Read phase: one read request to one replica for all keys (a snapshot of that replica);
-    // a key the middleware's own decided transaction writes is taken from that write instead.
-    const replica = random.pick(replicaIds);
-    let answered = false;
-    send(() => {
-      const entries = fixedPlan.readKeys.map((key) => readReplica(replica, key));
-      send(() => {
-        if (answered) return;
-        answered = true;
+    // Read phase: one read of all the keys, through the middleware's core (which may park it,
+    // take some keys from its own decided writes, and ask one replica for the rest).
+    const readId = nextReadId++;
+    readsWaiting.set(readId, {
+      done: (entries) => {
         const readSet: Array<readonly [Key, Timestamp]> = [];
         fixedPlan.readKeys.forEach((key, index) => {
-          const decided = (options.readDecidedWrites ?? true) ? nodes.get(middleware)!.decidedWrite(key) : undefined;
-          if (decided) readsFromMemory += 1;
-          const entry = decided ? { version: decided.ts, value: (decided.write.value as number | undefined) ?? null } : entries[index]!;
-          dispatch(middleware, { type: 'version-observed', version: entry.version });
+          const entry = entries[index]!;
           readSet.push([key, entry.version]);
-          record.reads.push({ key, value: entry.value });
+          record.reads.push({ key, value: entry.value === undefined ? null : (entry.value as number) });
         });
         const writes: Write[] = [];
         for (const key of [...fixedPlan.writeKeys, ...fixedPlan.blind]) {
@@ -248,19 +306,19 @@ export function simulate(options: SimulationOptions): SimulationResult {
         }
         attempts.set(txid, { txid, record, client, readSet });
         dispatch(middleware, { type: 'commit-requested', txid, readSet, writes });
-      });
+      },
+      failed: () => {
+        record.outcome = 'aborted';
+        record.endMs = nowMs;
+        aborted += 1;
+        pendingPlans.delete(txid);
+        busy.set(middleware, busy.get(middleware)! - 1);
+        scheduleNext(client, middleware, retry, fixedPlan);
+      },
     });
-    schedule(options.requestTimeoutMs, () => {
-      if (answered) return;
-      answered = true;
-      record.outcome = 'aborted';
-      record.endMs = nowMs;
-      aborted += 1;
-      pendingPlans.delete(txid);
-      busy.set(middleware, busy.get(middleware)! - 1);
-      scheduleNext(client, middleware, retry, fixedPlan);
-    });
+    // Before the read: a read served from memory at once may commit (or abort) at once.
     pendingPlans.set(txid, { client, middleware, retry, plan: fixedPlan });
+    dispatch(middleware, { type: 'read-requested', readId, keys: fixedPlan.readKeys, nowMs });
   };
 
   const pendingPlans = new Map<TxnId, { client: number; middleware: number; retry: number; plan: { readKeys: Key[]; writeKeys: Key[]; blind: Key[]; deletes: Key[] } }>();
@@ -321,7 +379,11 @@ export function simulate(options: SimulationOptions): SimulationResult {
       // A restart: a new process that remembers nothing, not even its clock. JOIN: every
       // member adds the joiner and answers with its clock; only then does the joiner take
       // transactions again, with a clock above every answer.
-      const fresh = new OccNode({ id: leaver, replicas: replicaIds, members: [], faults: options.faults, finishedWritesMax: options.finishedWritesMax, deferVotes: options.deferVotes });
+      const fresh = newNode(leaver, [], false);
+      const old = nodes.get(leaver)!;
+      readsFromMemoryBefore += old.readsFromMemory;
+      readsParkedBefore += old.readsParked;
+      readsAwaitingWritersBefore += old.readsAwaitingWriters;
       nodes.set(leaver, fresh);
       let acks = 0;
       const members = [...active];
@@ -354,29 +416,48 @@ export function simulate(options: SimulationOptions): SimulationResult {
     }
   }
   let events = 0;
-  for (;;) {
-    const event = queue.pop();
-    if (!event) break;
-    if (++events > EVENTS_MAX) throw new Error(`simulation seed ${options.seed}: more than ${EVENTS_MAX} events; livelock?`);
-    nowMs = event.atMs;
-    event.run();
+  const runUntilQuiet = (): void => {
+    for (;;) {
+      const event = queue.pop();
+      if (!event) break;
+      if (++events > EVENTS_MAX) throw new Error(`simulation seed ${options.seed}: more than ${EVENTS_MAX} events; livelock?`);
+      nowMs = event.atMs;
+      event.run();
+    }
+  };
+  runUntilQuiet();
+  for (const node of nodes.values()) {
+    const pending = node.readsPending;
+    if (pending.parked + pending.atReplica > 0) throw new Error(`simulation seed ${options.seed}: M${node.id} still has reads pending after the run (${JSON.stringify(pending)})`);
   }
 
   // ---- after quiescence: replicas agree, and hold the largest-timestamp writes ----
+  const finalEntries = new Map<number, ReadEntry[]>();
+  for (const replica of replicas.values()) replicaRead(replica, keys, [], 0, (entries) => finalEntries.set(replica.id, entries));
+  runUntilQuiet();
   const divergentKeys: Key[] = [];
   const wrongFinalKeys: Key[] = [];
-  const expected = new Map<Key, StoredEntry>();
+  const expected = new Map<Key, ReadEntry>();
   for (const { ts, writes } of committedWrites) {
     for (const write of writes) {
       const current = expected.get(write.key);
-      if (!current || compareTimestamps(current.version, ts) < 0) expected.set(write.key, { version: ts, value: write.value === undefined ? null : (write.value as number) });
+      if (!current || compareTimestamps(current.version, ts) < 0) expected.set(write.key, write.value === undefined ? { version: ts } : { version: ts, value: write.value });
     }
   }
-  for (const key of keys) {
-    const first = readReplica(replicaIds[0]!, key);
-    if (replicaIds.some((replica) => { const entry = readReplica(replica, key); return entry.value !== first.value || compareTimestamps(entry.version, first.version) !== 0; })) divergentKeys.push(key);
-    const want = expected.get(key) ?? { version: TIMESTAMP_ZERO, value: null };
-    if (want.value !== first.value || compareTimestamps(want.version, first.version) !== 0) wrongFinalKeys.push(key);
+  const sameEntry = (a: ReadEntry, b: ReadEntry): boolean => a.value === b.value && compareTimestamps(a.version, b.version) === 0;
+  keys.forEach((key, index) => {
+    const entries = replicaIds.map((replica) => finalEntries.get(replica)![index]!);
+    const first = entries[0]!;
+    if (entries.some((entry) => !sameEntry(entry, first))) divergentKeys.push(key);
+    if (!sameEntry(expected.get(key) ?? ABSENT, first)) wrongFinalKeys.push(key);
+  });
+  let readsFromMemory = readsFromMemoryBefore;
+  let readsParked = readsParkedBefore;
+  let readsAwaitingWriters = readsAwaitingWritersBefore;
+  for (const node of nodes.values()) {
+    readsFromMemory += node.readsFromMemory;
+    readsParked += node.readsParked;
+    readsAwaitingWriters += node.readsAwaitingWriters;
   }
 
   return {
@@ -387,6 +468,8 @@ export function simulate(options: SimulationOptions): SimulationResult {
     messages,
     membershipChanges,
     readsFromMemory,
+    readsParked,
+    readsAwaitingWriters,
     virtualMs: nowMs,
     divergentKeys,
     wrongFinalKeys,
