@@ -1,15 +1,16 @@
 // What a middleware remembers of its own transactions that have finished (every replica
 // acknowledged): for each key, the largest timestamp it wrote. A voter answers NO to a
 // request that read such a key at an older version: that request would miss a committed
-// write ordered before it (case 3 of DESIGN.md's argument, decided by the voter instead of by
-// a second read of the replica).
+// write ordered before it (case 3 of the serializability argument in docs/design.md,
+// decided by the voter instead of by a second read of the replica).
 //
 // The memory is bounded. When it has forgotten something, when this middleware restarted and
 // so cannot know what its previous life wrote, or when a member left and took its memory
 // along, it answers CHECK instead of YES for reads it cannot vouch for, and the coordinator
-// falls back to re-reading the versions after the last vote, as DESIGN.md describes.
+// falls back to re-reading the versions after the last vote, as docs/design.md describes.
 import { isBefore, maxTimestamp, TIMESTAMP_ZERO, type Timestamp } from '../timestamp/timestamp.js';
 import type { Key } from '../transaction/types.js';
+import { invariantBroken } from '../errors/invariant.js';
 
 export const FINISHED_WRITES_MAX_DEFAULT = 1_000_000;
 
@@ -31,7 +32,7 @@ export class FinishedWrites {
   private unknownUpTo: number | null = null;
 
   constructor(private readonly capacity = FINISHED_WRITES_MAX_DEFAULT) {
-    if (capacity < 1) throw new Error('finished writes: capacity must be at least 1');
+    if (capacity < 1) invariantBroken('finished writes: capacity must be at least 1');
   }
 
   /**

@@ -2,6 +2,7 @@
 // replica acknowledged their APPLY (or until they aborted). Voters consult it.
 import type { Timestamp } from '../timestamp/timestamp.js';
 import type { Key, ReadSet, TxnId } from '../transaction/types.js';
+import { invariantBroken } from '../errors/invariant.js';
 
 export interface InFlightTxn {
   txid: TxnId;
@@ -19,7 +20,7 @@ export class InFlightTable {
   private readonly writersByKey = new Map<Key, Set<InFlightTxn>>();
 
   add(txn: InFlightTxn): void {
-    if (this.byId.has(txn.txid)) throw new Error(`in-flight: ${txn.txid} added twice`);
+    if (this.byId.has(txn.txid)) invariantBroken(`in-flight: ${txn.txid} added twice`);
     this.byId.set(txn.txid, txn);
     for (const key of txn.writeKeys) {
       let writers = this.writersByKey.get(key);

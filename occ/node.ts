@@ -11,6 +11,7 @@ import { InFlightTable } from './in-flight.js';
 import { ReadPath, type ReadEffect, type ReadEvent } from './read-path.js';
 import { decideVote, type Vote, type VoteRequest } from './vote.js';
 import type { Key, MiddlewareId, ReadSet, ReplicaId, TxnId, Write } from '../transaction/types.js';
+import { invariantBroken } from '../errors/invariant.js';
 
 export type AbortReason = 'vote-no' | 'vote-timeout' | 'stale-read' | 'replica-unavailable';
 
@@ -142,7 +143,7 @@ export class OccNode {
       parkReads: options.parkReads,
       trustAwaitedVersions: this.faults.trustAwaitedVersions,
     });
-    if (this.replicas.length === 0) throw new Error('a middleware needs at least one replica');
+    if (this.replicas.length === 0) invariantBroken('a middleware needs at least one replica');
   }
 
   /** The middlewares whose votes a commit needs now, this one excluded. */
@@ -226,7 +227,7 @@ export class OccNode {
   }
 
   private onCommitRequested(event: Extract<OccEvent, { type: 'commit-requested' }>): OccEffect[] {
-    if (this.coordinated.has(event.txid)) throw new Error(`occ: ${event.txid} asked to commit twice`);
+    if (this.coordinated.has(event.txid)) invariantBroken(`occ: ${event.txid} asked to commit twice`);
     const ts = this.clock.tick();
     const writeKeys = event.writes.map((write) => write.key);
     const txn: Coordinated = {
@@ -337,7 +338,7 @@ export class OccNode {
   private onVersionsRead(event: Extract<OccEvent, { type: 'versions-read' }>): OccEffect[] {
     const txn = this.coordinated.get(event.txid);
     if (!txn || txn.phase !== 'checking-versions') return [];
-    if (event.versions.length !== txn.readSet.length) throw new Error(`occ: ${txn.txid} got ${event.versions.length} versions for ${txn.readSet.length} keys`);
+    if (event.versions.length !== txn.readSet.length) invariantBroken(`occ: ${txn.txid} got ${event.versions.length} versions for ${txn.readSet.length} keys`);
     for (let index = 0; index < txn.readSet.length; index++) {
       const [key, versionRead] = txn.readSet[index]!;
       const versionNow = event.versions[index]!;
@@ -381,7 +382,7 @@ export class OccNode {
 
   /** A transaction leaves the in-flight table only when every replica has applied it. */
   private finish(txn: Coordinated): OccEffect[] {
-    if (txn.acksAwaited.size !== 0) throw new Error(`occ: ${txn.txid} finished with replicas still to acknowledge`);
+    if (txn.acksAwaited.size !== 0) invariantBroken(`occ: ${txn.txid} finished with replicas still to acknowledge`);
     this.coordinated.delete(txn.txid);
     // Leaving the in-flight table and entering the finished writes is one step: no vote can
     // fall between the two and miss the write.
@@ -392,7 +393,7 @@ export class OccNode {
   }
 
   private abort(txn: Coordinated, reason: AbortReason, detail: string): OccEffect[] {
-    if (txn.phase === 'applying') throw new Error(`occ: ${txn.txid} aborted after its commit decision`);
+    if (txn.phase === 'applying') invariantBroken(`occ: ${txn.txid} aborted after its commit decision`);
     this.coordinated.delete(txn.txid);
     this.inFlight.remove(txn.txid);
     this.aborts += 1;

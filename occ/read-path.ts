@@ -20,6 +20,7 @@ import type { LamportClock } from '../timestamp/clock.js';
 import { isBefore, type Timestamp } from '../timestamp/timestamp.js';
 import { RemoteWriters, REMOTE_WRITERS_MAX_DEFAULT, REMOTE_WRITER_TTL_MS_DEFAULT } from './remote-writers.js';
 import type { Key, TxnId, Value, Write } from '../transaction/types.js';
+import { invariantBroken } from '../errors/invariant.js';
 
 /**
  * Chosen by the shell: a small non-negative integer, unique among its reads not done yet. The
@@ -131,7 +132,7 @@ export class ReadPath {
     this.readWaitMs = options.readWaitMs ?? READ_WAIT_MS_DEFAULT;
     this.parkReads = options.parkReads ?? true;
     this.trustAwaitedVersions = options.trustAwaitedVersions ?? false;
-    if (!(this.readWaitMs >= 0)) throw new Error('read path: readWaitMs must be at least 0');
+    if (!(this.readWaitMs >= 0)) invariantBroken('read path: readWaitMs must be at least 0');
   }
 
   /** Reads parked now, and reads a replica has not answered yet (for tests and status). */
@@ -154,7 +155,7 @@ export class ReadPath {
 
   requested(event: ReadRequest): ReadEffect[] {
     this.observeTime(event.nowMs);
-    if (this.atReplica[event.readId] !== undefined) throw new Error(`occ: read ${event.readId} requested while a replica still reads for it`);
+    if (this.atReplica[event.readId] !== undefined) invariantBroken(`occ: read ${event.readId} requested while a replica still reads for it`);
     return this.decide(event);
   }
 
@@ -209,11 +210,11 @@ export class ReadPath {
 
   answered(event: Extract<ReadEvent, { type: 'read-answered' }>): ReadEffect[] {
     const read = this.atReplica[event.readId];
-    if (read === undefined) throw new Error(`occ: read ${event.readId} answered, but no replica was asked for it`);
+    if (read === undefined) invariantBroken(`occ: read ${event.readId} answered, but no replica was asked for it`);
     this.atReplica[event.readId] = undefined;
     this.atReplicaCount -= 1;
     const replicaKeys = Array.isArray(read) ? read : read.replicaKeys;
-    if (event.entries.length !== replicaKeys.length) throw new Error(`occ: read ${event.readId} got ${event.entries.length} entries for ${replicaKeys.length} keys`);
+    if (event.entries.length !== replicaKeys.length) invariantBroken(`occ: read ${event.readId} got ${event.entries.length} entries for ${replicaKeys.length} keys`);
     if (Array.isArray(read)) return [this.done(event.readId, event.entries)];
     // Whether the awaited version came or the wait ran out, that writer is not waited for
     // again: it has committed (the replica has it now) or, most likely, aborted.

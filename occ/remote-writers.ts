@@ -10,6 +10,7 @@
 // spares readers a restart. The memory is bounded in size and in time.
 import { isBefore, type Timestamp } from '../timestamp/timestamp.js';
 import type { Key } from '../transaction/types.js';
+import { invariantBroken } from '../errors/invariant.js';
 
 export const REMOTE_WRITERS_MAX_DEFAULT = 100_000;
 /** A writer not seen written after this long has most likely aborted: it is forgotten. */
@@ -28,7 +29,7 @@ export class RemoteWriters {
     private readonly capacity = REMOTE_WRITERS_MAX_DEFAULT,
     private readonly ttlMs = REMOTE_WRITER_TTL_MS_DEFAULT,
   ) {
-    if (capacity < 1) throw new Error('remote writers: capacity must be at least 1');
+    if (capacity < 1) invariantBroken('remote writers: capacity must be at least 1');
   }
 
   get size(): number {

@@ -1,4 +1,4 @@
-// The voting rule (DESIGN.md, validation round, step 3), extended with the voter's memory of
+// The voting rule (docs/design.md, validation round, step 3), extended with the voter's memory of
 // its own finished transactions (occ/finished-writes.ts).
 import { isBefore, type Timestamp } from '../timestamp/timestamp.js';
 import type { FinishedWrites } from './finished-writes.js';
