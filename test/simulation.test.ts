@@ -110,3 +110,21 @@ test('simulation without read parking: still serializable, but more attempts abo
   }
   t.true(abortsParked < abortsUnparked, `aborts per commit, summed over seeds: ${abortsParked.toFixed(2)} with parking, ${abortsUnparked.toFixed(2)} without`);
 });
+
+// The database's rules run in the simulation too (test/simulation/replica.ts). Of them, only
+// the Thomas rule carries safety: the read rules (a read sees admitted APPLYs, waits for an
+// awaited version, the version re-read waits for admitted APPLYs) spare restarts, since every
+// read is validated and a writer whose APPLY is still admitted somewhere is still in flight
+// at its coordinator, whose vote catches a read that missed it. Broken on every replica, the
+// Thomas rule must be seen by the simulation's checks.
+test('simulation with the Thomas write rule off at the databases (broken on purpose): replicas diverge or keep a stale final value', (t) => {
+  for (let seed = 1; seed <= 30; seed++) {
+    const result = simulate({ ...BASE, keys: 4, transactions: 800, seed, replicaFault: 'thomas' });
+    if (result.divergentKeys.length > 0 || result.wrongFinalKeys.length > 0) {
+      t.log(`seed ${seed}: divergent ${result.divergentKeys.join(', ') || 'none'}; wrong final ${result.wrongFinalKeys.join(', ') || 'none'}`);
+      t.pass();
+      return;
+    }
+  }
+  t.fail('no seed in 1..30 exposed a database without the Thomas rule');
+});

@@ -3,14 +3,14 @@
 // database's Thomas write rule, closed-loop clients, and a fake network that delays,
 // reorders and drops messages. It records the history every client saw, for the
 // serializability checker.
-import { planApply } from '../../database/thomas.js';
 import { OccNode, type Faults, type OccEffect, type OccEvent } from '../../occ/node.js';
 import type { ReadEntry, ReadId } from '../../occ/read-path.js';
 import type { Key, ReadSet, TxnId, Write } from '../../transaction/types.js';
-import { compareTimestamps, isBefore, TIMESTAMP_ZERO, type Timestamp } from '../../timestamp/timestamp.js';
+import { compareTimestamps, TIMESTAMP_ZERO, type Timestamp } from '../../timestamp/timestamp.js';
 import type { History, TxnRecord } from '../history/checker.js';
 import { Random } from './random.js';
 import { EventQueue } from './event-queue.js';
+import { SimulatedReplica, type ReplicaRule } from './replica.js';
 
 export interface SimulationOptions {
   seed: number;
@@ -35,17 +35,8 @@ export interface SimulationOptions {
   membershipChurn?: boolean;
   /** Reads wait behind their middleware's own writers still being validated (the core's option; default on). */
   parkReads?: boolean;
-}
-
-/**
- * One database replica: its store, and the reads waiting for versions it does not have yet.
- * The simulation touches it only through replicaRead, replicaVersions and replicaApply.
- */
-interface Replica {
-  id: number;
-  store: Map<Key, ReadEntry>;
-  /** Each returns true once it has answered (its versions came). */
-  readsWaiting: Set<() => boolean>;
+  /** A rule of the database that every replica breaks on purpose (test/simulation/replica.ts). */
+  replicaFault?: ReplicaRule;
 }
 
 const ABSENT: ReadEntry = { version: TIMESTAMP_ZERO };
@@ -105,7 +96,9 @@ export function simulate(options: SimulationOptions): SimulationResult {
   const keys = Array.from({ length: options.keys }, (_, index) => `k${index}`);
   const middlewareIds = Array.from({ length: options.middlewares }, (_, index) => index + 1);
   const replicaIds = Array.from({ length: options.replicas }, (_, index) => index + 1);
-  const replicas = new Map<number, Replica>(replicaIds.map((id) => [id, { id, store: new Map(), readsWaiting: new Set() }]));
+  // The database replicas run the production rules (test/simulation/replica.ts): the Thomas
+  // rule and group plan for writes, the read rules for what a read sees and how long it waits.
+  const replicas = new Map<number, SimulatedReplica>(replicaIds.map((id) => [id, new SimulatedReplica(id, { schedule }, random, options.replicaFault ? { brokenRule: options.replicaFault } : {})]));
   const newNode = (id: number, members: number[], joined: boolean): OccNode =>
     new OccNode({ id, replicas: replicaIds, members, faults: options.faults, finishedWritesMax: options.finishedWritesMax, deferVotes: options.deferVotes, parkReads: options.parkReads, joined });
   const nodes = new Map<number, OccNode>(middlewareIds.map((id) => [id, newNode(id, middlewareIds, true)]));
@@ -115,35 +108,20 @@ export function simulate(options: SimulationOptions): SimulationResult {
   const busy = new Map<number, number>();
 
   // ---- the replicas: every access goes through these three, each answering through `done` ----
-  const stored = (replica: Replica, key: Key): ReadEntry => replica.store.get(key) ?? ABSENT;
   /**
    * A read of `keys`. `atLeast`: versions the read awaits; the replica answers once it has them
-   * or once `waitMs` has passed, with what it has then (as the real database does).
+   * or once `waitMs` has passed, with what it has then (the database's read rules).
    */
-  const replicaRead = (replica: Replica, keys: readonly Key[], atLeast: ReadonlyArray<readonly [Key, Timestamp]>, waitMs: number, done: (entries: ReadEntry[]) => void): void => {
-    const answer = () => done(keys.map((key) => stored(replica, key)));
-    const complete = () => atLeast.every(([key, version]) => !isBefore(stored(replica, key).version, version));
-    if (atLeast.length === 0 || waitMs <= 0 || complete()) return answer();
-    const waiting = (): boolean => {
-      if (!complete()) return false;
-      answer();
-      return true;
-    };
-    replica.readsWaiting.add(waiting);
-    schedule(waitMs, () => {
-      if (replica.readsWaiting.delete(waiting)) answer();
-    });
+  const replicaRead = (replica: SimulatedReplica, keys: readonly Key[], atLeast: ReadonlyArray<readonly [Key, Timestamp]>, waitMs: number, done: (entries: ReadEntry[]) => void): void => {
+    replica.read(keys, atLeast, waitMs, done);
   };
-  /** The versions of `keys`, for a version check. */
-  const replicaVersions = (replica: Replica, keys: readonly Key[], done: (versions: Timestamp[]) => void): void => {
-    done(keys.map((key) => stored(replica, key).version));
+  /** The versions of `keys`, for a version check (it waits for admitted APPLYs of those keys, as the database does). */
+  const replicaVersions = (replica: SimulatedReplica, keys: readonly Key[], done: (versions: Timestamp[]) => void): void => {
+    replica.versions(keys, done);
   };
-  /** One APPLY under the database's Thomas write rule (database/thomas.ts); idempotent. */
-  const replicaApply = (replica: Replica, ts: Timestamp, writes: Write[], done: () => void): void => {
-    const versions = new Map(writes.map((write) => [write.key, stored(replica, write.key).version]));
-    for (const put of planApply(ts, writes, versions)) replica.store.set(put.key, put.entry);
-    for (const waiting of replica.readsWaiting) if (waiting()) replica.readsWaiting.delete(waiting);
-    done();
+  /** One APPLY, admitted at once and written in the replica's next group under the Thomas rule; idempotent. */
+  const replicaApply = (replica: SimulatedReplica, ts: Timestamp, writes: Write[], done: () => void): void => {
+    replica.apply([{ ts, writes }], () => done());
   };
 
   const transactions: TxnRecord[] = [];
@@ -432,9 +410,12 @@ export function simulate(options: SimulationOptions): SimulationResult {
   }
 
   // ---- after quiescence: replicas agree, and hold the largest-timestamp writes ----
+  // What each replica has stored, every group written (nothing is admitted any more).
   const finalEntries = new Map<number, ReadEntry[]>();
-  for (const replica of replicas.values()) replicaRead(replica, keys, [], 0, (entries) => finalEntries.set(replica.id, entries));
-  runUntilQuiet();
+  for (const replica of replicas.values()) {
+    const stored = replica.stored();
+    finalEntries.set(replica.id, keys.map((key) => stored.get(key) ?? ABSENT));
+  }
   const divergentKeys: Key[] = [];
   const wrongFinalKeys: Key[] = [];
   const expected = new Map<Key, ReadEntry>();
