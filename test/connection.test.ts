@@ -9,8 +9,8 @@ import { OccdbError } from '../errors/catalogue.js';
 /** Bounds a test that would otherwise hang when a timeout never fires. */
 const TEST_GUARD_MS = 10_000;
 
-/** A server on loopback that answers the request ids `answered` and ignores every other request. */
-async function selectiveServer(answered: ReadonlySet<number>): Promise<{ port: number; close(): Promise<void> }> {
+/** A server on loopback that answers each request with `reply(id)`, or not at all when it gives undefined. */
+async function scriptedServer(reply: (id: number) => unknown): Promise<{ port: number; close(): Promise<void> }> {
   const sockets = new Set<net.Socket>();
   const server = net.createServer((socket) => {
     sockets.add(socket);
@@ -20,7 +20,8 @@ async function selectiveServer(answered: ReadonlySet<number>): Promise<{ port: n
       for (let newline = buffered.indexOf('\n'); newline !== -1; newline = buffered.indexOf('\n')) {
         const { id } = JSON.parse(buffered.slice(0, newline)) as { id: number };
         buffered = buffered.slice(newline + 1);
-        if (answered.has(id)) socket.write(JSON.stringify({ id, ok: true, result: {} }) + '\n');
+        const answer = reply(id);
+        if (answer !== undefined) socket.write(JSON.stringify(answer) + '\n');
       }
     });
     socket.on('error', () => {});
@@ -33,6 +34,11 @@ async function selectiveServer(answered: ReadonlySet<number>): Promise<{ port: n
       return new Promise<void>((resolve) => server.close(() => resolve()));
     },
   };
+}
+
+/** A server on loopback that answers the request ids `answered` and ignores every other request. */
+function selectiveServer(answered: ReadonlySet<number>): Promise<{ port: number; close(): Promise<void> }> {
+  return scriptedServer((id) => (answered.has(id) ? { id, ok: true, result: {} } : undefined));
 }
 
 /** How `promise` settled: 'ok', or the OccdbError code it failed with, and when (in settling order). */
@@ -84,35 +90,9 @@ test('an answered request does not time out, and a request sent after it still d
   }
 });
 
-/** A server on loopback that answers every request with `reply(id)`. */
-async function replyingServer(reply: (id: number) => unknown): Promise<{ port: number; close(): Promise<void> }> {
-  const sockets = new Set<net.Socket>();
-  const server = net.createServer((socket) => {
-    sockets.add(socket);
-    let buffered = '';
-    socket.on('data', (chunk) => {
-      buffered += chunk.toString('utf8');
-      for (let newline = buffered.indexOf('\n'); newline !== -1; newline = buffered.indexOf('\n')) {
-        const { id } = JSON.parse(buffered.slice(0, newline)) as { id: number };
-        buffered = buffered.slice(newline + 1);
-        socket.write(JSON.stringify(reply(id)) + '\n');
-      }
-    });
-    socket.on('error', () => {});
-  });
-  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
-  return {
-    port: (server.address() as net.AddressInfo).port,
-    close: () => {
-      for (const socket of sockets) socket.destroy();
-      return new Promise<void>((resolve) => server.close(() => resolve()));
-    },
-  };
-}
-
 test('error codes are typed on the wire: a catalogue code comes through as itself, one outside the catalogue fails the request at once as BAD_MESSAGE', async (t) => {
   const codes = ['TXN_RETRIES_EXHAUSTED', 'NO_SUCH_CODE'];
-  const server = await replyingServer((id) => ({ id, ok: false, error: { code: codes[(id - 1) % 2], message: 'from the server' } }));
+  const server = await scriptedServer((id) => ({ id, ok: false, error: { code: codes[(id - 1) % 2], message: 'from the server' } }));
   const connection = new Connection({ host: '127.0.0.1', port: server.port }, 'REMOTE');
   try {
     const order: string[] = [];
