@@ -1,16 +1,16 @@
 // A seeded, deterministic simulation of the optimistic protocol: several OccNode cores
 // (unchanged from production, the read path included), in-memory replicas under the
 // database's Thomas write rule, closed-loop clients, and a fake network that delays,
-// reorders and drops messages. It records the history every client saw, for the
-// serializability checker.
+// reorders and drops messages, all in the simulated world both simulators share (world.ts).
+// It records the history every client saw, for the serializability checker.
 import { OccNode, type Faults, type OccEffect, type OccEvent } from '../../occ/node.js';
 import type { ReadEntry, ReadId } from '../../occ/read-path.js';
 import type { Key, ReadSet, TxnId, Write } from '../../transaction/types.js';
-import { compareTimestamps, TIMESTAMP_ZERO, type Timestamp } from '../../timestamp/timestamp.js';
+import type { GroupApply } from '../../database/thomas.js';
+import type { Timestamp } from '../../timestamp/timestamp.js';
 import type { History, TxnRecord } from '../history/checker.js';
-import { Random } from './random.js';
-import { EventQueue } from './event-queue.js';
 import { SimulatedReplica, type ReplicaRule } from './replica.js';
+import { finalStateFaults, SimulatedWorld } from './world.js';
 
 export interface SimulationOptions {
   seed: number;
@@ -39,8 +39,6 @@ export interface SimulationOptions {
   replicaFault?: ReplicaRule;
 }
 
-const ABSENT: ReadEntry = { version: TIMESTAMP_ZERO };
-
 interface Attempt {
   txid: TxnId;
   record: TxnRecord;
@@ -65,40 +63,22 @@ export interface SimulationResult {
   readsAwaitingWriters: number;
   /** Keys on which the replicas disagree after the run went quiet. */
   divergentKeys: Key[];
-  /** Keys whose final value is not the largest-timestamp committed write. */
-  wrongFinalKeys: Key[];
+  /** Keys whose final value is not the largest-timestamp committed write, each with what it holds and what it should. */
+  wrongFinalKeys: string[];
 }
 
 const EVENTS_MAX = 50_000_000;
 
 export function simulate(options: SimulationOptions): SimulationResult {
-  const random = new Random(options.seed);
-  const queue = new EventQueue();
-  let nowMs = 0;
-  let sequence = 0;
-  let messages = 0;
-  const schedule = (delayMs: number, run: () => void) => queue.push({ atMs: nowMs + delayMs, sequence: sequence++, run });
-  /** Sends a message over the fake network: delayed at random (so reordered), sometimes lost. */
-  const send = (deliver: () => void): void => {
-    messages += 1;
-    if (random.chance(options.dropProbability)) return;
-    schedule(random.int(1, options.delayMsMax), deliver);
-  };
-  /**
-   * Membership messages are not lost: a real JOIN or LEAVE waits for every answer (and is
-   * re-run by the operator when one never comes); the simulation does not model that loop.
-   */
-  const sendReliably = (deliver: () => void): void => {
-    messages += 1;
-    schedule(random.int(1, options.delayMsMax), deliver);
-  };
+  const world = new SimulatedWorld({ seed: options.seed, delayMsMax: options.delayMsMax, dropProbability: options.dropProbability, eventsMax: EVENTS_MAX, name: 'simulation' });
+  const { random } = world;
 
   const keys = Array.from({ length: options.keys }, (_, index) => `k${index}`);
   const middlewareIds = Array.from({ length: options.middlewares }, (_, index) => index + 1);
   const replicaIds = Array.from({ length: options.replicas }, (_, index) => index + 1);
   // The database replicas run the production rules (test/simulation/replica.ts): the Thomas
   // rule and group plan for writes, the read rules for what a read sees and how long it waits.
-  const replicas = new Map<number, SimulatedReplica>(replicaIds.map((id) => [id, new SimulatedReplica(id, { schedule }, random, options.replicaFault ? { brokenRule: options.replicaFault } : {})]));
+  const replicas = new Map<number, SimulatedReplica>(replicaIds.map((id) => [id, new SimulatedReplica(id, world, random, options.replicaFault ? { brokenRule: options.replicaFault } : {})]));
   const newNode = (id: number, members: number[], joined: boolean): OccNode =>
     new OccNode({ id, replicas: replicaIds, members, faults: options.faults, finishedWritesMax: options.finishedWritesMax, deferVotes: options.deferVotes, parkReads: options.parkReads, joined });
   const nodes = new Map<number, OccNode>(middlewareIds.map((id) => [id, newNode(id, middlewareIds, true)]));
@@ -106,23 +86,6 @@ export function simulate(options: SimulationOptions): SimulationResult {
   const leaving = new Set<number>();
   /** Transactions of clients on each middleware between their first read and their outcome. */
   const busy = new Map<number, number>();
-
-  // ---- the replicas: every access goes through these three, each answering through `done` ----
-  /**
-   * A read of `keys`. `atLeast`: versions the read awaits; the replica answers once it has them
-   * or once `waitMs` has passed, with what it has then (the database's read rules).
-   */
-  const replicaRead = (replica: SimulatedReplica, keys: readonly Key[], atLeast: ReadonlyArray<readonly [Key, Timestamp]>, waitMs: number, done: (entries: ReadEntry[]) => void): void => {
-    replica.read(keys, atLeast, waitMs, done);
-  };
-  /** The versions of `keys`, for a version check (it waits for admitted APPLYs of those keys, as the database does). */
-  const replicaVersions = (replica: SimulatedReplica, keys: readonly Key[], done: (versions: Timestamp[]) => void): void => {
-    replica.versions(keys, done);
-  };
-  /** One APPLY, admitted at once and written in the replica's next group under the Thomas rule; idempotent. */
-  const replicaApply = (replica: SimulatedReplica, ts: Timestamp, writes: Write[], done: () => void): void => {
-    replica.apply([{ ts, writes }], () => done());
-  };
 
   const transactions: TxnRecord[] = [];
   const attempts = new Map<TxnId, Attempt>();
@@ -140,14 +103,14 @@ export function simulate(options: SimulationOptions): SimulationResult {
   let nextReadId = 1;
   /** Reads not done yet: what the client does with the entries, or on failure. */
   const readsWaiting = new Map<ReadId, { done: (entries: ReadEntry[]) => void; failed: () => void }>();
-  const committedWrites: Array<{ ts: Timestamp; writes: Write[] }> = [];
+  const committedWrites: GroupApply[] = [];
 
   // ---- effects of a core, carried over the fake network ----
   /** `${txid}|${voter}` of vote requests neither answered nor timed out. */
   const votesUnanswered = new Set<string>();
   const dispatch = (middleware: number, event: OccEvent): void => {
     const effects = nodes.get(middleware)!.handle(event);
-    options.trace?.(`${nowMs} M${middleware} <- ${JSON.stringify(event)} -> ${JSON.stringify(effects)}`);
+    options.trace?.(`${world.nowMs} M${middleware} <- ${JSON.stringify(event)} -> ${JSON.stringify(effects)}`);
     for (const effect of effects) execute(middleware, effect);
   };
 
@@ -157,8 +120,8 @@ export function simulate(options: SimulationOptions): SimulationResult {
         for (const voter of effect.to) {
           const key = `${effect.txid}|${voter}`;
           votesUnanswered.add(key);
-          send(() => dispatch(voter, { type: 'vote-requested', from: middleware, txid: effect.txid, ts: effect.ts, readSet: effect.readSet, writeKeys: effect.writeKeys, nowMs }));
-          schedule(options.requestTimeoutMs, () => {
+          world.send(() => dispatch(voter, { type: 'vote-requested', from: middleware, txid: effect.txid, ts: effect.ts, readSet: effect.readSet, writeKeys: effect.writeKeys, nowMs: world.nowMs }));
+          world.schedule(options.requestTimeoutMs, () => {
             if (!votesUnanswered.delete(key)) return;
             dispatch(middleware, { type: 'vote-received', txid: effect.txid, voter, vote: 'timeout' });
           });
@@ -167,7 +130,7 @@ export function simulate(options: SimulationOptions): SimulationResult {
       case 'vote': {
         // Possibly long after the request: a deferred vote.
         const key = `${effect.txid}|${middleware}`;
-        send(() => {
+        world.send(() => {
           if (!votesUnanswered.delete(key)) return;
           dispatch(effect.to, { type: 'vote-received', txid: effect.txid, voter: middleware, vote: effect.vote, clock: effect.clock });
         });
@@ -175,21 +138,19 @@ export function simulate(options: SimulationOptions): SimulationResult {
       }
       case 'read-replica': {
         // One replica for all the keys, as the real shell does; no answer in time fails the read.
+        // The replica answers once it has the versions awaited, or when the wait ran out.
         const replica = replicas.get(random.pick(replicaIds))!;
-        let answered = false;
-        send(() => replicaRead(replica, effect.keys, effect.atLeast, effect.waitMs, (entries) => send(() => {
-          if (answered) return;
-          answered = true;
-          dispatch(middleware, { type: 'read-answered', readId: effect.readId, entries });
-        })));
-        schedule(options.requestTimeoutMs, () => {
-          if (answered) return;
-          answered = true;
-          dispatch(middleware, { type: 'read-failed', readId: effect.readId });
-          const waiting = readsWaiting.get(effect.readId);
-          readsWaiting.delete(effect.readId);
-          waiting?.failed();
-        });
+        world.request<ReadEntry[]>(
+          options.requestTimeoutMs,
+          (reply) => world.send(() => replica.read(effect.keys, effect.atLeast, effect.waitMs, (entries) => world.send(() => reply(entries)))),
+          (entries) => dispatch(middleware, { type: 'read-answered', readId: effect.readId, entries }),
+          () => {
+            dispatch(middleware, { type: 'read-failed', readId: effect.readId });
+            const waiting = readsWaiting.get(effect.readId);
+            readsWaiting.delete(effect.readId);
+            waiting?.failed();
+          },
+        );
         return;
       }
       case 'read-done': {
@@ -199,18 +160,14 @@ export function simulate(options: SimulationOptions): SimulationResult {
         return;
       }
       case 'read-versions': {
+        // The replica waits for its admitted APPLYs of those keys, as the database does.
         const replica = replicas.get(random.pick(replicaIds))!;
-        let answered = false;
-        send(() => replicaVersions(replica, effect.keys, (versions) => send(() => {
-          if (answered) return;
-          answered = true;
-          dispatch(middleware, { type: 'versions-read', txid: effect.txid, versions });
-        })));
-        schedule(options.requestTimeoutMs, () => {
-          if (answered) return;
-          answered = true;
-          dispatch(middleware, { type: 'versions-failed', txid: effect.txid });
-        });
+        world.request<Timestamp[]>(
+          options.requestTimeoutMs,
+          (reply) => world.send(() => replica.versions(effect.keys, (versions) => world.send(() => reply(versions)))),
+          (versions) => dispatch(middleware, { type: 'versions-read', txid: effect.txid, versions }),
+          () => dispatch(middleware, { type: 'versions-failed', txid: effect.txid }),
+        );
         return;
       }
       case 'apply':
@@ -224,18 +181,12 @@ export function simulate(options: SimulationOptions): SimulationResult {
 
   /** Like the real shell: a decided APPLY is re-sent until the replica acknowledges. */
   const applyUntilAcked = (middleware: number, replica: number, txid: TxnId, ts: Timestamp, writes: Write[]): void => {
-    let acked = false;
-    send(() => replicaApply(replicas.get(replica)!, ts, writes, () => send(() => {
-      if (acked) return;
-      acked = true;
-      dispatch(middleware, { type: 'replica-acked', txid, replica });
-    })));
-    schedule(options.requestTimeoutMs, () => {
-      if (!acked) {
-        acked = true; // this round is over; a fresh one starts
-        applyUntilAcked(middleware, replica, txid, ts, writes);
-      }
-    });
+    world.request<void>(
+      options.requestTimeoutMs,
+      (reply) => world.send(() => replicas.get(replica)!.apply([{ ts, writes }], () => world.send(reply))),
+      () => dispatch(middleware, { type: 'replica-acked', txid, replica }),
+      () => applyUntilAcked(middleware, replica, txid, ts, writes),
+    );
   };
 
   // ---- clients ----
@@ -259,7 +210,7 @@ export function simulate(options: SimulationOptions): SimulationResult {
     const fixedPlan = plan;
     const txid = `t${nextTxid++}`;
     busy.set(middleware, (busy.get(middleware) ?? 0) + 1);
-    const record: TxnRecord = { id: txid, outcome: 'unknown', reads: [], writes: [], startMs: nowMs };
+    const record: TxnRecord = { id: txid, outcome: 'unknown', reads: [], writes: [], startMs: world.nowMs };
     transactions.push(record);
     // Read phase: one read of all the keys, through the middleware's core (which may park it,
     // take some keys from its own decided writes, and ask one replica for the rest).
@@ -287,7 +238,7 @@ export function simulate(options: SimulationOptions): SimulationResult {
       },
       failed: () => {
         record.outcome = 'aborted';
-        record.endMs = nowMs;
+        record.endMs = world.nowMs;
         aborted += 1;
         pendingPlans.delete(txid);
         busy.set(middleware, busy.get(middleware)! - 1);
@@ -296,17 +247,17 @@ export function simulate(options: SimulationOptions): SimulationResult {
     });
     // Before the read: a read served from memory at once may commit (or abort) at once.
     pendingPlans.set(txid, { client, middleware, retry, plan: fixedPlan });
-    dispatch(middleware, { type: 'read-requested', readId, keys: fixedPlan.readKeys, nowMs });
+    dispatch(middleware, { type: 'read-requested', readId, keys: fixedPlan.readKeys, nowMs: world.nowMs });
   };
 
   const pendingPlans = new Map<TxnId, { client: number; middleware: number; retry: number; plan: { readKeys: Key[]; writeKeys: Key[]; blind: Key[]; deletes: Key[] } }>();
 
   const scheduleNext = (client: number, middleware: number, retry: number, plan: { readKeys: Key[]; writeKeys: Key[]; blind: Key[]; deletes: Key[] } | undefined): void => {
     if (plan && retry < options.retryCountMax) {
-      schedule(random.int(0, Math.min(200, 2 * 2 ** Math.min(retry, 8))), () => startTransaction(client, middleware, retry + 1, plan));
+      world.schedule(random.int(0, Math.min(200, 2 * 2 ** Math.min(retry, 8))), () => startTransaction(client, middleware, retry + 1, plan));
     } else {
       if (plan) failed += 1;
-      schedule(random.int(0, 3), () => startTransaction(client, middleware, 0));
+      world.schedule(random.int(0, 3), () => startTransaction(client, middleware, 0));
     }
   };
 
@@ -317,7 +268,7 @@ export function simulate(options: SimulationOptions): SimulationResult {
     attempts.delete(txid);
     pendingPlans.delete(txid);
     busy.set(pending.middleware, busy.get(pending.middleware)! - 1);
-    attempt.record.endMs = nowMs;
+    attempt.record.endMs = world.nowMs;
     if (effect.type === 'committed') {
       attempt.record.outcome = 'committed';
       attempt.record.commitTs = effect.ts;
@@ -345,13 +296,15 @@ export function simulate(options: SimulationOptions): SimulationResult {
     };
     const tryLeave = (leaver: number): void => {
       const node = nodes.get(leaver)!;
-      if ((busy.get(leaver) ?? 0) > 0 || node.coordinatingCount > 0 || node.inFlight.size > 0) return schedule(5, () => tryLeave(leaver));
+      if ((busy.get(leaver) ?? 0) > 0 || node.coordinatingCount > 0 || node.inFlight.size > 0) return world.schedule(5, () => tryLeave(leaver));
       active.delete(leaver);
       leaving.delete(leaver);
       membershipChanges += 1;
-      // LEAVE reaches every member; each stops asking the leaver.
-      for (const member of active) sendReliably(() => dispatch(member, { type: 'member-left', member: leaver }));
-      schedule(random.int(20, 200), () => rejoin(leaver));
+      // LEAVE reaches every member; each stops asking the leaver. Membership messages are not
+      // lost: a real JOIN or LEAVE waits for every answer (and is re-run by the operator when
+      // one never comes); the simulation does not model that loop.
+      for (const member of active) world.sendReliably(() => dispatch(member, { type: 'member-left', member: leaver }));
+      world.schedule(random.int(20, 200), () => rejoin(leaver));
     };
     const rejoin = (leaver: number): void => {
       // A restart: a new process that remembers nothing, not even its clock. JOIN: every
@@ -366,44 +319,28 @@ export function simulate(options: SimulationOptions): SimulationResult {
       let acks = 0;
       const members = [...active];
       for (const member of members) {
-        sendReliably(() => {
+        world.sendReliably(() => {
           dispatch(member, { type: 'member-joined', member: leaver, clock: fresh.clock.value });
           const clock = nodes.get(member)!.clock.value;
-          sendReliably(() => {
+          world.sendReliably(() => {
             dispatch(leaver, { type: 'member-joined', member, clock });
             acks += 1;
             if (acks === members.length) {
               dispatch(leaver, { type: 'joined' });
               active.add(leaver);
               membershipChanges += 1;
-              schedule(random.int(50, 300), startCycle);
+              world.schedule(random.int(50, 300), startCycle);
             }
           });
         });
       }
     };
-    schedule(200, startCycle);
+    world.schedule(200, startCycle);
   }
 
   // ---- run ----
-  let client = 0;
-  for (const middleware of middlewareIds) {
-    for (let index = 0; index < options.clientsPerMiddleware; index++) {
-      const id = client++;
-      schedule(random.int(0, 5), () => startTransaction(id, middleware, 0));
-    }
-  }
-  let events = 0;
-  const runUntilQuiet = (): void => {
-    for (;;) {
-      const event = queue.pop();
-      if (!event) break;
-      if (++events > EVENTS_MAX) throw new Error(`simulation seed ${options.seed}: more than ${EVENTS_MAX} events; livelock?`);
-      nowMs = event.atMs;
-      event.run();
-    }
-  };
-  runUntilQuiet();
+  world.startClients(middlewareIds, options.clientsPerMiddleware, (client, middleware) => startTransaction(client, middleware, 0));
+  world.run();
   for (const node of nodes.values()) {
     const pending = node.readsPending;
     if (pending.parked + pending.atReplica > 0) throw new Error(`simulation seed ${options.seed}: M${node.id} still has reads pending after the run (${JSON.stringify(pending)})`);
@@ -411,27 +348,7 @@ export function simulate(options: SimulationOptions): SimulationResult {
 
   // ---- after quiescence: replicas agree, and hold the largest-timestamp writes ----
   // What each replica has stored, every group written (nothing is admitted any more).
-  const finalEntries = new Map<number, ReadEntry[]>();
-  for (const replica of replicas.values()) {
-    const stored = replica.stored();
-    finalEntries.set(replica.id, keys.map((key) => stored.get(key) ?? ABSENT));
-  }
-  const divergentKeys: Key[] = [];
-  const wrongFinalKeys: Key[] = [];
-  const expected = new Map<Key, ReadEntry>();
-  for (const { ts, writes } of committedWrites) {
-    for (const write of writes) {
-      const current = expected.get(write.key);
-      if (!current || compareTimestamps(current.version, ts) < 0) expected.set(write.key, write.value === undefined ? { version: ts } : { version: ts, value: write.value });
-    }
-  }
-  const sameEntry = (a: ReadEntry, b: ReadEntry): boolean => a.value === b.value && compareTimestamps(a.version, b.version) === 0;
-  keys.forEach((key, index) => {
-    const entries = replicaIds.map((replica) => finalEntries.get(replica)![index]!);
-    const first = entries[0]!;
-    if (entries.some((entry) => !sameEntry(entry, first))) divergentKeys.push(key);
-    if (!sameEntry(expected.get(key) ?? ABSENT, first)) wrongFinalKeys.push(key);
-  });
+  const { divergentKeys, wrongFinalKeys } = finalStateFaults(keys, [...replicas.values()].map((replica) => replica.stored()), committedWrites);
   let readsFromMemory = readsFromMemoryBefore;
   let readsParked = readsParkedBefore;
   let readsAwaitingWriters = readsAwaitingWritersBefore;
@@ -446,12 +363,12 @@ export function simulate(options: SimulationOptions): SimulationResult {
     committed,
     aborted,
     failed,
-    messages,
+    messages: world.messages,
     membershipChanges,
     readsFromMemory,
     readsParked,
     readsAwaitingWriters,
-    virtualMs: nowMs,
+    virtualMs: world.nowMs,
     divergentKeys,
     wrongFinalKeys,
   };

@@ -1,0 +1,166 @@
+// The world both seeded simulators run in (simulator.ts for OCC, twopl-simulator.ts for 2PL):
+// one virtual clock, one queue of scheduled events, one source of randomness, and a fake
+// network that delays, reorders and drops messages. Everything in a run is an event here, and
+// every random draw comes from here, so a seed replays exactly. Also here: the checks both
+// make once a run has gone quiet (the replicas are identical, and each key holds its
+// largest-timestamp committed write).
+import type { GroupApply } from '../../database/thomas.js';
+import { compareTimestamps, formatTimestamp, TIMESTAMP_ZERO, type Timestamp } from '../../timestamp/timestamp.js';
+import type { Key, Value } from '../../transaction/types.js';
+import { EventQueue } from './event-queue.js';
+import { Random } from './random.js';
+import type { SimulationScheduler } from './replica.js';
+
+export interface SimulatedWorldOptions {
+  seed: number;
+  /** Network delay of one message, in virtual ms: 1..delayMsMax, so messages overtake each other. */
+  delayMsMax: number;
+  dropProbability: number;
+  /** Events a run may take; more means a livelock. */
+  eventsMax: number;
+  /** The simulation's name in errors, e.g. `2PL simulation`. */
+  name: string;
+}
+
+export class SimulatedWorld implements SimulationScheduler {
+  /** The run's only randomness: draw from nothing else. */
+  readonly random: Random;
+  private readonly queue = new EventQueue();
+  /** Breaks ties between events due at the same time: the one scheduled first runs first. */
+  private sequence = 0;
+  private currentMs = 0;
+  private messageCount = 0;
+  private eventCount = 0;
+
+  constructor(private readonly options: SimulatedWorldOptions) {
+    this.random = new Random(options.seed);
+  }
+
+  /** Virtual time: when the event running now was due. */
+  get nowMs(): number {
+    return this.currentMs;
+  }
+
+  /** Messages sent, lost ones included. */
+  get messages(): number {
+    return this.messageCount;
+  }
+
+  schedule(delayMs: number, run: () => void): void {
+    if (!(delayMs >= 0)) throw new Error(`${this.where}: an event scheduled ${delayMs} ms from now; time never goes backwards`);
+    this.queue.push({ atMs: this.currentMs + delayMs, sequence: this.sequence++, run });
+  }
+
+  /** Sends a message over the fake network: delayed at random (so reordered), sometimes lost. */
+  send(deliver: () => void): void {
+    this.messageCount += 1;
+    if (this.random.chance(this.options.dropProbability)) return;
+    this.schedule(this.random.int(1, this.options.delayMsMax), deliver);
+  }
+
+  /** Sends a message that is delayed and reordered like any other, but never lost. */
+  sendReliably(deliver: () => void): void {
+    this.messageCount += 1;
+    this.schedule(this.random.int(1, this.options.delayMsMax), deliver);
+  }
+
+  /**
+   * A request that waits `timeoutMs` for its answer. `ask` sends it and hands the answer to
+   * `reply` (over the network, so it may never come). The first answer in time goes to
+   * `answered`; with none in time, `timedOut` runs instead; anything later is dropped.
+   */
+  request<Answer>(timeoutMs: number, ask: (reply: (answer: Answer) => void) => void, answered: (answer: Answer) => void, timedOut: () => void): void {
+    let over = false;
+    ask((answer) => {
+      if (over) return;
+      over = true;
+      answered(answer);
+    });
+    this.schedule(timeoutMs, () => {
+      if (over) return;
+      over = true;
+      timedOut();
+    });
+  }
+
+  /** Closed-loop clients, `perMiddleware` on each middleware, numbered from 0; each starts within 5 ms. */
+  startClients(middlewareIds: readonly number[], perMiddleware: number, start: (client: number, middleware: number) => void): void {
+    let client = 0;
+    for (const middleware of middlewareIds) {
+      for (let index = 0; index < perMiddleware; index++) {
+        const id = client++;
+        this.schedule(this.random.int(0, 5), () => start(id, middleware));
+      }
+    }
+  }
+
+  /**
+   * Runs the events in time order until none is left, or until `stopAfter`, asked after every
+   * event, says to stop. More than `eventsMax` events throws: the run is livelocked.
+   */
+  run(stopAfter?: () => boolean): void {
+    for (;;) {
+      const event = this.queue.pop();
+      if (!event) return;
+      if (++this.eventCount > this.options.eventsMax) throw new Error(`${this.where}: more than ${this.options.eventsMax} events; livelock?`);
+      this.currentMs = event.atMs;
+      event.run();
+      if (stopAfter?.()) return;
+    }
+  }
+
+  private get where(): string {
+    return `${this.options.name} seed ${this.options.seed}`;
+  }
+}
+
+/** What the replicas got wrong after a run went quiet; both empty for a correct run. */
+export interface FinalStateFaults {
+  /** Keys on which the replicas disagree. */
+  divergentKeys: Key[];
+  /** Keys whose final value is not the largest-timestamp committed write, each with what it holds and what it should. */
+  wrongFinalKeys: string[];
+}
+
+/** A key's entry at a replica; no value: never written, or deleted. */
+export interface StoredEntry {
+  readonly version: Timestamp;
+  readonly value?: Value;
+}
+
+const ABSENT: StoredEntry = { version: TIMESTAMP_ZERO };
+
+/**
+ * The checks once nothing is in flight any more: every replica stores the same entry for each
+ * key, and that entry is the key's largest-timestamp committed write (what the Thomas rule
+ * keeps, whatever order the APPLYs came in). `stored` is each replica's stored entries;
+ * `committed` every committed transaction's timestamp and writes.
+ */
+export function finalStateFaults(keys: readonly Key[], stored: ReadonlyArray<ReadonlyMap<Key, StoredEntry>>, committed: readonly GroupApply[]): FinalStateFaults {
+  if (stored.length === 0) throw new Error('finalStateFaults: no replica to check');
+  const expected = new Map<Key, StoredEntry>();
+  for (const { ts, writes } of committed) {
+    for (const write of writes) {
+      const current = expected.get(write.key);
+      if (!current || compareTimestamps(current.version, ts) < 0) expected.set(write.key, write.value === undefined ? { version: ts } : { version: ts, value: write.value });
+    }
+  }
+  const divergentKeys: Key[] = [];
+  const wrongFinalKeys: string[] = [];
+  for (const key of keys) {
+    const entries = stored.map((replica) => replica.get(key) ?? ABSENT);
+    const first = entries[0]!;
+    if (entries.some((entry) => !sameEntry(entry, first))) divergentKeys.push(key);
+    const want = expected.get(key) ?? ABSENT;
+    if (!sameEntry(want, first)) wrongFinalKeys.push(`${key} (${describeEntry(first)}, expected ${describeEntry(want)})`);
+  }
+  return { divergentKeys, wrongFinalKeys };
+}
+
+function sameEntry(a: StoredEntry, b: StoredEntry): boolean {
+  return a.value === b.value && compareTimestamps(a.version, b.version) === 0;
+}
+
+function describeEntry(entry: StoredEntry): string {
+  return `${entry.value === undefined ? 'nothing' : String(entry.value)}@${formatTimestamp(entry.version)}`;
+}
