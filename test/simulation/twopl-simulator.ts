@@ -1,6 +1,6 @@
 // A seeded, deterministic simulation of strict two-phase locking: several TwoPhaseLockingNode
-// cores (unchanged from production), in-memory replicas under the Thomas write rule
-// (database/thomas.ts), closed-loop clients with random read/write plans, and a fake network
+// cores (unchanged from production), in-memory replicas running the database's production
+// rules (replica.ts: the Thomas rule and group plan, the read rules), closed-loop clients with random read/write plans, and a fake network
 // that delays, reorders and drops messages. Lost messages are handled as the real engine
 // handles them: a lock request that is not answered in time makes its home unavailable, a
 // release is retried a bounded number of times, a read fails over to the next replica, an
@@ -9,11 +9,13 @@
 // invariant after every event.
 import { TwoPhaseLockingNode, type LockRequest, type TwoPhaseLockingEffect, type TwoPhaseLockingEvent, type TwoPhaseLockingFaults } from '../../twopl/node.js';
 import type { DeadlockPolicy, LockMode } from '../../twopl/lock-table.js';
-import { planApply, writtenKeys } from '../../database/thomas.js';
+import type { GroupApply } from '../../database/thomas.js';
+import type { Entry } from '../../protocol/schemas.js';
 import { backoffMs, type TransactionLimits } from '../../transaction/retry.js';
 import type { Key, TxnId, Write } from '../../transaction/types.js';
-import { TIMESTAMP_ZERO, type Timestamp } from '../../timestamp/timestamp.js';
+import type { Timestamp } from '../../timestamp/timestamp.js';
 import type { History, TxnRecord } from '../history/checker.js';
+import { SimulatedReplica, type ReplicaRule } from './replica.js';
 import { finalStateFaults, SimulatedWorld } from './world.js';
 
 export interface TwoPhaseLockingSimulationOptions {
@@ -28,6 +30,9 @@ export interface TwoPhaseLockingSimulationOptions {
   /** Network delay of one message, in virtual ms: 1..delayMsMax, so messages overtake each other. */
   delayMsMax: number;
   dropProbability: number;
+  /** Share of messages that take delayMsMax+1..slowMessageDelayMsMax virtual ms, so a retry can overtake them (none by default). */
+  slowMessageProbability?: number;
+  slowMessageDelayMsMax?: number;
   /** How long a lock request may wait for its answer before its home counts as unavailable. */
   lockWaitTimeoutMs: number;
   /** How long a read, a release or an APPLY waits for its answer before it is tried again. */
@@ -41,6 +46,8 @@ export interface TwoPhaseLockingSimulationOptions {
   /** Middlewares in turn leave (stop granting, wait until their locks are released), stay away a while, and come back with nothing remembered. */
   leaveAndReturn?: boolean;
   faults?: TwoPhaseLockingFaults;
+  /** A rule of the database that every replica breaks on purpose (replica.ts). */
+  replicaFault?: ReplicaRule;
   /** Called with every event fed to a core and every effect it returns (debugging a seed). */
   trace?: (line: string) => void;
 }
@@ -77,11 +84,6 @@ export interface TwoPhaseLockingSimulationResult {
   wrongFinalKeys: string[];
 }
 
-interface StoredEntry {
-  version: Timestamp;
-  value: number | null;
-}
-
 interface Plan {
   readKeys: Key[];
   /** Keys read and then written. */
@@ -104,7 +106,7 @@ interface ClientTransaction {
 interface SimulatedAttempt {
   transaction: ClientTransaction;
   record: TxnRecord;
-  entries: StoredEntry[];
+  entries: readonly Entry[];
 }
 
 const EVENTS_MAX = 20_000_000;
@@ -112,13 +114,14 @@ const RELEASE_ATTEMPTS_MAX = 5;
 const VIOLATIONS_KEPT = 5;
 
 export function simulateTwoPhaseLocking(options: TwoPhaseLockingSimulationOptions): TwoPhaseLockingSimulationResult {
-  const world = new SimulatedWorld({ seed: options.seed, delayMsMax: options.delayMsMax, dropProbability: options.dropProbability, eventsMax: EVENTS_MAX, name: '2PL simulation' });
+  const world = new SimulatedWorld({ seed: options.seed, delayMsMax: options.delayMsMax, dropProbability: options.dropProbability, slowMessageProbability: options.slowMessageProbability, slowMessageDelayMsMax: options.slowMessageDelayMsMax, eventsMax: EVENTS_MAX, name: '2PL simulation' });
   const { random } = world;
 
   const keys = Array.from({ length: options.keys }, (_, index) => `k${index}`);
   const middlewareIds = Array.from({ length: options.middlewares }, (_, index) => index + 1);
   const replicaIds = Array.from({ length: options.replicas }, (_, index) => index + 1);
-  const replicas = new Map<number, Map<Key, StoredEntry>>(replicaIds.map((id) => [id, new Map()]));
+  // The database replicas run the production rules (replica.ts), as in the OCC simulation.
+  const replicas = new Map<number, SimulatedReplica>(replicaIds.map((id) => [id, new SimulatedReplica(id, world, random, options.replicaFault ? { brokenRule: options.replicaFault } : {})]));
   const newNode = (id: number, clockStart: number) => new TwoPhaseLockingNode({ id, policy: options.policy, middlewareIds, replicas: replicaIds, clockStart, faults: options.faults });
   const nodes = new Map<number, TwoPhaseLockingNode>(middlewareIds.map((id) => [id, newNode(id, 0)]));
   /** A middleware's process: a message sent to an earlier one, or while it is away, is lost (its connection is gone). */
@@ -138,19 +141,6 @@ export function simulateTwoPhaseLocking(options: TwoPhaseLockingSimulationOption
     });
   };
 
-  const readReplica = (replica: number, key: Key): StoredEntry => replicas.get(replica)!.get(key) ?? { version: TIMESTAMP_ZERO, value: null };
-  const applyReplica = (replica: number, ts: Timestamp, writes: Write[]): void => {
-    const store = replicas.get(replica)!;
-    const stored = new Map<Key, Timestamp>();
-    for (const key of writtenKeys(writes)) {
-      const entry = store.get(key);
-      if (entry) stored.set(key, entry.version);
-    }
-    for (const put of planApply(ts, writes, stored)) {
-      store.set(put.key, { version: put.entry.version, value: put.entry.value === undefined ? null : (put.entry.value as number) });
-    }
-  };
-
   const transactions: TxnRecord[] = [];
   const attempts = new Map<TxnId, SimulatedAttempt>();
   /** When each ended attempt ended. */
@@ -166,7 +156,7 @@ export function simulateTwoPhaseLocking(options: TwoPhaseLockingSimulationOption
   let nextTxid = 1;
   let nextValue = 1;
   let membershipChanges = 0;
-  const committedWrites: Array<{ ts: Timestamp; writes: Write[] }> = [];
+  const committedWrites: GroupApply[] = [];
   const limits: TransactionLimits = { retryCountMax: options.retryCountMax, backoffMsBase: 2, backoffMsMax: 250 };
 
   // ---- the shell: effects of a core, carried over the fake network ----
@@ -239,12 +229,9 @@ export function simulateTwoPhaseLocking(options: TwoPhaseLockingSimulationOption
       return;
     }
     const replica = replicaIds[(first + tried) % replicaIds.length]!;
-    world.request<StoredEntry[]>(
+    world.request<Entry[]>(
       options.requestTimeoutMs,
-      (reply) => world.send(() => {
-        const entries = wanted.map((key) => readReplica(replica, key));
-        sendTo(middleware, () => reply(entries));
-      }),
+      (reply) => world.send(() => replicas.get(replica)!.read(wanted, [], 0, (entries) => sendTo(middleware, () => reply(entries)))),
       (entries) => {
         const attempt = attempts.get(txid);
         if (attempt) attempt.entries = entries;
@@ -258,10 +245,7 @@ export function simulateTwoPhaseLocking(options: TwoPhaseLockingSimulationOption
   const applyUntilAcked = (middleware: number, replica: number, txid: TxnId, ts: Timestamp, writes: Write[]): void => {
     world.request<void>(
       options.requestTimeoutMs,
-      (reply) => world.send(() => {
-        applyReplica(replica, ts, writes);
-        sendTo(middleware, reply);
-      }),
+      (reply) => world.send(() => replicas.get(replica)!.apply([{ ts, writes }], () => sendTo(middleware, reply))),
       () => dispatch(middleware, { type: 'replica-acked', txid, replica }),
       () => applyUntilAcked(middleware, replica, txid, ts, writes),
     );
@@ -272,7 +256,7 @@ export function simulateTwoPhaseLocking(options: TwoPhaseLockingSimulationOption
     const attempt = attempts.get(txid)!;
     const { plan } = attempt.transaction;
     const locked = plan.locks.map((lock) => lock.key);
-    for (const key of plan.readKeys) attempt.record.reads.push({ key, value: attempt.entries[locked.indexOf(key)]!.value });
+    for (const key of plan.readKeys) attempt.record.reads.push({ key, value: readValue(attempt.entries[locked.indexOf(key)]!) });
     const writes: Write[] = [];
     for (const key of [...plan.writeKeys, ...plan.blindKeys]) {
       const value = nextValue++;
@@ -464,7 +448,7 @@ export function simulateTwoPhaseLocking(options: TwoPhaseLockingSimulationOption
   }
   if (finishedTransactions !== options.transactions) leftovers.push(`${options.transactions - finishedTransactions} of ${options.transactions} client transactions never finished`);
 
-  const { divergentKeys, wrongFinalKeys } = finalStateFaults(keys, [...replicas.values()], committedWrites);
+  const { divergentKeys, wrongFinalKeys } = finalStateFaults(keys, [...replicas.values()].map((replica) => replica.stored()), committedWrites);
 
   return {
     history: { transactions, initial: Object.fromEntries(keys.map((key) => [key, null])) },
@@ -484,4 +468,9 @@ export function simulateTwoPhaseLocking(options: TwoPhaseLockingSimulationOption
     divergentKeys,
     wrongFinalKeys,
   };
+}
+
+/** What a client saw of a read entry: its value, or null for no entry. */
+function readValue(entry: Entry): number | null {
+  return entry.value === undefined ? null : (entry.value as number);
 }

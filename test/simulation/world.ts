@@ -16,6 +16,13 @@ export interface SimulatedWorldOptions {
   /** Network delay of one message, in virtual ms: 1..delayMsMax, so messages overtake each other. */
   delayMsMax: number;
   dropProbability: number;
+  /**
+   * Share of delivered messages that are slow: they take delayMsMax+1..slowMessageDelayMsMax
+   * virtual ms, as a message stuck in a buffer does, and a retry sent after it can overtake it.
+   * None by default.
+   */
+  slowMessageProbability?: number;
+  slowMessageDelayMsMax?: number;
   /** Events a run may take; more means a livelock. */
   eventsMax: number;
   /** The simulation's name in errors, e.g. `2PL simulation`. */
@@ -34,6 +41,9 @@ export class SimulatedWorld implements SimulationScheduler {
 
   constructor(private readonly options: SimulatedWorldOptions) {
     this.random = new Random(options.seed);
+    const { delayMsMax, slowMessageProbability = 0, slowMessageDelayMsMax = delayMsMax } = options;
+    if (!(delayMsMax >= 1)) throw new Error(`${this.where}: delayMsMax must be at least 1, not ${delayMsMax}`);
+    if (slowMessageProbability > 0 && !(slowMessageDelayMsMax > delayMsMax)) throw new Error(`${this.where}: slow messages must take longer than delayMsMax (${delayMsMax}), not up to ${slowMessageDelayMsMax}`);
   }
 
   /** Virtual time: when the event running now was due. */
@@ -55,13 +65,13 @@ export class SimulatedWorld implements SimulationScheduler {
   send(deliver: () => void): void {
     this.messageCount += 1;
     if (this.random.chance(this.options.dropProbability)) return;
-    this.schedule(this.random.int(1, this.options.delayMsMax), deliver);
+    this.schedule(this.messageDelayMs(), deliver);
   }
 
   /** Sends a message that is delayed and reordered like any other, but never lost. */
   sendReliably(deliver: () => void): void {
     this.messageCount += 1;
-    this.schedule(this.random.int(1, this.options.delayMsMax), deliver);
+    this.schedule(this.messageDelayMs(), deliver);
   }
 
   /**
@@ -107,6 +117,13 @@ export class SimulatedWorld implements SimulationScheduler {
       event.run();
       if (stopAfter?.()) return;
     }
+  }
+
+  /** Without slow messages, one draw: a run's draws do not depend on the option being there. */
+  private messageDelayMs(): number {
+    const { delayMsMax, slowMessageProbability = 0, slowMessageDelayMsMax = delayMsMax } = this.options;
+    if (slowMessageProbability > 0 && this.random.chance(slowMessageProbability)) return this.random.int(delayMsMax + 1, slowMessageDelayMsMax);
+    return this.random.int(1, delayMsMax);
   }
 
   private get where(): string {
