@@ -8,6 +8,7 @@
 import test from 'ava';
 import { checkHistory, describeResult } from './history/checker.js';
 import { simulateTwoPhaseLocking, type TwoPhaseLockingSimulationOptions, type TwoPhaseLockingSimulationResult } from './simulation/twopl-simulator.js';
+import { seeds } from './simulation/seeds.js';
 import type { TwoPhaseLockingFaults } from '../twopl/node.js';
 import type { DeadlockPolicy } from '../twopl/lock-table.js';
 
@@ -27,13 +28,6 @@ const BASE: Omit<TwoPhaseLockingSimulationOptions, 'seed' | 'policy'> = {
 };
 
 const POLICIES: DeadlockPolicy[] = ['wait-die', 'no-wait'];
-
-/** Fixed seeds (reproducible) plus one fresh seed per run (new coverage), all printed. */
-function seeds(count: number): number[] {
-  if (process.env.SIM_SEED) return [Number(process.env.SIM_SEED)];
-  const fresh = (Date.now() ^ (process.pid << 16)) >>> 0;
-  return [...Array.from({ length: count }, (_, index) => index + 1), fresh];
-}
 
 /** Every check the simulation makes, as one line each that failed (none: the run is correct). */
 function failedChecks(result: TwoPhaseLockingSimulationResult): string[] {

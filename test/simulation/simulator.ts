@@ -6,22 +6,13 @@
 import { OccNode, type Faults, type OccEffect, type OccEvent } from '../../occ/node.js';
 import type { ReadEntry, ReadId } from '../../occ/read-path.js';
 import type { Key, ReadSet, TxnId, Write } from '../../transaction/types.js';
-import type { GroupApply } from '../../database/thomas.js';
 import type { Timestamp } from '../../timestamp/timestamp.js';
 import type { History, TxnRecord } from '../history/checker.js';
-import { SimulatedReplica, type ReplicaRule } from './replica.js';
-import { finalStateFaults, SimulatedWorld } from './world.js';
+import { randomPlan, type TransactionPlan } from './workload.js';
+import { SimulatedWorld, type FinalStateFaults, type SimulatedWorldOptions } from './world.js';
 
-export interface SimulationOptions {
-  seed: number;
-  middlewares: number;
-  replicas: number;
-  clientsPerMiddleware: number;
-  keys: number;
+export interface SimulationOptions extends SimulatedWorldOptions {
   transactions: number;
-  /** Network delay of one message, in virtual ms. */
-  delayMsMax: number;
-  dropProbability: number;
   requestTimeoutMs: number;
   retryCountMax: number;
   faults?: Faults;
@@ -29,14 +20,15 @@ export interface SimulationOptions {
   finishedWritesMax?: number;
   /** Voters wait for their conflicting in-flight transaction instead of voting NO at once (default on). */
   deferVotes?: boolean;
-  /** Called with every event fed to a core and every effect it returns (debugging a seed). */
-  trace?: (line: string) => void;
   /** Middlewares in turn leave and restart (join again with nothing remembered), several times. */
   membershipChurn?: boolean;
   /** Reads wait behind their middleware's own writers still being validated (the core's option; default on). */
   parkReads?: boolean;
-  /** A rule of the database that every replica breaks on purpose (test/simulation/replica.ts). */
-  replicaFault?: ReplicaRule;
+}
+
+/** A client transaction's plan, kept across its attempts. */
+interface Plan extends TransactionPlan {
+  deletes: Key[];
 }
 
 interface Attempt {
@@ -46,7 +38,8 @@ interface Attempt {
   readSet: ReadSet;
 }
 
-export interface SimulationResult {
+/** The run, and what its replicas got wrong (FinalStateFaults, world.ts). */
+export interface SimulationResult extends FinalStateFaults {
   history: History;
   committed: number;
   aborted: number;
@@ -61,26 +54,17 @@ export interface SimulationResult {
   readsParked: number;
   /** Reads that asked their replica to wait for another middleware's writer. */
   readsAwaitingWriters: number;
-  /** Keys on which the replicas disagree after the run went quiet. */
-  divergentKeys: Key[];
-  /** Keys whose final value is not the largest-timestamp committed write, each with what it holds and what it should. */
-  wrongFinalKeys: string[];
 }
 
 const EVENTS_MAX = 50_000_000;
 
 export function simulate(options: SimulationOptions): SimulationResult {
-  const world = new SimulatedWorld({ seed: options.seed, delayMsMax: options.delayMsMax, dropProbability: options.dropProbability, eventsMax: EVENTS_MAX, name: 'simulation' });
-  const { random } = world;
-
-  const keys = Array.from({ length: options.keys }, (_, index) => `k${index}`);
-  const middlewareIds = Array.from({ length: options.middlewares }, (_, index) => index + 1);
-  const replicaIds = Array.from({ length: options.replicas }, (_, index) => index + 1);
-  // The database replicas run the production rules (test/simulation/replica.ts): the Thomas
-  // rule and group plan for writes, the read rules for what a read sees and how long it waits.
-  const replicas = new Map<number, SimulatedReplica>(replicaIds.map((id) => [id, new SimulatedReplica(id, world, random, options.replicaFault ? { brokenRule: options.replicaFault } : {})]));
-  const newNode = (id: number, members: number[], joined: boolean): OccNode =>
-    new OccNode({ id, replicas: replicaIds, members, faults: options.faults, finishedWritesMax: options.finishedWritesMax, deferVotes: options.deferVotes, parkReads: options.parkReads, joined });
+  const world = new SimulatedWorld(options, { eventsMax: EVENTS_MAX, name: 'simulation' });
+  // The database replicas run the production rules (replica.ts): the Thomas rule and group
+  // plan for writes, the read rules for what a read sees and how long it waits.
+  const { random, keys, middlewareIds, replicaIds, replicas } = world;
+  const newNode = (id: number, members: readonly number[], joined: boolean): OccNode =>
+    new OccNode({ id, replicas: [...replicaIds], members: [...members], faults: options.faults, finishedWritesMax: options.finishedWritesMax, deferVotes: options.deferVotes, parkReads: options.parkReads, joined });
   const nodes = new Map<number, OccNode>(middlewareIds.map((id) => [id, newNode(id, middlewareIds, true)]));
   const active = new Set(middlewareIds);
   const leaving = new Set<number>();
@@ -103,16 +87,11 @@ export function simulate(options: SimulationOptions): SimulationResult {
   let nextReadId = 1;
   /** Reads not done yet: what the client does with the entries, or on failure. */
   const readsWaiting = new Map<ReadId, { done: (entries: ReadEntry[]) => void; failed: () => void }>();
-  const committedWrites: GroupApply[] = [];
 
   // ---- effects of a core, carried over the fake network ----
   /** `${txid}|${voter}` of vote requests neither answered nor timed out. */
   const votesUnanswered = new Set<string>();
-  const dispatch = (middleware: number, event: OccEvent): void => {
-    const effects = nodes.get(middleware)!.handle(event);
-    options.trace?.(`${world.nowMs} M${middleware} <- ${JSON.stringify(event)} -> ${JSON.stringify(effects)}`);
-    for (const effect of effects) execute(middleware, effect);
-  };
+  const dispatch = world.dispatcher<OccEvent, OccEffect>((middleware) => nodes.get(middleware)!, (middleware, effect) => execute(middleware, effect));
 
   const execute = (middleware: number, effect: OccEffect): void => {
     switch (effect.type) {
@@ -190,7 +169,7 @@ export function simulate(options: SimulationOptions): SimulationResult {
   };
 
   // ---- clients ----
-  const startTransaction = (client: number, middleware: number, retry: number, plan?: { readKeys: Key[]; writeKeys: Key[]; blind: Key[]; deletes: Key[] }): void => {
+  const startTransaction = (client: number, middleware: number, retry: number, plan?: Plan): void => {
     if (!active.has(middleware) || leaving.has(middleware)) {
       // The client's middleware is leaving or left: it goes to another one, as a real client would.
       middleware = random.pick([...active].filter((id) => !leaving.has(id)));
@@ -198,14 +177,11 @@ export function simulate(options: SimulationOptions): SimulationResult {
     if (!plan) {
       if (started >= options.transactions) return;
       started += 1;
-      const readKeys = random.sample(keys, random.int(1, Math.min(4, keys.length)));
-      const readOnly = random.chance(0.2);
-      const writeKeys = readOnly ? [] : readKeys.filter(() => random.chance(0.6));
-      const blind = readOnly ? [] : random.sample(keys.filter((key) => !readKeys.includes(key)), random.chance(0.2) ? 1 : 0);
+      const { readKeys, writeKeys, blindKeys } = randomPlan(random, keys);
       // No deletes: a read of "no entry" could not name its writer, and the history checker
       // relies on every read naming one. Deletes are covered by the database and e2e tests.
       const deletes: Key[] = [];
-      plan = { readKeys, writeKeys: writeKeys.filter((key) => !deletes.includes(key)), blind, deletes };
+      plan = { readKeys, writeKeys: writeKeys.filter((key) => !deletes.includes(key)), blindKeys, deletes };
     }
     const fixedPlan = plan;
     const txid = `t${nextTxid++}`;
@@ -224,7 +200,7 @@ export function simulate(options: SimulationOptions): SimulationResult {
           record.reads.push({ key, value: entry.value === undefined ? null : (entry.value as number) });
         });
         const writes: Write[] = [];
-        for (const key of [...fixedPlan.writeKeys, ...fixedPlan.blind]) {
+        for (const key of [...fixedPlan.writeKeys, ...fixedPlan.blindKeys]) {
           const value = nextValue++;
           writes.push({ key, value });
           record.writes.push({ key, value });
@@ -250,9 +226,9 @@ export function simulate(options: SimulationOptions): SimulationResult {
     dispatch(middleware, { type: 'read-requested', readId, keys: fixedPlan.readKeys, nowMs: world.nowMs });
   };
 
-  const pendingPlans = new Map<TxnId, { client: number; middleware: number; retry: number; plan: { readKeys: Key[]; writeKeys: Key[]; blind: Key[]; deletes: Key[] } }>();
+  const pendingPlans = new Map<TxnId, { client: number; middleware: number; retry: number; plan: Plan }>();
 
-  const scheduleNext = (client: number, middleware: number, retry: number, plan: { readKeys: Key[]; writeKeys: Key[]; blind: Key[]; deletes: Key[] } | undefined): void => {
+  const scheduleNext = (client: number, middleware: number, retry: number, plan: Plan | undefined): void => {
     if (plan && retry < options.retryCountMax) {
       world.schedule(random.int(0, Math.min(200, 2 * 2 ** Math.min(retry, 8))), () => startTransaction(client, middleware, retry + 1, plan));
     } else {
@@ -273,8 +249,6 @@ export function simulate(options: SimulationOptions): SimulationResult {
       attempt.record.outcome = 'committed';
       attempt.record.commitTs = effect.ts;
       committed += 1;
-      const writes: Write[] = attempt.record.writes.map((write: { key: Key; value: number | null }) => (write.value === null ? { key: write.key } : { key: write.key, value: write.value }));
-      if (writes.length > 0) committedWrites.push({ ts: effect.ts, writes });
       scheduleNext(pending.client, pending.middleware, 0, undefined);
     } else {
       attempt.record.outcome = 'aborted';
@@ -339,16 +313,14 @@ export function simulate(options: SimulationOptions): SimulationResult {
   }
 
   // ---- run ----
-  world.startClients(middlewareIds, options.clientsPerMiddleware, (client, middleware) => startTransaction(client, middleware, 0));
+  world.startClients((client, middleware) => startTransaction(client, middleware, 0));
   world.run();
   for (const node of nodes.values()) {
     const pending = node.readsPending;
     if (pending.parked + pending.atReplica > 0) throw new Error(`simulation seed ${options.seed}: M${node.id} still has reads pending after the run (${JSON.stringify(pending)})`);
   }
 
-  // ---- after quiescence: replicas agree, and hold the largest-timestamp writes ----
-  // What each replica has stored, every group written (nothing is admitted any more).
-  const { divergentKeys, wrongFinalKeys } = finalStateFaults(keys, [...replicas.values()].map((replica) => replica.stored()), committedWrites);
+  // ---- after quiescence ----
   let readsFromMemory = readsFromMemoryBefore;
   let readsParked = readsParkedBefore;
   let readsAwaitingWriters = readsAwaitingWritersBefore;
@@ -357,9 +329,9 @@ export function simulate(options: SimulationOptions): SimulationResult {
     readsParked += node.readsParked;
     readsAwaitingWriters += node.readsAwaitingWriters;
   }
-
+  const history: History = { transactions, initial: Object.fromEntries(keys.map((key) => [key, null])) };
   return {
-    history: { transactions, initial: Object.fromEntries(keys.map((key) => [key, null])) },
+    history,
     committed,
     aborted,
     failed,
@@ -369,7 +341,7 @@ export function simulate(options: SimulationOptions): SimulationResult {
     readsParked,
     readsAwaitingWriters,
     virtualMs: world.nowMs,
-    divergentKeys,
-    wrongFinalKeys,
+    // Every group is written by now (nothing is admitted any more): the replicas must agree.
+    ...world.finalStateFaults(history),
   };
 }

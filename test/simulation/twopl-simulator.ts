@@ -1,38 +1,26 @@
 // A seeded, deterministic simulation of strict two-phase locking: several TwoPhaseLockingNode
 // cores (unchanged from production), in-memory replicas running the database's production
-// rules (replica.ts: the Thomas rule and group plan, the read rules), closed-loop clients with random read/write plans, and a fake network
-// that delays, reorders and drops messages. Lost messages are handled as the real engine
-// handles them: a lock request that is not answered in time makes its home unavailable, a
-// release is retried a bounded number of times, a read fails over to the next replica, an
-// APPLY is re-sent until acknowledged. It runs in the simulated world both simulators share
-// (world.ts). It records what every client saw, for the history checker, and checks the lock
-// invariant after every event.
+// rules (replica.ts: the Thomas rule and group plan, the read rules), closed-loop clients
+// with random read/write plans, and a fake network that delays, reorders and drops messages,
+// all in the simulated world both simulators share (world.ts). Lost messages are handled as
+// the real engine handles them: a lock request that is not answered in time makes its home
+// unavailable, a release is retried a bounded number of times, a read fails over to the next
+// replica, an APPLY is re-sent until acknowledged. It records what every client saw, for the
+// history checker, and checks the lock invariant after every event.
 import { TwoPhaseLockingNode, type LockRequest, type TwoPhaseLockingEffect, type TwoPhaseLockingEvent, type TwoPhaseLockingFaults } from '../../twopl/node.js';
 import type { DeadlockPolicy, LockMode } from '../../twopl/lock-table.js';
-import type { GroupApply } from '../../database/thomas.js';
 import type { Entry } from '../../protocol/schemas.js';
 import { backoffMs, type TransactionLimits } from '../../transaction/retry.js';
 import type { Key, TxnId, Write } from '../../transaction/types.js';
 import type { Timestamp } from '../../timestamp/timestamp.js';
 import type { History, TxnRecord } from '../history/checker.js';
-import { SimulatedReplica, type ReplicaRule } from './replica.js';
-import { finalStateFaults, SimulatedWorld } from './world.js';
+import { randomPlan, type TransactionPlan } from './workload.js';
+import { SimulatedWorld, type FinalStateFaults, type SimulatedWorldOptions } from './world.js';
 
-export interface TwoPhaseLockingSimulationOptions {
-  seed: number;
+export interface TwoPhaseLockingSimulationOptions extends SimulatedWorldOptions {
   policy: DeadlockPolicy;
-  middlewares: number;
-  replicas: number;
-  clientsPerMiddleware: number;
-  keys: number;
   /** Client transactions in all (each may take several attempts). */
   transactions: number;
-  /** Network delay of one message, in virtual ms: 1..delayMsMax, so messages overtake each other. */
-  delayMsMax: number;
-  dropProbability: number;
-  /** Share of messages that take delayMsMax+1..slowMessageDelayMsMax virtual ms, so a retry can overtake them (none by default). */
-  slowMessageProbability?: number;
-  slowMessageDelayMsMax?: number;
   /** How long a lock request may wait for its answer before its home counts as unavailable. */
   lockWaitTimeoutMs: number;
   /** How long a read, a release or an APPLY waits for its answer before it is tried again. */
@@ -46,13 +34,10 @@ export interface TwoPhaseLockingSimulationOptions {
   /** Middlewares in turn leave (stop granting, wait until their locks are released), stay away a while, and come back with nothing remembered. */
   leaveAndReturn?: boolean;
   faults?: TwoPhaseLockingFaults;
-  /** A rule of the database that every replica breaks on purpose (replica.ts). */
-  replicaFault?: ReplicaRule;
-  /** Called with every event fed to a core and every effect it returns (debugging a seed). */
-  trace?: (line: string) => void;
 }
 
-export interface TwoPhaseLockingSimulationResult {
+/** The run, and what its replicas got wrong (FinalStateFaults, world.ts). */
+export interface TwoPhaseLockingSimulationResult extends FinalStateFaults {
   history: History;
   committed: number;
   /** Attempts that restarted: refused by a home (die, leaving) or a home unavailable. */
@@ -78,18 +63,9 @@ export interface TwoPhaseLockingSimulationResult {
   leakedLocks: string[];
   /** Locks or attempts still there after the run went quiet, and clients that never finished. */
   leftovers: string[];
-  /** Keys on which the replicas disagree after the run went quiet. */
-  divergentKeys: Key[];
-  /** Keys whose final value is not the largest-timestamp committed write, each with what it holds and what it should. */
-  wrongFinalKeys: string[];
 }
 
-interface Plan {
-  readKeys: Key[];
-  /** Keys read and then written. */
-  writeKeys: Key[];
-  /** Keys written without being read first. */
-  blindKeys: Key[];
+interface Plan extends TransactionPlan {
   locks: LockRequest[];
 }
 
@@ -114,14 +90,9 @@ const RELEASE_ATTEMPTS_MAX = 5;
 const VIOLATIONS_KEPT = 5;
 
 export function simulateTwoPhaseLocking(options: TwoPhaseLockingSimulationOptions): TwoPhaseLockingSimulationResult {
-  const world = new SimulatedWorld({ seed: options.seed, delayMsMax: options.delayMsMax, dropProbability: options.dropProbability, slowMessageProbability: options.slowMessageProbability, slowMessageDelayMsMax: options.slowMessageDelayMsMax, eventsMax: EVENTS_MAX, name: '2PL simulation' });
-  const { random } = world;
-
-  const keys = Array.from({ length: options.keys }, (_, index) => `k${index}`);
-  const middlewareIds = Array.from({ length: options.middlewares }, (_, index) => index + 1);
-  const replicaIds = Array.from({ length: options.replicas }, (_, index) => index + 1);
+  const world = new SimulatedWorld(options, { eventsMax: EVENTS_MAX, name: '2PL simulation' });
   // The database replicas run the production rules (replica.ts), as in the OCC simulation.
-  const replicas = new Map<number, SimulatedReplica>(replicaIds.map((id) => [id, new SimulatedReplica(id, world, random, options.replicaFault ? { brokenRule: options.replicaFault } : {})]));
+  const { random, keys, middlewareIds, replicaIds, replicas } = world;
   const newNode = (id: number, clockStart: number) => new TwoPhaseLockingNode({ id, policy: options.policy, middlewareIds, replicas: replicaIds, clockStart, faults: options.faults });
   const nodes = new Map<number, TwoPhaseLockingNode>(middlewareIds.map((id) => [id, newNode(id, 0)]));
   /** A middleware's process: a message sent to an earlier one, or while it is away, is lost (its connection is gone). */
@@ -156,18 +127,13 @@ export function simulateTwoPhaseLocking(options: TwoPhaseLockingSimulationOption
   let nextTxid = 1;
   let nextValue = 1;
   let membershipChanges = 0;
-  const committedWrites: GroupApply[] = [];
   const limits: TransactionLimits = { retryCountMax: options.retryCountMax, backoffMsBase: 2, backoffMsMax: 250 };
 
   // ---- the shell: effects of a core, carried over the fake network ----
   /** `${txid}>${home}` of lock requests neither answered nor timed out. */
   const lockRequestsOpen = new Set<string>();
 
-  const dispatch = (middleware: number, event: TwoPhaseLockingEvent): void => {
-    const effects = nodes.get(middleware)!.handle(event);
-    options.trace?.(`${world.nowMs} M${middleware} <- ${JSON.stringify(event)} -> ${JSON.stringify(effects)}`);
-    for (const effect of effects) execute(middleware, effect);
-  };
+  const dispatch = world.dispatcher<TwoPhaseLockingEvent, TwoPhaseLockingEffect>((middleware) => nodes.get(middleware)!, (middleware, effect) => execute(middleware, effect));
 
   const execute = (middleware: number, effect: TwoPhaseLockingEffect): void => {
     switch (effect.type) {
@@ -272,10 +238,7 @@ export function simulateTwoPhaseLocking(options: TwoPhaseLockingSimulationOption
 
   // ---- clients ----
   const planTransaction = (): Plan => {
-    const readKeys = random.sample(keys, random.int(1, Math.min(4, keys.length)));
-    const readOnly = random.chance(0.2);
-    const writeKeys = readOnly ? [] : readKeys.filter(() => random.chance(0.6));
-    const blindKeys = readOnly ? [] : random.sample(keys.filter((key) => !readKeys.includes(key)), random.chance(0.2) ? 1 : 0);
+    const { readKeys, writeKeys, blindKeys } = randomPlan(random, keys);
     // The lock set as the engine builds it: in the order first touched, exclusive if written.
     const locks: LockRequest[] = [
       ...readKeys.map((key) => ({ key, mode: (writeKeys.includes(key) ? 'exclusive' : 'shared') as LockMode })),
@@ -321,8 +284,6 @@ export function simulateTwoPhaseLocking(options: TwoPhaseLockingSimulationOption
         record.outcome = 'committed';
         record.commitTs = effect.ts;
         committed += 1;
-        const writes: Write[] = record.writes.map((write) => ({ key: write.key, value: write.value }));
-        if (writes.length > 0) committedWrites.push({ ts: effect.ts, writes });
         return endTransaction(transaction);
       }
       case 'rolled-back':
@@ -434,7 +395,7 @@ export function simulateTwoPhaseLocking(options: TwoPhaseLockingSimulationOption
   }
 
   // ---- run ----
-  world.startClients(middlewareIds, options.clientsPerMiddleware, startTransaction);
+  world.startClients(startTransaction);
   world.run(() => {
     checkLocks();
     return leakedLocks.length > 0;
@@ -448,10 +409,9 @@ export function simulateTwoPhaseLocking(options: TwoPhaseLockingSimulationOption
   }
   if (finishedTransactions !== options.transactions) leftovers.push(`${options.transactions - finishedTransactions} of ${options.transactions} client transactions never finished`);
 
-  const { divergentKeys, wrongFinalKeys } = finalStateFaults(keys, [...replicas.values()].map((replica) => replica.stored()), committedWrites);
-
+  const history: History = { transactions, initial: Object.fromEntries(keys.map((key) => [key, null])) };
   return {
-    history: { transactions, initial: Object.fromEntries(keys.map((key) => [key, null])) },
+    history,
     committed,
     restarts,
     restartsByReason,
@@ -465,8 +425,7 @@ export function simulateTwoPhaseLocking(options: TwoPhaseLockingSimulationOption
     lockViolationCount,
     leakedLocks,
     leftovers,
-    divergentKeys,
-    wrongFinalKeys,
+    ...world.finalStateFaults(history),
   };
 }
 

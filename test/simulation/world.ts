@@ -1,18 +1,25 @@
 // The world both seeded simulators run in (simulator.ts for OCC, twopl-simulator.ts for 2PL):
-// one virtual clock, one queue of scheduled events, one source of randomness, and a fake
-// network that delays, reorders and drops messages. Everything in a run is an event here, and
-// every random draw comes from here, so a seed replays exactly. Also here: the checks both
-// make once a run has gone quiet (the replicas are identical, and each key holds its
-// largest-timestamp committed write).
+// one virtual clock, one queue of scheduled events, one source of randomness, a fake network
+// that delays, reorders and drops messages, and the database replicas (replica.ts). A
+// simulator brings the middlewares' cores, the shell that carries their effects, and the
+// clients. Everything in a run is an event here, and every random draw comes from here, so a
+// seed replays exactly. Also here: the checks both make once a run has gone quiet (the
+// replicas are identical, and each key holds its largest-timestamp committed write).
 import type { GroupApply } from '../../database/thomas.js';
 import { compareTimestamps, formatTimestamp, TIMESTAMP_ZERO, type Timestamp } from '../../timestamp/timestamp.js';
 import type { Key, Value } from '../../transaction/types.js';
+import type { History } from '../history/checker.js';
 import { EventQueue } from './event-queue.js';
 import { Random } from './random.js';
-import type { SimulationScheduler } from './replica.js';
+import { SimulatedReplica, type ReplicaRule, type SimulationScheduler } from './replica.js';
 
+/** The cluster, its clients and its network, as both simulators take them. */
 export interface SimulatedWorldOptions {
   seed: number;
+  middlewares: number;
+  replicas: number;
+  clientsPerMiddleware: number;
+  keys: number;
   /** Network delay of one message, in virtual ms: 1..delayMsMax, so messages overtake each other. */
   delayMsMax: number;
   dropProbability: number;
@@ -23,6 +30,14 @@ export interface SimulatedWorldOptions {
    */
   slowMessageProbability?: number;
   slowMessageDelayMsMax?: number;
+  /** A rule of the database that every replica breaks on purpose (replica.ts). */
+  replicaFault?: ReplicaRule;
+  /** Called with every event fed to a core and every effect it returns (debugging a seed). */
+  trace?: (line: string) => void;
+}
+
+/** What a simulator sets for its runs. */
+export interface RunLimits {
   /** Events a run may take; more means a livelock. */
   eventsMax: number;
   /** The simulation's name in errors, e.g. `2PL simulation`. */
@@ -32,6 +47,13 @@ export interface SimulatedWorldOptions {
 export class SimulatedWorld implements SimulationScheduler {
   /** The run's only randomness: draw from nothing else. */
   readonly random: Random;
+  /** `k0`, `k1`, …: every key the clients use. */
+  readonly keys: readonly Key[];
+  /** 1, 2, …, as the cores number them. */
+  readonly middlewareIds: readonly number[];
+  readonly replicaIds: readonly number[];
+  /** The database replicas, which run the production rules (replica.ts). */
+  readonly replicas: ReadonlyMap<number, SimulatedReplica>;
   private readonly queue = new EventQueue();
   /** Breaks ties between events due at the same time: the one scheduled first runs first. */
   private sequence = 0;
@@ -39,11 +61,16 @@ export class SimulatedWorld implements SimulationScheduler {
   private messageCount = 0;
   private eventCount = 0;
 
-  constructor(private readonly options: SimulatedWorldOptions) {
-    this.random = new Random(options.seed);
+  constructor(private readonly options: SimulatedWorldOptions, private readonly limits: RunLimits) {
     const { delayMsMax, slowMessageProbability = 0, slowMessageDelayMsMax = delayMsMax } = options;
     if (!(delayMsMax >= 1)) throw new Error(`${this.where}: delayMsMax must be at least 1, not ${delayMsMax}`);
     if (slowMessageProbability > 0 && !(slowMessageDelayMsMax > delayMsMax)) throw new Error(`${this.where}: slow messages must take longer than delayMsMax (${delayMsMax}), not up to ${slowMessageDelayMsMax}`);
+    this.random = new Random(options.seed);
+    this.keys = Array.from({ length: options.keys }, (_, index) => `k${index}`);
+    this.middlewareIds = Array.from({ length: options.middlewares }, (_, index) => index + 1);
+    this.replicaIds = Array.from({ length: options.replicas }, (_, index) => index + 1);
+    const replicaOptions = options.replicaFault ? { brokenRule: options.replicaFault } : {};
+    this.replicas = new Map(this.replicaIds.map((id) => [id, new SimulatedReplica(id, this, this.random, replicaOptions)]));
   }
 
   /** Virtual time: when the event running now was due. */
@@ -93,11 +120,24 @@ export class SimulatedWorld implements SimulationScheduler {
     });
   }
 
-  /** Closed-loop clients, `perMiddleware` on each middleware, numbered from 0; each starts within 5 ms. */
-  startClients(middlewareIds: readonly number[], perMiddleware: number, start: (client: number, middleware: number) => void): void {
+  /**
+   * The shell's loop, for either kind of core: the function returned feeds an event to a
+   * middleware's core (its current one: a restart replaces it) and carries out, in order, each
+   * effect the core returns. The trace option sees both.
+   */
+  dispatcher<Event, Effect>(core: (middleware: number) => { handle(event: Event): Effect[] }, execute: (middleware: number, effect: Effect) => void): (middleware: number, event: Event) => void {
+    return (middleware, event) => {
+      const effects = core(middleware).handle(event);
+      this.options.trace?.(`${this.currentMs} M${middleware} <- ${JSON.stringify(event)} -> ${JSON.stringify(effects)}`);
+      for (const effect of effects) execute(middleware, effect);
+    };
+  }
+
+  /** The closed-loop clients, clientsPerMiddleware on each middleware, numbered from 0; each starts within 5 ms. */
+  startClients(start: (client: number, middleware: number) => void): void {
     let client = 0;
-    for (const middleware of middlewareIds) {
-      for (let index = 0; index < perMiddleware; index++) {
+    for (const middleware of this.middlewareIds) {
+      for (let index = 0; index < this.options.clientsPerMiddleware; index++) {
         const id = client++;
         this.schedule(this.random.int(0, 5), () => start(id, middleware));
       }
@@ -112,11 +152,16 @@ export class SimulatedWorld implements SimulationScheduler {
     for (;;) {
       const event = this.queue.pop();
       if (!event) return;
-      if (++this.eventCount > this.options.eventsMax) throw new Error(`${this.where}: more than ${this.options.eventsMax} events; livelock?`);
+      if (++this.eventCount > this.limits.eventsMax) throw new Error(`${this.where}: more than ${this.limits.eventsMax} events; livelock?`);
       this.currentMs = event.atMs;
       event.run();
       if (stopAfter?.()) return;
     }
+  }
+
+  /** finalStateFaults on this world's replicas, for the writes of the transactions `history` records as committed. */
+  finalStateFaults(history: History): FinalStateFaults {
+    return finalStateFaults(this.keys, [...this.replicas.values()].map((replica) => replica.stored()), committedWrites(history));
   }
 
   /** Without slow messages, one draw: a run's draws do not depend on the option being there. */
@@ -127,7 +172,7 @@ export class SimulatedWorld implements SimulationScheduler {
   }
 
   private get where(): string {
-    return `${this.options.name} seed ${this.options.seed}`;
+    return `${this.limits.name} seed ${this.options.seed}`;
   }
 }
 
@@ -172,6 +217,17 @@ export function finalStateFaults(keys: readonly Key[], stored: ReadonlyArray<Rea
     if (!sameEntry(want, first)) wrongFinalKeys.push(`${key} (${describeEntry(first)}, expected ${describeEntry(want)})`);
   }
   return { divergentKeys, wrongFinalKeys };
+}
+
+/** Each committed transaction's timestamp and writes, as `history` records them (a null value is a delete). */
+export function committedWrites(history: History): GroupApply[] {
+  const committed: GroupApply[] = [];
+  for (const record of history.transactions) {
+    if (record.outcome !== 'committed' || record.writes.length === 0) continue;
+    if (!record.commitTs) throw new Error(`${record.id} committed without a commit timestamp`);
+    committed.push({ ts: record.commitTs, writes: record.writes.map(({ key, value }) => (value === null ? { key } : { key, value })) });
+  }
+  return committed;
 }
 
 function sameEntry(a: StoredEntry, b: StoredEntry): boolean {
