@@ -5,6 +5,7 @@
 import test from 'ava';
 import { checkHistory, describeResult } from './history/checker.js';
 import { simulate, type SimulationOptions } from './simulation/simulator.js';
+import { seeds } from './simulation/seeds.js';
 
 const BASE: Omit<SimulationOptions, 'seed'> = {
   middlewares: 3,
@@ -17,13 +18,6 @@ const BASE: Omit<SimulationOptions, 'seed'> = {
   requestTimeoutMs: 200,
   retryCountMax: 50,
 };
-
-/** Fixed seeds (reproducible) plus one fresh seed per run (new coverage), all printed. */
-function seeds(count: number): number[] {
-  if (process.env.SIM_SEED) return [Number(process.env.SIM_SEED)];
-  const fresh = (Date.now() ^ (process.pid << 16)) >>> 0;
-  return [...Array.from({ length: count }, (_, index) => index + 1), fresh];
-}
 
 const variants: Array<{ name: string; options: Partial<SimulationOptions> }> = [
   { name: '3 middlewares, 2 replicas', options: {} },

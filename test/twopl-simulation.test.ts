@@ -2,12 +2,13 @@
 // middlewares and 2 or 3 replicas over a fake network that delays, reorders and drops
 // messages, under wait-die and under no-wait. Every history must be strictly serializable, the
 // lock invariant must hold after every event, no lock may leak, and the replicas must converge
-// on the largest-timestamp writes. Then the protocol is broken on purpose, one rule at a time,
-// and some seed must show it. A failing seed is printed and replays alone with
-// SIM_SEED=<seed> npx ava dist/test/twopl-simulation.test.js.
+// on the largest-timestamp writes. Then the protocol, or the databases' Thomas rule, is broken
+// on purpose, one rule at a time, and some seed must show it. A failing seed is printed and
+// replays alone with SIM_SEED=<seed> npx ava dist/test/twopl-simulation.test.js.
 import test from 'ava';
 import { checkHistory, describeResult } from './history/checker.js';
 import { simulateTwoPhaseLocking, type TwoPhaseLockingSimulationOptions, type TwoPhaseLockingSimulationResult } from './simulation/twopl-simulator.js';
+import { seeds } from './simulation/seeds.js';
 import type { TwoPhaseLockingFaults } from '../twopl/node.js';
 import type { DeadlockPolicy } from '../twopl/lock-table.js';
 
@@ -27,13 +28,6 @@ const BASE: Omit<TwoPhaseLockingSimulationOptions, 'seed' | 'policy'> = {
 };
 
 const POLICIES: DeadlockPolicy[] = ['wait-die', 'no-wait'];
-
-/** Fixed seeds (reproducible) plus one fresh seed per run (new coverage), all printed. */
-function seeds(count: number): number[] {
-  if (process.env.SIM_SEED) return [Number(process.env.SIM_SEED)];
-  const fresh = (Date.now() ^ (process.pid << 16)) >>> 0;
-  return [...Array.from({ length: count }, (_, index) => index + 1), fresh];
-}
 
 /** Every check the simulation makes, as one line each that failed (none: the run is correct). */
 function failedChecks(result: TwoPhaseLockingSimulationResult): string[] {
@@ -114,3 +108,28 @@ for (const { fault, why } of faults) {
     t.pass();
   });
 }
+
+// The database's Thomas rule, broken on every replica (test/simulation/replica.ts). Under
+// strict 2PL a key's writers apply one after another: the next one is granted the lock only
+// once every replica acknowledged the last one's APPLY. What the rule still guards against is
+// an APPLY held up in the network past its timeout: it is re-sent, the re-sent copy is
+// acknowledged, the next writer applies, and then the held-up copy lands. With the rule, that
+// copy is dropped as older; without it, it overwrites the newer write at that replica. Slow
+// messages make this happen, and the checks must then see replicas that disagree or keep a
+// stale final value. The same seed with the rule in place passes every check, so the slow
+// messages alone are not what fails.
+test('2PL simulation with the Thomas write rule off at the databases (broken on purpose: an APPLY overtaken by its own re-send lands last): a seed in 1..30 shows replicas diverging or a stale final value, under each policy', (t) => {
+  for (const policy of POLICIES) {
+    let caught = false;
+    for (let seed = 1; seed <= 30 && !caught; seed++) {
+      const options: TwoPhaseLockingSimulationOptions = { ...BASE, transactions: 300, slowMessageProbability: 0.01, slowMessageDelayMsMax: 1000, policy, seed };
+      const result = simulateTwoPhaseLocking({ ...options, replicaFault: 'thomas' });
+      if (result.divergentKeys.length === 0 && result.wrongFinalKeys.length === 0) continue;
+      caught = true;
+      t.log(`${policy}, seed ${seed}: divergent ${result.divergentKeys.join(', ') || 'none'}; wrong final ${result.wrongFinalKeys.join(', ') || 'none'}`);
+      t.deepEqual(failedChecks(simulateTwoPhaseLocking(options)), [], `${policy}, seed ${seed}: the run fails with the Thomas rule in place too`);
+    }
+    if (!caught) t.fail(`no seed in 1..30 exposed a database without the Thomas rule under ${policy}`);
+  }
+  t.pass();
+});

@@ -1,27 +1,18 @@
 // A seeded, deterministic simulation of the optimistic protocol: several OccNode cores
 // (unchanged from production, the read path included), in-memory replicas under the
 // database's Thomas write rule, closed-loop clients, and a fake network that delays,
-// reorders and drops messages. It records the history every client saw, for the
-// serializability checker.
+// reorders and drops messages, all in the simulated world both simulators share (world.ts).
+// It records the history every client saw, for the serializability checker.
 import { OccNode, type Faults, type OccEffect, type OccEvent } from '../../occ/node.js';
 import type { ReadEntry, ReadId } from '../../occ/read-path.js';
 import type { Key, ReadSet, TxnId, Write } from '../../transaction/types.js';
-import { compareTimestamps, TIMESTAMP_ZERO, type Timestamp } from '../../timestamp/timestamp.js';
+import type { Timestamp } from '../../timestamp/timestamp.js';
 import type { History, TxnRecord } from '../history/checker.js';
-import { Random } from './random.js';
-import { EventQueue } from './event-queue.js';
-import { SimulatedReplica, type ReplicaRule } from './replica.js';
+import { randomPlan, type TransactionPlan } from './workload.js';
+import { SimulatedWorld, type FinalStateFaults, type SimulatedWorldOptions } from './world.js';
 
-export interface SimulationOptions {
-  seed: number;
-  middlewares: number;
-  replicas: number;
-  clientsPerMiddleware: number;
-  keys: number;
+export interface SimulationOptions extends SimulatedWorldOptions {
   transactions: number;
-  /** Network delay of one message, in virtual ms. */
-  delayMsMax: number;
-  dropProbability: number;
   requestTimeoutMs: number;
   retryCountMax: number;
   faults?: Faults;
@@ -29,17 +20,16 @@ export interface SimulationOptions {
   finishedWritesMax?: number;
   /** Voters wait for their conflicting in-flight transaction instead of voting NO at once (default on). */
   deferVotes?: boolean;
-  /** Called with every event fed to a core and every effect it returns (debugging a seed). */
-  trace?: (line: string) => void;
   /** Middlewares in turn leave and restart (join again with nothing remembered), several times. */
   membershipChurn?: boolean;
   /** Reads wait behind their middleware's own writers still being validated (the core's option; default on). */
   parkReads?: boolean;
-  /** A rule of the database that every replica breaks on purpose (test/simulation/replica.ts). */
-  replicaFault?: ReplicaRule;
 }
 
-const ABSENT: ReadEntry = { version: TIMESTAMP_ZERO };
+/** A client transaction's plan, kept across its attempts. */
+interface Plan extends TransactionPlan {
+  deletes: Key[];
+}
 
 interface Attempt {
   txid: TxnId;
@@ -48,7 +38,8 @@ interface Attempt {
   readSet: ReadSet;
 }
 
-export interface SimulationResult {
+/** The run, and what its replicas got wrong (FinalStateFaults, world.ts). */
+export interface SimulationResult extends FinalStateFaults {
   history: History;
   committed: number;
   aborted: number;
@@ -63,66 +54,22 @@ export interface SimulationResult {
   readsParked: number;
   /** Reads that asked their replica to wait for another middleware's writer. */
   readsAwaitingWriters: number;
-  /** Keys on which the replicas disagree after the run went quiet. */
-  divergentKeys: Key[];
-  /** Keys whose final value is not the largest-timestamp committed write. */
-  wrongFinalKeys: Key[];
 }
 
 const EVENTS_MAX = 50_000_000;
 
 export function simulate(options: SimulationOptions): SimulationResult {
-  const random = new Random(options.seed);
-  const queue = new EventQueue();
-  let nowMs = 0;
-  let sequence = 0;
-  let messages = 0;
-  const schedule = (delayMs: number, run: () => void) => queue.push({ atMs: nowMs + delayMs, sequence: sequence++, run });
-  /** Sends a message over the fake network: delayed at random (so reordered), sometimes lost. */
-  const send = (deliver: () => void): void => {
-    messages += 1;
-    if (random.chance(options.dropProbability)) return;
-    schedule(random.int(1, options.delayMsMax), deliver);
-  };
-  /**
-   * Membership messages are not lost: a real JOIN or LEAVE waits for every answer (and is
-   * re-run by the operator when one never comes); the simulation does not model that loop.
-   */
-  const sendReliably = (deliver: () => void): void => {
-    messages += 1;
-    schedule(random.int(1, options.delayMsMax), deliver);
-  };
-
-  const keys = Array.from({ length: options.keys }, (_, index) => `k${index}`);
-  const middlewareIds = Array.from({ length: options.middlewares }, (_, index) => index + 1);
-  const replicaIds = Array.from({ length: options.replicas }, (_, index) => index + 1);
-  // The database replicas run the production rules (test/simulation/replica.ts): the Thomas
-  // rule and group plan for writes, the read rules for what a read sees and how long it waits.
-  const replicas = new Map<number, SimulatedReplica>(replicaIds.map((id) => [id, new SimulatedReplica(id, { schedule }, random, options.replicaFault ? { brokenRule: options.replicaFault } : {})]));
-  const newNode = (id: number, members: number[], joined: boolean): OccNode =>
-    new OccNode({ id, replicas: replicaIds, members, faults: options.faults, finishedWritesMax: options.finishedWritesMax, deferVotes: options.deferVotes, parkReads: options.parkReads, joined });
+  const world = new SimulatedWorld(options, { eventsMax: EVENTS_MAX, name: 'simulation' });
+  // The database replicas run the production rules (replica.ts): the Thomas rule and group
+  // plan for writes, the read rules for what a read sees and how long it waits.
+  const { random, keys, middlewareIds, replicaIds, replicas } = world;
+  const newNode = (id: number, members: readonly number[], joined: boolean): OccNode =>
+    new OccNode({ id, replicas: [...replicaIds], members: [...members], faults: options.faults, finishedWritesMax: options.finishedWritesMax, deferVotes: options.deferVotes, parkReads: options.parkReads, joined });
   const nodes = new Map<number, OccNode>(middlewareIds.map((id) => [id, newNode(id, middlewareIds, true)]));
   const active = new Set(middlewareIds);
   const leaving = new Set<number>();
   /** Transactions of clients on each middleware between their first read and their outcome. */
   const busy = new Map<number, number>();
-
-  // ---- the replicas: every access goes through these three, each answering through `done` ----
-  /**
-   * A read of `keys`. `atLeast`: versions the read awaits; the replica answers once it has them
-   * or once `waitMs` has passed, with what it has then (the database's read rules).
-   */
-  const replicaRead = (replica: SimulatedReplica, keys: readonly Key[], atLeast: ReadonlyArray<readonly [Key, Timestamp]>, waitMs: number, done: (entries: ReadEntry[]) => void): void => {
-    replica.read(keys, atLeast, waitMs, done);
-  };
-  /** The versions of `keys`, for a version check (it waits for admitted APPLYs of those keys, as the database does). */
-  const replicaVersions = (replica: SimulatedReplica, keys: readonly Key[], done: (versions: Timestamp[]) => void): void => {
-    replica.versions(keys, done);
-  };
-  /** One APPLY, admitted at once and written in the replica's next group under the Thomas rule; idempotent. */
-  const replicaApply = (replica: SimulatedReplica, ts: Timestamp, writes: Write[], done: () => void): void => {
-    replica.apply([{ ts, writes }], () => done());
-  };
 
   const transactions: TxnRecord[] = [];
   const attempts = new Map<TxnId, Attempt>();
@@ -140,16 +87,11 @@ export function simulate(options: SimulationOptions): SimulationResult {
   let nextReadId = 1;
   /** Reads not done yet: what the client does with the entries, or on failure. */
   const readsWaiting = new Map<ReadId, { done: (entries: ReadEntry[]) => void; failed: () => void }>();
-  const committedWrites: Array<{ ts: Timestamp; writes: Write[] }> = [];
 
   // ---- effects of a core, carried over the fake network ----
   /** `${txid}|${voter}` of vote requests neither answered nor timed out. */
   const votesUnanswered = new Set<string>();
-  const dispatch = (middleware: number, event: OccEvent): void => {
-    const effects = nodes.get(middleware)!.handle(event);
-    options.trace?.(`${nowMs} M${middleware} <- ${JSON.stringify(event)} -> ${JSON.stringify(effects)}`);
-    for (const effect of effects) execute(middleware, effect);
-  };
+  const dispatch = world.dispatcher<OccEvent, OccEffect>((middleware) => nodes.get(middleware)!, (middleware, effect) => execute(middleware, effect));
 
   const execute = (middleware: number, effect: OccEffect): void => {
     switch (effect.type) {
@@ -157,8 +99,8 @@ export function simulate(options: SimulationOptions): SimulationResult {
         for (const voter of effect.to) {
           const key = `${effect.txid}|${voter}`;
           votesUnanswered.add(key);
-          send(() => dispatch(voter, { type: 'vote-requested', from: middleware, txid: effect.txid, ts: effect.ts, readSet: effect.readSet, writeKeys: effect.writeKeys, nowMs }));
-          schedule(options.requestTimeoutMs, () => {
+          world.send(() => dispatch(voter, { type: 'vote-requested', from: middleware, txid: effect.txid, ts: effect.ts, readSet: effect.readSet, writeKeys: effect.writeKeys, nowMs: world.nowMs }));
+          world.schedule(options.requestTimeoutMs, () => {
             if (!votesUnanswered.delete(key)) return;
             dispatch(middleware, { type: 'vote-received', txid: effect.txid, voter, vote: 'timeout' });
           });
@@ -167,7 +109,7 @@ export function simulate(options: SimulationOptions): SimulationResult {
       case 'vote': {
         // Possibly long after the request: a deferred vote.
         const key = `${effect.txid}|${middleware}`;
-        send(() => {
+        world.send(() => {
           if (!votesUnanswered.delete(key)) return;
           dispatch(effect.to, { type: 'vote-received', txid: effect.txid, voter: middleware, vote: effect.vote, clock: effect.clock });
         });
@@ -175,21 +117,19 @@ export function simulate(options: SimulationOptions): SimulationResult {
       }
       case 'read-replica': {
         // One replica for all the keys, as the real shell does; no answer in time fails the read.
+        // The replica answers once it has the versions awaited, or when the wait ran out.
         const replica = replicas.get(random.pick(replicaIds))!;
-        let answered = false;
-        send(() => replicaRead(replica, effect.keys, effect.atLeast, effect.waitMs, (entries) => send(() => {
-          if (answered) return;
-          answered = true;
-          dispatch(middleware, { type: 'read-answered', readId: effect.readId, entries });
-        })));
-        schedule(options.requestTimeoutMs, () => {
-          if (answered) return;
-          answered = true;
-          dispatch(middleware, { type: 'read-failed', readId: effect.readId });
-          const waiting = readsWaiting.get(effect.readId);
-          readsWaiting.delete(effect.readId);
-          waiting?.failed();
-        });
+        world.request<ReadEntry[]>(
+          options.requestTimeoutMs,
+          (reply) => world.send(() => replica.read(effect.keys, effect.atLeast, effect.waitMs, (entries) => world.send(() => reply(entries)))),
+          (entries) => dispatch(middleware, { type: 'read-answered', readId: effect.readId, entries }),
+          () => {
+            dispatch(middleware, { type: 'read-failed', readId: effect.readId });
+            const waiting = readsWaiting.get(effect.readId);
+            readsWaiting.delete(effect.readId);
+            waiting?.failed();
+          },
+        );
         return;
       }
       case 'read-done': {
@@ -199,18 +139,14 @@ export function simulate(options: SimulationOptions): SimulationResult {
         return;
       }
       case 'read-versions': {
+        // The replica waits for its admitted APPLYs of those keys, as the database does.
         const replica = replicas.get(random.pick(replicaIds))!;
-        let answered = false;
-        send(() => replicaVersions(replica, effect.keys, (versions) => send(() => {
-          if (answered) return;
-          answered = true;
-          dispatch(middleware, { type: 'versions-read', txid: effect.txid, versions });
-        })));
-        schedule(options.requestTimeoutMs, () => {
-          if (answered) return;
-          answered = true;
-          dispatch(middleware, { type: 'versions-failed', txid: effect.txid });
-        });
+        world.request<Timestamp[]>(
+          options.requestTimeoutMs,
+          (reply) => world.send(() => replica.versions(effect.keys, (versions) => world.send(() => reply(versions)))),
+          (versions) => dispatch(middleware, { type: 'versions-read', txid: effect.txid, versions }),
+          () => dispatch(middleware, { type: 'versions-failed', txid: effect.txid }),
+        );
         return;
       }
       case 'apply':
@@ -224,22 +160,16 @@ export function simulate(options: SimulationOptions): SimulationResult {
 
   /** Like the real shell: a decided APPLY is re-sent until the replica acknowledges. */
   const applyUntilAcked = (middleware: number, replica: number, txid: TxnId, ts: Timestamp, writes: Write[]): void => {
-    let acked = false;
-    send(() => replicaApply(replicas.get(replica)!, ts, writes, () => send(() => {
-      if (acked) return;
-      acked = true;
-      dispatch(middleware, { type: 'replica-acked', txid, replica });
-    })));
-    schedule(options.requestTimeoutMs, () => {
-      if (!acked) {
-        acked = true; // this round is over; a fresh one starts
-        applyUntilAcked(middleware, replica, txid, ts, writes);
-      }
-    });
+    world.request<void>(
+      options.requestTimeoutMs,
+      (reply) => world.send(() => replicas.get(replica)!.apply([{ ts, writes }], () => world.send(reply))),
+      () => dispatch(middleware, { type: 'replica-acked', txid, replica }),
+      () => applyUntilAcked(middleware, replica, txid, ts, writes),
+    );
   };
 
   // ---- clients ----
-  const startTransaction = (client: number, middleware: number, retry: number, plan?: { readKeys: Key[]; writeKeys: Key[]; blind: Key[]; deletes: Key[] }): void => {
+  const startTransaction = (client: number, middleware: number, retry: number, plan?: Plan): void => {
     if (!active.has(middleware) || leaving.has(middleware)) {
       // The client's middleware is leaving or left: it goes to another one, as a real client would.
       middleware = random.pick([...active].filter((id) => !leaving.has(id)));
@@ -247,19 +177,16 @@ export function simulate(options: SimulationOptions): SimulationResult {
     if (!plan) {
       if (started >= options.transactions) return;
       started += 1;
-      const readKeys = random.sample(keys, random.int(1, Math.min(4, keys.length)));
-      const readOnly = random.chance(0.2);
-      const writeKeys = readOnly ? [] : readKeys.filter(() => random.chance(0.6));
-      const blind = readOnly ? [] : random.sample(keys.filter((key) => !readKeys.includes(key)), random.chance(0.2) ? 1 : 0);
+      const { readKeys, writeKeys, blindKeys } = randomPlan(random, keys);
       // No deletes: a read of "no entry" could not name its writer, and the history checker
       // relies on every read naming one. Deletes are covered by the database and e2e tests.
       const deletes: Key[] = [];
-      plan = { readKeys, writeKeys: writeKeys.filter((key) => !deletes.includes(key)), blind, deletes };
+      plan = { readKeys, writeKeys: writeKeys.filter((key) => !deletes.includes(key)), blindKeys, deletes };
     }
     const fixedPlan = plan;
     const txid = `t${nextTxid++}`;
     busy.set(middleware, (busy.get(middleware) ?? 0) + 1);
-    const record: TxnRecord = { id: txid, outcome: 'unknown', reads: [], writes: [], startMs: nowMs };
+    const record: TxnRecord = { id: txid, outcome: 'unknown', reads: [], writes: [], startMs: world.nowMs };
     transactions.push(record);
     // Read phase: one read of all the keys, through the middleware's core (which may park it,
     // take some keys from its own decided writes, and ask one replica for the rest).
@@ -273,7 +200,7 @@ export function simulate(options: SimulationOptions): SimulationResult {
           record.reads.push({ key, value: entry.value === undefined ? null : (entry.value as number) });
         });
         const writes: Write[] = [];
-        for (const key of [...fixedPlan.writeKeys, ...fixedPlan.blind]) {
+        for (const key of [...fixedPlan.writeKeys, ...fixedPlan.blindKeys]) {
           const value = nextValue++;
           writes.push({ key, value });
           record.writes.push({ key, value });
@@ -287,7 +214,7 @@ export function simulate(options: SimulationOptions): SimulationResult {
       },
       failed: () => {
         record.outcome = 'aborted';
-        record.endMs = nowMs;
+        record.endMs = world.nowMs;
         aborted += 1;
         pendingPlans.delete(txid);
         busy.set(middleware, busy.get(middleware)! - 1);
@@ -296,17 +223,17 @@ export function simulate(options: SimulationOptions): SimulationResult {
     });
     // Before the read: a read served from memory at once may commit (or abort) at once.
     pendingPlans.set(txid, { client, middleware, retry, plan: fixedPlan });
-    dispatch(middleware, { type: 'read-requested', readId, keys: fixedPlan.readKeys, nowMs });
+    dispatch(middleware, { type: 'read-requested', readId, keys: fixedPlan.readKeys, nowMs: world.nowMs });
   };
 
-  const pendingPlans = new Map<TxnId, { client: number; middleware: number; retry: number; plan: { readKeys: Key[]; writeKeys: Key[]; blind: Key[]; deletes: Key[] } }>();
+  const pendingPlans = new Map<TxnId, { client: number; middleware: number; retry: number; plan: Plan }>();
 
-  const scheduleNext = (client: number, middleware: number, retry: number, plan: { readKeys: Key[]; writeKeys: Key[]; blind: Key[]; deletes: Key[] } | undefined): void => {
+  const scheduleNext = (client: number, middleware: number, retry: number, plan: Plan | undefined): void => {
     if (plan && retry < options.retryCountMax) {
-      schedule(random.int(0, Math.min(200, 2 * 2 ** Math.min(retry, 8))), () => startTransaction(client, middleware, retry + 1, plan));
+      world.schedule(random.int(0, Math.min(200, 2 * 2 ** Math.min(retry, 8))), () => startTransaction(client, middleware, retry + 1, plan));
     } else {
       if (plan) failed += 1;
-      schedule(random.int(0, 3), () => startTransaction(client, middleware, 0));
+      world.schedule(random.int(0, 3), () => startTransaction(client, middleware, 0));
     }
   };
 
@@ -317,13 +244,11 @@ export function simulate(options: SimulationOptions): SimulationResult {
     attempts.delete(txid);
     pendingPlans.delete(txid);
     busy.set(pending.middleware, busy.get(pending.middleware)! - 1);
-    attempt.record.endMs = nowMs;
+    attempt.record.endMs = world.nowMs;
     if (effect.type === 'committed') {
       attempt.record.outcome = 'committed';
       attempt.record.commitTs = effect.ts;
       committed += 1;
-      const writes: Write[] = attempt.record.writes.map((write: { key: Key; value: number | null }) => (write.value === null ? { key: write.key } : { key: write.key, value: write.value }));
-      if (writes.length > 0) committedWrites.push({ ts: effect.ts, writes });
       scheduleNext(pending.client, pending.middleware, 0, undefined);
     } else {
       attempt.record.outcome = 'aborted';
@@ -345,13 +270,15 @@ export function simulate(options: SimulationOptions): SimulationResult {
     };
     const tryLeave = (leaver: number): void => {
       const node = nodes.get(leaver)!;
-      if ((busy.get(leaver) ?? 0) > 0 || node.coordinatingCount > 0 || node.inFlight.size > 0) return schedule(5, () => tryLeave(leaver));
+      if ((busy.get(leaver) ?? 0) > 0 || node.coordinatingCount > 0 || node.inFlight.size > 0) return world.schedule(5, () => tryLeave(leaver));
       active.delete(leaver);
       leaving.delete(leaver);
       membershipChanges += 1;
-      // LEAVE reaches every member; each stops asking the leaver.
-      for (const member of active) sendReliably(() => dispatch(member, { type: 'member-left', member: leaver }));
-      schedule(random.int(20, 200), () => rejoin(leaver));
+      // LEAVE reaches every member; each stops asking the leaver. Membership messages are not
+      // lost: a real JOIN or LEAVE waits for every answer (and is re-run by the operator when
+      // one never comes); the simulation does not model that loop.
+      for (const member of active) world.sendReliably(() => dispatch(member, { type: 'member-left', member: leaver }));
+      world.schedule(random.int(20, 200), () => rejoin(leaver));
     };
     const rejoin = (leaver: number): void => {
       // A restart: a new process that remembers nothing, not even its clock. JOIN: every
@@ -366,72 +293,34 @@ export function simulate(options: SimulationOptions): SimulationResult {
       let acks = 0;
       const members = [...active];
       for (const member of members) {
-        sendReliably(() => {
+        world.sendReliably(() => {
           dispatch(member, { type: 'member-joined', member: leaver, clock: fresh.clock.value });
           const clock = nodes.get(member)!.clock.value;
-          sendReliably(() => {
+          world.sendReliably(() => {
             dispatch(leaver, { type: 'member-joined', member, clock });
             acks += 1;
             if (acks === members.length) {
               dispatch(leaver, { type: 'joined' });
               active.add(leaver);
               membershipChanges += 1;
-              schedule(random.int(50, 300), startCycle);
+              world.schedule(random.int(50, 300), startCycle);
             }
           });
         });
       }
     };
-    schedule(200, startCycle);
+    world.schedule(200, startCycle);
   }
 
   // ---- run ----
-  let client = 0;
-  for (const middleware of middlewareIds) {
-    for (let index = 0; index < options.clientsPerMiddleware; index++) {
-      const id = client++;
-      schedule(random.int(0, 5), () => startTransaction(id, middleware, 0));
-    }
-  }
-  let events = 0;
-  const runUntilQuiet = (): void => {
-    for (;;) {
-      const event = queue.pop();
-      if (!event) break;
-      if (++events > EVENTS_MAX) throw new Error(`simulation seed ${options.seed}: more than ${EVENTS_MAX} events; livelock?`);
-      nowMs = event.atMs;
-      event.run();
-    }
-  };
-  runUntilQuiet();
+  world.startClients((client, middleware) => startTransaction(client, middleware, 0));
+  world.run();
   for (const node of nodes.values()) {
     const pending = node.readsPending;
     if (pending.parked + pending.atReplica > 0) throw new Error(`simulation seed ${options.seed}: M${node.id} still has reads pending after the run (${JSON.stringify(pending)})`);
   }
 
-  // ---- after quiescence: replicas agree, and hold the largest-timestamp writes ----
-  // What each replica has stored, every group written (nothing is admitted any more).
-  const finalEntries = new Map<number, ReadEntry[]>();
-  for (const replica of replicas.values()) {
-    const stored = replica.stored();
-    finalEntries.set(replica.id, keys.map((key) => stored.get(key) ?? ABSENT));
-  }
-  const divergentKeys: Key[] = [];
-  const wrongFinalKeys: Key[] = [];
-  const expected = new Map<Key, ReadEntry>();
-  for (const { ts, writes } of committedWrites) {
-    for (const write of writes) {
-      const current = expected.get(write.key);
-      if (!current || compareTimestamps(current.version, ts) < 0) expected.set(write.key, write.value === undefined ? { version: ts } : { version: ts, value: write.value });
-    }
-  }
-  const sameEntry = (a: ReadEntry, b: ReadEntry): boolean => a.value === b.value && compareTimestamps(a.version, b.version) === 0;
-  keys.forEach((key, index) => {
-    const entries = replicaIds.map((replica) => finalEntries.get(replica)![index]!);
-    const first = entries[0]!;
-    if (entries.some((entry) => !sameEntry(entry, first))) divergentKeys.push(key);
-    if (!sameEntry(expected.get(key) ?? ABSENT, first)) wrongFinalKeys.push(key);
-  });
+  // ---- after quiescence ----
   let readsFromMemory = readsFromMemoryBefore;
   let readsParked = readsParkedBefore;
   let readsAwaitingWriters = readsAwaitingWritersBefore;
@@ -440,19 +329,19 @@ export function simulate(options: SimulationOptions): SimulationResult {
     readsParked += node.readsParked;
     readsAwaitingWriters += node.readsAwaitingWriters;
   }
-
+  const history: History = { transactions, initial: Object.fromEntries(keys.map((key) => [key, null])) };
   return {
-    history: { transactions, initial: Object.fromEntries(keys.map((key) => [key, null])) },
+    history,
     committed,
     aborted,
     failed,
-    messages,
+    messages: world.messages,
     membershipChanges,
     readsFromMemory,
     readsParked,
     readsAwaitingWriters,
-    virtualMs: nowMs,
-    divergentKeys,
-    wrongFinalKeys,
+    virtualMs: world.nowMs,
+    // Every group is written by now (nothing is admitted any more): the replicas must agree.
+    ...world.finalStateFaults(history),
   };
 }

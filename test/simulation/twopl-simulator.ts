@@ -1,33 +1,26 @@
 // A seeded, deterministic simulation of strict two-phase locking: several TwoPhaseLockingNode
-// cores (unchanged from production), in-memory replicas under the Thomas write rule
-// (database/thomas.ts), closed-loop clients with random read/write plans, and a fake network
-// that delays, reorders and drops messages. Lost messages are handled as the real engine
-// handles them: a lock request that is not answered in time makes its home unavailable, a
-// release is retried a bounded number of times, a read fails over to the next replica, an
-// APPLY is re-sent until acknowledged. It records what every client saw, for the history
-// checker, and checks the lock invariant after every event.
+// cores (unchanged from production), in-memory replicas running the database's production
+// rules (replica.ts: the Thomas rule and group plan, the read rules), closed-loop clients
+// with random read/write plans, and a fake network that delays, reorders and drops messages,
+// all in the simulated world both simulators share (world.ts). Lost messages are handled as
+// the real engine handles them: a lock request that is not answered in time makes its home
+// unavailable, a release is retried a bounded number of times, a read fails over to the next
+// replica, an APPLY is re-sent until acknowledged. It records what every client saw, for the
+// history checker, and checks the lock invariant after every event.
 import { TwoPhaseLockingNode, type LockRequest, type TwoPhaseLockingEffect, type TwoPhaseLockingEvent, type TwoPhaseLockingFaults } from '../../twopl/node.js';
 import type { DeadlockPolicy, LockMode } from '../../twopl/lock-table.js';
-import { planApply, writtenKeys } from '../../database/thomas.js';
+import type { Entry } from '../../protocol/schemas.js';
 import { backoffMs, type TransactionLimits } from '../../transaction/retry.js';
 import type { Key, TxnId, Write } from '../../transaction/types.js';
-import { compareTimestamps, formatTimestamp, TIMESTAMP_ZERO, type Timestamp } from '../../timestamp/timestamp.js';
+import type { Timestamp } from '../../timestamp/timestamp.js';
 import type { History, TxnRecord } from '../history/checker.js';
-import { Random } from './random.js';
-import { EventQueue } from './event-queue.js';
+import { randomPlan, type TransactionPlan } from './workload.js';
+import { SimulatedWorld, type FinalStateFaults, type SimulatedWorldOptions } from './world.js';
 
-export interface TwoPhaseLockingSimulationOptions {
-  seed: number;
+export interface TwoPhaseLockingSimulationOptions extends SimulatedWorldOptions {
   policy: DeadlockPolicy;
-  middlewares: number;
-  replicas: number;
-  clientsPerMiddleware: number;
-  keys: number;
   /** Client transactions in all (each may take several attempts). */
   transactions: number;
-  /** Network delay of one message, in virtual ms: 1..delayMsMax, so messages overtake each other. */
-  delayMsMax: number;
-  dropProbability: number;
   /** How long a lock request may wait for its answer before its home counts as unavailable. */
   lockWaitTimeoutMs: number;
   /** How long a read, a release or an APPLY waits for its answer before it is tried again. */
@@ -41,11 +34,10 @@ export interface TwoPhaseLockingSimulationOptions {
   /** Middlewares in turn leave (stop granting, wait until their locks are released), stay away a while, and come back with nothing remembered. */
   leaveAndReturn?: boolean;
   faults?: TwoPhaseLockingFaults;
-  /** Called with every event fed to a core and every effect it returns (debugging a seed). */
-  trace?: (line: string) => void;
 }
 
-export interface TwoPhaseLockingSimulationResult {
+/** The run, and what its replicas got wrong (FinalStateFaults, world.ts). */
+export interface TwoPhaseLockingSimulationResult extends FinalStateFaults {
   history: History;
   committed: number;
   /** Attempts that restarted: refused by a home (die, leaving) or a home unavailable. */
@@ -71,23 +63,9 @@ export interface TwoPhaseLockingSimulationResult {
   leakedLocks: string[];
   /** Locks or attempts still there after the run went quiet, and clients that never finished. */
   leftovers: string[];
-  /** Keys on which the replicas disagree after the run went quiet. */
-  divergentKeys: Key[];
-  /** Keys whose final value is not the largest-timestamp committed write. */
-  wrongFinalKeys: Key[];
 }
 
-interface StoredEntry {
-  version: Timestamp;
-  value: number | null;
-}
-
-interface Plan {
-  readKeys: Key[];
-  /** Keys read and then written. */
-  writeKeys: Key[];
-  /** Keys written without being read first. */
-  blindKeys: Key[];
+interface Plan extends TransactionPlan {
   locks: LockRequest[];
 }
 
@@ -104,7 +82,7 @@ interface ClientTransaction {
 interface SimulatedAttempt {
   transaction: ClientTransaction;
   record: TxnRecord;
-  entries: StoredEntry[];
+  entries: readonly Entry[];
 }
 
 const EVENTS_MAX = 20_000_000;
@@ -112,17 +90,9 @@ const RELEASE_ATTEMPTS_MAX = 5;
 const VIOLATIONS_KEPT = 5;
 
 export function simulateTwoPhaseLocking(options: TwoPhaseLockingSimulationOptions): TwoPhaseLockingSimulationResult {
-  const random = new Random(options.seed);
-  const queue = new EventQueue();
-  let nowMs = 0;
-  let sequence = 0;
-  let messages = 0;
-  const schedule = (delayMs: number, run: () => void) => queue.push({ atMs: nowMs + delayMs, sequence: sequence++, run });
-
-  const keys = Array.from({ length: options.keys }, (_, index) => `k${index}`);
-  const middlewareIds = Array.from({ length: options.middlewares }, (_, index) => index + 1);
-  const replicaIds = Array.from({ length: options.replicas }, (_, index) => index + 1);
-  const replicas = new Map<number, Map<Key, StoredEntry>>(replicaIds.map((id) => [id, new Map()]));
+  const world = new SimulatedWorld(options, { eventsMax: EVENTS_MAX, name: '2PL simulation' });
+  // The database replicas run the production rules (replica.ts), as in the OCC simulation.
+  const { random, keys, middlewareIds, replicaIds, replicas } = world;
   const newNode = (id: number, clockStart: number) => new TwoPhaseLockingNode({ id, policy: options.policy, middlewareIds, replicas: replicaIds, clockStart, faults: options.faults });
   const nodes = new Map<number, TwoPhaseLockingNode>(middlewareIds.map((id) => [id, newNode(id, 0)]));
   /** A middleware's process: a message sent to an earlier one, or while it is away, is lost (its connection is gone). */
@@ -133,32 +103,13 @@ export function simulateTwoPhaseLocking(options: TwoPhaseLockingSimulationOption
   /** Client transactions running on each middleware, back-offs included. */
   const busy = new Map<number, number>(middlewareIds.map((id) => [id, 0]));
 
-  /** Sends a message over the fake network: delayed at random (so reordered), sometimes lost. */
-  const send = (deliver: () => void): void => {
-    messages += 1;
-    if (random.chance(options.dropProbability)) return;
-    schedule(random.int(1, options.delayMsMax), deliver);
-  };
   /** A message to a middleware: lost as well when that middleware is away or restarted meanwhile. */
   const sendTo = (middleware: number, deliver: () => void): void => {
     const incarnation = incarnations.get(middleware);
-    send(() => {
+    world.send(() => {
       if (away.has(middleware) || incarnations.get(middleware) !== incarnation) return;
       deliver();
     });
-  };
-
-  const readReplica = (replica: number, key: Key): StoredEntry => replicas.get(replica)!.get(key) ?? { version: TIMESTAMP_ZERO, value: null };
-  const applyReplica = (replica: number, ts: Timestamp, writes: Write[]): void => {
-    const store = replicas.get(replica)!;
-    const stored = new Map<Key, Timestamp>();
-    for (const key of writtenKeys(writes)) {
-      const entry = store.get(key);
-      if (entry) stored.set(key, entry.version);
-    }
-    for (const put of planApply(ts, writes, stored)) {
-      store.set(put.key, { version: put.entry.version, value: put.entry.value === undefined ? null : (put.entry.value as number) });
-    }
   };
 
   const transactions: TxnRecord[] = [];
@@ -176,18 +127,13 @@ export function simulateTwoPhaseLocking(options: TwoPhaseLockingSimulationOption
   let nextTxid = 1;
   let nextValue = 1;
   let membershipChanges = 0;
-  const committedWrites: Array<{ ts: Timestamp; writes: Write[] }> = [];
   const limits: TransactionLimits = { retryCountMax: options.retryCountMax, backoffMsBase: 2, backoffMsMax: 250 };
 
   // ---- the shell: effects of a core, carried over the fake network ----
   /** `${txid}>${home}` of lock requests neither answered nor timed out. */
   const lockRequestsOpen = new Set<string>();
 
-  const dispatch = (middleware: number, event: TwoPhaseLockingEvent): void => {
-    const effects = nodes.get(middleware)!.handle(event);
-    options.trace?.(`${nowMs} M${middleware} <- ${JSON.stringify(event)} -> ${JSON.stringify(effects)}`);
-    for (const effect of effects) execute(middleware, effect);
-  };
+  const dispatch = world.dispatcher<TwoPhaseLockingEvent, TwoPhaseLockingEffect>((middleware) => nodes.get(middleware)!, (middleware, effect) => execute(middleware, effect));
 
   const execute = (middleware: number, effect: TwoPhaseLockingEffect): void => {
     switch (effect.type) {
@@ -195,7 +141,7 @@ export function simulateTwoPhaseLocking(options: TwoPhaseLockingSimulationOption
         const open = `${effect.txid}>${effect.to}`;
         lockRequestsOpen.add(open);
         sendTo(effect.to, () => dispatch(effect.to, { type: 'lock-requested', from: middleware, txid: effect.txid, ts: effect.ts, locks: effect.locks }));
-        schedule(options.lockWaitTimeoutMs, () => {
+        world.schedule(options.lockWaitTimeoutMs, () => {
           if (!lockRequestsOpen.delete(open)) return;
           dispatch(middleware, { type: 'home-unavailable', txid: effect.txid, home: effect.to, detail: `MIDDLEWARE${effect.to} did not answer in time` });
         });
@@ -227,17 +173,19 @@ export function simulateTwoPhaseLocking(options: TwoPhaseLockingSimulationOption
     }
   };
 
-  /** As the real shell: a release is retried a bounded number of times. */
+  /** As the real shell: a release is retried, a bounded number of times, until acknowledged; the acknowledgement carries nothing. */
   const releaseAt = (middleware: number, home: number, txid: TxnId, attempt: number): void => {
-    let acked = false;
-    sendTo(home, () => {
-      dispatch(home, { type: 'released', txid });
-      sendTo(middleware, () => { acked = true; });
-    });
-    schedule(options.requestTimeoutMs, () => {
-      if (acked || attempt >= RELEASE_ATTEMPTS_MAX) return;
-      schedule(50 * attempt, () => releaseAt(middleware, home, txid, attempt + 1));
-    });
+    world.request<void>(
+      options.requestTimeoutMs,
+      (reply) => sendTo(home, () => {
+        dispatch(home, { type: 'released', txid });
+        sendTo(middleware, reply);
+      }),
+      () => {},
+      () => {
+        if (attempt < RELEASE_ATTEMPTS_MAX) world.schedule(50 * attempt, () => releaseAt(middleware, home, txid, attempt + 1));
+      },
+    );
   };
 
   /** As the real replica set: one replica after another, each with a timeout; none answering fails the attempt. */
@@ -247,40 +195,26 @@ export function simulateTwoPhaseLocking(options: TwoPhaseLockingSimulationOption
       return;
     }
     const replica = replicaIds[(first + tried) % replicaIds.length]!;
-    let answered = false;
-    send(() => {
-      const entries = wanted.map((key) => readReplica(replica, key));
-      sendTo(middleware, () => {
-        if (answered) return;
-        answered = true;
+    world.request<Entry[]>(
+      options.requestTimeoutMs,
+      (reply) => world.send(() => replicas.get(replica)!.read(wanted, [], 0, (entries) => sendTo(middleware, () => reply(entries)))),
+      (entries) => {
         const attempt = attempts.get(txid);
         if (attempt) attempt.entries = entries;
         dispatch(middleware, { type: 'read-answered', txid, entries });
-      });
-    });
-    schedule(options.requestTimeoutMs, () => {
-      if (answered) return;
-      answered = true;
-      readFrom(middleware, txid, wanted, first, tried + 1);
-    });
+      },
+      () => readFrom(middleware, txid, wanted, first, tried + 1),
+    );
   };
 
   /** Like the real replica set: a decided APPLY is re-sent until the replica acknowledges. */
   const applyUntilAcked = (middleware: number, replica: number, txid: TxnId, ts: Timestamp, writes: Write[]): void => {
-    let acked = false;
-    send(() => {
-      applyReplica(replica, ts, writes);
-      sendTo(middleware, () => {
-        if (acked) return;
-        acked = true;
-        dispatch(middleware, { type: 'replica-acked', txid, replica });
-      });
-    });
-    schedule(options.requestTimeoutMs, () => {
-      if (acked) return;
-      acked = true; // this round is over; a fresh one starts
-      applyUntilAcked(middleware, replica, txid, ts, writes);
-    });
+    world.request<void>(
+      options.requestTimeoutMs,
+      (reply) => world.send(() => replicas.get(replica)!.apply([{ ts, writes }], () => sendTo(middleware, reply))),
+      () => dispatch(middleware, { type: 'replica-acked', txid, replica }),
+      () => applyUntilAcked(middleware, replica, txid, ts, writes),
+    );
   };
 
   /** The block: PRINT the read keys, ASSIGN fresh values (unique across the history) to the written ones. */
@@ -288,7 +222,7 @@ export function simulateTwoPhaseLocking(options: TwoPhaseLockingSimulationOption
     const attempt = attempts.get(txid)!;
     const { plan } = attempt.transaction;
     const locked = plan.locks.map((lock) => lock.key);
-    for (const key of plan.readKeys) attempt.record.reads.push({ key, value: attempt.entries[locked.indexOf(key)]!.value });
+    for (const key of plan.readKeys) attempt.record.reads.push({ key, value: readValue(attempt.entries[locked.indexOf(key)]!) });
     const writes: Write[] = [];
     for (const key of [...plan.writeKeys, ...plan.blindKeys]) {
       const value = nextValue++;
@@ -296,7 +230,7 @@ export function simulateTwoPhaseLocking(options: TwoPhaseLockingSimulationOption
       attempt.record.writes.push({ key, value });
     }
     const rollback = random.chance(options.rollbackProbability);
-    schedule(random.int(0, options.runMsMax), () => {
+    world.schedule(random.int(0, options.runMsMax), () => {
       if (rollback) dispatch(middleware, { type: 'finish-requested', txid, decision: 'rollback' });
       else dispatch(middleware, { type: 'finish-requested', txid, decision: 'commit', writes });
     });
@@ -304,10 +238,7 @@ export function simulateTwoPhaseLocking(options: TwoPhaseLockingSimulationOption
 
   // ---- clients ----
   const planTransaction = (): Plan => {
-    const readKeys = random.sample(keys, random.int(1, Math.min(4, keys.length)));
-    const readOnly = random.chance(0.2);
-    const writeKeys = readOnly ? [] : readKeys.filter(() => random.chance(0.6));
-    const blindKeys = readOnly ? [] : random.sample(keys.filter((key) => !readKeys.includes(key)), random.chance(0.2) ? 1 : 0);
+    const { readKeys, writeKeys, blindKeys } = randomPlan(random, keys);
     // The lock set as the engine builds it: in the order first touched, exclusive if written.
     const locks: LockRequest[] = [
       ...readKeys.map((key) => ({ key, mode: (writeKeys.includes(key) ? 'exclusive' : 'shared') as LockMode })),
@@ -329,7 +260,7 @@ export function simulateTwoPhaseLocking(options: TwoPhaseLockingSimulationOption
 
   const beginAttempt = (transaction: ClientTransaction): void => {
     const txid = `t${nextTxid++}`;
-    const record: TxnRecord = { id: txid, outcome: 'unknown', reads: [], writes: [], startMs: nowMs };
+    const record: TxnRecord = { id: txid, outcome: 'unknown', reads: [], writes: [], startMs: world.nowMs };
     transactions.push(record);
     attempts.set(txid, { transaction, record, entries: [] });
     dispatch(transaction.middleware, { type: 'begin', txid, startTs: transaction.startTs, locks: transaction.plan.locks });
@@ -338,23 +269,21 @@ export function simulateTwoPhaseLocking(options: TwoPhaseLockingSimulationOption
   const endTransaction = (transaction: ClientTransaction): void => {
     finishedTransactions += 1;
     busy.set(transaction.middleware, busy.get(transaction.middleware)! - 1);
-    schedule(random.int(0, 3), () => startTransaction(transaction.client, transaction.middleware));
+    world.schedule(random.int(0, 3), () => startTransaction(transaction.client, transaction.middleware));
   };
 
   const endAttempt = (effect: Extract<TwoPhaseLockingEffect, { type: 'committed' | 'rolled-back' | 'aborted' | 'failed' }>): void => {
     const attempt = attempts.get(effect.txid);
     if (!attempt) throw new Error(`simulation: an outcome for unknown ${effect.txid}`);
     attempts.delete(effect.txid);
-    endedAtMs.set(effect.txid, nowMs);
+    endedAtMs.set(effect.txid, world.nowMs);
     const { record, transaction } = attempt;
-    record.endMs = nowMs;
+    record.endMs = world.nowMs;
     switch (effect.type) {
       case 'committed': {
         record.outcome = 'committed';
         record.commitTs = effect.ts;
         committed += 1;
-        const writes: Write[] = record.writes.map((write) => ({ key: write.key, value: write.value }));
-        if (writes.length > 0) committedWrites.push({ ts: effect.ts, writes });
         return endTransaction(transaction);
       }
       case 'rolled-back':
@@ -376,7 +305,7 @@ export function simulateTwoPhaseLocking(options: TwoPhaseLockingSimulationOption
         }
         // Restart after a back-off, keeping the start timestamp.
         transaction.startTs = effect.startTs;
-        schedule(backoffMs(transaction.restarts, limits, () => random.next()), () => beginAttempt(transaction));
+        world.schedule(backoffMs(transaction.restarts, limits, () => random.next()), () => beginAttempt(transaction));
         transaction.restarts += 1;
         return;
     }
@@ -390,8 +319,8 @@ export function simulateTwoPhaseLocking(options: TwoPhaseLockingSimulationOption
   const releaseTakesMsMax = RELEASE_ATTEMPTS_MAX * (options.requestTimeoutMs + 2 * options.delayMsMax + 50 * RELEASE_ATTEMPTS_MAX);
   const holdAtHome = (key: Key, txid: TxnId, mode: LockMode): void => {
     const endedMs = endedAtMs.get(txid);
-    if (endedMs !== undefined && nowMs - endedMs > releaseTakesMsMax && leakedLocks.length < VIOLATIONS_KEPT) {
-      leakedLocks.push(`at ${nowMs} ms, ${txid} still holds ${key} (${mode}) ${nowMs - endedMs} ms after it ended`);
+    if (endedMs !== undefined && world.nowMs - endedMs > releaseTakesMsMax && leakedLocks.length < VIOLATIONS_KEPT) {
+      leakedLocks.push(`at ${world.nowMs} ms, ${txid} still holds ${key} (${mode}) ${world.nowMs - endedMs} ms after it ended`);
     }
     hold(key, txid, mode);
   };
@@ -423,7 +352,7 @@ export function simulateTwoPhaseLocking(options: TwoPhaseLockingSimulationOption
       lockViolationCount += 1;
       if (lockViolations.length < VIOLATIONS_KEPT) {
         const key = keys.find((candidate) => holders.get(candidate) === onKey)!;
-        lockViolations.push(`at ${nowMs} ms, ${key} is held by ${[...onKey].map(([txid, mode]) => `${txid} (${mode})`).join(', ')}`);
+        lockViolations.push(`at ${world.nowMs} ms, ${key} is held by ${[...onKey].map(([txid, mode]) => `${txid} (${mode})`).join(', ')}`);
       }
     }
   };
@@ -442,15 +371,15 @@ export function simulateTwoPhaseLocking(options: TwoPhaseLockingSimulationOption
     // As the real server: its own transactions finish first; then it grants nothing new and
     // waits until every lock it homes is released.
     const drain = (leaver: number): void => {
-      if (busy.get(leaver)! > 0) return schedule(5, () => drain(leaver));
+      if (busy.get(leaver)! > 0) return world.schedule(5, () => drain(leaver));
       dispatch(leaver, { type: 'begin-leaving' });
       waitForReleases(leaver);
     };
     const waitForReleases = (leaver: number): void => {
-      if (nodes.get(leaver)!.home.transactionCount > 0) return schedule(5, () => waitForReleases(leaver));
+      if (nodes.get(leaver)!.home.transactionCount > 0) return world.schedule(5, () => waitForReleases(leaver));
       away.add(leaver);
       membershipChanges += 1;
-      schedule(random.int(100, 400), () => comeBack(leaver));
+      world.schedule(random.int(100, 400), () => comeBack(leaver));
     };
     // A new process that remembers nothing; its JOIN gives it a clock past every member's.
     const comeBack = (leaver: number): void => {
@@ -460,29 +389,17 @@ export function simulateTwoPhaseLocking(options: TwoPhaseLockingSimulationOption
       away.delete(leaver);
       closed.delete(leaver);
       membershipChanges += 1;
-      schedule(random.int(100, 300), startCycle);
+      world.schedule(random.int(100, 300), startCycle);
     };
-    schedule(150, startCycle);
+    world.schedule(150, startCycle);
   }
 
   // ---- run ----
-  let client = 0;
-  for (const middleware of middlewareIds) {
-    for (let index = 0; index < options.clientsPerMiddleware; index++) {
-      const id = client++;
-      schedule(random.int(0, 5), () => startTransaction(id, middleware));
-    }
-  }
-  let events = 0;
-  for (;;) {
-    const event = queue.pop();
-    if (!event) break;
-    if (++events > EVENTS_MAX) throw new Error(`2PL simulation seed ${options.seed}: more than ${EVENTS_MAX} events; livelock?`);
-    nowMs = event.atMs;
-    event.run();
+  world.startClients(startTransaction);
+  world.run(() => {
     checkLocks();
-    if (leakedLocks.length > 0) break;
-  }
+    return leakedLocks.length > 0;
+  });
 
   // ---- after quiescence ----
   const leftovers: string[] = [];
@@ -492,38 +409,27 @@ export function simulateTwoPhaseLocking(options: TwoPhaseLockingSimulationOption
   }
   if (finishedTransactions !== options.transactions) leftovers.push(`${options.transactions - finishedTransactions} of ${options.transactions} client transactions never finished`);
 
-  const divergentKeys: Key[] = [];
-  const wrongFinalKeys: Key[] = [];
-  const expected = new Map<Key, StoredEntry>();
-  for (const { ts, writes } of committedWrites) {
-    for (const write of writes) {
-      const current = expected.get(write.key);
-      if (!current || compareTimestamps(current.version, ts) < 0) expected.set(write.key, { version: ts, value: write.value as number });
-    }
-  }
-  for (const key of keys) {
-    const first = readReplica(replicaIds[0]!, key);
-    if (replicaIds.some((replica) => { const entry = readReplica(replica, key); return entry.value !== first.value || compareTimestamps(entry.version, first.version) !== 0; })) divergentKeys.push(key);
-    const want = expected.get(key) ?? { version: TIMESTAMP_ZERO, value: null };
-    if (want.value !== first.value || compareTimestamps(want.version, first.version) !== 0) wrongFinalKeys.push(`${key} (${first.value}@${formatTimestamp(first.version)}, expected ${want.value}@${formatTimestamp(want.version)})`);
-  }
-
+  const history: History = { transactions, initial: Object.fromEntries(keys.map((key) => [key, null])) };
   return {
-    history: { transactions, initial: Object.fromEntries(keys.map((key) => [key, null])) },
+    history,
     committed,
     restarts,
     restartsByReason,
     rolledBack,
     failedAttempts,
     gaveUp,
-    messages,
-    virtualMs: nowMs,
+    messages: world.messages,
+    virtualMs: world.nowMs,
     membershipChanges,
     lockViolations,
     lockViolationCount,
     leakedLocks,
     leftovers,
-    divergentKeys,
-    wrongFinalKeys,
+    ...world.finalStateFaults(history),
   };
+}
+
+/** What a client saw of a read entry: its value, or null for no entry. */
+function readValue(entry: Entry): number | null {
+  return entry.value === undefined ? null : (entry.value as number);
 }
