@@ -54,8 +54,19 @@ export const TEST_FILES: readonly TestFileSpec[] = [
       { property: 'consistency', title: /replicas converge/ },
     ],
   },
+  // The OCC read path against the pure core: which reads wait, which come from memory, and
+  // that a read records the version it saw (what validation relies on).
+  { name: 'occ-read-path', rules: [{ property: 'isolation' }] },
   { name: 'twopl-lock-table', rules: [{ property: 'deadlock-freedom' }] },
-  ...['e2e-occ', 'e2e-2pl', 'e2e-2pl-nowait'].map((name): TestFileSpec => ({
+  {
+    name: 'twopl-simulation',
+    rules: [
+      { property: 'isolation' },
+      { property: 'consistency', title: /converge|Thomas/ },
+    ],
+  },
+  // The conformance suite on real processes, and in one process over a seeded in-memory network.
+  ...['e2e-occ', 'e2e-2pl', 'e2e-2pl-nowait', 'in-process-occ', 'in-process-2pl', 'in-process-2pl-nowait'].map((name): TestFileSpec => ({
     name,
     rules: [
       { property: 'atomicity', title: /classic example|failing transaction leaves nothing behind/ },

@@ -120,7 +120,7 @@ test('with every input reused, the report is written from the files alone', asyn
   const { code, stderr } = await runReport(['--root', root, ...ALL_REUSED]);
   t.is(code, 0, stderr);
   const report = fs.readFileSync(path.join(root, 'reports/report2-tests.md'), 'utf8');
-  t.regex(report, /\| Result \| every check passed: 5 scenario runs, 8 tests in 8 test files, 27 benchmark runs \|/);
+  t.true(report.includes(`| Result | every check passed: 5 scenario runs, ${TEST_FILES.length} tests in ${TEST_FILES.length} test files, 27 benchmark runs |`));
   t.regex(report, /\| benchmark \| `npm run bench -- --quick` \| reused: an earlier run \|/);
   t.true(report.includes('![Throughput & skew](bench/ycsb-throughput-vs-theta-c16.svg)'));
   t.true(report.includes('"description": "(the paragraph above)"'), 'the manifest is listed without its description');
