@@ -18,19 +18,20 @@ export const LAYERS = {
   transaction: { imports: ['timestamp', 'errors'], typesFrom: ['protocol'] },
   occ:         { imports: ['transaction', 'timestamp', 'errors'], typesFrom: ['protocol'] },
   twopl:       { imports: ['transaction', 'timestamp', 'errors'], typesFrom: ['protocol'] },
+  view:        { imports: ['timestamp', 'errors'] },
   protocol:    { imports: ['errors'] },
   runtime:     { imports: ['errors'] },
   cluster:     { imports: ['protocol', 'runtime', 'errors'] },
-  database:    { imports: ['protocol', 'cluster', 'runtime', 'transaction', 'timestamp', 'errors'] },
-  middleware:  { imports: ['occ', 'twopl', 'transaction', 'timestamp', 'protocol', 'cluster', 'runtime', 'errors'] },
+  database:    { imports: ['view', 'protocol', 'cluster', 'runtime', 'transaction', 'timestamp', 'errors'] },
+  middleware:  { imports: ['view', 'occ', 'twopl', 'transaction', 'timestamp', 'protocol', 'cluster', 'runtime', 'errors'] },
   client:      { imports: ['protocol', 'cluster', 'errors'] },
   startup:     { imports: ['client', 'protocol', 'cluster', 'runtime', 'timestamp', 'errors'] },
   bench:       { imports: ['client', 'startup', 'protocol', 'cluster', 'runtime', 'transaction', 'timestamp', 'errors'] },
   scenario:    { imports: ['client', 'startup', 'protocol', 'cluster', 'runtime', 'transaction', 'timestamp', 'errors'] },
   // The report runs the scenarios and reads the benchmark's results, so it sits above both.
   report:      { imports: ['bench', 'scenario', 'client', 'startup', 'protocol', 'cluster', 'runtime', 'transaction', 'timestamp', 'errors'] },
-  cli:         { imports: ['bench', 'scenario', 'report', 'client', 'startup', 'middleware', 'database', 'occ', 'twopl', 'transaction', 'timestamp', 'protocol', 'cluster', 'runtime', 'errors'] },
-  test:        { imports: ['cli', 'bench', 'scenario', 'report', 'client', 'startup', 'middleware', 'database', 'occ', 'twopl', 'transaction', 'timestamp', 'protocol', 'cluster', 'runtime', 'errors'] },
+  cli:         { imports: ['view', 'bench', 'scenario', 'report', 'client', 'startup', 'middleware', 'database', 'occ', 'twopl', 'transaction', 'timestamp', 'protocol', 'cluster', 'runtime', 'errors'] },
+  test:        { imports: ['view', 'cli', 'bench', 'scenario', 'report', 'client', 'startup', 'middleware', 'database', 'occ', 'twopl', 'transaction', 'timestamp', 'protocol', 'cluster', 'runtime', 'errors'] },
 };
 
 /**
@@ -40,7 +41,7 @@ export const LAYERS = {
 export const EXCEPTIONS = [];
 
 /** Folders of pure code: no I/O, no clock, no randomness. Time and randomness are passed in. */
-export const PURE_FOLDERS = ['errors', 'timestamp', 'transaction', 'occ', 'twopl'];
+export const PURE_FOLDERS = ['errors', 'timestamp', 'transaction', 'occ', 'twopl', 'view'];
 
 /**
  * The pure files of database/ (the rest of it is the server's I/O shell). They follow the
