@@ -74,7 +74,7 @@ test('a promise survives kill -9 of the real process: after a restart a lower pr
     t.like(status, { chosenEpoch: 0, promised: ballot(5) });
     const scan = await connection.request({ type: 'db.scan', limit: 100 }, REPLY_TIMEOUT_MS);
     t.deepEqual(scan, { entries: [{ key: 'x', version: [10, 1], value: 7 }], done: true }, 'only the entry, not !acceptor');
-    // The epoch a prepare for epoch 0 is refused with is the cluster file's view.
+    // A prepare for epoch 0 is refused with epoch 0's view, built from the cluster file.
     const early = await connection.request({ type: 'db.prepare', epoch: 0, ballot: ballot(9) }, REPLY_TIMEOUT_MS);
     t.like(early, { reason: 'already-chosen', view: { epoch: 0, members: [{ id: 1, incarnation: INCARNATION_BEFORE_BOOT }, { id: 2, incarnation: INCARNATION_BEFORE_BOOT }], replicas: [1, 2, 3], joining: [] } });
   } finally {
