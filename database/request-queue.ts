@@ -127,6 +127,31 @@ export class RequestQueue {
     });
   }
 
+  /**
+   * Runs `task` as a step of its own in the line: after every APPLY admitted before it has
+   * been written, and before every APPLY admitted after it. The Paxos acceptor's prepare,
+   * accept and chosen go through here, so a vote cleanly separates the APPLYs before it from
+   * those after (an accepted view's fence then holds for every later APPLY). The group being
+   * filled is closed, so an APPLY that arrives next starts a new group behind this step.
+   */
+  step<T>(task: () => Promise<T>): Promise<T> {
+    if (this.stopped) return Promise.reject(this.stoppingError());
+    this.last = null;
+    return new Promise<T>((resolve, reject) => {
+      this.tail = this.tail.then(async () => {
+        if (this.stopped) {
+          reject(this.stoppingError());
+          return;
+        }
+        try {
+          resolve(await task());
+        } catch (error) {
+          reject(error);
+        }
+      });
+    });
+  }
+
   private noteArrival(): void {
     const now = this.clock.now();
     const gap = Math.min(ARRIVAL_GAP_MS_MAX, now - this.lastArrivalMs);

@@ -5,6 +5,7 @@ import type { Entry } from '../protocol/schemas.js';
 import type { Write } from '../transaction/types.js';
 import { invariant } from '../errors/invariant.js';
 import { TIMESTAMP_ZERO, type Timestamp } from '../timestamp/timestamp.js';
+import type { AcceptorState } from '../view/acceptor.js';
 import { groupKeys, planGroup, type GroupApply } from './thomas.js';
 
 export interface ScanEntry extends Entry {
@@ -16,6 +17,18 @@ export interface ScanPage {
   /** True when no key follows the last one returned. */
   done: boolean;
 }
+
+/**
+ * Where the database's Paxos acceptor keeps its state, beside the entries. Reserved keys start
+ * with '!', which no entry name can (entry names start with a letter or '_'), so no APPLY can
+ * write it and no read can ask for it.
+ */
+export const ACCEPTOR_KEY = '!acceptor';
+/**
+ * The least key an entry name can be ('A' is the smallest first character one may have): a
+ * scan starts here, so it never returns a reserved key (they all sort before it).
+ */
+export const ENTRY_KEYS_START = 'A';
 
 /** How many keys' stored entries the database keeps in memory. */
 export const ENTRY_CACHE_MAX = 1_000_000;
@@ -139,10 +152,25 @@ export class Storage {
   /** Up to `limit` entries with keys after `after` (from the start when absent), in key order, tombstones included. */
   async scan(after: string | undefined, limit: number): Promise<ScanPage> {
     // One entry more than asked tells whether anything follows, without a second read.
-    const range = after === undefined ? { limit: limit + 1 } : { gt: after, limit: limit + 1 };
+    const range = after === undefined ? { gte: ENTRY_KEYS_START, limit: limit + 1 } : { gt: after, limit: limit + 1 };
     const rows = await this.db.iterator(range).all();
     const entries = rows.slice(0, limit).map(([key, entry]) => ({ key, ...entry }));
     return { entries, done: rows.length <= limit };
+  }
+
+  /** The acceptor state last written, or null if this directory has never voted. */
+  async readAcceptor(): Promise<AcceptorState | null> {
+    const stored = await this.db.get<string, AcceptorState>(ACCEPTOR_KEY, { valueEncoding: 'json' });
+    return stored ?? null;
+  }
+
+  /**
+   * Writes the acceptor's whole state, synced: it resolves only once the state is durable, so
+   * an answer sent after it is never forgotten by a restart. Not counted in `syncs`, which
+   * counts APPLY groups.
+   */
+  async writeAcceptor(state: AcceptorState): Promise<void> {
+    await this.db.put<string, AcceptorState>(ACCEPTOR_KEY, state, { valueEncoding: 'json', sync: true });
   }
 
   async close(): Promise<void> {

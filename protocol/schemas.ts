@@ -133,8 +133,27 @@ export const DbScanRequest = z.object({
   after: KeySchema.optional(),
   limit: z.number().int().positive().max(10_000),
 });
+
+// Choosing a view: the Paxos messages a proposing middleware sends to the databases, its
+// acceptors. protocol/ may not import view/, so these shapes are written out again here; a test
+// checks at compile time that they are exactly view/types.ts's Ballot, Member and View and that
+// the results are exactly the acceptor's answers (view/acceptor.ts).
+const nodeId = z.number().int().positive().max(1_000_000);
+const epoch = z.number().int().nonnegative().max(Number.MAX_SAFE_INTEGER);
+/** `"<boot>.<nonce>"`, as view/types.ts's makeIncarnation writes it. */
+export const IncarnationSchema = z.string().max(100).regex(/^\d+\.[0-9A-Za-z]+$/, 'not an incarnation');
+export const BallotSchema = z.object({ round: z.number().int().nonnegative().max(Number.MAX_SAFE_INTEGER), proposer: nodeId, incarnation: IncarnationSchema });
+export const MemberSchema = z.object({ id: nodeId, incarnation: IncarnationSchema });
+const NodeIdListSchema = z.array(nodeId).max(1_000);
+export const ViewSchema = z.object({ epoch, members: z.array(MemberSchema).max(1_000), replicas: NodeIdListSchema, joining: NodeIdListSchema });
+export const DbPrepareRequest = z.object({ id, type: z.literal('db.prepare'), epoch, ballot: BallotSchema });
+export const DbAcceptRequest = z.object({ id, type: z.literal('db.accept'), epoch, ballot: BallotSchema, view: ViewSchema });
+/** A proposer tells a database which view was chosen; an older or already known one changes nothing. */
+export const DbChosenRequest = z.object({ id, type: z.literal('db.chosen'), view: ViewSchema });
+
 export const DatabaseRequestSchema = compiled(z.discriminatedUnion('type', [
   PingRequest, StatusRequest, DbReadRequest, DbVersionsRequest, DbApplyRequest, DbApplyBatchRequest, DbScanRequest,
+  DbPrepareRequest, DbAcceptRequest, DbChosenRequest,
 ]));
 export type DatabaseRequest = z.infer<typeof DatabaseRequestSchema>;
 
@@ -146,6 +165,22 @@ export const DbScanResult = z.object({
   entries: z.array(EntrySchema.extend({ key: KeySchema })),
   done: z.boolean(),
 });
+
+/** A prepare or accept refused, with what lets its proposer catch up (view/acceptor.ts's Refusal). */
+const refused = { type: z.literal('refused'), epoch, ballot: BallotSchema };
+const RefusedResults = [
+  z.object({ ...refused, reason: z.literal('outbid'), promised: BallotSchema }),
+  z.object({ ...refused, reason: z.literal('already-chosen'), view: ViewSchema }),
+  z.object({ ...refused, reason: z.literal('gap'), chosen: ViewSchema }),
+] as const;
+export const AcceptedValueSchema = z.object({ ballot: BallotSchema, view: ViewSchema });
+export const DbPrepareResult = compiled(z.union([
+  z.object({ type: z.literal('promise'), epoch, ballot: BallotSchema, accepted: AcceptedValueSchema.nullable() }),
+  ...RefusedResults,
+]));
+export const DbAcceptResult = compiled(z.union([z.object({ type: z.literal('accepted'), epoch, ballot: BallotSchema }), ...RefusedResults]));
+/** The epoch of the newest chosen view the database knows, after taking in the one sent. */
+export const DbChosenResult = compiled(z.object({ epoch }));
 
 // middleware, client port
 export const TxnRunRequest = z.object({
@@ -223,6 +258,10 @@ export const StatusResult = z.object({
   /** Database: groups that waited for more APPLYs before they were written. */
   lingers: z.number().int().nonnegative().optional(),
   keys: z.number().int().nonnegative().optional(),
+  /** Database: the epoch of the newest chosen view it knows. */
+  chosenEpoch: epoch.optional(),
+  /** Database: the ballot it promised for the epoch after, if any. */
+  promised: BallotSchema.nullable().optional(),
 });
 export type Status = z.infer<typeof StatusResult>;
 
@@ -255,6 +294,9 @@ export const RESULT_SCHEMAS = {
   'db.apply': DbApplyResult,
   'db.apply-batch': DbApplyBatchResult,
   'db.scan': DbScanResult,
+  'db.prepare': DbPrepareResult,
+  'db.accept': DbAcceptResult,
+  'db.chosen': DbChosenResult,
   'txn.run': TxnResultSchema,
   shutdown: EmptyResult,
   'peer.validate': VoteResult,

@@ -11,7 +11,8 @@
 // transaction that has already let go, and is never released).
 import { parseCommandFile } from '../../client/parser.js';
 import { runBlocks } from '../../client/run.js';
-import { DatabaseService } from '../../database/server.js';
+import { DatabaseService, initialView } from '../../database/server.js';
+import { Acceptor } from '../../view/acceptor.js';
 import { OccdbError } from '../../errors/catalogue.js';
 import { OccEngine } from '../../middleware/occ-engine.js';
 import type { TransactionEngine } from '../../middleware/engine.js';
@@ -132,10 +133,11 @@ export class InProcessCluster implements SuiteCluster {
     const logger = createLogger({ name: 'in-process', level: 'error', console: false });
     this.middlewareIds = Array.from({ length: options.middlewares }, (_, index) => index + 1);
     this.databaseIds = Array.from({ length: options.databases }, (_, index) => index + 1);
+    const view = initialView({ middlewares: this.middlewareIds.map((id) => ({ id })), databases: this.databaseIds.map((id) => ({ id })) });
     for (const id of this.databaseIds) {
       const store = new MemoryStore();
       const name = `DATABASE${id}`;
-      const service = new DatabaseService(name, store, logger, () => ({ role: 'database', id, pid: process.pid, ports: {}, uptimeMs: 0 }));
+      const service = new DatabaseService(name, store, logger, () => ({ role: 'database', id, pid: process.pid, ports: {}, uptimeMs: 0 }), Acceptor.start(view));
       const serve: Serve = (raw, send) => serveRequest(raw, { schema: DatabaseRequestSchema, knownTypes: knownTypes(DatabaseRequestSchema), handle: (request) => service.handle(request), logger, label: name }, send);
       this.services.set(id, { store, service, serve });
     }

@@ -5,10 +5,13 @@ import type { ScanPage } from '../../database/storage.js';
 import { groupKeys, planGroup, type GroupApply } from '../../database/thomas.js';
 import type { Entry } from '../../protocol/schemas.js';
 import { TIMESTAMP_ZERO, type Timestamp } from '../../timestamp/timestamp.js';
+import type { AcceptorState } from '../../view/acceptor.js';
 
 export class MemoryStore implements DatabaseStore {
   private readonly entries = new Map<string, Entry>();
   private groupsWritten = 0;
+  /** Kept as JSON, as LevelDB keeps it, so a later change to the caller's object is not stored. */
+  private acceptor: string | null = null;
 
   get syncs(): number {
     return this.groupsWritten;
@@ -29,6 +32,14 @@ export class MemoryStore implements DatabaseStore {
     for (const [key, entry] of plan.finalEntries) this.entries.set(key, entry);
     if (plan.finalEntries.size > 0) this.groupsWritten += 1;
     return plan.written;
+  }
+
+  async readAcceptor(): Promise<AcceptorState | null> {
+    return this.acceptor === null ? null : JSON.parse(this.acceptor) as AcceptorState;
+  }
+
+  async writeAcceptor(state: AcceptorState): Promise<void> {
+    this.acceptor = JSON.stringify(state);
   }
 
   async scan(after: string | undefined, limit: number): Promise<ScanPage> {
