@@ -15,7 +15,8 @@ import { TxidSource } from '../transaction/txid.js';
 import type { Key, TxnId } from '../transaction/types.js';
 import { Workspace } from '../transaction/workspace.js';
 import type { RequestLink } from '../protocol/connection.js';
-import { isUnavailableError } from '../errors/catalogue.js';
+import { OccdbError, isUnavailableError } from '../errors/catalogue.js';
+import type { View } from '../view/types.js';
 import type { Logger } from '../runtime/log.js';
 import { type Command, type Entry, type PeerRequest, type TxnResult } from '../protocol/schemas.js';
 import type { EngineStatus, TransactionEngine } from './engine.js';
@@ -79,7 +80,9 @@ const NO_ENTRIES: Entry[] = [];
 export class TwoPhaseLockingEngine implements TransactionEngine {
   readonly strategy: '2pl' | '2pl-nowait';
   private readonly node: TwoPhaseLockingNode;
-  private readonly memberSet = new Set<number>();
+  private memberList: number[] = [];
+  /** Timestamp counters of the transactions whose APPLYs are on their way, by transaction. */
+  private readonly applying = new Map<TxnId, number>();
   private readonly txids: TxidSource;
   private readonly attempts = new Map<TxnId, RunningAttempt>();
   /** Other middlewares' lock requests waiting for this home's answer, by transaction. */
@@ -139,10 +142,13 @@ export class TwoPhaseLockingEngine implements TransactionEngine {
         void this.runBlock(effect.txid);
         return;
       case 'apply':
+        this.applying.set(effect.txid, effect.ts[0]);
         for (const replica of effect.replicas) {
           this.options.replicas.apply(replica, effect.ts, effect.writes).then(
             () => this.dispatch({ type: 'replica-acked', txid: effect.txid, replica }),
-            (error: unknown) => this.giveUp(effect.txid, error),
+            (error: unknown) => this.giveUp(effect.txid, fenced(error)
+              ? new OccdbError('TXN_OUTCOME_UNKNOWN', `MIDDLEWARE${this.options.id} was removed from the cluster after deciding to commit this transaction; it may or may not have committed: read its entries to know`)
+              : error),
           );
         }
         return;
@@ -173,6 +179,7 @@ export class TwoPhaseLockingEngine implements TransactionEngine {
   }
 
   private take(txid: TxnId): RunningAttempt {
+    this.applying.delete(txid);
     const attempt = this.attempts.get(txid);
     if (!attempt) invariantBroken(`2pl: an outcome for ${txid}, which this engine is not running`);
     this.attempts.delete(txid);
@@ -274,21 +281,32 @@ export class TwoPhaseLockingEngine implements TransactionEngine {
     return this.node.clock.value;
   }
 
-  memberJoined(member: number, clock: number): void {
-    this.dispatch({ type: 'member-joined', member, clock });
-    if (member !== this.options.id) this.memberSet.add(member);
+  /**
+   * Lock homes stay fixed by the cluster file (docs/design.md, "Strict 2PL under the same
+   * views": homes over the installed view are not built yet), and 2PL validates nothing, so
+   * stopping for a view change only reports the clock: APPLYs of members may go on meanwhile.
+   */
+  stop(): Promise<number> {
+    return Promise.resolve(this.node.clock.value);
   }
 
-  memberLeft(member: number): void {
-    this.memberSet.delete(member);
+  install(view: View, clock: number): void {
+    this.dispatch({ type: 'member-joined', member: this.options.id, clock });
+    this.memberList = view.members.map((member) => member.id).filter((id) => id !== this.options.id);
   }
 
-  joined(): void {
-    // Nothing to learn: locks are homed by the cluster file's fixed list.
+  removed(): void {
+    // The APPLYs of this life are refused from now on (FENCED): their transactions end with TXN_OUTCOME_UNKNOWN.
+  }
+
+  watermark(): number {
+    let least = this.node.clock.value;
+    for (const counter of this.applying.values()) least = Math.min(least, counter - 1);
+    return least;
   }
 
   members(): number[] {
-    return [...this.memberSet].sort((a, b) => a - b);
+    return [...this.memberList];
   }
 
   busy(): boolean {
@@ -302,4 +320,8 @@ export class TwoPhaseLockingEngine implements TransactionEngine {
   status(): EngineStatus {
     return { clock: this.node.clock.value, commits: this.node.commits, aborts: this.node.aborts, inFlight: this.running, members: this.members(), lockedKeys: this.node.home.table.lockedKeyCount };
   }
+}
+
+function fenced(error: unknown): boolean {
+  return error instanceof OccdbError && error.code === 'FENCED';
 }
