@@ -1,6 +1,6 @@
 // Which middlewares a client may use: the one named, and with failover the others of the
 // cluster file after it, in the order a failover route tries them (failover.ts).
-import { findMiddleware, middlewareClientEndpoint, parseHostPort, parseNodeName, readClusterFile, type ClusterFile } from '../cluster/cluster-file.js';
+import { connectHost, findMiddleware, middlewareClientEndpoint, parseHostPort, parseNodeName, readClusterFile, type ClusterFile } from '../cluster/cluster-file.js';
 import type { Endpoint } from '../protocol/connection.js';
 import { OccdbError } from '../errors/catalogue.js';
 
@@ -26,7 +26,8 @@ export interface MiddlewareRouteTargets {
 export function resolveMiddleware(name: string, clusterFile: string): MiddlewareTarget {
   const endpoint = parseHostPort(name);
   if (endpoint !== null) return addressTarget(endpoint);
-  return clusterTarget(readClusterFile(clusterFile), middlewareId(name));
+  const id = middlewareId(name);
+  return clusterTarget(readClusterFile(clusterFile), id);
 }
 
 /**
@@ -48,8 +49,9 @@ export function resolveRoute(name: string, clusterFile: string, options: { failo
     const others = at === -1 ? cluster.middlewares : rotate(cluster.middlewares, at).slice(1);
     return { targets: [first, ...others.map((entry) => clusterTarget(cluster, entry.id))], failover: true };
   }
-  const cluster = readClusterFile(clusterFile);
+  // The name first: a name that is no middleware's is wrong whatever the cluster file holds.
   const id = middlewareId(name);
+  const cluster = readClusterFile(clusterFile);
   const first = clusterTarget(cluster, id);
   const failover = options.failover ?? true;
   if (!failover) return { targets: [first], failover: false };
@@ -74,8 +76,9 @@ function addressTarget(endpoint: Endpoint): MiddlewareTarget {
   return { name: `${endpoint.host}:${endpoint.port}`, label: `middleware at ${endpoint.host}:${endpoint.port}`, endpoint };
 }
 
+/** `localhost:7001` and `127.0.0.1:7001` are one middleware. */
 function sameEndpoint(a: Endpoint, b: Endpoint): boolean {
-  return a.host === b.host && a.port === b.port;
+  return connectHost(a.host) === connectHost(b.host) && a.port === b.port;
 }
 
 /** `items` starting at index `at`, the ones before it moved to the end. */
