@@ -72,9 +72,9 @@ export class OccdbClient {
     return runBlocksOn(this.route, parseCommandFile(text, fileName), options);
   }
 
-  /** The status of the middleware the client uses now (no failover). */
+  /** The status of the middleware named at connect(), even after transactions moved (no failover). */
   async status(timeoutMs = 5_000): Promise<Status> {
-    return this.route.connection.request({ type: 'status' }, timeoutMs);
+    return this.route.namedConnection.request({ type: 'status' }, timeoutMs);
   }
 
   close(): void {

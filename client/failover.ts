@@ -67,9 +67,9 @@ export class FailoverRoute implements BlockSender {
     return this.current.label;
   }
 
-  /** The connection to the current middleware, for requests that do not fail over (status). */
-  get connection(): Connection {
-    return this.connections[this.currentIndex]!;
+  /** The connection to the middleware named first, for requests about it that do not fail over (status). */
+  get namedConnection(): Connection {
+    return this.connections[0]!;
   }
 
   async sendBlock(block: Block, timeoutMs: number): Promise<TxnResult> {

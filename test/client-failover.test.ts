@@ -11,6 +11,7 @@ import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import test from 'ava';
 import { writeClusterFile, type ClusterFile } from '../cluster/cluster-file.js';
+import { OccdbClient } from '../client/client.js';
 import { FailoverRoute, type MiddlewareMove } from '../client/failover.js';
 import { parseCommandFile, type Block } from '../client/parser.js';
 import { resolveRoute } from '../client/targets.js';
@@ -298,6 +299,27 @@ test('a ROLLBACK block that writes may be sent again after a lost answer; a QUIT
   } finally {
     route.close();
     await dropping.server.close();
+    await second.server.close();
+  }
+});
+
+test('the library: OccdbClient.connect fails over by default, tells onMove, and keeps to the named middleware with failover: false', async (t) => {
+  const refusing = await freePort();
+  const second = await standInMiddleware(() => committed(2));
+  const cluster = writeCluster([refusing, second.server.port]);
+  const moves: MiddlewareMove[] = [];
+  const client = OccdbClient.connect('MIDDLEWARE1', { clusterFile: cluster, backoffMs: 0, onMove: (move) => moves.push(move) });
+  const fixed = OccdbClient.connect('MIDDLEWARE1', { clusterFile: cluster, failover: false });
+  try {
+    t.is((await client.run('ASSIGN A 1\n')).middlewareId, 2);
+    t.is(client.target.name, 'MIDDLEWARE2');
+    t.deepEqual(moves, [{ from: 'MIDDLEWARE1', why: 'connection refused', to: 'MIDDLEWARE2', skipped: [], line: 1 }]);
+    const error = await t.throwsAsync(fixed.run('ASSIGN A 1\n'));
+    t.is((error as OccdbError).code, 'NODE_UNAVAILABLE');
+    t.is(second.requests.length, 1);
+  } finally {
+    client.close();
+    fixed.close();
     await second.server.close();
   }
 });
