@@ -2,7 +2,8 @@
 // effects out over the network (reads, version reads and APPLYs to replicas, VALIDATE to
 // peers) and resolves the promises of the transactions waiting on them. Every decision of
 // the protocol, the read path's included, is the core's.
-import { OccNode, type AbortReason, type Faults, type OccEffect, type OccEvent } from '../occ/node.js';
+import { OccNode, type AbortReason, type OccEffect, type OccEvent } from '../occ/node.js';
+import type { MiddlewareFaults } from './faults.js';
 import type { ReadEntry, ReadId } from '../occ/read-path.js';
 import type { Key, MiddlewareId, ReadSet, TxnId, Write } from '../transaction/types.js';
 import type { RequestLink } from '../protocol/connection.js';
@@ -29,7 +30,7 @@ export interface CoordinatorOptions {
   replicas: ReplicaSet;
   peerConnection: (member: MiddlewareId) => RequestLink;
   logger: Logger;
-  faults?: Faults;
+  faults?: MiddlewareFaults;
   /** A database said this life is over (FENCED): the middleware rejoins as a new one. */
   onFenced: (detail: string) => void;
 }
@@ -217,6 +218,7 @@ export class Coordinator {
         );
         return;
       case 'apply':
+        if (this.options.faults?.crashAfterFirstApply) return this.applyOnceAndCrash(effect);
         for (const replica of effect.replicas) {
           this.options.replicas.apply(replica, effect.ts, effect.writes).then(
             () => this.dispatch({ type: 'replica-acked', txid: effect.txid, replica }),
@@ -245,6 +247,16 @@ export class Coordinator {
         if (this.options.logger.isDebugEnabled()) this.options.logger.debug(`abort ${effect.txid} at ${formatTimestamp(effect.ts)}: ${effect.reason}: ${effect.detail}`);
         return this.resolve(effect.txid, { outcome: 'aborted', ts: effect.ts, reason: effect.reason, detail: effect.detail });
     }
+  }
+
+  /** The crash-after-first-apply fault: one database gets the APPLY, then the process dies without a word. */
+  private applyOnceAndCrash(effect: Extract<OccEffect, { type: 'apply' }>): void {
+    const first = effect.replicas[0]!;
+    this.options.logger.warn(`FAULT crash-after-first-apply: APPLY ${formatTimestamp(effect.ts)} goes to DATABASE${first} only, then this process kills itself`);
+    this.options.replicas.apply(first, effect.ts, effect.writes).then(
+      () => process.kill(process.pid, 'SIGKILL'),
+      () => process.kill(process.pid, 'SIGKILL'),
+    );
   }
 
   private async requestVote(member: MiddlewareId, effect: Extract<OccEffect, { type: 'send-validate' }>): Promise<void> {

@@ -1,5 +1,5 @@
 // The optimistic strategy: private workspace, VALIDATE round with Lamport timestamps, APPLY.
-import type { Faults } from '../occ/node.js';
+import type { MiddlewareFaults } from './faults.js';
 import type { RequestLink } from '../protocol/connection.js';
 import type { Logger } from '../runtime/log.js';
 import type { Command, PeerRequest, TxnResult } from '../protocol/schemas.js';
@@ -17,7 +17,7 @@ export interface OccEngineOptions {
   logger: Logger;
   limits: TransactionLimits;
   magic: (args: readonly [number, number, number]) => string;
-  faults?: Faults;
+  faults?: MiddlewareFaults;
   onFenced: (detail: string) => void;
 }
 

@@ -15,7 +15,7 @@ import {
 } from '../protocol/schemas.js';
 import { applySchedulingPolicy } from '../runtime/scheduling.js';
 import { NdjsonServer, connectionsOf, unixSocketsNote } from '../protocol/server.js';
-import type { Faults } from '../occ/node.js';
+import type { MiddlewareFaults } from './faults.js';
 import type { TransactionEngine } from './engine.js';
 import { OccEngine } from './occ-engine.js';
 import { ReplicaSet } from './replicas.js';
@@ -35,7 +35,7 @@ export interface MiddlewareOptions {
   clusterFile: string;
   logLevel: LogLevel;
   console: boolean;
-  faults?: Faults;
+  faults?: MiddlewareFaults;
   limits?: Partial<TransactionLimits>;
 }
 
@@ -94,6 +94,7 @@ class Middleware implements RunningMiddleware {
       engine: this.engine,
       logger,
       nextIncarnation: () => nextIncarnation(this.self.dir),
+      skipRecovery: options.faults?.skipRecovery ?? false,
     });
   }
 

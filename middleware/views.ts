@@ -49,6 +49,8 @@ export interface ViewKeeperOptions {
   logger: Logger;
   /** A new incarnation: the durable boot counter plus one, and a fresh nonce. */
   nextIncarnation(): Incarnation;
+  /** The skip-recovery fault (middleware/faults.ts): installations leave removed coordinators' records alone. */
+  skipRecovery?: boolean;
 }
 
 export class ViewKeeper {
@@ -271,7 +273,7 @@ export class ViewKeeper {
   }
 
   private runInstallation(view: View): Promise<boolean> {
-    const installation = new Installation(view);
+    const installation = new Installation(view, { skipRecovery: this.options.skipRecovery ?? false });
     const log = this.options.logger;
     const startedMs = performance.now();
     return new Promise((resolve) => {
