@@ -200,9 +200,9 @@ export class Storage {
     // cost the database's thread about 70 us instead of 25.
     const batch = this.db.batch();
     for (const [key, value] of finalEntries) batch.put(key, value);
-    for (const [key, record] of change.puts) batch.put<string, CommitRecord>(key, record, { valueEncoding: 'json' });
+    for (const [key, record] of change.puts) batch.put(key, asStoredJson(record));
     for (const key of change.deletes) batch.del(key);
-    if (maxVersion !== this.largestVersion) batch.put<string, Timestamp>(MAX_VERSION_KEY, maxVersion, { valueEncoding: 'json' });
+    if (maxVersion !== this.largestVersion) batch.put(MAX_VERSION_KEY, asStoredJson(maxVersion));
     await batch.write({ sync: true });
     this.batchesWritten += 1;
     for (const [key, entry] of finalEntries) this.cacheEntry(key, entry);
@@ -243,6 +243,15 @@ export class Storage {
   async close(): Promise<void> {
     await this.db.close();
   }
+}
+
+/**
+ * A reserved key's value, put into a batch typed for entries. The database's value encoding
+ * is JSON for every key, so it is stored as JSON like an entry; giving the encoding per put
+ * instead (`{ valueEncoding: 'json' }`) cost each record about 10 us of the database's thread.
+ */
+function asStoredJson(value: CommitRecord | Timestamp): Entry {
+  return value as unknown as Entry;
 }
 
 /**
