@@ -118,9 +118,14 @@ export class ViewKeeper {
 
   // ---- answers to the other members ----
 
+  /**
+   * A heartbeat carries the newest epoch its sender knows chosen, and is answered with the epoch
+   * installed here. A sender that knows of a view this member does not makes it catch up (learn
+   * the view, and install it or learn that its life is over).
+   */
   onHeartbeat(request: { from: Member; epoch: number }): { from: Member; epoch: number } {
     this.detector.heard(request.from.id, performance.now());
-    if (request.epoch > this.installedEpoch) this.catchUp();
+    if (request.epoch > this.chosenEpoch) this.catchUp();
     return { from: this.selfNow, epoch: this.installedEpoch };
   }
 
@@ -259,7 +264,28 @@ export class ViewKeeper {
       return true;
     }
     if (!member && !this.leaving) return true;
+    if (!member) return this.handOff(view);
     return this.install(view);
+  }
+
+  /**
+   * A leaving middleware is not a member of the view that removes it, so the databases refuse
+   * it the recovery an installation runs (they fence it). It tells the members of that view
+   * instead, with a heartbeat carrying the epoch, and waits until one of them has installed it.
+   */
+  private async handOff(view: View): Promise<boolean> {
+    const members = view.members.map((member) => member.id);
+    if (members.length === 0) return true;
+    const deadlineMs = performance.now() + INSTALL_STALL_MS * 2;
+    while (performance.now() < deadlineMs) {
+      const answers = await Promise.allSettled(members.map((id) => this.options.peer(id).request({ type: 'peer.heartbeat', from: this.selfNow, epoch: view.epoch }, HEARTBEAT_TIMEOUT_MS)));
+      if (answers.some((answer) => answer.status === 'fulfilled' && answer.value.epoch >= view.epoch)) {
+        this.installedNow = view;
+        return true;
+      }
+      await sleep(RESEND_MS);
+    }
+    return false;
   }
 
   /** Runs the installation of `view` (once at a time per epoch here; any number of members may run it at once). */
@@ -371,6 +397,10 @@ export class ViewKeeper {
     return this.installedNow?.epoch ?? -1;
   }
 
+  private get chosenEpoch(): number {
+    return this.chosen?.epoch ?? -1;
+  }
+
   private memberOfInstalled(): boolean {
     return this.installedNow !== null && isMember(this.installedNow, this.selfNow);
   }
@@ -433,7 +463,7 @@ export class ViewKeeper {
     const watched = this.watchedIds();
     this.detector.watch(watched, nowMs);
     for (const id of watched) {
-      this.options.peer(id).request({ type: 'peer.heartbeat', from: this.selfNow, epoch: this.installedEpoch }, HEARTBEAT_TIMEOUT_MS).then(
+      this.options.peer(id).request({ type: 'peer.heartbeat', from: this.selfNow, epoch: this.chosenEpoch }, HEARTBEAT_TIMEOUT_MS).then(
         (answer) => {
           this.detector.heard(id, performance.now());
           if (answer.epoch > this.installedEpoch) this.catchUp();

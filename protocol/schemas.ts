@@ -248,7 +248,11 @@ export const PeerValidateRequest = z.object({
   readSet: ReadSetSchema,
   writeKeys: KeyListSchema,
 });
-/** Failure detection: members ask each other a few times a second; the answer carries the responder's installed epoch. */
+/**
+ * Failure detection: members ask each other a few times a second. The request carries the newest
+ * epoch the sender knows chosen (a receiver that knows less catches up), the answer the
+ * responder's installed epoch.
+ */
 export const PeerHeartbeatRequest = z.object({ id, type: z.literal('peer.heartbeat'), from: MemberSchema, epoch });
 /**
  * Installing a chosen view, step one: the member stops validating in its old view (undecided
