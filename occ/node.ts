@@ -508,11 +508,7 @@ export class OccNode {
 
   private onViewStop(): OccEffect[] {
     this.stoppedNow = true;
-    const effects: OccEffect[] = [];
-    for (const txn of [...this.coordinated.values()]) {
-      if (txn.phase !== 'applying') effects.push(...this.abort(txn, 'view-change', 'a view is being installed'));
-    }
-    return [...effects, ...this.answerDeferredNo()];
+    return [...this.abortUndecided('view-change', 'a view is being installed'), ...this.answerDeferredNo()];
   }
 
   private onViewInstall(event: Extract<OccEvent, { type: 'view-install' }>): OccEffect[] {
@@ -534,17 +530,25 @@ export class OccNode {
   private onRemoved(): OccEffect[] {
     this.stoppedNow = true;
     this.members.clear();
-    const effects: OccEffect[] = [];
+    const effects = this.abortUndecided('removed', `MIDDLEWARE${this.id} was removed from the cluster`);
     for (const txn of [...this.coordinated.values()]) {
-      if (txn.phase !== 'applying') {
-        effects.push(...this.abort(txn, 'removed', `MIDDLEWARE${this.id} was removed from the cluster`));
-        continue;
-      }
       this.coordinated.delete(txn.txid);
       this.inFlight.remove(txn.txid);
       effects.push({ type: 'outcome-unknown', txid: txn.txid, ts: txn.ts }, ...this.releaseDeferred(txn.txid), ...this.reads.writerDecided(txn.txid));
     }
     return [...effects, ...this.answerDeferredNo()];
+  }
+
+  /**
+   * Aborts every undecided transaction, each once and for `reason`. They leave the table before
+   * any is aborted: an abort releases the votes that waited for it, and this node's own NO on a
+   * later transaction of its own would otherwise abort that one first, as `vote-no`, and the
+   * loop would then abort it a second time.
+   */
+  private abortUndecided(reason: AbortReason, detail: string): OccEffect[] {
+    const undecided = [...this.coordinated.values()].filter((txn) => txn.phase !== 'applying');
+    for (const txn of undecided) this.coordinated.delete(txn.txid);
+    return undecided.flatMap((txn) => this.abort(txn, reason, detail));
   }
 
   /** Every vote still waiting is answered NO: this node validates nothing until the next view. */
