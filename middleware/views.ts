@@ -7,7 +7,7 @@
 import { OccdbError } from '../errors/catalogue.js';
 import type { RequestLink } from '../protocol/connection.js';
 import type { Logger } from '../runtime/log.js';
-import { databasesOf, isMember, nextView, removedMembers, type ViewChange } from '../view/changes.js';
+import { databasesOf, isMember, neverRan, nextView, removedMembers, type ViewChange } from '../view/changes.js';
 import { FailureDetector, type Suspicion } from '../view/detector.js';
 import { Installation, type InstallationEffect, type InstallationEvent } from '../view/installer.js';
 import { ProposerAttempt, type ProposerEffect, type ProposerEvent } from '../view/proposer.js';
@@ -182,7 +182,12 @@ export class ViewKeeper {
           continue;
         }
         this.learn(outcome.view);
-        if (outcome.type === 'chosen') this.options.logger.info(`view ${outcome.view.epoch} chosen (accepted by ${outcome.acceptedBy.map((id) => `DATABASE${id}`).join(', ')}): members ${formatMembers(outcome.view.members)}`);
+        if (outcome.type === 'chosen') {
+          this.options.logger.info(`view ${outcome.view.epoch} chosen (accepted by ${outcome.acceptedBy.map((id) => `DATABASE${id}`).join(', ')}): members ${formatMembers(outcome.view.members)}`);
+          // Recorded at the acceptors: whoever asks them next (a member catching up, a takeover) learns it.
+          const view = outcome.view;
+          await this.options.replicas.fromMajority('db.chosen', (connection) => connection.request({ type: 'db.chosen', view }, ATTEMPT_TIMEOUT_MS));
+        }
         if (!(await this.ensureInstalled(outcome.view))) await sleep(Math.random() * BACKOFF_MS_MAX);
       } catch (error) {
         if (!(error instanceof OccdbError) || (error.code !== 'NO_QUORUM' && error.code !== 'NODE_UNAVAILABLE' && error.code !== 'TIMEOUT')) throw error;
@@ -328,7 +333,7 @@ export class ViewKeeper {
       };
       const run = (effects: InstallationEffect[]): void => {
         for (const effect of effects) this.execute(effect, feed, () => {
-          log.info(`view ${view.epoch} installed in ${Math.round(performance.now() - startedMs)} ms: members ${formatMembers(view.members)}; ${installation.recovered} transactions of removed members recovered`);
+          log.info(`installation of view ${view.epoch} finished in ${Math.round(performance.now() - startedMs)} ms: ${installation.recovered} transactions of removed members recovered`);
           end(true);
         });
       };
@@ -384,9 +389,11 @@ export class ViewKeeper {
 
   private installLocally(view: View, clock: number): void {
     const previous = this.installedNow;
-    const replaced = previous !== null && removedMembers(previous, view).length > 0;
+    // Epoch 0's places for middlewares not started yet took no memory along when they went.
+    const replaced = previous !== null && removedMembers(previous, view).some((member) => !neverRan(member));
     this.options.engine.install(view, clock, replaced);
     this.installedNow = view;
+    this.options.logger.info(`installed view ${view.epoch}: members ${formatMembers(view.members)}`);
     if (this.stoppedFor && this.stoppedFor.view.epoch <= view.epoch) this.stoppedFor = null;
     this.detector.watch(this.watchedIds(), performance.now());
   }
