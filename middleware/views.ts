@@ -280,7 +280,12 @@ export class ViewKeeper {
    */
   private async handOff(view: View): Promise<boolean> {
     const members = view.members.map((member) => member.id);
-    if (members.length === 0) return true;
+    if (members.length === 0) {
+      // The last member left: nobody validates until a middleware starts and joins (its
+      // installation recovers whatever records are left).
+      this.installedNow = view;
+      return true;
+    }
     const deadlineMs = performance.now() + INSTALL_STALL_MS * 2;
     while (performance.now() < deadlineMs) {
       const answers = await Promise.allSettled(members.map((id) => this.options.peer(id).request({ type: 'peer.heartbeat', from: this.selfNow, epoch: view.epoch }, HEARTBEAT_TIMEOUT_MS)));
