@@ -77,8 +77,12 @@ export class Coordinator {
    * and resolve with the clock once every decided transaction is on every database.
    */
   async stop(): Promise<number> {
+    const abortsBefore = this.node.aborts;
+    const wasStopped = this.node.stopped;
     this.dispatch({ type: 'view-stop' });
-    if (this.node.coordinatingCount > 0) await new Promise<void>((resolve) => this.drainedWaiters.push(resolve));
+    const decided = this.node.coordinatingCount;
+    if (!wasStopped) this.options.logger.info(`stopped validating for a view change: ${this.node.aborts - abortsBefore} undecided transactions aborted (they run again in the new view), ${decided} decided ones to finish first`);
+    if (decided > 0) await new Promise<void>((resolve) => this.drainedWaiters.push(resolve));
     return this.node.clock.value;
   }
 
