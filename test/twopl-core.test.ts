@@ -398,16 +398,17 @@ test('views: an install starts with an empty lock table (a holder that never rel
   if (home === 1) t.like(only(effects, 'read'), { txid: 'T' }, 'X\'s lock is not there any more');
 });
 
-test('views: an install with a transaction still running, or without a view-stop, is a bug; a resent INSTALL changes nothing', (t) => {
+test('views: an install with a decided transaction unfinished is a bug; one without a view-stop restarts the undecided first; a resent INSTALL changes nothing', (t) => {
   const running = node();
   running.handle({ type: 'begin', txid: 'T', locks: [] });
-  t.throws(() => running.handle({ type: 'view-install', epoch: 2, members: MIDDLEWARES, clock: 0 }), { message: /without a view-stop/ });
+  t.like(only(running.handle({ type: 'view-install', epoch: 2, members: MIDDLEWARES, clock: 0 }), 'aborted'), { txid: 'T', reason: 'view-change' });
+  t.is(running.epoch, 2);
   const decided = node();
   lockedEverywhere(decided, 'T');
   decided.handle({ type: 'read-answered', txid: 'T', entries: [{ version: [0, 0] }, { version: [0, 0] }, { version: [0, 0] }] });
   decided.handle({ type: 'finish-requested', txid: 'T', decision: 'commit', writes: [{ key: AT_1, value: 1 }] });
   decided.handle({ type: 'view-stop' });
-  t.throws(() => decided.handle({ type: 'view-install', epoch: 2, members: MIDDLEWARES, clock: 0 }), { message: /1 transactions not finished/ });
+  t.throws(() => decided.handle({ type: 'view-install', epoch: 2, members: MIDDLEWARES, clock: 0 }), { message: /1 decided transactions not finished/ });
   const installed = node();
   installed.handle({ type: 'lock-requested', epoch: 1, from: 2, txid: 'X', ts: [4, 2], locks: [exclusive(AT_1)] });
   t.deepEqual(installed.handle({ type: 'view-install', epoch: 1, members: MIDDLEWARES, clock: 0 }), []);

@@ -403,12 +403,14 @@ export class TwoPhaseLockingNode {
     if (event.epoch <= this.epochNow) return [];
     if (!event.members.includes(this.id)) invariantBroken(`twopl: view ${event.epoch} installed at MIDDLEWARE${this.id}, which is not among its members ${event.members.join(', ')}`);
     // The installer sends INSTALL only after this member answered the stop: every undecided
-    // attempt restarted then, and every decided one is finished.
-    if (!this.stoppedNow || this.attempts.size > 0) invariantBroken(`twopl: view ${event.epoch} installed at MIDDLEWARE${this.id} ${this.stoppedNow ? `with ${this.attempts.size} transactions not finished` : 'without a view-stop'}`);
+    // attempt restarted then, and every decided one is finished. Should an INSTALL come
+    // without a stop all the same, the undecided restart now; a decided one left is a bug.
+    const effects = this.stoppedNow ? [] : this.onViewStop();
+    if (this.attempts.size > 0) invariantBroken(`twopl: view ${event.epoch} installed at MIDDLEWARE${this.id} with ${this.attempts.size} decided transactions not finished`);
     this.clock.observe(event.clock);
     this.members = [...event.members];
     this.epochNow = event.epoch;
-    const effects = this.route(this.home.handle({ type: 'view-install', epoch: event.epoch }));
+    effects.push(...this.route(this.home.handle({ type: 'view-install', epoch: event.epoch })));
     this.stoppedNow = false;
     return effects;
   }
