@@ -85,7 +85,7 @@ class Middleware implements RunningMiddleware {
     const common = { id: options.id, replicas: this.replicas, peer: (member: number) => this.peer(member), logger, limits: this.limits, magic: (args: readonly [number, number, number]) => this.magic(args) };
     this.engine = cluster.strategy === 'occ'
       ? new OccEngine({ ...common, faults: options.faults, onFenced: (detail) => this.views.onFenced(detail) })
-      : new TwoPhaseLockingEngine({ ...common, strategy: cluster.strategy, middlewareIds: cluster.middlewares.map((m) => m.id) });
+      : new TwoPhaseLockingEngine({ ...common, strategy: cluster.strategy, onFenced: (detail) => this.views.onFenced(detail) });
     this.views = new ViewKeeper({
       id: options.id,
       databases: cluster.databases.map((database) => database.id),

@@ -267,12 +267,14 @@ export const PeerLockRequest = z.object({
   id,
   type: z.literal('peer.lock'),
   from: z.number().int().positive(),
+  /** The requester's view: a home in another one refuses (homes are computed over its members). */
+  epoch,
   txid: z.string().max(100),
   ts: TimestampSchema,
   locks: z.array(z.object({ key: KeySchema, mode: LockModeSchema })).max(KEYS_PER_REQUEST_MAX),
 });
 /** 2PL: release every lock a transaction holds or waits for at this home. */
-export const PeerReleaseRequest = z.object({ id, type: z.literal('peer.release'), from: z.number().int().positive(), txid: z.string().max(100) });
+export const PeerReleaseRequest = z.object({ id, type: z.literal('peer.release'), from: z.number().int().positive(), epoch, txid: z.string().max(100) });
 export const PeerRequestSchema = compiled(z.discriminatedUnion('type', [
   PingRequest, StatusRequest, PeerValidateRequest, PeerHeartbeatRequest, PeerStopRequest, PeerInstallRequest, PeerLockRequest, PeerReleaseRequest,
 ]));

@@ -168,7 +168,7 @@ export class InProcessCluster implements SuiteCluster {
       const common = { id, replicas, peer, logger, limits, magic: () => `MIDDLEWARE${id} in-process` };
       const engine: TransactionEngine = options.strategy === 'occ'
         ? new OccEngine({ ...common, onFenced: (detail) => this.keepers.get(id)!.onFenced(detail) })
-        : new TwoPhaseLockingEngine({ ...common, strategy: options.strategy, middlewareIds: this.middlewareIds });
+        : new TwoPhaseLockingEngine({ ...common, strategy: options.strategy, onFenced: (detail) => this.keepers.get(id)!.onFenced(detail) });
       this.engines.set(id, engine);
       let boot = 0;
       this.keepers.set(id, new ViewKeeper({
