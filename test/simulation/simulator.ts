@@ -278,6 +278,7 @@ export function simulate(options: SimulationOptions): SimulationResult {
   };
   const restart = (id: number): void => {
     const old = processes.get(id)!;
+    if (!old.down) endProcess(old);
     startProcess(id, old.life + 1);
   };
 
@@ -623,77 +624,74 @@ export function simulate(options: SimulationOptions): SimulationResult {
     trace?.(`${world.nowMs} M${proc.id} CRASH`);
     endProcess(proc);
   };
+  /** The faults, one at a time: each starts a while after the one before healed. */
   const scheduleFaults = (): void => {
     const plan = options.middlewareFaults;
     if (!plan || plan.count === 0) return;
-    let atMs = 500 + random.int(0, 500);
-    for (let index = 0; index < plan.count; index++) {
+    faultsPending = plan.count;
+    const inject = (index: number): void => {
       const kind = random.pick(plan.kinds);
       const target = random.pick(middlewareIds);
       // Pauses and partitions from shorter than detection (1 s) to several times it.
       const durationMs = kind === 'pause' ? random.int(200, 3_000) : kind === 'partition' ? random.int(300, 3_500) : random.int(100, 1_500);
-      const startMs = atMs;
-      faultsPending += 1;
-      world.schedule(startMs, () => {
-        const proc = processes.get(target)!;
-        const endMs = startMs + durationMs;
-        faultsInjected.push(`${kind} M${target} ${startMs}..${endMs}`);
-        trace?.(`${world.nowMs} FAULT ${kind} M${target} for ${durationMs} ms`);
-        const healed = (): void => {
-          lastFaultEndMs = Math.max(lastFaultEndMs, world.nowMs);
-          faultsPending -= 1;
-        };
-        switch (kind) {
-          case 'crash':
-            crashNow(proc);
+      const proc = processes.get(target)!;
+      const startMs = world.nowMs;
+      trace?.(`${world.nowMs} FAULT ${kind} M${target} for ${durationMs} ms`);
+      const healed = (): void => {
+        faultsInjected.push(`${kind} M${target} ${startMs.toFixed(0)}..${world.nowMs.toFixed(0)}`);
+        lastFaultEndMs = Math.max(lastFaultEndMs, world.nowMs);
+        faultsPending -= 1;
+        if (index + 1 < plan.count) world.schedule(random.int(200, 1_500), () => inject(index + 1));
+      };
+      switch (kind) {
+        case 'crash':
+          crashNow(proc);
+          world.schedule(durationMs, () => {
+            restart(target);
+            healed();
+          });
+          return;
+        case 'crash-mid-apply':
+          // Crashes on its next decided write, between its APPLYs; or after the duration anyway.
+          proc.crashAtNextApply = true;
+          world.schedule(durationMs, () => {
+            crashNow(processes.get(target)!);
+            world.schedule(random.int(100, 1_000), () => {
+              restart(target);
+              healed();
+            });
+          });
+          return;
+        case 'blip-crash':
+          proc.blipUntilMs = world.nowMs + random.int(10, 60);
+          world.schedule(random.int(60, 180), () => {
+            crashNow(processes.get(target)!);
             world.schedule(durationMs, () => {
               restart(target);
               healed();
             });
-            return;
-          case 'crash-mid-apply':
-            // Crashes on its next decided write, between its APPLYs; or after the duration anyway.
-            proc.crashAtNextApply = true;
-            world.schedule(durationMs, () => {
-              crashNow(processes.get(target)!);
-              world.schedule(random.int(100, 1_000), () => {
-                restart(target);
-                healed();
-              });
-            });
-            return;
-          case 'blip-crash':
-            proc.blipUntilMs = world.nowMs + random.int(10, 60);
-            world.schedule(random.int(60, 180), () => {
-              crashNow(processes.get(target)!);
-              world.schedule(durationMs, () => {
-                restart(target);
-                healed();
-              });
-            });
-            return;
-          case 'pause':
-            proc.paused = true;
-            world.schedule(durationMs, () => {
-              const paused = processes.get(target)!;
-              paused.paused = false;
-              // What arrived and came due meanwhile runs now, in order (more may arrive as it runs).
-              while (paused.waiting.length > 0 && !paused.paused && !paused.down) paused.waiting.shift()!();
-              paused.waiting = [];
-              healed();
-            });
-            return;
-          case 'partition':
-            proc.partitioned = true;
-            world.schedule(durationMs, () => {
-              processes.get(target)!.partitioned = false;
-              healed();
-            });
-            return;
-        }
-      });
-      atMs += durationMs + random.int(200, 1_500);
-    }
+          });
+          return;
+        case 'pause':
+          proc.paused = true;
+          world.schedule(durationMs, () => {
+            proc.paused = false;
+            // What arrived and came due meanwhile runs now, in order (more may arrive as it runs).
+            while (proc.waiting.length > 0 && !proc.paused && !proc.down) proc.waiting.shift()!();
+            proc.waiting = [];
+            healed();
+          });
+          return;
+        case 'partition':
+          proc.partitioned = true;
+          world.schedule(durationMs, () => {
+            proc.partitioned = false;
+            healed();
+          });
+          return;
+      }
+    };
+    world.schedule(500 + random.int(0, 500), () => inject(0));
   };
 
   // ---- clean leaves and restarts in turn (the churn variant) ----

@@ -160,7 +160,7 @@ export class SimulatedWorld implements SimulationScheduler {
     for (;;) {
       const event = this.queue.pop();
       if (!event) return;
-      if (++this.eventCount > this.limits.eventsMax) throw new Error(`${this.where}: more than ${this.limits.eventsMax} events; livelock?`);
+      if (++this.eventCount > this.limits.eventsMax) throw new Error(`${this.where}: more than ${this.limits.eventsMax} events (virtual time ${this.currentMs} ms); livelock?`);
       this.currentMs = event.atMs;
       event.run();
       if (stopAfter?.()) return;
