@@ -18,7 +18,7 @@ export function problemsOf(result: SimulationResult): string[] {
 
 /** The names of the checks that failed: `history`, `final state`, `invariant 4`, … */
 export function checksFailed(problems: readonly string[]): string[] {
-  return [...new Set(problems.map((line) => (line.startsWith('invariant ') ? line.slice(0, line.indexOf(':')) : line.slice(0, line.indexOf(':')))))];
+  return [...new Set(problems.filter((line) => !line.startsWith('invariant:')).map((line) => line.slice(0, line.indexOf(':'))))];
 }
 
 export function describeRun(result: SimulationResult): string {
