@@ -23,21 +23,21 @@ export const SUSPECT_AFTER_MS = 1_000;
  * One that suspects most of the others waits this much longer: if it is the one cut off, the
  * others remove it first, and it learns so before it would act.
  */
-const SUSPECT_MINORITY_WAIT_MS = 3_000;
-const HEARTBEAT_TIMEOUT_MS = 1_000;
+export const SUSPECT_MINORITY_WAIT_MS = 3_000;
+export const HEARTBEAT_TIMEOUT_MS = 1_000;
 /** Ask again the databases (or members) that have not answered a step. */
-const RESEND_MS = 250;
+export const RESEND_MS = 250;
 /** A proposal that gets no majority in this time gives up this round (NO_QUORUM) and tries again. */
-const ATTEMPT_TIMEOUT_MS = 2_000;
+export const ATTEMPT_TIMEOUT_MS = 2_000;
 /** A proposer that lost draws its next try in [0, this). */
-const BACKOFF_MS_MAX = 150;
+export const BACKOFF_MS_MAX = 150;
 /** An installation that makes no progress this long is abandoned: a member it waits for is likely dead, and will be removed. */
-const INSTALL_STALL_MS = 2_000;
+export const INSTALL_STALL_MS = 2_000;
 /** A stopped member that sees no INSTALL this long finishes the installation itself. */
-const INSTALL_TAKEOVER_MS = 1_500;
-const STOP_TIMEOUT_MS = 5_000;
+export const INSTALL_TAKEOVER_MS = 1_500;
+export const STOP_TIMEOUT_MS = 5_000;
 /** How long a start or a leave may take to get its view chosen and installed. */
-const CHANGE_DEADLINE_MS = 60_000;
+export const CHANGE_DEADLINE_MS = 60_000;
 
 export interface ViewKeeperOptions {
   id: number;
@@ -73,6 +73,8 @@ export class ViewKeeper {
   private closed = false;
   /** Stopped for a view not installed yet, since when: a member takes over an installation that stalls. */
   private stoppedFor: { view: View; sinceMs: number } | null = null;
+  /** This life is a member of some chosen view it learned: a newer chosen view without it ends it. */
+  private chosenWithSelf = false;
 
   constructor(private readonly options: ViewKeeperOptions) {
     this.selfNow = { id: options.id, incarnation: options.nextIncarnation() };
@@ -144,6 +146,11 @@ export class ViewKeeper {
     this.learn(view);
     if (view.epoch <= this.installedEpoch) return {};
     if (!isMember(view, this.selfNow)) throw new OccdbError('FENCED', `MIDDLEWARE${this.options.id} incarnation ${this.selfNow.incarnation} is not a member of view ${view.epoch}`);
+    // Stopped for a newer view already (its INSTALL overtaken by the stop of the next one):
+    // installing this one would make the engine validate again, after it answered the newer
+    // view's installer its clock as stopped. The newer INSTALL comes later; answering lets
+    // this older installation end.
+    if (this.stoppedFor && this.stoppedFor.view.epoch > view.epoch) return {};
     this.installLocally(view, clock);
     return {};
   }
@@ -163,16 +170,31 @@ export class ViewKeeper {
    */
   private async change(change: ViewChange, done: () => boolean): Promise<void> {
     const deadlineMs = performance.now() + CHANGE_DEADLINE_MS;
+    let life = this.selfNow;
     let lastFailure = '';
     while (!done()) {
       if (this.closed) throw new OccdbError('MIDDLEWARE_LEAVING', `MIDDLEWARE${this.options.id} is shutting down`);
+      // The life that began this change is over: a rejoin as a new life has taken over. Going on
+      // would propose on behalf of a life that is gone (an old join would even add it back), and a
+      // removal whose suspects are gone would loop here without ever waiting, since
+      // ensureInstalled answers at once for a view this life is not in.
+      if (this.selfNow !== life) return;
       if (performance.now() > deadlineMs) throw new OccdbError('NO_QUORUM', `MIDDLEWARE${this.options.id} could not get a view chosen and installed in ${CHANGE_DEADLINE_MS / 1000} s${lastFailure ? ` (last: ${lastFailure})` : ''}`);
       try {
         if (!this.chosen) await this.learnChosen();
         const previous = this.chosen!;
+        // A life that a chosen view had and a newer one removed is over, even if it never
+        // installed a view (removed while joining): adding it again would take back a removed
+        // life. It goes on as a new one (this loop is the join or the rejoin).
+        if (change.type === 'add' && this.chosenWithSelf && !isMember(previous, this.selfNow) && !this.leaving) {
+          this.newLife(`view ${previous.epoch} does not have it`);
+          life = this.selfNow;
+          change = { type: 'add', member: life };
+          continue;
+        }
         const proposal = nextView(previous, change);
         if (proposal === null) {
-          if (!(await this.ensureInstalled(previous))) await sleep(Math.random() * BACKOFF_MS_MAX);
+          if (!(await this.ensureInstalled(previous))) await this.afterAbandoned();
           continue;
         }
         this.options.logger.info(`proposing view ${proposal.epoch}: ${describeChange(change)} (members ${formatMembers(proposal.members)})`);
@@ -188,7 +210,7 @@ export class ViewKeeper {
           const view = outcome.view;
           await this.options.replicas.fromMajority('db.chosen', (connection) => connection.request({ type: 'db.chosen', view }, ATTEMPT_TIMEOUT_MS));
         }
-        if (!(await this.ensureInstalled(outcome.view))) await sleep(Math.random() * BACKOFF_MS_MAX);
+        if (!(await this.ensureInstalled(outcome.view))) await this.afterAbandoned();
       } catch (error) {
         if (!(error instanceof OccdbError) || (error.code !== 'NO_QUORUM' && error.code !== 'NODE_UNAVAILABLE' && error.code !== 'TIMEOUT')) throw error;
         if (error.message !== lastFailure) this.options.logger.warn(`view change (${describeChange(change)}) did not go through: ${error.message}; trying again`);
@@ -196,6 +218,16 @@ export class ViewKeeper {
         await sleep(RESEND_MS + Math.random() * BACKOFF_MS_MAX);
       }
     }
+  }
+
+  /**
+   * An installation was abandoned: after a back-off, learn the newest chosen view again. A newer
+   * view may have superseded it, or removed this life (a joining life removed before it
+   * installed anything hears of it from nobody else); retrying the same view would not see that.
+   */
+  private async afterAbandoned(): Promise<void> {
+    await sleep(Math.random() * BACKOFF_MS_MAX);
+    await this.learnChosen();
   }
 
   /** One Paxos attempt for the epoch after `previous`. */
@@ -349,6 +381,13 @@ export class ViewKeeper {
   private execute(effect: InstallationEffect, feed: (event: InstallationEvent) => void, done: () => void): void {
     const { replicas } = this.options;
     const quietly = (): undefined => undefined;
+    // A database that refuses this life (FENCED) says a newer view removed it. Nobody else may
+    // tell it: a life removed while it installs its own join is heartbeated by nobody, and
+    // would retry this installation until its change gives up.
+    const fromDatabase = (error: unknown): undefined => {
+      if (error instanceof OccdbError && error.code === 'FENCED') this.onFenced(error.message);
+      return undefined;
+    };
     switch (effect.type) {
       case 'send-stop':
         for (const member of effect.to) {
@@ -361,22 +400,22 @@ export class ViewKeeper {
           // The database learns the view first, so it fences the removed lives before its log is read: nothing of theirs lands after.
           replicas.link(database).request({ type: 'db.chosen', view: this.chosen! }, STOP_TIMEOUT_MS)
             .then(() => replicas.commits(database, effect.members))
-            .then((result) => feed({ type: 'commits-read', database, records: result.records, maxVersion: result.maxVersion }), quietly);
+            .then((result) => feed({ type: 'commits-read', database, records: result.records, maxVersion: result.maxVersion }), fromDatabase);
         }
         return;
       case 'read-entries':
         for (const database of effect.from) {
           replicas.entriesAt(database, effect.keys).then(
             (entries) => feed({ type: 'entries-read', database, entries: entries.map((entry, index) => ({ key: effect.keys[index]!, ...entry })) }),
-            quietly,
+            fromDatabase,
           );
         }
         return;
       case 'recover':
-        for (const database of effect.to) replicas.recover(database, effect.entries, []).then(() => feed({ type: 'recovered', database }), quietly);
+        for (const database of effect.to) replicas.recover(database, effect.entries, []).then(() => feed({ type: 'recovered', database }), fromDatabase);
         return;
       case 'drop':
-        for (const database of effect.to) replicas.recover(database, [], effect.records).then(() => feed({ type: 'dropped', database }), quietly);
+        for (const database of effect.to) replicas.recover(database, [], effect.records).then(() => feed({ type: 'dropped', database }), fromDatabase);
         return;
       case 'send-install':
         for (const member of effect.to) {
@@ -418,6 +457,7 @@ export class ViewKeeper {
   }
 
   private learn(view: View): void {
+    if (isMember(view, this.selfNow)) this.chosenWithSelf = true;
     if (!this.chosen || view.epoch > this.chosen.epoch) this.chosen = view;
   }
 
@@ -445,15 +485,21 @@ export class ViewKeeper {
   /** This life is over: every transaction of it is dropped, and the middleware rejoins as a new life. */
   private removed(why: string): void {
     if (this.rejoining || this.leaving || this.closed) return;
-    const old = this.selfNow;
-    this.options.logger.warn(`this life (incarnation ${old.incarnation}) was removed from the cluster (${why}); rejoining as a new incarnation`);
-    this.options.engine.removed();
-    this.selfNow = { id: this.options.id, incarnation: this.options.nextIncarnation() };
-    this.suspicions = [];
+    this.newLife(why);
     this.rejoining = this.change({ type: 'add', member: this.selfNow }, () => this.memberOfInstalled())
       .then(() => { this.options.logger.info(`rejoined as incarnation ${this.selfNow.incarnation}`); })
       .catch((error: Error) => { this.options.logger.error(`could not rejoin: ${error.message}`); })
       .finally(() => { this.rejoining = null; });
+  }
+
+  /** Ends this life: its transactions are dropped, and a new incarnation takes its place. */
+  private newLife(why: string): void {
+    const old = this.selfNow;
+    this.options.logger.warn(`this life (incarnation ${old.incarnation}) was removed from the cluster (${why}); rejoining as a new incarnation`);
+    this.options.engine.removed();
+    this.selfNow = { id: this.options.id, incarnation: this.options.nextIncarnation() };
+    this.chosenWithSelf = false;
+    this.suspicions = [];
   }
 
   // ---- failure detection ----
