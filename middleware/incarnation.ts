@@ -14,26 +14,36 @@ export const INCARNATION_FILE = 'incarnation';
 /** The next life of the middleware whose directory is `dir`; the counter is durable before this returns. */
 export function nextIncarnation(dir: string): Incarnation {
   const file = path.join(dir, INCARNATION_FILE);
-  let boot = 0;
-  try {
-    const text = fs.readFileSync(file, 'utf8').trim();
-    if (!/^\d+$/.test(text)) throw new OccdbError('STORAGE_UNAVAILABLE', `${file} does not hold a boot counter (found ${JSON.stringify(text.slice(0, 20))}); remove it to start counting again`);
-    boot = Number(text);
-  } catch (error) {
-    if ((error as NodeJS.ErrnoException).code !== 'ENOENT') throw error;
-  }
+  const boot = readBootCounter(file);
   const next = boot + 1;
-  const temporary = `${file}.${process.pid}.tmp`;
-  const descriptor = fs.openSync(temporary, 'w', 0o600);
   try {
-    fs.writeSync(descriptor, `${next}\n`);
-    fs.fsyncSync(descriptor);
-  } finally {
-    fs.closeSync(descriptor);
+    const temporary = `${file}.${process.pid}.tmp`;
+    const descriptor = fs.openSync(temporary, 'w', 0o600);
+    try {
+      fs.writeSync(descriptor, `${next}\n`);
+      fs.fsyncSync(descriptor);
+    } finally {
+      fs.closeSync(descriptor);
+    }
+    fs.renameSync(temporary, file);
+    syncDirectory(dir);
+  } catch (error) {
+    throw new OccdbError('STORAGE_UNAVAILABLE', `cannot write the boot counter ${file}: ${(error as Error).message}`);
   }
-  fs.renameSync(temporary, file);
-  syncDirectory(dir);
   return makeIncarnation(next, crypto.randomBytes(4).toString('hex'));
+}
+
+/** The boot counter in `file`; 0 when there is none yet (the first start). */
+function readBootCounter(file: string): number {
+  let text: string;
+  try {
+    text = fs.readFileSync(file, 'utf8').trim();
+  } catch (error) {
+    if ((error as NodeJS.ErrnoException).code === 'ENOENT') return 0;
+    throw new OccdbError('STORAGE_UNAVAILABLE', `cannot read the boot counter ${file}: ${(error as Error).message}`);
+  }
+  if (!/^\d+$/.test(text)) throw new OccdbError('STORAGE_UNAVAILABLE', `${file} does not hold a boot counter (found ${JSON.stringify(text.slice(0, 20))}); remove it to start counting again`);
+  return Number(text);
 }
 
 /** Makes the rename durable: the directory entry is synced too. */
