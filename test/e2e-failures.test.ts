@@ -2,7 +2,9 @@
 // workload whose clients fail over between the middlewares.
 import test, { type ExecutionContext } from 'ava';
 import { TestCluster } from './helpers/cluster.js';
-import { BANK_DEFAULTS, BankWorkload, checkBank, setupBank, verifyClean } from './helpers/bank.js';
+import { OccdbClient } from '../client/client.js';
+import { compareIncarnations } from '../view/types.js';
+import { BANK_DEFAULTS, BankWorkload, checkBank, runTransfer, setupBank, sleep, verifyClean, waitFor } from './helpers/bank.js';
 
 const CLIENT_MIDDLEWARES = [1, 2, 3, 1, 2, 3];
 /** Commits must resume within this after a fault (a generous bound: speed is measured by the benchmarks). */
@@ -63,4 +65,61 @@ for (const victim of [1, 2, 3]) {
       await cluster.stop();
     }
   });
+}
+
+test.serial('SIGSTOP of MIDDLEWARE2 for 3 s: the others remove it and go on; it wakes, learns it was removed, rejoins as a new incarnation and commits again', async (t) => {
+  const cluster = await TestCluster.start({ middlewares: 3, databases: 3 });
+  let workload: BankWorkload | undefined;
+  try {
+    await setupBank(cluster, 1);
+    const before = await cluster.status(2);
+    workload = new BankWorkload(cluster, { ...BANK_DEFAULTS, clientMiddlewares: CLIENT_MIDDLEWARES, seed: 7 });
+    await warmUp(workload);
+    const faultMs = performance.now();
+    cluster.signalMiddleware(2, 'SIGSTOP');
+    try {
+      // The others must see it gone and install a view without it while it sleeps.
+      await waitFor('a view without MIDDLEWARE2 installed at MIDDLEWARE1', async () => !(await cluster.status(1)).view!.members.some((member) => member.id === 2), 10_000);
+      t.log(`view without MIDDLEWARE2 installed at MIDDLEWARE1 ${((performance.now() - faultMs) / 1000).toFixed(2)} s after SIGSTOP`);
+      await sleep(Math.max(0, faultMs + 3_000 - performance.now()));
+    } finally {
+      cluster.signalMiddleware(2, 'SIGCONT');
+    }
+    const wokeMs = performance.now();
+    await waitFor('MIDDLEWARE2 to log that it rejoined', () => /rejoined as incarnation/.test(cluster.middlewareLog(2)), 20_000);
+    t.log(`MIDDLEWARE2 rejoined ${((performance.now() - wokeMs) / 1000).toFixed(2)} s after SIGCONT`);
+    await measureResume(t, workload, faultMs, 'SIGSTOP of MIDDLEWARE2 (3 s)');
+    t.log(`longest stretch without a commit after SIGCONT ${(workload.longestGap(wokeMs, performance.now()) / 1000).toFixed(2)} s`);
+    await workload.stop();
+
+    const log = cluster.middlewareLog(2);
+    t.regex(log, new RegExp(`this life \\(incarnation ${escape(before.incarnation!)}\\) was removed from the cluster`));
+    const after = await cluster.status(2);
+    t.true(compareIncarnations(after.incarnation!, before.incarnation!) > 0, `incarnation ${after.incarnation} is not above ${before.incarnation}`);
+    t.true(after.view!.members.some((member) => member.id === 2 && member.incarnation === after.incarnation), `MIDDLEWARE2's own view: ${JSON.stringify(after.view)}`);
+    t.true(after.view!.epoch > before.view!.epoch);
+    for (const id of [1, 3]) {
+      const status = await cluster.status(id);
+      t.deepEqual(status.view!.members.find((member) => member.id === 2), { id: 2, incarnation: after.incarnation }, `MIDDLEWARE${id}'s view: ${JSON.stringify(status.view)}`);
+    }
+    t.log(`MIDDLEWARE2: incarnation ${before.incarnation} -> ${after.incarnation}, view ${before.view!.epoch} -> ${after.view!.epoch}`);
+    // Used again: a transfer run on it alone commits.
+    const direct = OccdbClient.connect('MIDDLEWARE2', { clusterFile: cluster.file, failover: false });
+    try {
+      const transfer = await runTransfer(direct, { marker: 'm99x0', from: 0, to: 1, amount: 1, client: 99 }, 10_000);
+      workload.transfers.push(transfer);
+      t.is(transfer.outcome, 'committed', JSON.stringify(transfer));
+      t.is(transfer.middlewareId, 2);
+    } finally {
+      direct.close();
+    }
+    await checkAfterFault(t, cluster, workload, 2);
+  } finally {
+    await workload?.stop();
+    await cluster.stop();
+  }
+});
+
+function escape(text: string): string {
+  return text.replace(/[.*+?^${}()|[\]\\]/g, '\\$&');
 }
