@@ -4,7 +4,8 @@ import test, { type ExecutionContext } from 'ava';
 import { TestCluster } from './helpers/cluster.js';
 import { OccdbClient } from '../client/client.js';
 import { compareIncarnations } from '../view/types.js';
-import { BANK_DEFAULTS, BankWorkload, checkBank, runTransfer, setupBank, sleep, verifyClean, waitFor } from './helpers/bank.js';
+import { BANK_DEFAULTS, BankWorkload, checkBank, runTransfer, setupBank, sleep, verifyClean, waitFor, type Transfer } from './helpers/bank.js';
+import { waitForExit } from './helpers/processes.js';
 
 const CLIENT_MIDDLEWARES = [1, 2, 3, 1, 2, 3];
 /** Commits must resume within this after a fault (a generous bound: speed is measured by the benchmarks). */
@@ -123,3 +124,70 @@ test.serial('SIGSTOP of MIDDLEWARE2 for 3 s: the others remove it and go on; it 
 function escape(text: string): string {
   return text.replace(/[.*+?^${}()|[\]\\]/g, '\\$&');
 }
+
+/**
+ * MIDDLEWARE3 runs with crash-after-first-apply: the first transfer it decides reaches one
+ * database, then the process kills itself. Returns what the client of that transfer learnt, the
+ * transfer, and when the process died.
+ */
+async function crashBetweenApplies(t: ExecutionContext, cluster: TestCluster, workload: BankWorkload): Promise<{ transfer: Transfer; crashMs: number }> {
+  const client = OccdbClient.connect('MIDDLEWARE3', { clusterFile: cluster.file, failover: false });
+  try {
+    const transfer = await runTransfer(client, { marker: 'm98x0', from: 0, to: 1, amount: 5, client: 98 }, 20_000);
+    workload.transfers.push(transfer);
+    const exit = await waitForExit(cluster.middlewareProcesses.get(3)!, 10_000);
+    t.deepEqual(exit, { code: null, signal: 'SIGKILL' }, 'MIDDLEWARE3 did not kill itself');
+    t.regex(cluster.middlewareLog(3), /FAULT crash-after-first-apply/);
+    return { transfer, crashMs: performance.now() };
+  } finally {
+    client.close();
+  }
+}
+
+test.serial('a coordinator killed between two of its APPLYs: the others remove it and recover the transfer onto every database; its client gets TXN_OUTCOME_UNKNOWN', async (t) => {
+  const cluster = await TestCluster.start({ middlewares: 3, databases: 3, middlewareArguments: (id) => (id === 3 ? ['--fault', 'crash-after-first-apply'] : []) });
+  let workload: BankWorkload | undefined;
+  try {
+    await setupBank(cluster, 1);
+    workload = new BankWorkload(cluster, { ...BANK_DEFAULTS, clientMiddlewares: [1, 2, 1, 2], seed: 11 });
+    await warmUp(workload);
+    const { transfer, crashMs } = await crashBetweenApplies(t, cluster, workload);
+    t.is(transfer.outcome, 'unknown', `the client of the half-applied transfer was told ${transfer.outcome} ${transfer.code ?? ''}`);
+    t.is(transfer.code, 'TXN_OUTCOME_UNKNOWN');
+    await measureResume(t, workload, crashMs, 'the crash of MIDDLEWARE3 between two APPLYs');
+    await workload.stop();
+    const recoveredLines = cluster.middlewareIds.filter((id) => id !== 3).flatMap((id) => [...cluster.middlewareLog(id).matchAll(/installation of view \d+ finished in \d+ ms: (\d+) transactions of removed members recovered/g)].map((match) => Number(match[1])));
+    t.log(`installations finished at MIDDLEWARE1 and 2, transactions recovered by each: ${recoveredLines.join(', ')}`);
+    t.true(recoveredLines.some((count) => count >= 1), 'no installation recovered anything');
+    await checkAfterFault(t, cluster, workload, 1);
+    const bank = await checkBank(cluster, workload.transfers, 1);
+    for (const database of cluster.databaseIds) t.true(bank.markers.get(database)!.has(transfer.marker), `DATABASE${database} lacks the recovered transfer`);
+  } finally {
+    await workload?.stop();
+    await cluster.stop();
+  }
+});
+
+test.serial('broken on purpose (skip-recovery on the survivors): the half-applied transfer stays on one database, and verify finds the replicas differ', async (t) => {
+  const cluster = await TestCluster.start({ middlewares: 3, databases: 3, middlewareArguments: (id) => ['--fault', id === 3 ? 'crash-after-first-apply' : 'skip-recovery'] });
+  let workload: BankWorkload | undefined;
+  try {
+    await setupBank(cluster, 1);
+    workload = new BankWorkload(cluster, { ...BANK_DEFAULTS, clientMiddlewares: [1, 2, 1, 2], seed: 13 });
+    await warmUp(workload);
+    const { transfer, crashMs } = await crashBetweenApplies(t, cluster, workload);
+    t.is(transfer.code, 'TXN_OUTCOME_UNKNOWN');
+    await measureResume(t, workload, crashMs, 'the crash of MIDDLEWARE3 between two APPLYs (no recovery)');
+    await workload.stop();
+    const bank = await checkBank(cluster, workload.transfers, 1);
+    const holders = cluster.databaseIds.filter((database) => bank.markers.get(database)!.has(transfer.marker));
+    t.is(holders.length, 1, `the half-applied transfer is on ${holders.map((id) => `DATABASE${id}`).join(', ')}`);
+    const verify = await verifyClean(cluster, 2);
+    t.false(verify.clean, 'verify found the replicas identical without recovery');
+    t.log(`verify: ${verify.differences.join('; ')}`);
+    t.log(`bank checks: ${bank.problems.join('; ') || 'none'}`);
+  } finally {
+    await workload?.stop();
+    await cluster.stop();
+  }
+});
