@@ -5,7 +5,7 @@ import { TestCluster } from './helpers/cluster.js';
 import { OccdbClient } from '../client/client.js';
 import { compareIncarnations } from '../view/types.js';
 import { BANK_DEFAULTS, BankWorkload, checkBank, runTransfer, setupBank, sleep, verifyClean, waitFor, type Transfer } from './helpers/bank.js';
-import { waitForExit } from './helpers/processes.js';
+import { isStopped, waitForExit } from './helpers/processes.js';
 
 const CLIENT_MIDDLEWARES = [1, 2, 3, 1, 2, 3];
 /** Commits must resume within this after a fault (a generous bound: speed is measured by the benchmarks). */
@@ -190,4 +190,74 @@ test.serial('broken on purpose (skip-recovery on the survivors): the half-applie
     await workload?.stop();
     await cluster.stop();
   }
+});
+
+/**
+ * An APPLY delayed past the view that removed its coordinator: MIDDLEWARE3 (pause-before-first-apply)
+ * decides transfer T1 (acct0 -> acct1) and stops itself before its APPLYs leave; the others
+ * remove it and install a view; a transfer on MIDDLEWARE1 then moves money between the same two
+ * accounts (newer versions); MIDDLEWARE3 is continued and its APPLYs go out in the removed life's
+ * name. Fenced, the databases refuse them and T1 never happened. Unfenced, T1's marker lands but
+ * its account writes lose to the newer versions (Thomas rule): half a transfer.
+ */
+async function delayedApply(t: ExecutionContext, options: { skipFencing: boolean }): Promise<{ problems: string[]; t1: Transfer; markers: Map<number, Set<string>>; removals: string[] }> {
+  const cluster = await TestCluster.start({
+    middlewares: 3,
+    databases: 3,
+    middlewareArguments: (id) => (id === 3 ? ['--fault', 'pause-before-first-apply'] : []),
+    ...(options.skipFencing ? { databaseArguments: () => ['--fault', 'skip-fencing'] } : {}),
+  });
+  let workload: BankWorkload | undefined;
+  const client3 = OccdbClient.connect('MIDDLEWARE3', { clusterFile: cluster.file, failover: false });
+  const client1 = OccdbClient.connect('MIDDLEWARE1', { clusterFile: cluster.file, failover: false });
+  try {
+    await setupBank(cluster, 1);
+    // Transfers elsewhere go on throughout, on the accounts T1 does not touch.
+    workload = new BankWorkload(cluster, { ...BANK_DEFAULTS, clientMiddlewares: [1, 2, 1, 2], seed: 17, accountsUsed: [2, 3, 4, 5, 6, 7, 8, 9] });
+    await warmUp(workload);
+    const pid3 = cluster.middlewareProcesses.get(3)!.pid!;
+    const t1Running = runTransfer(client3, { marker: 'm97x0', from: 0, to: 1, amount: 7, client: 97 }, 30_000);
+    await waitFor('MIDDLEWARE3 to stop itself after deciding T1', () => isStopped(pid3), 10_000);
+    const pausedMs = performance.now();
+    let t1: Transfer;
+    try {
+      await waitFor('a view without MIDDLEWARE3 installed at MIDDLEWARE1', async () => !(await cluster.status(1)).view!.members.some((member) => member.id === 3), 10_000);
+      const newer = await runTransfer(client1, { marker: 'm97x1', from: 1, to: 0, amount: 1, client: 97 }, 10_000);
+      workload.transfers.push(newer);
+      t.is(newer.outcome, 'committed', `the transfer on the same accounts after the removal: ${JSON.stringify(newer)}`);
+    } finally {
+      cluster.signalMiddleware(3, 'SIGCONT');
+    }
+    t1 = await t1Running;
+    workload.transfers.push(t1);
+    t.log(`T1's client was told ${t1.outcome}${t1.code ? ` (${t1.code})` : ''}`);
+    await measureResume(t, workload, pausedMs, 'MIDDLEWARE3 stopped between its decision and its APPLYs');
+    await waitFor('MIDDLEWARE3 to log that it rejoined', () => /rejoined as incarnation/.test(cluster.middlewareLog(3)), 20_000).catch((error: Error) => t.log(error.message));
+    await workload.stop();
+    t.log(`transfers: ${workload.summary()}`);
+    const bank = await checkBank(cluster, workload.transfers, 1);
+    const verify = await verifyClean(cluster);
+    t.log(`verify: ${verify.clean ? 'identical' : verify.differences.join('; ')}`);
+    const removals = cluster.middlewareLog(3).split('\n').filter((line) => /was removed from the cluster/.test(line)).map((line) => line.replace(/^.*?(this life)/, '$1'));
+    return { problems: [...bank.problems, ...(verify.clean ? [] : ['the replicas differ'])], t1, markers: bank.markers, removals };
+  } finally {
+    client1.close();
+    client3.close();
+    await workload?.stop();
+    await cluster.stop();
+  }
+}
+
+test.serial('an APPLY delayed past the view that removed its coordinator is fenced off: the transfer never happened, its client gets TXN_OUTCOME_UNKNOWN', async (t) => {
+  const { problems, t1, markers, removals } = await delayedApply(t, { skipFencing: false });
+  t.deepEqual(problems, []);
+  t.is(t1.code, 'TXN_OUTCOME_UNKNOWN');
+  for (const line of removals) t.log(`MIDDLEWARE3: ${line}`);
+  for (const [database, present] of markers) t.false(present.has(t1.marker), `DATABASE${database} has the fenced transfer`);
+});
+
+test.serial('broken on purpose (databases with skip-fencing): the delayed APPLY lands half a transfer, and the bank check finds it', async (t) => {
+  const { problems } = await delayedApply(t, { skipFencing: true });
+  t.log(problems.join('\n'));
+  t.true(problems.some((problem) => /acct0/.test(problem) && /acct1/.test(problem)), 'the unfenced APPLY went unnoticed');
 });

@@ -84,6 +84,8 @@ export interface WorkloadOptions extends BankOptions {
   /** The middleware each client starts at (it fails over to the next ones of the cluster file). */
   clientMiddlewares: number[];
   seed: number;
+  /** The accounts the transfers move money between (default: all). */
+  accountsUsed?: number[];
 }
 
 /** Clients in a loop of transfers until stop(). */
@@ -95,12 +97,12 @@ export class BankWorkload {
 
   constructor(cluster: TestCluster, readonly options: WorkloadOptions) {
     const random = new Random(options.seed);
+    const used = options.accountsUsed ?? Array.from({ length: options.accounts }, (_, index) => index);
     this.clients = options.clientMiddlewares.map((middleware) => OccdbClient.connect(`MIDDLEWARE${middleware}`, { clusterFile: cluster.file }));
     this.loops = this.clients.map(async (client, clientIndex) => {
       // Bounded: a transfer takes milliseconds; a test runs the workload for seconds.
       for (let index = 0; index < 1_000_000 && this.running; index++) {
-        const from = random.int(0, options.accounts - 1);
-        const to = (from + random.int(1, options.accounts - 1)) % options.accounts;
+        const [from, to] = random.sample(used, 2) as [number, number];
         const transfer = await runTransfer(client, { marker: `m${clientIndex}x${index}`, from, to, amount: random.int(1, 20), client: clientIndex }, options.timeoutMs ?? BANK_DEFAULTS.timeoutMs);
         this.transfers.push(transfer);
         if (transfer.outcome !== 'committed') await sleep(20);
