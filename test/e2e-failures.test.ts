@@ -261,3 +261,62 @@ test.serial('broken on purpose (databases with skip-fencing): the delayed APPLY 
   t.log(problems.join('\n'));
   t.true(problems.some((problem) => /acct0/.test(problem) && /acct1/.test(problem)), 'the unfenced APPLY went unnoticed');
 });
+
+/**
+ * A transfer that read a decided write its coordinator never finished: MIDDLEWARE3
+ * (hold-first-apply) decides T1 (acct0 -> acct1) and never sends its APPLYs; T2 (acct0 -> acct2)
+ * on MIDDLEWARE3 then reads acct0 from T1's write in memory. MIDDLEWARE3's own vote on T2 must
+ * wait until T1 is finished (never, here); then MIDDLEWARE3 is killed, and recovery drops T1,
+ * found on no database. Without the wait (skip-finished-wait) T2 commits on T1's value, and
+ * once T1 is dropped, acct0 carries T1's debit with no credit anywhere.
+ */
+async function unfinishedRead(t: ExecutionContext, options: { skipFinishedWait: boolean }): Promise<{ problems: string[]; t1: Transfer; t2: Transfer; markers: Map<number, Set<string>> }> {
+  const faults = ['hold-first-apply', ...(options.skipFinishedWait ? ['skip-finished-wait'] : [])];
+  const cluster = await TestCluster.start({ middlewares: 3, databases: 3, middlewareArguments: (id) => (id === 3 ? ['--fault', ...faults] : []) });
+  let workload: BankWorkload | undefined;
+  const clientT1 = OccdbClient.connect('MIDDLEWARE3', { clusterFile: cluster.file, failover: false });
+  const clientT2 = OccdbClient.connect('MIDDLEWARE3', { clusterFile: cluster.file, failover: false });
+  try {
+    await setupBank(cluster, 1);
+    workload = new BankWorkload(cluster, { ...BANK_DEFAULTS, clientMiddlewares: [1, 2, 1, 2], seed: 19, accountsUsed: [3, 4, 5, 6, 7, 8, 9] });
+    await warmUp(workload);
+    const t1Running = runTransfer(clientT1, { marker: 'm96x0', from: 0, to: 1, amount: 7, client: 96 }, 30_000);
+    await waitFor('MIDDLEWARE3 to hold T1\'s APPLYs', () => /FAULT hold-first-apply/.test(cluster.middlewareLog(3)), 10_000);
+    const t2Running = runTransfer(clientT2, { marker: 'm96x1', from: 0, to: 2, amount: 3, client: 96 }, 30_000);
+    // T2 is answered at once without the wait; with it, it waits for T1 (for good, here).
+    const t2Early = await Promise.race([t2Running, sleep(3_000).then(() => undefined)]);
+    t.log(`T2 ${t2Early ? `answered before the kill: ${t2Early.outcome}` : 'not answered 3 s after it was sent'}`);
+    const killMs = performance.now();
+    cluster.signalMiddleware(3, 'SIGKILL');
+    const [t1, t2] = await Promise.all([t1Running, t2Running]);
+    workload.transfers.push(t1, t2);
+    t.log(`T1's client was told ${t1.outcome}${t1.code ? ` (${t1.code})` : ''}; T2's ${t2.outcome}${t2.code ? ` (${t2.code})` : ''}`);
+    await measureResume(t, workload, killMs, 'kill -9 of MIDDLEWARE3 holding a decided write');
+    await workload.stop();
+    t.log(`transfers: ${workload.summary()}`);
+    const bank = await checkBank(cluster, workload.transfers, 1);
+    const verify = await verifyClean(cluster);
+    t.log(`verify: ${verify.clean ? 'identical' : verify.differences.join('; ')}`);
+    return { problems: [...bank.problems, ...(verify.clean ? [] : ['the replicas differ'])], t1, t2, markers: bank.markers };
+  } finally {
+    clientT1.close();
+    clientT2.close();
+    await workload?.stop();
+    await cluster.stop();
+  }
+}
+
+test.serial('a vote waits for its own decided write to finish: a transfer that read a write recovery later drops never commits', async (t) => {
+  const { problems, t1, t2, markers } = await unfinishedRead(t, { skipFinishedWait: false });
+  t.deepEqual(problems, []);
+  t.is(t1.code, 'TXN_OUTCOME_UNKNOWN');
+  t.not(t2.outcome, 'committed');
+  for (const [database, present] of markers) t.false(present.has(t1.marker) || present.has(t2.marker), `DATABASE${database} has T1 or T2`);
+});
+
+test.serial('broken on purpose (skip-finished-wait): a transfer commits on a write recovery then drops, and the bank check finds it', async (t) => {
+  const { problems, t2 } = await unfinishedRead(t, { skipFinishedWait: true });
+  t.log(problems.join('\n'));
+  t.is(t2.outcome, 'committed', 'T2 did not commit: the construction did not reach the anomaly');
+  t.true(problems.some((problem) => /acct0/.test(problem)), 'the dropped write T2 depended on went unnoticed');
+});
