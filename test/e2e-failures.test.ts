@@ -3,7 +3,7 @@
 import test, { type ExecutionContext } from 'ava';
 import { TestCluster } from './helpers/cluster.js';
 import { OccdbClient } from '../client/client.js';
-import { compareIncarnations } from '../view/types.js';
+import { compareIncarnations, parseIncarnation } from '../view/types.js';
 import { BANK_DEFAULTS, BankWorkload, checkBank, runTransfer, setupBank, sleep, verifyClean, waitFor, type Transfer } from './helpers/bank.js';
 import { isStopped, waitForExit } from './helpers/processes.js';
 
@@ -36,6 +36,19 @@ async function measureResume(t: ExecutionContext, workload: BankWorkload, faultM
   return gapMs;
 }
 
+/** Used again: a transfer run on MIDDLEWARE<id> alone (no failover) commits. */
+async function runDirect(t: ExecutionContext, cluster: TestCluster, workload: BankWorkload, id: number): Promise<void> {
+  const direct = OccdbClient.connect(`MIDDLEWARE${id}`, { clusterFile: cluster.file, failover: false });
+  try {
+    const transfer = await runTransfer(direct, { marker: `m99x${id}`, from: 0, to: 1, amount: 1, client: 99 }, 10_000);
+    workload.transfers.push(transfer);
+    t.is(transfer.outcome, 'committed', `a transfer on MIDDLEWARE${id} alone: ${JSON.stringify(transfer)}`);
+    t.is(transfer.middlewareId, id);
+  } finally {
+    direct.close();
+  }
+}
+
 async function checkAfterFault(t: ExecutionContext, cluster: TestCluster, workload: BankWorkload, via: number): Promise<void> {
   t.log(`transfers: ${workload.summary()}`);
   const bank = await checkBank(cluster, workload.transfers, via);
@@ -45,6 +58,8 @@ async function checkAfterFault(t: ExecutionContext, cluster: TestCluster, worklo
   if (unknown.length > 0) t.log(`of the ${unknown.length} transfers of unknown outcome, ${unknown.filter((transfer) => first.has(transfer.marker)).length} committed`);
   const verify = await verifyClean(cluster);
   t.true(verify.clean, `the replicas differ: ${verify.differences.join('\n')}`);
+  const cli = await cluster.occdbVerify();
+  t.is(cli.code, 0, `occdb verify: ${cli.stdout}${cli.stderr}`);
 }
 
 for (const victim of [1, 2, 3]) {
@@ -59,6 +74,17 @@ for (const victim of [1, 2, 3]) {
       const faultMs = performance.now();
       cluster.signalMiddleware(victim, 'SIGKILL');
       await measureResume(t, workload, faultMs, `kill -9 of MIDDLEWARE${victim}`);
+      // Restarted on its directory, it joins as its next life while the transfers go on, and runs transfers again.
+      const before = await cluster.status(survivor);
+      const restartMs = performance.now();
+      await cluster.startMiddleware(victim);
+      t.log(`MIDDLEWARE${victim} restarted and joined in ${((performance.now() - restartMs) / 1000).toFixed(2)} s`);
+      const after = await cluster.status(victim);
+      const oldLife = before.view!.members.find((member) => member.id === victim);
+      t.is(oldLife, undefined, `the survivors' view still has MIDDLEWARE${victim}: ${JSON.stringify(before.view)}`);
+      t.true(after.view!.members.some((member) => member.id === victim && member.incarnation === after.incarnation));
+      t.is(parseIncarnation(after.incarnation!).boot, 2);
+      await runDirect(t, cluster, workload, victim);
       await workload.stop();
       await checkAfterFault(t, cluster, workload, survivor);
     } finally {
@@ -104,16 +130,7 @@ test.serial('SIGSTOP of MIDDLEWARE2 for 3 s: the others remove it and go on; it 
       t.deepEqual(status.view!.members.find((member) => member.id === 2), { id: 2, incarnation: after.incarnation }, `MIDDLEWARE${id}'s view: ${JSON.stringify(status.view)}`);
     }
     t.log(`MIDDLEWARE2: incarnation ${before.incarnation} -> ${after.incarnation}, view ${before.view!.epoch} -> ${after.view!.epoch}`);
-    // Used again: a transfer run on it alone commits.
-    const direct = OccdbClient.connect('MIDDLEWARE2', { clusterFile: cluster.file, failover: false });
-    try {
-      const transfer = await runTransfer(direct, { marker: 'm99x0', from: 0, to: 1, amount: 1, client: 99 }, 10_000);
-      workload.transfers.push(transfer);
-      t.is(transfer.outcome, 'committed', JSON.stringify(transfer));
-      t.is(transfer.middlewareId, 2);
-    } finally {
-      direct.close();
-    }
+    await runDirect(t, cluster, workload, 2);
     await checkAfterFault(t, cluster, workload, 2);
   } finally {
     await workload?.stop();
@@ -184,6 +201,9 @@ test.serial('broken on purpose (skip-recovery on the survivors): the half-applie
     t.is(holders.length, 1, `the half-applied transfer is on ${holders.map((id) => `DATABASE${id}`).join(', ')}`);
     const verify = await verifyClean(cluster, 2);
     t.false(verify.clean, 'verify found the replicas identical without recovery');
+    const cli = await cluster.occdbVerify();
+    t.is(cli.code, 1, `occdb verify: ${cli.stdout}${cli.stderr}`);
+    t.regex(cli.stdout, new RegExp(transfer.marker));
     t.log(`verify: ${verify.differences.join('; ')}`);
     t.log(`bank checks: ${bank.problems.join('; ') || 'none'}`);
   } finally {

@@ -10,7 +10,7 @@ import { Connection } from '../../protocol/connection.js';
 import { databaseEndpoint, middlewareClientEndpoint, type ClusterFile, type Strategy } from '../../cluster/cluster-file.js';
 import { type Status, type TxnResult } from '../../protocol/schemas.js';
 import type { SuiteCluster } from '../suites/transactional.js';
-import { capturedOutput, killProcess, spawnOccdb, waitForPing, writeTestCluster } from './processes.js';
+import { capturedOutput, killProcess, spawnOccdb, waitForExit, waitForPing, writeTestCluster } from './processes.js';
 
 export interface ClusterOptions {
   middlewares: number;
@@ -133,6 +133,18 @@ export class TestCluster implements SuiteCluster {
     const scans = await Promise.all(this.cluster.databases.map((database) => this.scan(database.id)));
     const keys = new Set(scans.flatMap((scan) => [...scan.keys()]));
     return [...keys].filter((key) => scans.some((scan) => scan.get(key) !== scans[0]!.get(key)));
+  }
+
+  /** Runs `occdb verify --json` on this cluster's file: its exit code and what it printed. */
+  async occdbVerify(timeoutMs = 30_000): Promise<{ code: number | null; stdout: string; stderr: string }> {
+    const child = spawnOccdb(['verify', '--cluster', this.file, '--json']);
+    try {
+      const exit = await waitForExit(child, timeoutMs);
+      if (!exit) throw new Error(`occdb verify did not end within ${timeoutMs} ms`);
+      return { code: exit.code, ...capturedOutput(child) };
+    } finally {
+      await killProcess(child, 'SIGKILL');
+    }
   }
 
   /** Sends `signal` to MIDDLEWARE<id>'s process (SIGKILL, SIGSTOP, SIGCONT, ...); its PID. */
