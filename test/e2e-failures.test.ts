@@ -94,6 +94,31 @@ for (const victim of [1, 2, 3]) {
   });
 }
 
+test.serial('kill -9 of MIDDLEWARE1, then of MIDDLEWARE2 600 ms later, while the view without MIDDLEWARE1 is being installed: MIDDLEWARE3 removes both and commits alone', async (t) => {
+  // MIDDLEWARE3 proposes a view without MIDDLEWARE1 that still has MIDDLEWARE2, which dies before
+  // it answers the installation's stop. The removal under way must take MIDDLEWARE2 along (it
+  // used to retry that installation until its 60 s deadline, suspecting MIDDLEWARE2 in vain).
+  const cluster = await TestCluster.start({ middlewares: 3, databases: 3 });
+  let workload: BankWorkload | undefined;
+  try {
+    await setupBank(cluster, 3);
+    workload = new BankWorkload(cluster, { ...BANK_DEFAULTS, clientMiddlewares: CLIENT_MIDDLEWARES, seed: 5 });
+    await warmUp(workload);
+    const faultMs = performance.now();
+    cluster.signalMiddleware(1, 'SIGKILL');
+    await sleep(600);
+    cluster.signalMiddleware(2, 'SIGKILL');
+    await measureResume(t, workload, faultMs, 'kill -9 of MIDDLEWARE1 and MIDDLEWARE2 600 ms apart');
+    await workload.stop();
+    const status = await cluster.status(3);
+    t.deepEqual(status.view!.members.map((member) => member.id), [3]);
+    await checkAfterFault(t, cluster, workload, 3);
+  } finally {
+    await workload?.stop();
+    await cluster.stop();
+  }
+});
+
 test.serial('SIGSTOP of MIDDLEWARE2 for 3 s: the others remove it and go on; it wakes, learns it was removed, rejoins as a new incarnation and commits again', async (t) => {
   const cluster = await TestCluster.start({ middlewares: 3, databases: 3 });
   let workload: BankWorkload | undefined;
