@@ -1,5 +1,20 @@
 // Middleware failures on real processes: 3 middlewares and 3 databases (OCC) under a bank
-// workload whose clients fail over between the middlewares.
+// workload whose clients fail over between the middlewares (test/helpers/bank.ts). After each
+// fault: the total read through a middleware, every acknowledged transfer's marker on every
+// replica, each replica's accounts equal to the initial balances plus the transfers whose
+// markers it holds, the replicas identical (occdb verify), and the longest stretch without a
+// commit logged and bounded (generously: speed is the benchmarks' business).
+//  - kill -9 of each middleware, which then restarts as its next life; two killed 600 ms apart;
+//  - SIGSTOP for 3 s: removed meanwhile, it wakes, rejoins as a new incarnation, commits again;
+//  - a coordinator dead between two APPLYs (crash-after-first-apply): recovered everywhere, its
+//    client told TXN_OUTCOME_UNKNOWN; with skip-recovery, verify finds the replicas differ;
+//  - an APPLY delayed past the view that removed its coordinator (pause-before-first-apply):
+//    fenced; with the databases' skip-fencing, the bank check finds half a transfer;
+//  - a transfer reading its coordinator's decided-but-unfinished write (hold-first-apply): the
+//    vote waits; with skip-finished-wait it commits on a write recovery drops, and the check
+//    finds the total short.
+// Each test starts its own cluster in a fresh temporary directory; TestCluster.stop() kills every
+// process by PID (a stopped one too) whatever happened.
 import test, { type ExecutionContext } from 'ava';
 import { TestCluster } from './helpers/cluster.js';
 import { OccdbClient } from '../client/client.js';
