@@ -223,6 +223,7 @@ export class Coordinator {
         return;
       case 'apply':
         if (this.options.faults?.crashAfterFirstApply) return this.applyOnceAndCrash(effect);
+        if (this.firstApplyFault(effect)) return;
         for (const replica of effect.replicas) {
           this.options.replicas.apply(replica, effect.ts, effect.writes).then(
             () => this.dispatch({ type: 'replica-acked', txid: effect.txid, replica }),
@@ -261,6 +262,26 @@ export class Coordinator {
       () => process.kill(process.pid, 'SIGKILL'),
       () => process.kill(process.pid, 'SIGKILL'),
     );
+  }
+
+  private firstApplyFaulted = false;
+
+  /**
+   * The pause-before-first-apply and hold-first-apply faults, on the first decided transaction
+   * that writes: true when its APPLYs are held for good; after a pause, false (sent as usual).
+   */
+  private firstApplyFault(effect: Extract<OccEffect, { type: 'apply' }>): boolean {
+    const faults = this.options.faults;
+    if (this.firstApplyFaulted || !(faults?.holdFirstApply || faults?.pauseBeforeFirstApply)) return false;
+    this.firstApplyFaulted = true;
+    if (faults.holdFirstApply) {
+      this.options.logger.warn(`FAULT hold-first-apply: the APPLYs of ${effect.txid} (${formatTimestamp(effect.ts)}) are never sent`);
+      return true;
+    }
+    this.options.logger.warn(`FAULT pause-before-first-apply: this process stops itself before the APPLYs of ${effect.txid} (${formatTimestamp(effect.ts)}) leave`);
+    process.kill(process.pid, 'SIGSTOP');
+    this.options.logger.warn(`FAULT pause-before-first-apply: continued; the APPLYs of ${effect.txid} (${formatTimestamp(effect.ts)}) leave now`);
+    return false;
   }
 
   private async requestVote(member: MiddlewareId, effect: Extract<OccEffect, { type: 'send-validate' }>): Promise<void> {

@@ -10,6 +10,19 @@ export interface MiddlewareFaults extends Faults {
    * then the process kills itself (SIGKILL): a coordinator dead between two of its APPLYs.
    */
   crashAfterFirstApply?: boolean;
+  /**
+   * The first transaction this middleware decides that writes: just before its APPLYs are handed
+   * to the databases, the process stops itself (SIGSTOP). Continued (SIGCONT), it sends them in
+   * the name of the life that decided it: an APPLY delayed past the view that removed its
+   * coordinator, which fencing must refuse.
+   */
+  pauseBeforeFirstApply?: boolean;
+  /**
+   * The APPLYs of the first transaction this middleware decides that writes are never sent (the
+   * process runs on): a decided write that stays unfinished, which votes must not let others
+   * depend on (the vote wait; see skip-finished-wait).
+   */
+  holdFirstApply?: boolean;
 }
 
 /** The `--fault` names, as the command line takes them. */
@@ -21,4 +34,6 @@ export const FAULT_NAMES: Record<string, keyof MiddlewareFaults> = {
   'skip-read-confirmation': 'skipReadConfirmation',
   'skip-recovery': 'skipRecovery',
   'crash-after-first-apply': 'crashAfterFirstApply',
+  'pause-before-first-apply': 'pauseBeforeFirstApply',
+  'hold-first-apply': 'holdFirstApply',
 };

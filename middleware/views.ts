@@ -7,7 +7,7 @@
 import { OccdbError } from '../errors/catalogue.js';
 import type { RequestLink } from '../protocol/connection.js';
 import type { Logger } from '../runtime/log.js';
-import { databasesOf, isMember, neverRan, nextView, removedMembers, type ViewChange } from '../view/changes.js';
+import { databasesOf, isMember, neverRan, nextView, removedMembers, sameMember, type ViewChange } from '../view/changes.js';
 import { FailureDetector, type Suspicion } from '../view/detector.js';
 import { Installation, type InstallationEffect, type InstallationEvent } from '../view/installer.js';
 import { ProposerAttempt, type ProposerEffect, type ProposerEvent } from '../view/proposer.js';
@@ -65,6 +65,8 @@ export class ViewKeeper {
   private minoritySinceMs: number | null = null;
   private readonly installations = new Map<number, Promise<boolean>>();
   private removal: Promise<void> | null = null;
+  /** The lives the removal under way removes; suspects found while it runs are added. */
+  private removalTargets: Member[] = [];
   private rejoining: Promise<void> | null = null;
   private catchingUp: Promise<void> | null = null;
   private heartbeatTimer: NodeJS.Timeout | null = null;
@@ -168,9 +170,10 @@ export class ViewKeeper {
    * view known, and installs whatever view gets chosen (ours, or one another proposer got
    * chosen first, which the next round builds on).
    */
-  private async change(change: ViewChange, done: () => boolean): Promise<void> {
+  private async change(changeNow: ViewChange | (() => ViewChange), done: () => boolean): Promise<void> {
     const deadlineMs = performance.now() + CHANGE_DEADLINE_MS;
     let life = this.selfNow;
+    const current = (): ViewChange => (typeof changeNow === 'function' ? changeNow() : changeNow);
     let lastFailure = '';
     while (!done()) {
       if (this.closed) throw new OccdbError('MIDDLEWARE_LEAVING', `MIDDLEWARE${this.options.id} is shutting down`);
@@ -183,13 +186,14 @@ export class ViewKeeper {
       try {
         if (!this.chosen) await this.learnChosen();
         const previous = this.chosen!;
+        const change = current();
         // A life that a chosen view had and a newer one removed is over, even if it never
         // installed a view (removed while joining): adding it again would take back a removed
         // life. It goes on as a new one (this loop is the join or the rejoin).
         if (change.type === 'add' && this.chosenWithSelf && !isMember(previous, this.selfNow) && !this.leaving) {
           this.newLife(`view ${previous.epoch} does not have it`);
           life = this.selfNow;
-          change = { type: 'add', member: life };
+          changeNow = { type: 'add', member: life };
           continue;
         }
         const proposal = nextView(previous, change);
@@ -213,7 +217,7 @@ export class ViewKeeper {
         if (!(await this.ensureInstalled(outcome.view))) await this.afterAbandoned();
       } catch (error) {
         if (!(error instanceof OccdbError) || (error.code !== 'NO_QUORUM' && error.code !== 'NODE_UNAVAILABLE' && error.code !== 'TIMEOUT')) throw error;
-        if (error.message !== lastFailure) this.options.logger.warn(`view change (${describeChange(change)}) did not go through: ${error.message}; trying again`);
+        if (error.message !== lastFailure) this.options.logger.warn(`view change (${describeChange(current())}) did not go through: ${error.message}; trying again`);
         lastFailure = error.message;
         await sleep(RESEND_MS + Math.random() * BACKOFF_MS_MAX);
       }
@@ -535,7 +539,7 @@ export class ViewKeeper {
   }
 
   private maybeRemoveSuspects(watchedCount: number, nowMs: number): void {
-    if (this.suspicions.length === 0 || this.removal || this.rejoining || this.leaving) {
+    if (this.suspicions.length === 0 || this.rejoining || this.leaving) {
       if (this.suspicions.length === 0) this.minoritySinceMs = null;
       return;
     }
@@ -546,11 +550,20 @@ export class ViewKeeper {
     const view = this.chosen && isMember(this.chosen, this.selfNow) ? this.chosen : this.installedNow;
     if (!view) return;
     const suspects = view.members.filter((member) => this.suspicions.some((suspicion) => suspicion.id === member.id));
-    if (suspects.length === 0) return;
-    this.options.logger.warn(`suspecting ${this.suspected.filter((s) => suspects.some((m) => m.id === s.id)).map((s) => `MIDDLEWARE${s.id} (${s.why})`).join(', ')}`);
-    this.removal = this.change({ type: 'remove', members: suspects }, () => this.chosen !== null && suspects.every((suspect) => !isMember(this.chosen!, suspect)) && this.installedEpoch >= this.chosen.epoch)
-      .catch((error: Error) => { this.options.logger.warn(`could not remove ${formatMembers(suspects)}: ${error.message}`); })
-      .finally(() => { this.removal = null; });
+    // A removal under way takes new suspects along in its next round: it may be stuck installing
+    // a view that has them (a member that died after the view was chosen never answers its stop).
+    const fresh = suspects.filter((suspect) => !this.removalTargets.some((target) => sameMember(target, suspect)));
+    if (fresh.length === 0) return;
+    this.options.logger.warn(`suspecting ${this.suspected.filter((s) => fresh.some((m) => m.id === s.id)).map((s) => `MIDDLEWARE${s.id} (${s.why})`).join(', ')}`);
+    this.removalTargets.push(...fresh);
+    if (this.removal) return;
+    const targets = this.removalTargets;
+    this.removal = this.change(() => ({ type: 'remove', members: [...targets] }), () => this.chosen !== null && targets.every((target) => !isMember(this.chosen!, target)) && this.installedEpoch >= this.chosen.epoch)
+      .catch((error: Error) => { this.options.logger.warn(`could not remove ${formatMembers(targets)}: ${error.message}`); })
+      .finally(() => {
+        this.removal = null;
+        this.removalTargets = [];
+      });
   }
 
   /** Stopped for a view whose INSTALL has not come: its installer may have died; finish it. */
