@@ -3,7 +3,7 @@
 // followed by a crash (decided writes whose APPLYs never left), pauses (nothing runs; messages
 // and timers wait) and partitions (one middleware cut off), one at a time, drawn from the seed,
 // on top of message loss and reordering. The view cores run as in production
-// (test/simulation/view-keeper.ts mirrors middleware/views.ts); the databases are the Paxos
+// (the production keeper core, view/keeper.ts, driven by test/simulation/view-keeper.ts); the databases are the Paxos
 // acceptors, fence, and keep the recent-commits log. Every run is checked: the history
 // (serializable, real-time order), the final state, and invariants 1, 4, 5, 6, 7 and 9 of
 // docs/design.md "What the tests must show". Then the builds broken on purpose. A failing seed

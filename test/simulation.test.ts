@@ -1,6 +1,6 @@
 // The seeded simulation of the pure optimistic core: 3+ middlewares and 2+ replicas over a
 // fake network that delays, reorders and drops messages, the middlewares joining through views
-// (test/simulation/view-keeper.ts drives the view cores as middleware/views.ts does), a few
+// (test/simulation/view-keeper.ts drives the production keeper core, view/keeper.ts), a few
 // hundred transactions per seed; the history checker (serializable, in real-time order), the
 // final state and the simulator's invariants on every run. Middleware failures are in
 // test/simulation-failures.test.ts. A failing seed is printed and can be replayed alone with

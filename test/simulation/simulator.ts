@@ -1,8 +1,9 @@
 // A seeded, deterministic simulation of the optimistic protocol under middleware failures.
 // It runs the production pure cores unchanged: OccNode (read path included) for transactions,
 // and for views the Paxos proposer (ProposerAttempt), the installation (Installation), the
-// failure detector and the view arithmetic, driven by view-keeper.ts, a callback copy of the
-// shell middleware/views.ts. The databases (replica.ts) run the production Thomas rule, group
+// failure detector and the view arithmetic, driven by the keeper core (view/keeper.ts, the one
+// middleware/views.ts carries out) through view-keeper.ts, its shell over the simulated world.
+// The databases (replica.ts) run the production Thomas rule, group
 // plan, read rules, Paxos acceptor, fencing and recent-commits log. All of it over a fake
 // network that delays, reorders and drops messages, in the world both simulators share
 // (world.ts). Faults drawn from the seed: middleware crashes (memory lost, restart as a new
