@@ -354,16 +354,27 @@ export function simulateTwoPhaseLocking(options: TwoPhaseLockingSimulationOption
   };
   /**
    * At most one exclusive holder per key across all homes and epochs, and no shared holder
-   * beside an exclusive one. A holder is a transaction a home's table says holds the lock, or
-   * one past its locking phase (it relies on its whole lock set until it ends). A middleware
-   * that is away has no table any more (its process is gone).
+   * beside an exclusive one. A holder is a transaction past its locking phase (it relies on its
+   * whole lock set until it ends), at any middleware and of any epoch; or one that the table of
+   * a home that has installed the newest view (`epoch`) says holds the lock.
+   *
+   * The table of a home still on an earlier view is left out: it protects no write. The
+   * installer sent the newest view only after every member answered its stop, and a member
+   * answers once it has restarted every undecided attempt and finished every decided one; so
+   * every holder in that table is over, only its release may still be on its way (or lost).
+   * The home has been stopped since, grants nothing from that table, and drops it when the
+   * install reaches it (so its locks are not leaks either). Counting it would report such a finished holder beside the new view's
+   * holder of the key at its new home (seed 214400468). What the check still catches: an
+   * attempt of an earlier view still running (counted with its lock set, whatever its epoch),
+   * and a home that keeps an old table, or grants across epochs, in the view it installed.
+   * A middleware that is away has no table any more (its process is gone).
    */
   const checkLocks = (): void => {
     for (const onKey of touched) onKey.clear();
     touched.length = 0;
     for (const [id, node] of nodes) {
       if (away.has(id)) continue;
-      node.home.table.forEachHolder(holdAtHome);
+      if (node.home.epoch === epoch) node.home.table.forEachHolder(holdAtHome);
       for (const attempt of node.lockedAttempts()) for (const lock of attempt.locks) hold(lock.key, attempt.txid, lock.mode);
     }
     for (const onKey of touched) {
