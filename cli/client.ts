@@ -1,12 +1,13 @@
-// `occdb client <middleware> <file>`: runs a command file's transactions on one middleware
-// and prints the results in the classic format (or as one JSON document with --json).
+// `occdb client <middleware> <file>`: runs a command file's transactions on a middleware
+// (moving to the cluster file's next ones if it cannot run them) and prints the results in
+// the classic format (or as one JSON document with --json).
 import fs from 'node:fs/promises';
 import { InvalidArgumentError, Option, type Command } from 'commander';
 import { parseCommandFile, type Block } from '../client/parser.js';
 import { formatClassic } from '../client/format.js';
-import { MiddlewareUnreachableError, TRANSACTION_TIMEOUT_MS_DEFAULT, runBlocks } from '../client/run.js';
-import { resolveMiddleware, type MiddlewareTarget } from '../client/client.js';
-import { Connection } from '../protocol/connection.js';
+import { MiddlewareUnreachableError, TRANSACTION_TIMEOUT_MS_DEFAULT, runBlocksOn } from '../client/run.js';
+import { resolveRoute, type MiddlewareRouteTargets } from '../client/targets.js';
+import { FailoverRoute, formatMove, type MiddlewareMove } from '../client/failover.js';
 import { OccdbError } from '../errors/catalogue.js';
 import type { TxnResult } from '../protocol/schemas.js';
 import { EXIT_CLUSTER_UNREACHABLE, EXIT_FAILED, EXIT_OK, EXIT_USAGE } from '../errors/exit-codes.js';
@@ -21,6 +22,8 @@ interface ClientOptions {
   cluster?: string;
   json?: boolean;
   timeoutMs?: number;
+  /** true: --failover, false: --no-failover, undefined: the default for the kind of name. */
+  failover?: boolean;
 }
 
 /** What --json prints: one document, whatever happened. */
@@ -28,6 +31,8 @@ interface JsonReport {
   file: string;
   middleware: string;
   address?: string;
+  /** Each transaction that moved to another middleware, in order. */
+  moves: MiddlewareMove[];
   transactions: TxnResult[];
   exitCode: number;
   error?: { code: string; message: string };
@@ -37,15 +42,18 @@ export function registerClientCommand(program: Command): void {
   program
     .command('client')
     .description(
-      "Run a command file's transactions on one middleware and print the results: each PRINT value on its own line, " +
+      "Run a command file's transactions on a middleware and print the results: each PRINT value on its own line, " +
       'each error as "ERROR in line N: message". A file without BEGIN is one transaction; BEGIN ... COMMIT|ROLLBACK ' +
-      'blocks make several, run in order. The file is checked first: if any line is wrong, nothing is sent.',
+      'blocks make several, run in order. The file is checked first: if any line is wrong, nothing is sent. ' +
+      'If the middleware cannot run a transaction, the client moves to the next middleware of the cluster file (failover).',
     )
     .argument('<middleware>', 'the middleware to send to: MIDDLEWARE<n>, middleware<n> or <n> (looked up in the cluster file), or host:port')
     .argument('<file>', 'the command file: one command a line (ASSIGN, ADD, PRINT, DELETE, SLEEP, IGNORE, MAGIC, QUIT, NOCMD, BEGIN, COMMIT, ROLLBACK); # starts a comment line')
     .addOption(dirOption())
     .addOption(clusterOption())
-    .option('--json', 'print one JSON document {file, middleware, transactions, exitCode} instead of the classic output')
+    .option('--json', 'print one JSON document {file, middleware, address, moves, transactions, exitCode} instead of the classic output')
+    .option('--failover', 'move to the next middlewares of the cluster file when this one cannot run a transaction (the default for MIDDLEWARE<n>; for host:port, the cluster file is then needed)')
+    .option('--no-failover', 'use only the middleware named: if it cannot be reached, stop with exit 3')
     .addOption(
       new Option('--timeout-ms <ms>', "how long one transaction may take before the middleware counts as unreachable (the block's SLEEP seconds are added)")
         .default(TRANSACTION_TIMEOUT_MS_DEFAULT)
@@ -57,12 +65,33 @@ export function registerClientCommand(program: Command): void {
       '  $ occdb client MIDDLEWARE1 test-scenarios/basic.op',
       '  $ occdb client 2 transfer.op --json',
       '  $ occdb client 127.0.0.1:7001 basic.op',
+      '  $ occdb client MIDDLEWARE1 basic.op --no-failover',
+      '',
+      'Failover:',
+      '  Named as MIDDLEWARE<n> or <n>, the client moves to the next middlewares of',
+      '  the cluster file (after the one named, cycling, each tried once per',
+      '  transaction) when its own refuses the connection, is leaving, or could not',
+      '  run the transaction, and says so in one line on stderr:',
+      '    occdb: moved from MIDDLEWARE1 (connection refused) to MIDDLEWARE2',
+      '  Later transactions of the file stay on the new middleware. If none can run',
+      '  it: CLUSTER_UNREACHABLE, exit 3, naming every middleware tried. A host:port',
+      '  moves only with --failover; --no-failover keeps to the middleware named.',
+      '  A transaction with QUIT never moves (it would stop another middleware).',
+      '',
+      'TXN_OUTCOME_UNKNOWN:',
+      '  A transaction is sent again only when that cannot apply it twice: it never',
+      '  reached a middleware, the middleware ran nothing of it, or it only reads.',
+      '  One that writes (ASSIGN, ADD, DELETE), sent and never answered (connection',
+      '  lost, timeout), is not sent again and fails with TXN_OUTCOME_UNKNOWN, as',
+      '  when a middleware reports that code itself: it may or may not have',
+      '  committed. Check with a read (PRINT the entries it writes) before running',
+      '  it again.',
       '',
       'Exit codes:',
       '  0  every transaction committed',
-      '  1  a transaction rolled back or failed',
+      '  1  a transaction rolled back or failed (TXN_OUTCOME_UNKNOWN included)',
       '  2  a usage or command-file error (nothing was sent)',
-      '  3  the middleware is unreachable',
+      '  3  the middleware is unreachable (with failover: no middleware of the cluster is)',
     ].join('\n'))
     .action(async (middlewareName: string, file: string, options: ClientOptions) => {
       await runClient(middlewareName, file, options);
@@ -78,7 +107,7 @@ function parseTimeoutMs(text: string): number {
 }
 
 async function runClient(middlewareName: string, file: string, options: ClientOptions): Promise<void> {
-  const report: JsonReport = { file, middleware: middlewareName, address: undefined, transactions: [], exitCode: EXIT_USAGE };
+  const report: JsonReport = { file, middleware: middlewareName, address: undefined, moves: [], transactions: [], exitCode: EXIT_USAGE };
   // In --json mode the document is printed whatever happens, so a script always gets one;
   // the error also goes to stderr (through main.ts) for a human.
   const fail = (error: OccdbError, exitCode: number): never => {
@@ -99,28 +128,33 @@ async function runClient(middlewareName: string, file: string, options: ClientOp
     return fail(error, EXIT_USAGE);
   }
 
-  let target: MiddlewareTarget;
+  let resolved: MiddlewareRouteTargets;
   try {
-    target = resolveMiddleware(middlewareName, resolveClusterFile(options));
+    resolved = resolveRoute(middlewareName, resolveClusterFile(options), { failover: options.failover });
   } catch (error) {
     if (!(error instanceof OccdbError)) throw error;
     return fail(error, EXIT_USAGE);
   }
-  report.address = `${target.endpoint.host}:${target.endpoint.port}`;
+  const first = resolved.targets[0]!.endpoint;
+  report.address = `${first.host}:${first.port}`;
 
-  const connection = new Connection(target.endpoint, target.label);
+  const onMove = (move: MiddlewareMove): void => {
+    report.moves.push(move);
+    process.stderr.write(`occdb: ${formatMove(move)}\n`);
+  };
+  const route = new FailoverRoute(resolved.targets, { failover: resolved.failover, onMove });
   let transactions: TxnResult[];
   try {
-    transactions = await runBlocks(connection, blocks, { timeoutMs: options.timeoutMs });
+    transactions = await runBlocksOn(route, blocks, { timeoutMs: options.timeoutMs });
   } catch (error) {
     if (!(error instanceof MiddlewareUnreachableError)) throw error;
     // What ran before the middleware was lost is real and must be shown.
     report.transactions = error.completed;
     if (!options.json) process.stdout.write(formatClassic(error.completed));
-    // main.ts maps NODE_UNAVAILABLE to exit code 3.
+    // main.ts maps NODE_UNAVAILABLE and CLUSTER_UNREACHABLE to exit code 3.
     return fail(error, EXIT_CLUSTER_UNREACHABLE);
   } finally {
-    connection.close();
+    route.close();
   }
 
   const exitCode = transactions.every((transaction) => transaction.outcome === 'committed') ? EXIT_OK : EXIT_FAILED;

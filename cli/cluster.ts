@@ -91,7 +91,7 @@ export function registerClusterCommands(program: Command): void {
 
   program
     .command('status')
-    .description('show every process of the cluster: up or down, clock, commits, aborts, members (exit 1 if any is down)')
+    .description('show every process of the cluster: up or down, clock, commits, aborts, members, and the installed view (exit 1 if any is down)')
     .addOption(dirOption())
     .addOption(clusterOption())
     .option('--json', 'print JSON')

@@ -1,9 +1,9 @@
 // `occdb database <n>`: runs DATABASE<n> of the cluster file in the foreground.
-import { Command } from 'commander';
+import { Option, type Command } from 'commander';
 import { parseNodeName } from '../cluster/cluster-file.js';
 import { OccdbError } from '../errors/catalogue.js';
 import type { LogLevel } from '../runtime/log.js';
-import { runDatabase } from '../database/server.js';
+import { runDatabase, type DatabaseFaults } from '../database/server.js';
 import { clusterOption, dirOption, logLevelOption, resolveClusterFile } from './options.js';
 
 /** How long a stopping database may take before the process exits anyway. */
@@ -17,10 +17,12 @@ export function registerDatabaseCommand(program: Command): void {
     .addOption(dirOption())
     .addOption(clusterOption())
     .addOption(logLevelOption())
-    .action(async (name: string, options: { dir: string; cluster?: string; logLevel: LogLevel }) => {
+    .addOption(new Option('--fault <name...>', 'break the protocol on purpose, for tests of the checkers: skip-fencing').hideHelp())
+    .action(async (name: string, options: { dir: string; cluster?: string; logLevel: LogLevel; fault?: string[] }) => {
       const id = parseNodeName(name, 'DATABASE');
       if (id === null || id < 1) throw new OccdbError('USAGE', `'${name}' is not a database name (DATABASE<n> or n)`);
-      const database = await runDatabase({ id, clusterFile: resolveClusterFile(options), logLevel: options.logLevel, console: true });
+      const faults = parseFaults(options.fault ?? []);
+      const database = await runDatabase({ id, clusterFile: resolveClusterFile(options), logLevel: options.logLevel, console: true, faults });
       let stopping = false;
       const stop = (): void => {
         if (stopping) return;
@@ -38,4 +40,13 @@ export function registerDatabaseCommand(program: Command): void {
       process.on('SIGTERM', stop);
       process.on('SIGINT', stop);
     });
+}
+
+function parseFaults(names: string[]): DatabaseFaults {
+  const faults: DatabaseFaults = {};
+  for (const name of names) {
+    if (name === 'skip-fencing') faults.skipFencing = true;
+    else throw new OccdbError('USAGE', `unknown fault '${name}' (known: skip-fencing)`);
+  }
+  return faults;
 }

@@ -4,7 +4,7 @@ import { OccdbError } from '../errors/catalogue.js';
 import { parseNodeName } from '../cluster/cluster-file.js';
 import type { LogLevel } from '../runtime/log.js';
 import { runMiddleware } from '../middleware/server.js';
-import type { Faults } from '../occ/node.js';
+import { FAULT_NAMES, type MiddlewareFaults } from '../middleware/faults.js';
 import { clusterOption, dirOption, logLevelOption, resolveClusterFile } from './options.js';
 
 export function registerMiddlewareCommand(program: Command): void {
@@ -32,13 +32,12 @@ export function registerMiddlewareCommand(program: Command): void {
     });
 }
 
-function parseFaults(names: string[]): Faults {
-  const faults: Faults = {};
+function parseFaults(names: string[]): MiddlewareFaults {
+  const faults: MiddlewareFaults = {};
   for (const name of names) {
-    if (name === 'skip-voting-rule') faults.skipVotingRule = true;
-    else if (name === 'skip-version-check') faults.skipVersionCheck = true;
-    else if (name === 'skip-finished-writes') faults.skipFinishedWrites = true;
-    else throw new OccdbError('USAGE', `unknown fault '${name}' (known: skip-voting-rule, skip-finished-writes, skip-version-check)`);
+    const fault = FAULT_NAMES[name];
+    if (!fault) throw new OccdbError('USAGE', `unknown fault '${name}' (known: ${Object.keys(FAULT_NAMES).join(', ')})`);
+    faults[fault] = true;
   }
   return faults;
 }

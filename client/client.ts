@@ -1,34 +1,29 @@
-// The programmatic client: connect to one middleware (by cluster file and id, or host:port),
+// The programmatic client: connect to a middleware (by cluster file and id, or host:port),
 // run transactions given as command text or parsed commands, and get the same result
 // objects `occdb client --json` prints. Many transactions may be in flight at once over one
-// connection; each is answered on its own.
-import { findMiddleware, middlewareClientEndpoint, parseHostPort, parseNodeName, readClusterFile } from '../cluster/cluster-file.js';
-import { Connection, type Endpoint } from '../protocol/connection.js';
+// connection; each is answered on its own. Named through the cluster file, the client moves
+// to another middleware of it when its own cannot run a transaction (failover.ts).
 import { OccdbError } from '../errors/catalogue.js';
 import { type Command, type Status, type TxnResult } from '../protocol/schemas.js';
+import { FailoverRoute, type MiddlewareMove } from './failover.js';
 import { parseCommandFile, type Block } from './parser.js';
-import { TRANSACTION_TIMEOUT_MS_DEFAULT, runBlocks } from './run.js';
+import { TRANSACTION_TIMEOUT_MS_DEFAULT, runBlocksOn } from './run.js';
+import { resolveRoute, type MiddlewareTarget } from './targets.js';
 
-export interface MiddlewareTarget {
-  /** How messages name the middleware: `MIDDLEWARE1 at 127.0.0.1:7001`, or `middleware at host:port`. */
-  label: string;
-  endpoint: Endpoint;
-}
+export { resolveMiddleware, resolveRoute, type MiddlewareTarget } from './targets.js';
+export type { MiddlewareMove } from './failover.js';
 
-/**
- * Resolves `MIDDLEWARE<n>`, `middleware<n>`, `<n>` (through the cluster file) or `host:port`
- * (no cluster file needed).
- */
-export function resolveMiddleware(name: string, clusterFile: string): MiddlewareTarget {
-  const endpoint = parseHostPort(name);
-  if (endpoint !== null) return { label: `middleware at ${endpoint.host}:${endpoint.port}`, endpoint };
-  const id = parseNodeName(name, 'MIDDLEWARE');
-  if (id === null) {
-    throw new OccdbError('USAGE', `'${name}' names no middleware: use MIDDLEWARE<n>, middleware<n>, <n> or host:port`);
-  }
-  const cluster = readClusterFile(clusterFile);
-  const resolved = middlewareClientEndpoint(findMiddleware(cluster, id));
-  return { label: `MIDDLEWARE${id} at ${resolved.host}:${resolved.port}`, endpoint: resolved };
+export interface ConnectOptions {
+  clusterFile?: string;
+  /**
+   * Move to the cluster file's next middlewares when this one cannot run a transaction.
+   * Default: on for a middleware named through the cluster file, off for host:port.
+   */
+  failover?: boolean;
+  /** Told of each transaction that moved (nothing is printed otherwise). */
+  onMove?: (move: MiddlewareMove) => void;
+  /** The pause before the second middleware a transaction tries (doubles after). */
+  backoffMs?: number;
 }
 
 export interface RunOptions {
@@ -39,42 +34,51 @@ export interface RunOptions {
 }
 
 export class OccdbClient {
-  private readonly connection: Connection;
+  private readonly route: FailoverRoute;
 
-  constructor(readonly target: MiddlewareTarget) {
-    this.connection = new Connection(target.endpoint, target.label);
+  constructor(targets: MiddlewareTarget | readonly MiddlewareTarget[], options: Omit<ConnectOptions, 'clusterFile'> = {}) {
+    const list = Array.isArray(targets) ? targets : [targets as MiddlewareTarget];
+    this.route = new FailoverRoute(list, { failover: options.failover ?? list.length > 1, onMove: options.onMove, backoffMs: options.backoffMs });
   }
 
-  /** Connects (lazily) to `name` as resolveMiddleware() reads it. */
-  static connect(name: string, options: { clusterFile?: string } = {}): OccdbClient {
-    return new OccdbClient(resolveMiddleware(name, options.clusterFile ?? ''));
+  /** Connects (lazily) to `name` as resolveRoute() reads it. */
+  static connect(name: string, options: ConnectOptions = {}): OccdbClient {
+    const { targets, failover } = resolveRoute(name, options.clusterFile ?? '', { failover: options.failover });
+    return new OccdbClient(targets, { ...options, failover });
+  }
+
+  /** The middleware the next transaction goes to first. */
+  get target(): MiddlewareTarget {
+    return this.route.current;
   }
 
   /**
    * Runs one transaction: command text without BEGIN, or parsed commands. Rejects with an
-   * OccdbError (NODE_UNAVAILABLE, TIMEOUT) only when the middleware cannot be reached; every
-   * transaction-level outcome (committed, rolled back, failed) is a result.
+   * OccdbError only when no middleware can run it: NODE_UNAVAILABLE or TIMEOUT without
+   * failover, CLUSTER_UNREACHABLE with it (naming every middleware tried), or the code of an
+   * error reply. Every transaction-level outcome (committed, rolled back, failed) is a result;
+   * a transaction that writes, sent and never answered, is a failed result with
+   * TXN_OUTCOME_UNKNOWN: it may or may not have committed.
    */
   async run(transaction: string | Command[], options: RunOptions = {}): Promise<TxnResult> {
     const commands = typeof transaction === 'string' ? singleBlock(parseCommandFile(transaction, 'transaction')) : transaction;
     const sleepMs = commands.reduce((sum, command) => sum + (command.op === 'SLEEP' ? command.seconds * 1000 : 0), 0);
-    return this.connection.request(
-      { type: 'txn.run', commands, end: options.end ?? 'commit' },
-      (options.timeoutMs ?? TRANSACTION_TIMEOUT_MS_DEFAULT) + sleepMs,
-    );
+    const block: Block = { commands, end: options.end ?? 'commit', firstLine: commands[0]?.line ?? 1, lastLine: commands.at(-1)?.line ?? 1 };
+    return this.route.sendBlock(block, (options.timeoutMs ?? TRANSACTION_TIMEOUT_MS_DEFAULT) + sleepMs);
   }
 
   /** Runs a whole command file (several BEGIN blocks allowed), one transaction after another. */
   async runFile(text: string, fileName = 'commands', options: { timeoutMs?: number } = {}): Promise<TxnResult[]> {
-    return runBlocks(this.connection, parseCommandFile(text, fileName), options);
+    return runBlocksOn(this.route, parseCommandFile(text, fileName), options);
   }
 
+  /** The status of the middleware named at connect(), even after transactions moved (no failover). */
   async status(timeoutMs = 5_000): Promise<Status> {
-    return this.connection.request({ type: 'status' }, timeoutMs);
+    return this.route.namedConnection.request({ type: 'status' }, timeoutMs);
   }
 
   close(): void {
-    this.connection.close();
+    this.route.close();
   }
 }
 

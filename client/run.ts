@@ -1,6 +1,7 @@
-// Runs a command file's blocks on one middleware: one txn.run request per block, one
-// after another, on one connection. Blocks are independent transactions, so a block that
-// fails does not stop the ones after it; only losing the middleware itself does.
+// Runs a command file's blocks: one txn.run request per block, one after another, on one
+// connection or on a route that moves to another middleware (failover.ts). Blocks are
+// independent transactions, so a block that fails does not stop the ones after it; only
+// losing every middleware it may use does.
 import type { RequestLink } from '../protocol/connection.js';
 import { OccdbError, isUnavailableError, type ErrorCode } from '../errors/catalogue.js';
 import { type TxnResult } from '../protocol/schemas.js';
@@ -13,8 +14,9 @@ export const TRANSACTION_TIMEOUT_MS_DEFAULT = 60_000;
 export const MIDDLEWARE_ID_NONE = 0;
 
 /**
- * The middleware stopped answering (NODE_UNAVAILABLE or TIMEOUT of the connection), so the
- * remaining blocks were not run. `completed` holds the results of the blocks before it.
+ * The middleware stopped answering (NODE_UNAVAILABLE or TIMEOUT of the connection), or with
+ * failover no middleware of the cluster did (CLUSTER_UNREACHABLE), so the remaining blocks
+ * were not run. `completed` holds the results of the blocks before it.
  */
 export class MiddlewareUnreachableError extends OccdbError {
   constructor(
@@ -22,9 +24,29 @@ export class MiddlewareUnreachableError extends OccdbError {
     readonly cause: OccdbError,
     readonly completed: TxnResult[],
   ) {
-    super('NODE_UNAVAILABLE', message);
+    super(cause.code === 'CLUSTER_UNREACHABLE' ? 'CLUSTER_UNREACHABLE' : 'NODE_UNAVAILABLE', message);
     this.name = 'MiddlewareUnreachableError';
   }
+}
+
+/** What runs one block as one transaction: one connection (below), or a failover route. */
+export interface BlockSender {
+  /** Names the middleware in messages: the one the latest transaction ran on. */
+  readonly label: string;
+  /**
+   * Runs `block` within `timeoutMs`. Rejects with NODE_UNAVAILABLE, TIMEOUT or
+   * CLUSTER_UNREACHABLE when no middleware could run it, with any other OccdbError when the
+   * middleware answered with that error.
+   */
+  sendBlock(block: Block, timeoutMs: number): Promise<TxnResult>;
+}
+
+/** A sender over one connection: no failover. */
+export function linkSender(connection: RequestLink): BlockSender {
+  return {
+    get label() { return connection.label; },
+    sendBlock: (block, timeoutMs) => connection.request({ type: 'txn.run', commands: block.commands, end: block.end }, timeoutMs),
+  };
 }
 
 /**
@@ -40,23 +62,28 @@ export class MiddlewareUnreachableError extends OccdbError {
  * `timeoutMs` bounds each transaction; the block's SLEEP seconds are added to it.
  */
 export async function runBlocks(connection: RequestLink, blocks: Block[], options: { timeoutMs?: number } = {}): Promise<TxnResult[]> {
+  return runBlocksOn(linkSender(connection), blocks, options);
+}
+
+/** runBlocks() on any BlockSender, such as a failover route (failover.ts). */
+export async function runBlocksOn(sender: BlockSender, blocks: Block[], options: { timeoutMs?: number } = {}): Promise<TxnResult[]> {
   const timeoutMsBase = options.timeoutMs ?? TRANSACTION_TIMEOUT_MS_DEFAULT;
   const results: TxnResult[] = [];
   let middlewareId = MIDDLEWARE_ID_NONE;
-  let quitLine: number | null = null;
+  let quit: { line: number; label: string } | null = null;
 
   for (const block of blocks) {
-    if (quitLine !== null) {
-      results.push(notRun(block, 'MIDDLEWARE_LEAVING', `not run: ${connection.label} stopped after the QUIT at line ${quitLine}`, middlewareId));
+    if (quit !== null) {
+      results.push(notRun(block, 'MIDDLEWARE_LEAVING', `not run: ${quit.label} stopped after the QUIT at line ${quit.line}`, middlewareId));
       continue;
     }
     const timeoutMs = timeoutMsBase + sleepSeconds(block) * 1000;
     let result: TxnResult;
     try {
-      result = await connection.request({ type: 'txn.run', commands: block.commands, end: block.end }, timeoutMs);
+      result = await sender.sendBlock(block, timeoutMs);
     } catch (error) {
       if (!(error instanceof OccdbError)) throw error;
-      if (isUnavailableError(error)) {
+      if (isUnavailableError(error) || error.code === 'CLUSTER_UNREACHABLE') {
         throw new MiddlewareUnreachableError(unreachableMessage(error, block, results.length, blocks.length), error, results);
       }
       results.push(notRun(block, error.code, error.message, middlewareId));
@@ -64,7 +91,7 @@ export async function runBlocks(connection: RequestLink, blocks: Block[], option
     }
     results.push(result);
     middlewareId = result.middlewareId;
-    if (result.quit === true) quitLine = quitCommandLine(block) ?? block.lastLine;
+    if (result.quit === true) quit = { line: quitCommandLine(block) ?? block.lastLine, label: sender.label };
   }
   return results;
 }

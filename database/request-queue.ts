@@ -2,18 +2,24 @@
 // batch per group, in arrival order.
 import { OccdbError } from '../errors/catalogue.js';
 import type { Entry } from '../protocol/schemas.js';
-import type { Write } from '../transaction/types.js';
-import type { Timestamp } from '../timestamp/timestamp.js';
+import type { LoggedApply } from './commit-log.js';
 import { AdmittedWrites } from './read-rules.js';
 
 /** Requests waiting behind the running one; beyond this the database refuses rather than grow without bound. */
 export const QUEUE_LENGTH_MAX = 100_000;
 
-export type ApplyGroupRunner = (applies: Array<{ ts: Timestamp; writes: Write[] }>) => Promise<Array<{ written: number }>>;
+/**
+ * What became of one APPLY of a group: written (and how many keys), or refused when its group
+ * was written (its coordinator was fenced meanwhile), with the error its sender gets.
+ */
+export type ApplyOutcome = { written: number } | { refused: Error };
+
+/** Writes a group; answers each APPLY's outcome, positionally. */
+export type ApplyGroupRunner = (applies: LoggedApply[]) => Promise<ApplyOutcome[]>;
 
 interface Step {
   started: boolean;
-  applies: Array<{ ts: Timestamp; writes: Write[]; resolve: (result: { written: number }) => void; reject: (error: unknown) => void }>;
+  applies: Array<{ apply: LoggedApply; resolve: (result: { written: number }) => void; reject: (error: unknown) => void }>;
 }
 
 /**
@@ -112,16 +118,17 @@ export class RequestQueue {
     });
   }
 
-  apply(ts: Timestamp, writes: Write[]): Promise<{ written: number }> {
+  /** Admits an APPLY, with its coordinator (checked again when its group is written) and its batch's watermark. */
+  apply(apply: LoggedApply): Promise<{ written: number }> {
     return new Promise((resolve, reject) => {
       const step = this.admit(reject);
       if (!step) return;
-      const admitted = this.admittedWrites.add(ts, writes);
+      const admitted = this.admittedWrites.add(apply.ts, apply.writes);
       const done = (): void => {
         this.length -= 1;
         this.admittedWrites.remove(admitted);
       };
-      step.applies.push({ ts, writes, resolve: (result) => { done(); resolve(result); }, reject: (error) => { done(); reject(error); } });
+      step.applies.push({ apply, resolve: (result) => { done(); resolve(result); }, reject: (error) => { done(); reject(error); } });
       this.noteArrival();
       this.notifyChange();
     });
@@ -207,8 +214,12 @@ export class RequestQueue {
       return;
     }
     try {
-      const results = await this.runApplyGroup(step.applies.map(({ ts, writes }) => ({ ts, writes })));
-      step.applies.forEach((apply, index) => apply.resolve(results[index]!));
+      const outcomes = await this.runApplyGroup(step.applies.map(({ apply }) => apply));
+      step.applies.forEach((queued, index) => {
+        const outcome = outcomes[index]!;
+        if ('refused' in outcome) queued.reject(outcome.refused);
+        else queued.resolve(outcome);
+      });
     } catch (error) {
       for (const apply of step.applies) apply.reject(error);
     }

@@ -6,15 +6,17 @@ import path from 'node:path';
 import { OccdbError } from '../errors/catalogue.js';
 import { createLogger, flushLogger, type LogLevel, type Logger } from '../runtime/log.js';
 import { findDatabase, listenAddress, readClusterFile } from '../cluster/cluster-file.js';
-import { DatabaseRequestSchema, type DatabaseRequest, type Entry, type Status } from '../protocol/schemas.js';
+import { DatabaseRequestSchema, type DatabaseRequest, type Entry, type ResultOf, type Status } from '../protocol/schemas.js';
 import { applySchedulingPolicy } from '../runtime/scheduling.js';
 import { NdjsonServer, connectionsOf, unixSocketsNote } from '../protocol/server.js';
 import { formatTimestamp, type Timestamp } from '../timestamp/timestamp.js';
+import type { LoggedApply } from './commit-log.js';
+import { fenceRefusal } from './fencing.js';
 import { atLeastReached } from './read-rules.js';
-import { RequestQueue } from './request-queue.js';
+import { RequestQueue, type ApplyOutcome } from './request-queue.js';
 import { Storage, isLockedError } from './storage.js';
 import { Acceptor, type AcceptorEffect, type AcceptorEvent, type AcceptorState } from '../view/acceptor.js';
-import { makeIncarnation, type View } from '../view/types.js';
+import { makeIncarnation, type Member, type View } from '../view/types.js';
 
 export interface DatabaseOptions {
   id: number;
@@ -22,6 +24,13 @@ export interface DatabaseOptions {
   logLevel: LogLevel;
   /** Also log to stderr (the process runs in the foreground). */
   console: boolean;
+  faults?: DatabaseFaults;
+}
+
+/** Rules a database can be started to break on purpose, so that a test shows it catches their absence. */
+export interface DatabaseFaults {
+  /** Nothing is fenced: APPLYs, reads and confirmations from any middleware life are served. */
+  skipFencing?: boolean;
 }
 
 export interface RunningDatabase {
@@ -44,6 +53,7 @@ export async function runDatabase(options: DatabaseOptions): Promise<RunningData
     throw new OccdbError('STORAGE_UNAVAILABLE', `${name} cannot create its data directory ${dataDir}: ${(error as Error).message}`);
   }
   const logger = createLogger({ name, level: options.logLevel, file: path.resolve(entry.dir, 'database.log'), console: options.console });
+  if (options.faults?.skipFencing) logger.warn(`FAULTS INJECTED ON PURPOSE: skip-fencing: ${name} takes APPLYs and reads from removed middlewares`);
   // Before LevelDB starts its threads, so that they inherit the policy.
   logger.info(applySchedulingPolicy(cluster.scheduling));
 
@@ -73,7 +83,7 @@ export async function runDatabase(options: DatabaseOptions): Promise<RunningData
   const host = listenAddress(entry.host);
   const service = new DatabaseService(name, storage, logger, () => ({
     role: 'database', id: options.id, pid: process.pid, ports: { port: server?.port ?? entry.port }, uptimeMs: Date.now() - startedAtMs, connections: connectionsOf([server]),
-  }), acceptor);
+  }), acceptor, options.faults);
   const handle = (request: DatabaseRequest): Promise<unknown> => service.handle(request);
 
   try {
@@ -105,7 +115,7 @@ export async function runDatabase(options: DatabaseOptions): Promise<RunningData
 }
 
 /** What a database needs of its store: LevelDB in production (storage.ts), memory in tests. */
-export type DatabaseStore = Pick<Storage, 'read' | 'versions' | 'applyGroup' | 'scan' | 'syncs' | 'readAcceptor' | 'writeAcceptor'>;
+export type DatabaseStore = Pick<Storage, 'read' | 'versions' | 'applyGroup' | 'recover' | 'commits' | 'maxVersion' | 'scan' | 'syncs' | 'readAcceptor' | 'writeAcceptor'>;
 
 /**
  * The incarnation epoch 0 gives every middleware: boot 0, before any life's. The view of epoch
@@ -138,30 +148,33 @@ export async function openAcceptor(store: Pick<DatabaseStore, 'readAcceptor'>, i
 /**
  * The requests of a DATABASE, whatever carries them: the TCP/Unix server above, or an
  * in-process test that passes messages by hand. Reads run at once; APPLYs go through the
- * request queue (group commit); at-least reads wait for the versions they need.
+ * request queue (group commit); at-least reads wait for the versions they need. A request
+ * from a middleware life the fence view leaves out (database/fencing.ts) is refused with
+ * FENCED: an APPLY when it arrives and again when its group is written, a read when it
+ * arrives and again just before it is answered.
  */
 export class DatabaseService {
   private readonly queue: RequestQueue;
   private appliesDone = 0;
-  /** The acceptor state last written to the store: what a failed write falls back to. */
+  /** The acceptor state last written to the store: what a failed write falls back to, and what fences. */
   private durableAcceptor: AcceptorState;
   private requests = 0;
 
   constructor(
-    name: string,
+    private readonly name: string,
     private readonly storage: DatabaseStore,
     logger: Logger,
     /** The process's part of `status`: role, id, pid, ports, uptime, connections. */
-    private readonly processStatus: () => Omit<Status, 'requests' | 'syncs' | 'applies' | 'lingers' | 'chosenEpoch' | 'promised'>,
+    private readonly processStatus: () => Omit<Status, 'requests' | 'syncs' | 'applies' | 'lingers' | 'chosenEpoch' | 'promised' | 'view'>,
     /** The Paxos acceptor of this database, as `openAcceptor` restored it. */
     private acceptor: Acceptor,
+    private readonly faults: DatabaseFaults = {},
   ) {
     this.durableAcceptor = acceptor.snapshot();
     this.queue = new RequestQueue(name, async (applies) => {
-      const written = await storage.applyGroup(applies);
-      this.appliesDone += applies.length;
-      if (logger.isDebugEnabled()) logger.debug(`apply group of ${applies.length}: ${applies.map((apply, index) => `ts=${formatTimestamp(apply.ts)} writes=${apply.writes.length} written=${written[index]}`).join('; ')}`);
-      return written.map((count) => ({ written: count }));
+      const outcomes = await this.writeGroup(applies);
+      if (logger.isDebugEnabled()) logger.debug(`apply group of ${applies.length}: ${applies.map((apply, index) => `ts=${formatTimestamp(apply.ts)} writes=${apply.writes.length} ${describeOutcome(outcomes[index]!)}`).join('; ')}`);
+      return outcomes;
     });
   }
 
@@ -170,24 +183,49 @@ export class DatabaseService {
     const { queue, storage } = this;
     switch (request.type) {
       case 'db.apply':
-        return queue.apply(request.ts, request.writes);
-      case 'db.apply-batch':
-        // Admitted together, so they land in the same group: one batch, one sync.
-        return Promise.all(request.applies.map((apply) => queue.apply(apply.ts, apply.writes))).then((results) => ({ written: results.map((result) => result.written) }));
+        return this.whenAdmitted(request.from, () => queue.apply({ ts: request.ts, writes: request.writes, from: request.from }));
+      case 'db.apply-batch': {
+        const { from, watermark } = request;
+        // Admitted together, so they land in the same group: one batch, one sync, and the watermark's trim in it.
+        return this.whenAdmitted(from, () => Promise.all(request.applies.map((apply) => queue.apply({ ...apply, from, ...(watermark !== undefined ? { watermark } : {}) }))))
+          .then((results) => ({ written: results.map((result) => result.written) }));
+      }
       case 'ping':
         return queue.read(async () => ({}));
       case 'status':
         return queue.read(async () => ({
           ...this.processStatus(), requests: this.requests, syncs: storage.syncs, applies: this.appliesDone, lingers: queue.lingers,
-          chosenEpoch: this.durableAcceptor.chosen.epoch, promised: this.durableAcceptor.promised,
+          chosenEpoch: this.durableAcceptor.chosen.epoch, promised: this.durableAcceptor.promised, view: this.durableAcceptor.chosen,
         }));
       case 'db.read':
-        if (request.atLeast && request.atLeast.length > 0 && (request.waitMs ?? 0) > 0) return this.readAtLeast(request.keys, request.atLeast, request.waitMs!);
-        return queue.readCommitted(request.keys, () => storage.read(request.keys)).then((entries) => ({ entries }));
+        return this.fencedRead(request.from, () => {
+          if (request.atLeast && request.atLeast.length > 0 && (request.waitMs ?? 0) > 0) return this.readAtLeast(request.keys, request.atLeast, request.waitMs!);
+          return queue.readCommitted(request.keys, () => storage.read(request.keys)).then((entries) => ({ entries }));
+        });
       case 'db.versions':
-        return queue.read(async () => ({ versions: await storage.versions(request.keys) }), request.keys);
+        return this.fencedRead(request.from, () => queue.read(async () => ({ versions: await storage.versions(request.keys) }), request.keys));
       case 'db.scan':
         return queue.read(() => storage.scan(request.after, request.limit));
+      case 'db.confirm':
+        // Not behind the APPLY groups: it answers for the acceptor state durable now.
+        return queue.read(async () => {
+          this.checkFence(request.from);
+          return {};
+        });
+      case 'db.view':
+        return queue.read(async (): Promise<ResultOf<'db.view'>> => ({ chosen: this.durableAcceptor.chosen, accepted: this.durableAcceptor.accepted }));
+      case 'db.commits':
+        // A step: it sees every APPLY admitted before it written, and none admitted after.
+        return queue.step(async (): Promise<ResultOf<'db.commits'>> => {
+          this.checkFence(request.from);
+          const maxVersion = storage.maxVersion;
+          return { records: storage.commits(request.members), maxVersion: [maxVersion[0], maxVersion[1]] };
+        });
+      case 'db.recover':
+        return queue.step(async () => {
+          this.checkFence(request.from);
+          return storage.recover(request.entries, request.drop);
+        });
       case 'db.prepare':
         return queue.step(() => this.vote({ type: 'prepare', epoch: request.epoch, ballot: request.ballot }));
       case 'db.accept':
@@ -201,6 +239,49 @@ export class DatabaseService {
           return { epoch: this.durableAcceptor.chosen.epoch };
         });
     }
+  }
+
+  /**
+   * Writes a group of admitted APPLYs: those whose coordinator the fence view still admits. A
+   * vote step may have run since they were admitted, and an APPLY of a coordinator it removed
+   * must not land after the accept: recovery reads what landed only up to there.
+   */
+  private async writeGroup(applies: LoggedApply[]): Promise<ApplyOutcome[]> {
+    const refusals = applies.map((apply) => this.fenceError(apply.from));
+    const kept = applies.filter((_, index) => refusals[index] === null);
+    const written = kept.length > 0 ? await this.storage.applyGroup(kept) : [];
+    this.appliesDone += kept.length;
+    let next = 0;
+    return refusals.map((refusal) => (refusal ? { refused: refusal } : { written: written[next++]! }));
+  }
+
+  /** Why a request from `from` is refused now, or null when the fence view admits it (or fencing is off). */
+  private fenceError(from: Member): OccdbError | null {
+    return this.faults.skipFencing ? null : fenceRefusal(this.name, this.durableAcceptor, from);
+  }
+
+  private checkFence(from: Member): void {
+    const refusal = this.fenceError(from);
+    if (refusal) throw refusal;
+  }
+
+  /** Runs `admit` if the fence view admits `from` now, else refuses: nothing of the request is admitted. */
+  private whenAdmitted<T>(from: Member, admit: () => Promise<T>): Promise<T> {
+    const refusal = this.fenceError(from);
+    return refusal ? Promise.reject(refusal) : admit();
+  }
+
+  /**
+   * A read by a middleware (`from`) is fenced when it arrives and again just before it is
+   * answered: an at-least read may wait while a view that removes its reader is accepted. An
+   * operator's read (no `from`) is not fenced.
+   */
+  private async fencedRead<T>(from: Member | undefined, read: () => Promise<T>): Promise<T> {
+    if (from === undefined) return read();
+    this.checkFence(from);
+    const answer = await read();
+    this.checkFence(from);
+    return answer;
   }
 
   /**
@@ -248,4 +329,8 @@ export class DatabaseService {
       await this.queue.nextChange(remainingMs);
     }
   }
+}
+
+function describeOutcome(outcome: ApplyOutcome): string {
+  return 'refused' in outcome ? 'refused (fenced)' : `written=${outcome.written}`;
 }

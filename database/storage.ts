@@ -1,12 +1,16 @@
 // LevelDB access for one DATABASE: every key holds { version, value? } (no value = tombstone).
-// Writes happen only through APPLY, as one synced batch under the Thomas write rule.
+// Entries are written only by APPLYs and recoveries, each as one synced batch under the Thomas
+// write rule; reserved keys beside them hold the acceptor state, the recent-commits log and
+// the largest version written.
 import { Level } from 'level';
-import type { Entry } from '../protocol/schemas.js';
+import type { CommitRecord, Entry } from '../protocol/schemas.js';
 import type { Write } from '../transaction/types.js';
 import { invariant } from '../errors/invariant.js';
 import { TIMESTAMP_ZERO, type Timestamp } from '../timestamp/timestamp.js';
 import type { AcceptorState } from '../view/acceptor.js';
-import { groupKeys, planGroup, type GroupApply } from './thomas.js';
+import type { Member } from '../view/types.js';
+import { COMMIT_KEYS_END, COMMIT_KEY_PREFIX, CommitLog, MAX_VERSION_KEY, maxVersionAfter, type CommitLogChange, type LoggedApply } from './commit-log.js';
+import { groupKeys, planGroup, planRecovery, type KeyedEntry } from './thomas.js';
 
 export interface ScanEntry extends Entry {
   key: string;
@@ -61,16 +65,33 @@ export class Storage {
     return this.batchesWritten;
   }
 
-  private constructor(private readonly db: Level<string, Entry>) {}
+  /** The largest version ever written here: by an APPLY (even one the Thomas rule kept nothing of) or a recovery. */
+  get maxVersion(): Timestamp {
+    return this.largestVersion;
+  }
+
+  private constructor(
+    private readonly db: Level<string, Entry>,
+    /** The recent-commits log as stored, kept in memory. */
+    private readonly commitLog: CommitLog,
+    private largestVersion: Timestamp,
+  ) {}
 
   /**
-   * Opens (creating it and its parent directories if missing) the LevelDB directory `dir`.
-   * LevelDB takes an exclusive lock on it; `isLockedError` tells that failure apart.
+   * Opens (creating it and its parent directories if missing) the LevelDB directory `dir`, and
+   * loads its recent-commits log and largest version. LevelDB takes an exclusive lock on it;
+   * `isLockedError` tells that failure apart.
    */
   static async open(dir: string): Promise<Storage> {
     const db = new Level<string, Entry>(dir, { valueEncoding: 'json', writeBufferSize: WRITE_BUFFER_BYTES });
     await db.open();
-    return new Storage(db);
+    try {
+      const records = await db.values<string, CommitRecord>({ gte: COMMIT_KEY_PREFIX, lt: COMMIT_KEYS_END, valueEncoding: 'json' }).all();
+      return new Storage(db, new CommitLog(records), await loadMaxVersion(db));
+    } catch (error) {
+      await db.close();
+      throw error;
+    }
   }
 
   /** The stored entries of `keys`, positionally; a key never written is version zero without a value. */
@@ -102,45 +123,91 @@ export class Storage {
   }
 
   /**
-   * Applies a committed transaction's writes with timestamp `ts` under the Thomas write rule,
-   * as one atomic batch synced to disk; resolves only once the batch is durable. Returns how
-   * many keys were written. The caller must not start another APPLY before this one resolves.
+   * Applies a committed transaction's writes with timestamp `ts`, coordinated by `from`,
+   * under the Thomas write rule, as one atomic batch synced to disk; resolves only once the
+   * batch is durable. Returns how many keys were written. The caller must not start another
+   * APPLY before this one resolves.
    */
-  async apply(ts: Timestamp, writes: readonly Write[]): Promise<number> {
-    const [written] = await this.applyGroup([{ ts, writes }]);
+  async apply(ts: Timestamp, writes: readonly Write[], from: Member): Promise<number> {
+    const [written] = await this.applyGroup([{ ts, writes, from }]);
     return written!;
   }
 
   /**
    * Group commit: applies several APPLYs, in the order given, as ONE atomic batch with one
    * sync. The plan (`planGroup`, the Thomas rule per key) is exactly the result of applying
-   * them one after another; but the disk is synced once for all of them. Returns how many
-   * keys each APPLY wrote.
+   * them one after another; but the disk is synced once for all of them. The same batch
+   * writes each APPLY's recent-commits record, deletes the records its watermarks release
+   * and raises the largest version: the entries and the record that they landed are durable
+   * together or not at all. Returns how many keys each APPLY wrote.
    */
-  async applyGroup(applies: readonly GroupApply[]): Promise<number[]> {
+  async applyGroup(applies: readonly LoggedApply[]): Promise<number[]> {
+    return this.exclusively(async () => {
+      const { finalEntries, written } = planGroup(applies, await this.storedVersions(groupKeys(applies)));
+      await this.writeBatch(finalEntries, this.commitLog.planGroup(applies), applies.map((apply) => apply.ts));
+      return written;
+    });
+  }
+
+  /**
+   * Recovery's write: `entries` under the Thomas rule key by key (each at its own version),
+   * the records of the transactions `drop` names deleted, and the largest version raised, in
+   * one synced batch. Returns how many entries were written and how many records deleted.
+   */
+  async recover(entries: readonly KeyedEntry[], drop: readonly Timestamp[]): Promise<{ written: number; dropped: number }> {
+    return this.exclusively(async () => {
+      const { finalEntries, written } = planRecovery(entries, await this.storedVersions(entries.map((entry) => entry.key)));
+      const change = this.commitLog.planDrop(drop);
+      await this.writeBatch(finalEntries, change, entries.map((entry) => entry.version));
+      return { written, dropped: change.deletes.size };
+    });
+  }
+
+  /** The recent-commits records of every coordinator life not among `members`, by timestamp. */
+  commits(members: readonly Member[]): CommitRecord[] {
+    return this.commitLog.notIn(members);
+  }
+
+  /** Runs a write; two must never interleave their read-then-write. */
+  private async exclusively<T>(write: () => Promise<T>): Promise<T> {
     invariant(!this.applying, 'two APPLYs ran at once on one database');
     this.applying = true;
     try {
-      const keys = groupKeys(applies);
-      const entries = await this.read(keys);
-      const storedVersions = new Map<string, Timestamp>();
-      for (let index = 0; index < keys.length; index++) storedVersions.set(keys[index]!, entries[index]!.version);
-      const { finalEntries, written } = planGroup(applies, storedVersions);
-      if (finalEntries.size > 0) {
-        // A chained batch, not db.batch(array, options): the array form copies the options
-        // into every operation (`{ ...options, ...operation }`), and on Node 20 an object
-        // made that way and then changed costs microseconds per operation; with `{ sync }`
-        // given, a 5-put batch cost the database's thread about 70 us instead of 25.
-        const batch = this.db.batch();
-        for (const [key, value] of finalEntries) batch.put(key, value);
-        await batch.write({ sync: true });
-        this.batchesWritten += 1;
-        for (const [key, entry] of finalEntries) this.cacheEntry(key, entry);
-      }
-      return written;
+      return await write();
     } finally {
       this.applying = false;
     }
+  }
+
+  private async storedVersions(keys: readonly string[]): Promise<Map<string, Timestamp>> {
+    const entries = await this.read(keys);
+    const versions = new Map<string, Timestamp>();
+    for (let index = 0; index < keys.length; index++) versions.set(keys[index]!, entries[index]!.version);
+    return versions;
+  }
+
+  /**
+   * Writes entries and a change of the recent-commits log as one synced batch, with the
+   * largest version if `versions` raise it; then updates the caches. Every APPLY group writes
+   * one, even a group of repeated APPLYs: their records must be durable before they are
+   * acknowledged.
+   */
+  private async writeBatch(finalEntries: ReadonlyMap<string, Entry>, change: CommitLogChange, versions: readonly Timestamp[]): Promise<void> {
+    const maxVersion = maxVersionAfter(this.largestVersion, versions);
+    // A chained batch, not db.batch(array, options): the array form copies the options into
+    // every operation (`{ ...options, ...operation }`), and on Node 20 an object made that way
+    // and then changed costs microseconds per operation; with `{ sync }` given, a 5-put batch
+    // cost the database's thread about 70 us instead of 25.
+    const batch = this.db.batch();
+    for (const [key, value] of finalEntries) batch.put(key, value);
+    for (const [key, record] of change.puts) batch.put(key, asStoredJson(record));
+    for (const key of change.deletes) batch.del(key);
+    if (maxVersion !== this.largestVersion) batch.put(MAX_VERSION_KEY, asStoredJson(maxVersion));
+    await batch.write({ sync: true });
+    this.batchesWritten += 1;
+    for (const [key, entry] of finalEntries) this.cacheEntry(key, entry);
+    this.commitLog.commit(change);
+    this.largestVersion = maxVersion;
   }
 
   private cacheEntry(key: string, entry: Entry): void {
@@ -176,6 +243,27 @@ export class Storage {
   async close(): Promise<void> {
     await this.db.close();
   }
+}
+
+/**
+ * A reserved key's value, put into a batch typed for entries. The database's value encoding
+ * is JSON for every key, so it is stored as JSON like an entry; giving the encoding per put
+ * instead (`{ valueEncoding: 'json' }`) cost each record about 10 us of the database's thread.
+ */
+function asStoredJson(value: CommitRecord | Timestamp): Entry {
+  return value as unknown as Entry;
+}
+
+/**
+ * The largest version written, as stored beside the entries. A directory written before it was
+ * kept there has none: then its largest entry version, found once by reading every entry.
+ */
+async function loadMaxVersion(db: Level<string, Entry>): Promise<Timestamp> {
+  const stored = await db.get<string, Timestamp>(MAX_VERSION_KEY, { valueEncoding: 'json' });
+  if (stored !== undefined) return stored;
+  let max: Timestamp = TIMESTAMP_ZERO;
+  for await (const entry of db.values({ gte: ENTRY_KEYS_START })) max = maxVersionAfter(max, [entry.version]);
+  return max;
 }
 
 /** True when opening failed because another process (or instance) holds the directory's lock. */

@@ -91,3 +91,30 @@ export function planGroup(applies: readonly GroupApply[], storedVersions: Readon
   }
   return { finalEntries, written };
 }
+
+/** An entry recovery copies from another database, with its own version (no value is a tombstone). */
+export interface KeyedEntry extends Entry {
+  key: Key;
+}
+
+/**
+ * Plans a recovery's writes: each entry replaces what is stored only if the stored version is
+ * strictly older than the entry's own, key by key, as an APPLY of that version would. The
+ * entries are committed writes of other databases, so copying them in any order, or twice,
+ * converges like APPLYs do. `storedVersions` maps each key to the version now stored (a key
+ * not in it was never written); `written` counts the entries that were kept.
+ */
+export function planRecovery(entries: readonly KeyedEntry[], storedVersions: ReadonlyMap<Key, Timestamp>): { finalEntries: Map<Key, Entry>; written: number } {
+  const versions = new Map(storedVersions);
+  const finalEntries = new Map<Key, Entry>();
+  let written = 0;
+  for (const { key, version, value } of entries) {
+    if (!shouldWrite(versions.get(key) ?? TIMESTAMP_ZERO, version)) continue;
+    const entry: Entry = { version: [version[0], version[1]] };
+    if (value !== undefined) entry.value = value;
+    versions.set(key, entry.version);
+    finalEntries.set(key, entry);
+    written += 1;
+  }
+  return { finalEntries, written };
+}

@@ -2,7 +2,8 @@
 // effects out over the network (reads, version reads and APPLYs to replicas, VALIDATE to
 // peers) and resolves the promises of the transactions waiting on them. Every decision of
 // the protocol, the read path's included, is the core's.
-import { OccNode, type AbortReason, type Faults, type OccEffect, type OccEvent } from '../occ/node.js';
+import { OccNode, type AbortReason, type OccEffect, type OccEvent } from '../occ/node.js';
+import type { MiddlewareFaults } from './faults.js';
 import type { ReadEntry, ReadId } from '../occ/read-path.js';
 import type { Key, MiddlewareId, ReadSet, TxnId, Write } from '../transaction/types.js';
 import type { RequestLink } from '../protocol/connection.js';
@@ -10,21 +11,28 @@ import type { Logger } from '../runtime/log.js';
 import { formatTimestamp, type Timestamp } from '../timestamp/timestamp.js';
 import type { ReplicaSet } from './replicas.js';
 import { TxidSource } from '../transaction/txid.js';
+import { OccdbError } from '../errors/catalogue.js';
 
 export const VOTE_TIMEOUT_MS = 5_000;
+/** How long a transaction waits for this middleware to validate again (a view being installed, or joining) before it fails. */
+export const VALIDATING_WAIT_MS = 10_000;
 
 export type CommitOutcome =
   | { outcome: 'committed'; ts: Timestamp }
   | { outcome: 'aborted'; ts: Timestamp; reason: AbortReason; detail: string }
   /** The middleware is leaving the cluster and stamps nothing new. */
-  | { outcome: 'leaving' };
+  | { outcome: 'leaving' }
+  /** Decided, then this middleware was removed: recovery may or may not have completed it. */
+  | { outcome: 'unknown'; ts: Timestamp };
 
 export interface CoordinatorOptions {
   id: MiddlewareId;
   replicas: ReplicaSet;
   peerConnection: (member: MiddlewareId) => RequestLink;
   logger: Logger;
-  faults?: Faults;
+  faults?: MiddlewareFaults;
+  /** A database said this life is over (FENCED): the middleware rejoins as a new one. */
+  onFenced: (detail: string) => void;
 }
 
 interface ReadWaiter {
@@ -46,10 +54,67 @@ export class Coordinator {
   private readonly reads: Array<ReadWaiter | undefined> = [];
   private readonly readIdsFree: ReadId[] = [];
   private readonly txids: TxidSource;
+  /** Called when this node validates again (a view installed). */
+  private validatingWaiters: Array<() => void> = [];
+  /** Called when nothing this node coordinates is left unfinished (a view-stop waits for it). */
+  private drainedWaiters: Array<() => void> = [];
 
   constructor(private readonly options: CoordinatorOptions) {
     this.node = new OccNode({ id: options.id, replicas: options.replicas.ids, faults: options.faults });
     this.txids = new TxidSource(options.id, process.pid, Date.now());
+  }
+
+  /**
+   * Every transaction of the life before is over: a removed life's outcomes were given (aborted,
+   * or unknown), so reads and commits may wait for the next view like any others.
+   */
+  removed(): void {
+    this.dispatch({ type: 'removed' });
+  }
+
+  /**
+   * Installing a view, step one at this member: stop validating, abort what is undecided,
+   * and resolve with the clock once every decided transaction is on every database.
+   */
+  async stop(): Promise<number> {
+    const abortsBefore = this.node.aborts;
+    const wasStopped = this.node.stopped;
+    this.dispatch({ type: 'view-stop' });
+    const decided = this.node.coordinatingCount;
+    if (!wasStopped) this.options.logger.info(`stopped validating for a view change: ${this.node.aborts - abortsBefore} undecided transactions aborted (they run again in the new view), ${decided} decided ones to finish first`);
+    if (decided > 0) await new Promise<void>((resolve) => this.drainedWaiters.push(resolve));
+    return this.node.clock.value;
+  }
+
+  /** Installing a view, last step: validate in `epoch` with `members`, the clock past `clock`. */
+  install(epoch: number, members: MiddlewareId[], clock: number, replaced: boolean): void {
+    this.dispatch({ type: 'view-install', epoch, members, clock, replaced });
+    if (!this.node.stopped) {
+      const waiters = this.validatingWaiters;
+      this.validatingWaiters = [];
+      for (const waiter of waiters) waiter();
+    }
+  }
+
+  /** Every transaction of this life with a timestamp counter at or below this is finished. */
+  watermark(): number {
+    return this.node.unfinishedCounterMin() - 1;
+  }
+
+  /** Resolves once this node validates (at once if it does); false if it did not within `VALIDATING_WAIT_MS`. */
+  private whenValidating(): Promise<boolean> {
+    if (!this.node.stopped) return Promise.resolve(true);
+    return new Promise((resolve) => {
+      const timer = setTimeout(() => {
+        this.validatingWaiters = this.validatingWaiters.filter((waiter) => waiter !== done);
+        resolve(false);
+      }, VALIDATING_WAIT_MS);
+      const done = (): void => {
+        clearTimeout(timer);
+        resolve(true);
+      };
+      this.validatingWaiters.push(done);
+    });
   }
 
   newTxid(): TxnId {
@@ -64,8 +129,9 @@ export class Coordinator {
   }
 
   /** Validation round and write phase for a transaction whose read phase is done. */
-  commit(txid: TxnId, readSet: ReadSet, writes: Write[]): Promise<CommitOutcome> {
-    if (this.leaving) return Promise.resolve({ outcome: 'leaving' });
+  async commit(txid: TxnId, readSet: ReadSet, writes: Write[]): Promise<CommitOutcome> {
+    if (this.leaving) return { outcome: 'leaving' };
+    if (!(await this.whenValidating())) throw new OccdbError('NO_QUORUM', `MIDDLEWARE${this.options.id} has not been able to install a view for ${VALIDATING_WAIT_MS / 1000} s`);
     return new Promise((resolve) => {
       this.waiting.set(txid, resolve);
       this.dispatch({ type: 'commit-requested', txid, readSet, writes });
@@ -78,7 +144,8 @@ export class Coordinator {
    * own writers, is the core's decision (occ/read-path.ts). Rejects with the replica's error
    * when no replica answers.
    */
-  read(keys: Key[]): Promise<ReadEntry[]> {
+  async read(keys: Key[]): Promise<ReadEntry[]> {
+    if (!(await this.whenValidating())) throw new OccdbError('NO_QUORUM', `MIDDLEWARE${this.options.id} has not been able to install a view for ${VALIDATING_WAIT_MS / 1000} s`);
     const readId = this.readIdsFree.pop() ?? this.reads.length;
     return new Promise((resolve, reject) => {
       this.reads[readId] = { resolve, reject };
@@ -95,28 +162,27 @@ export class Coordinator {
   }
 
   /** A peer's VALIDATE request: resolves with this middleware's vote (later, if the vote must wait). */
-  vote(request: { from: MiddlewareId; txid: TxnId; ts: Timestamp; readSet: ReadSet; writeKeys: Key[] }): Promise<{ vote: 'yes' | 'check' | 'no'; clock: number }> {
+  vote(request: { from: MiddlewareId; epoch: number; txid: TxnId; ts: Timestamp; readSet: ReadSet; writeKeys: Key[] }): Promise<{ vote: 'yes' | 'check' | 'no'; clock: number }> {
     return new Promise((resolve) => {
       this.pendingVotes.set(request.txid, resolve);
-      this.dispatch({ type: 'vote-requested', from: request.from, txid: request.txid, ts: request.ts, readSet: request.readSet, writeKeys: request.writeKeys, nowMs: performance.now() });
+      this.dispatch({ type: 'vote-requested', from: request.from, epoch: request.epoch, txid: request.txid, ts: request.ts, readSet: request.readSet, writeKeys: request.writeKeys, nowMs: performance.now() });
     });
-  }
-
-  memberJoined(member: MiddlewareId, clock: number): void {
-    this.dispatch({ type: 'member-joined', member, clock });
-  }
-
-  memberLeft(member: MiddlewareId): void {
-    this.dispatch({ type: 'member-left', member });
-  }
-
-  /** This middleware's own JOIN is complete. */
-  joined(): void {
-    this.dispatch({ type: 'joined' });
   }
 
   private dispatch(event: OccEvent): void {
     for (const effect of this.node.handle(event)) this.execute(effect);
+    if (this.drainedWaiters.length > 0 && this.node.coordinatingCount === 0) {
+      const waiters = this.drainedWaiters;
+      this.drainedWaiters = [];
+      for (const waiter of waiters) waiter();
+    }
+  }
+
+  /** A database refused this life: the middleware learns it was removed (and rejoins). */
+  private fencedBy(error: unknown): boolean {
+    if (!(error instanceof OccdbError) || error.code !== 'FENCED') return false;
+    this.options.onFenced(error.message);
+    return true;
   }
 
   private execute(effect: OccEffect): void {
@@ -126,7 +192,10 @@ export class Coordinator {
           (entries) => this.dispatch({ type: 'read-answered', readId: effect.readId, entries }),
           (error: Error) => {
             this.dispatch({ type: 'read-failed', readId: effect.readId });
-            this.readWaiter(effect.readId)?.reject(error);
+            // Nothing is decided in a read phase: the transaction may run again, here once this
+            // middleware has rejoined, or elsewhere.
+            const failure = this.fencedBy(error) ? new OccdbError('NODE_UNAVAILABLE', `MIDDLEWARE${this.options.id} was removed from the cluster and is rejoining: ${error.message}`) : error;
+            this.readWaiter(effect.readId)?.reject(failure);
           },
         );
         return;
@@ -147,19 +216,35 @@ export class Coordinator {
         this.options.replicas.versions(effect.keys).then(
           (versions) => this.dispatch({ type: 'versions-read', txid: effect.txid, versions }),
           (error: Error) => {
-            this.options.logger.warn(`version check of ${effect.txid} failed: ${error.message}`);
+            if (!this.fencedBy(error)) this.options.logger.warn(`version check of ${effect.txid} failed: ${error.message}`);
             this.dispatch({ type: 'versions-failed', txid: effect.txid });
           },
         );
         return;
       case 'apply':
+        if (this.options.faults?.crashAfterFirstApply) return this.applyOnceAndCrash(effect);
+        if (this.firstApplyFault(effect)) return;
         for (const replica of effect.replicas) {
           this.options.replicas.apply(replica, effect.ts, effect.writes).then(
             () => this.dispatch({ type: 'replica-acked', txid: effect.txid, replica }),
-            (error: Error) => this.options.logger.error(`APPLY ${formatTimestamp(effect.ts)} to DATABASE${replica} abandoned: ${error.message}`),
+            (error: Error) => {
+              if (!this.fencedBy(error)) this.options.logger.error(`APPLY ${formatTimestamp(effect.ts)} to DATABASE${replica} abandoned: ${error.message}`);
+            },
           );
         }
         return;
+      case 'confirm':
+        this.options.replicas.confirm().then(
+          () => this.dispatch({ type: 'confirmed', txid: effect.txid }),
+          (error: Error) => {
+            if (!this.fencedBy(error)) this.options.logger.warn(`confirmation of ${effect.txid} failed: ${error.message}`);
+            this.dispatch({ type: 'confirm-failed', txid: effect.txid });
+          },
+        );
+        return;
+      case 'outcome-unknown':
+        this.options.logger.warn(`${effect.txid} (${formatTimestamp(effect.ts)}) was decided when this middleware was removed; its outcome is unknown`);
+        return this.resolve(effect.txid, { outcome: 'unknown', ts: effect.ts });
       case 'committed':
         if (this.options.logger.isDebugEnabled()) this.options.logger.debug(`commit ${effect.txid} at ${formatTimestamp(effect.ts)}`);
         return this.resolve(effect.txid, { outcome: 'committed', ts: effect.ts });
@@ -169,11 +254,41 @@ export class Coordinator {
     }
   }
 
+  /** The crash-after-first-apply fault: one database gets the APPLY, then the process dies without a word. */
+  private applyOnceAndCrash(effect: Extract<OccEffect, { type: 'apply' }>): void {
+    const first = effect.replicas[0]!;
+    this.options.logger.warn(`FAULT crash-after-first-apply: APPLY ${formatTimestamp(effect.ts)} goes to DATABASE${first} only, then this process kills itself`);
+    this.options.replicas.apply(first, effect.ts, effect.writes).then(
+      () => process.kill(process.pid, 'SIGKILL'),
+      () => process.kill(process.pid, 'SIGKILL'),
+    );
+  }
+
+  private firstApplyFaulted = false;
+
+  /**
+   * The pause-before-first-apply and hold-first-apply faults, on the first decided transaction
+   * that writes: true when its APPLYs are held for good; after a pause, false (sent as usual).
+   */
+  private firstApplyFault(effect: Extract<OccEffect, { type: 'apply' }>): boolean {
+    const faults = this.options.faults;
+    if (this.firstApplyFaulted || !(faults?.holdFirstApply || faults?.pauseBeforeFirstApply)) return false;
+    this.firstApplyFaulted = true;
+    if (faults.holdFirstApply) {
+      this.options.logger.warn(`FAULT hold-first-apply: the APPLYs of ${effect.txid} (${formatTimestamp(effect.ts)}) are never sent`);
+      return true;
+    }
+    this.options.logger.warn(`FAULT pause-before-first-apply: this process stops itself before the APPLYs of ${effect.txid} (${formatTimestamp(effect.ts)}) leave`);
+    process.kill(process.pid, 'SIGSTOP');
+    this.options.logger.warn(`FAULT pause-before-first-apply: continued; the APPLYs of ${effect.txid} (${formatTimestamp(effect.ts)}) leave now`);
+    return false;
+  }
+
   private async requestVote(member: MiddlewareId, effect: Extract<OccEffect, { type: 'send-validate' }>): Promise<void> {
     let event: OccEvent;
     try {
       const reply = await this.options.peerConnection(member).request(
-        { type: 'peer.validate', from: this.options.id, txid: effect.txid, ts: effect.ts, readSet: effect.readSet, writeKeys: effect.writeKeys },
+        { type: 'peer.validate', from: this.options.id, epoch: effect.epoch, txid: effect.txid, ts: effect.ts, readSet: effect.readSet, writeKeys: effect.writeKeys },
         VOTE_TIMEOUT_MS,
       );
       event = { type: 'vote-received', txid: effect.txid, voter: member, vote: reply.vote, clock: reply.clock };

@@ -4,6 +4,7 @@
 // kept apart.
 import type { Strategy } from '../cluster/cluster-file.js';
 import type { Command, PeerRequest, TxnResult } from '../protocol/schemas.js';
+import type { View } from '../view/types.js';
 
 export interface EngineStatus {
   clock: number;
@@ -20,12 +21,18 @@ export interface TransactionEngine {
   run(commands: Command[], end: 'commit' | 'rollback'): Promise<TxnResult>;
   /** Answers the peer requests of this strategy; undefined for a request it does not take. */
   onPeerRequest(request: PeerRequest): Promise<unknown> | undefined;
-  /** The clock a JOIN sends and answers with. */
   clockValue(): number;
-  memberJoined(member: number, clock: number): void;
-  memberLeft(member: number): void;
-  /** This middleware's own JOIN is complete (every member answered). */
-  joined(): void;
+  /**
+   * Installing a view, step one (docs/design.md, "Installing a view"): stop taking part in the
+   * old view; resolves with the clock once nothing decided is left unfinished.
+   */
+  stop(): Promise<number>;
+  /** Installing a view, last step: work in `view`, the clock moved past `clock`. `replaced`: a member of the view before is gone. */
+  install(view: View, clock: number, replaced: boolean): void;
+  /** A newer view removed this middleware's life: drop every transaction (decided ones end with TXN_OUTCOME_UNKNOWN). */
+  removed(): void;
+  /** Every transaction of this life with a timestamp counter at or below this is on every database. */
+  watermark(): number;
   members(): number[];
   /** True while the engine still has work that a clean leave must wait for. */
   busy(): boolean;

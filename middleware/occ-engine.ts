@@ -1,5 +1,5 @@
 // The optimistic strategy: private workspace, VALIDATE round with Lamport timestamps, APPLY.
-import type { Faults } from '../occ/node.js';
+import type { MiddlewareFaults } from './faults.js';
 import type { RequestLink } from '../protocol/connection.js';
 import type { Logger } from '../runtime/log.js';
 import type { Command, PeerRequest, TxnResult } from '../protocol/schemas.js';
@@ -7,6 +7,7 @@ import { Coordinator } from './coordinator.js';
 import type { EngineStatus, TransactionEngine } from './engine.js';
 import type { ReplicaSet } from './replicas.js';
 import type { TransactionLimits } from '../transaction/retry.js';
+import type { View } from '../view/types.js';
 import { runTransaction } from './transactions.js';
 
 export interface OccEngineOptions {
@@ -16,7 +17,8 @@ export interface OccEngineOptions {
   logger: Logger;
   limits: TransactionLimits;
   magic: (args: readonly [number, number, number]) => string;
-  faults?: Faults;
+  faults?: MiddlewareFaults;
+  onFenced: (detail: string) => void;
 }
 
 export class OccEngine implements TransactionEngine {
@@ -24,7 +26,7 @@ export class OccEngine implements TransactionEngine {
   private readonly coordinator: Coordinator;
 
   constructor(private readonly options: OccEngineOptions) {
-    this.coordinator = new Coordinator({ id: options.id, replicas: options.replicas, peerConnection: options.peer, logger: options.logger, faults: options.faults });
+    this.coordinator = new Coordinator({ id: options.id, replicas: options.replicas, peerConnection: options.peer, logger: options.logger, faults: options.faults, onFenced: options.onFenced });
   }
 
   run(commands: Command[], end: 'commit' | 'rollback'): Promise<TxnResult> {
@@ -47,16 +49,20 @@ export class OccEngine implements TransactionEngine {
     return this.coordinator.node.clock.value;
   }
 
-  memberJoined(member: number, clock: number): void {
-    this.coordinator.memberJoined(member, clock);
+  stop(): Promise<number> {
+    return this.coordinator.stop();
   }
 
-  memberLeft(member: number): void {
-    this.coordinator.memberLeft(member);
+  install(view: View, clock: number, replaced: boolean): void {
+    this.coordinator.install(view.epoch, view.members.map((member) => member.id), clock, replaced);
   }
 
-  joined(): void {
-    this.coordinator.joined();
+  removed(): void {
+    this.coordinator.removed();
+  }
+
+  watermark(): number {
+    return this.coordinator.watermark();
   }
 
   members(): number[] {

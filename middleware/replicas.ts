@@ -3,7 +3,10 @@
 import { Connection, type RequestLink } from '../protocol/connection.js';
 import { databaseEndpoint, type DatabaseEntry, type Vantage } from '../cluster/cluster-file.js';
 import { OccdbError, isUnavailableError } from '../errors/catalogue.js';
-import { type Entry } from '../protocol/schemas.js';
+import { type CommitRecord, type Entry } from '../protocol/schemas.js';
+import type { Member, View } from '../view/types.js';
+import type { AcceptedValue } from '../view/acceptor.js';
+import { majorityOf } from '../view/types.js';
 import type { Timestamp } from '../timestamp/timestamp.js';
 import type { Key, ReplicaId, Write } from '../transaction/types.js';
 import type { Logger } from '../runtime/log.js';
@@ -17,7 +20,24 @@ interface ApplyQueue {
   sending: number;
   /** A send is due at the end of this turn of the event loop. */
   sendScheduled: boolean;
-  pending: Array<{ ts: Timestamp; writes: Write[]; resolve: () => void; reject: (error: unknown) => void }>;
+  pending: PendingApply[];
+}
+
+interface PendingApply {
+  /** The life that decided the transaction: its APPLY is sent in that life's name or not at all. */
+  from: Member;
+  ts: Timestamp;
+  writes: Write[];
+  resolve: () => void;
+  reject: (error: unknown) => void;
+}
+
+/** Who this middleware is now, and what its recent-commits records may be trimmed to. */
+export interface ReplicaSetIdentity {
+  /** This middleware's life now: reads, APPLYs and recovery are fenced by it. */
+  self(): Member;
+  /** Every transaction of this life with a timestamp counter at or below this is on every database. */
+  watermark(): number;
 }
 
 /** At most this many APPLYs in one message. */
@@ -38,6 +58,9 @@ export class ReplicaSet {
   private readonly applyQueues = new Map<ReplicaId, ApplyQueue>();
   private readonly order: ReplicaId[];
   private closed = false;
+  /** Read-only commits waiting for the next confirmation round, and whether one is running. */
+  private confirmWaiters: Array<{ resolve: () => void; reject: (error: unknown) => void }> = [];
+  private confirming = false;
 
   /**
    * `from`: where this middleware runs, so databases on its machine are reached over their Unix
@@ -48,6 +71,7 @@ export class ReplicaSet {
     databases: DatabaseEntry[],
     preferredIndex: number,
     private readonly logger: Logger,
+    private readonly identity: ReplicaSetIdentity,
     from: Vantage = 'this-machine',
     connect: (database: DatabaseEntry) => RequestLink = (database) => new Connection(databaseEndpoint(database, from), `DATABASE${database.id}`),
   ) {
@@ -70,7 +94,8 @@ export class ReplicaSet {
    * some of them are about to reach, which the replica waits up to `waitMs` for.
    */
   async read(keys: Key[], atLeast: Array<[Key, Timestamp]> = [], waitMs = 0): Promise<Entry[]> {
-    const message = atLeast.length > 0 && waitMs > 0 ? { type: 'db.read' as const, keys, atLeast, waitMs } : { type: 'db.read' as const, keys };
+    const from = this.identity.self();
+    const message = atLeast.length > 0 && waitMs > 0 ? { type: 'db.read' as const, keys, atLeast, waitMs, from } : { type: 'db.read' as const, keys, from };
     return this.fromAnyReplica('db.read', async (connection) => {
       const result = await connection.request(message, REPLICA_REQUEST_TIMEOUT_MS);
       if (result.entries.length !== keys.length) throw new OccdbError('BAD_MESSAGE', `${connection.label} returned ${result.entries.length} entries for ${keys.length} keys`);
@@ -81,7 +106,7 @@ export class ReplicaSet {
   /** Reads the current versions of keys, for the version check after the last vote. */
   async versions(keys: Key[]): Promise<Timestamp[]> {
     return this.fromAnyReplica('db.versions', async (connection) => {
-      const result = await connection.request({ type: 'db.versions', keys }, REPLICA_REQUEST_TIMEOUT_MS);
+      const result = await connection.request({ type: 'db.versions', keys, from: this.identity.self() }, REPLICA_REQUEST_TIMEOUT_MS);
       if (result.versions.length !== keys.length) throw new OccdbError('BAD_MESSAGE', `${connection.label} returned ${result.versions.length} versions for ${keys.length} keys`);
       return result.versions;
     });
@@ -101,8 +126,9 @@ export class ReplicaSet {
   apply(replica: ReplicaId, ts: Timestamp, writes: Write[]): Promise<void> {
     const queue = this.applyQueues.get(replica);
     if (!queue) invariantBroken(`no replica ${replica}`);
+    const from = this.identity.self();
     return new Promise((resolve, reject) => {
-      queue.pending.push({ ts, writes: writes.map((write) => (write.value === undefined ? { key: write.key } : { key: write.key, value: write.value })), resolve, reject });
+      queue.pending.push({ from, ts, writes: writes.map((write) => (write.value === undefined ? { key: write.key } : { key: write.key, value: write.value })), resolve, reject });
       if (queue.sendScheduled) return;
       queue.sendScheduled = true;
       setImmediate(() => {
@@ -117,8 +143,9 @@ export class ReplicaSet {
     const connection = this.connections.get(replica)!;
     try {
       while (queue.pending.length > 0) {
-        const batch = queue.pending.splice(0, APPLY_BATCH_MAX);
-        const message = { type: 'db.apply-batch' as const, applies: batch.map(({ ts, writes }) => ({ ts, writes })) };
+        const batch = this.nextBatch(queue);
+        if (batch.length === 0) continue;
+        const message = { type: 'db.apply-batch' as const, from: batch[0]!.from, watermark: this.identity.watermark(), applies: batch.map(({ ts, writes }) => ({ ts, writes })) };
         for (let attempt = 0; ; attempt++) {
           try {
             await connection.request(message, REPLICA_REQUEST_TIMEOUT_MS);
@@ -138,6 +165,116 @@ export class ReplicaSet {
     } finally {
       queue.sending -= 1;
     }
+  }
+
+  /**
+   * The next APPLYs to send, all of this life. An earlier life's are refused here: their
+   * transactions were completed or dropped by the view that ended that life, and sent in
+   * this life's name they would pass the fence and could land half of a dropped transaction.
+   */
+  private nextBatch(queue: ApplyQueue): PendingApply[] {
+    const self = this.identity.self();
+    const batch: PendingApply[] = [];
+    const kept: PendingApply[] = [];
+    for (const apply of queue.pending) {
+      if (apply.from.incarnation !== self.incarnation) apply.reject(new OccdbError('FENCED', `APPLY ${apply.ts.join('.')} belongs to an earlier life of this middleware`));
+      else if (batch.length < APPLY_BATCH_MAX) batch.push(apply);
+      else kept.push(apply);
+    }
+    queue.pending = kept;
+    return batch;
+  }
+
+  /**
+   * Resolves once a majority of the databases has said this middleware is still a member of the
+   * newest view it accepted, in a round that started after this call: a read-only transaction
+   * whose last vote came before the call may then be reported (no view without this middleware
+   * was chosen before the round, since any chosen view has a majority of acceptors). Rounds are
+   * shared: every commit waiting when one starts is answered by it.
+   */
+  confirm(): Promise<void> {
+    return new Promise((resolve, reject) => {
+      this.confirmWaiters.push({ resolve, reject });
+      if (!this.confirming) void this.confirmRound();
+    });
+  }
+
+  private async confirmRound(): Promise<void> {
+    this.confirming = true;
+    while (this.confirmWaiters.length > 0) {
+      const waiters = this.confirmWaiters;
+      this.confirmWaiters = [];
+      try {
+        await this.fromMajority('db.confirm', (connection) => connection.request({ type: 'db.confirm', from: this.identity.self() }, REPLICA_REQUEST_TIMEOUT_MS));
+        for (const waiter of waiters) waiter.resolve();
+      } catch (error) {
+        for (const waiter of waiters) waiter.reject(error);
+      }
+    }
+    this.confirming = false;
+  }
+
+  /**
+   * Runs `ask` at every database and resolves with the answers once a majority answered. A
+   * FENCED answer rejects at once (this life is over); no majority rejects with NO_QUORUM.
+   */
+  async fromMajority<T>(what: string, ask: (connection: RequestLink, id: ReplicaId) => Promise<T>, ids: ReplicaId[] = this.ids): Promise<Map<ReplicaId, T>> {
+    const needed = majorityOf(this.connections.size);
+    const answers = new Map<ReplicaId, T>();
+    return new Promise((resolve, reject) => {
+      let failed = 0;
+      let settled = false;
+      const errors: string[] = [];
+      for (const id of ids) {
+        ask(this.connections.get(id)!, id).then(
+          (answer) => {
+            answers.set(id, answer);
+            if (!settled && answers.size >= needed) {
+              settled = true;
+              resolve(answers);
+            }
+          },
+          (error: unknown) => {
+            failed += 1;
+            errors.push(`DATABASE${id}: ${(error as Error).message}`);
+            if (settled) return;
+            if (error instanceof OccdbError && error.code === 'FENCED') {
+              settled = true;
+              reject(error);
+            } else if (ids.length - failed < needed) {
+              settled = true;
+              reject(new OccdbError('NO_QUORUM', `${what}: fewer than ${needed} of ${this.connections.size} databases answered (${errors.join('; ')})`));
+            }
+          },
+        );
+      }
+    });
+  }
+
+  /** One database's link, for the view protocol's requests (prepare, accept, recovery). */
+  link(id: ReplicaId): RequestLink {
+    const connection = this.connections.get(id);
+    if (!connection) invariantBroken(`no database ${id}`);
+    return connection;
+  }
+
+  /** The recent-commits records at `id` of every coordinator not among `members`, and its largest version. */
+  async commits(id: ReplicaId, members: Member[]): Promise<{ records: CommitRecord[]; maxVersion: Timestamp }> {
+    return this.link(id).request({ type: 'db.commits', from: this.identity.self(), members }, REPLICA_REQUEST_TIMEOUT_MS);
+  }
+
+  /** The stored entries of `keys` at database `id`, fenced by this life. */
+  async entriesAt(id: ReplicaId, keys: Key[]): Promise<Entry[]> {
+    const result = await this.link(id).request({ type: 'db.read', keys, from: this.identity.self() }, REPLICA_REQUEST_TIMEOUT_MS);
+    return result.entries;
+  }
+
+  async recover(id: ReplicaId, entries: ReadonlyArray<{ key: Key; version: Timestamp; value?: unknown }>, drop: readonly Timestamp[]): Promise<void> {
+    await this.link(id).request({ type: 'db.recover', from: this.identity.self(), entries, drop }, REPLICA_REQUEST_TIMEOUT_MS);
+  }
+
+  async view(id: ReplicaId): Promise<{ chosen: View; accepted: AcceptedValue | null }> {
+    return this.link(id).request({ type: 'db.view' }, REPLICA_REQUEST_TIMEOUT_MS);
   }
 
   close(): void {

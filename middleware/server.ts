@@ -1,5 +1,6 @@
 // The MIDDLEWARE process: a client port for transactions, a peer port for the other
-// middlewares' VALIDATE, JOIN and LEAVE, and connections to every database replica.
+// middlewares (VALIDATE, locks under 2PL, and the view protocol: heartbeats, stop, install),
+// and connections to every database replica. Its membership is kept by middleware/views.ts.
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
@@ -14,18 +15,17 @@ import {
 } from '../protocol/schemas.js';
 import { applySchedulingPolicy } from '../runtime/scheduling.js';
 import { NdjsonServer, connectionsOf, unixSocketsNote } from '../protocol/server.js';
-import type { Faults } from '../occ/node.js';
+import type { MiddlewareFaults } from './faults.js';
 import type { TransactionEngine } from './engine.js';
 import { OccEngine } from './occ-engine.js';
 import { ReplicaSet } from './replicas.js';
 import { failedResult } from '../transaction/results.js';
 import { TRANSACTION_LIMITS_DEFAULT, type TransactionLimits } from '../transaction/retry.js';
 import { TwoPhaseLockingEngine } from './twopl-engine.js';
+import { nextIncarnation } from './incarnation.js';
+import { ViewKeeper } from './views.js';
 
 export const MIDDLEWARE_VERSION = 'occdb-0.1.0';
-const JOIN_TIMEOUT_MS = 5_000;
-const JOIN_ATTEMPTS_MAX = 3;
-const LEAVE_TIMEOUT_MS = 5_000;
 const DRAIN_TIMEOUT_MS = 120_000;
 const DRAIN_POLL_MS = 20;
 const ACTIVE_TRANSACTIONS_MAX = 10_000;
@@ -35,7 +35,7 @@ export interface MiddlewareOptions {
   clusterFile: string;
   logLevel: LogLevel;
   console: boolean;
-  faults?: Faults;
+  faults?: MiddlewareFaults;
   limits?: Partial<TransactionLimits>;
 }
 
@@ -75,15 +75,27 @@ class Middleware implements RunningMiddleware {
   private resolveFinished!: () => void;
   readonly finished = new Promise<void>((resolve) => { this.resolveFinished = resolve; });
   private readonly limits: TransactionLimits;
+  private readonly views: ViewKeeper;
 
   constructor(private readonly cluster: ClusterFile, private readonly options: MiddlewareOptions, private readonly logger: Logger) {
     const index = cluster.middlewares.findIndex((m) => m.id === options.id);
-    this.replicas = new ReplicaSet(cluster.databases, index, logger, { host: cluster.middlewares[index]!.host });
+    const identity = { self: () => this.views.self, watermark: () => this.engine.watermark() };
+    this.replicas = new ReplicaSet(cluster.databases, index, logger, identity, { host: cluster.middlewares[index]!.host });
     this.limits = { ...TRANSACTION_LIMITS_DEFAULT, ...options.limits };
     const common = { id: options.id, replicas: this.replicas, peer: (member: number) => this.peer(member), logger, limits: this.limits, magic: (args: readonly [number, number, number]) => this.magic(args) };
     this.engine = cluster.strategy === 'occ'
-      ? new OccEngine({ ...common, faults: options.faults })
-      : new TwoPhaseLockingEngine({ ...common, strategy: cluster.strategy, middlewareIds: cluster.middlewares.map((m) => m.id) });
+      ? new OccEngine({ ...common, faults: options.faults, onFenced: (detail) => this.views.onFenced(detail) })
+      : new TwoPhaseLockingEngine({ ...common, strategy: cluster.strategy, onFenced: (detail) => this.views.onFenced(detail) });
+    this.views = new ViewKeeper({
+      id: options.id,
+      databases: cluster.databases.map((database) => database.id),
+      replicas: this.replicas,
+      peer: (member) => this.peer(member),
+      engine: this.engine,
+      logger,
+      nextIncarnation: () => nextIncarnation(this.self.dir),
+      skipRecovery: options.faults?.skipRecovery ?? false,
+    });
   }
 
   get self() {
@@ -98,61 +110,23 @@ class Middleware implements RunningMiddleware {
       host, port: this.self.peerPort, schema: PeerRequestSchema, knownTypes: PeerRequestSchema.options.map((o) => o.shape.type.value),
       handle: (request) => this.onPeerRequest(request), logger: this.logger, label: `MIDDLEWARE${this.options.id} peer port`, socketPath: this.self.peerSocket,
     }), `peer port ${this.self.peerPort}`);
-    await this.join();
-    this.engine.joined();
+    await this.views.join();
     this.clientServer = await listen(() => NdjsonServer.listen({
       host, port: this.self.clientPort, schema: ClientRequestSchema, knownTypes: ClientRequestSchema.options.map((o) => o.shape.type.value),
       handle: (request) => this.onClientRequest(request), logger: this.logger, label: `MIDDLEWARE${this.options.id} client port`, socketPath: this.self.clientSocket,
     }), `client port ${this.self.clientPort}`);
     const faults = Object.entries(this.options.faults ?? {}).filter(([, on]) => on).map(([name]) => name);
     if (faults.length > 0) this.logger.warn(`FAULTS INJECTED ON PURPOSE: ${faults.join(', ')}: this middleware is not serializable`);
-    this.logger.info(`MIDDLEWARE${this.options.id} listening on ${host}:${this.self.clientPort} (clients) and :${this.self.peerPort} (peers)${unixSocketsNote([this.clientServer, this.peerServer])}; strategy ${this.engine.strategy}; members ${this.engine.members().map((m) => `MIDDLEWARE${m}`).join(', ') || 'none'}; ${this.replicas.ids.length} replicas`);
-  }
-
-  /**
-   * JOIN (docs/design.md, "Membership"): every middleware of the cluster file that answers becomes
-   * a member and adds us. One that refuses the connection is not running; it will add us
-   * when it starts and joins. One that does not answer in time might be running: starting
-   * without its vote would be unsafe, so start fails.
-   */
-  private async join(): Promise<void> {
-    const others = this.cluster.middlewares.filter((m) => m.id !== this.options.id);
-    await Promise.all(others.map(async (other) => {
-      for (let attempt = 1; ; attempt++) {
-        try {
-          const reply = await this.peer(other.id).request({ type: 'peer.join', from: this.options.id, clock: this.engine.clockValue() }, JOIN_TIMEOUT_MS);
-          this.engine.memberJoined(other.id, reply.clock);
-          return;
-        } catch (error) {
-          if (error instanceof OccdbError && error.reason === 'refused') {
-            this.logger.info(`MIDDLEWARE${other.id} is not running; it will join later`);
-            return;
-          }
-          if (attempt >= JOIN_ATTEMPTS_MAX) {
-            throw new OccdbError('NODE_UNAVAILABLE', `MIDDLEWARE${other.id} neither accepted nor refused JOIN (${(error as Error).message}); refusing to start without its vote`);
-          }
-        }
-      }
-    }));
+    this.logger.info(`MIDDLEWARE${this.options.id} listening on ${host}:${this.self.clientPort} (clients) and :${this.self.peerPort} (peers)${unixSocketsNote([this.clientServer, this.peerServer])}; strategy ${this.engine.strategy}; view ${this.views.installed?.epoch}, members ${this.views.installed?.members.map((m) => `MIDDLEWARE${m.id}`).join(', ')}; ${this.replicas.ids.length} replicas`);
   }
 
   private async onPeerRequest(request: PeerRequest): Promise<unknown> {
     switch (request.type) {
       case 'ping': return {};
       case 'status': return this.status();
-      case 'peer.join':
-        if (!this.cluster.middlewares.some((m) => m.id === request.from)) {
-          // Its votes could not be asked for (no address), so admitting it would abort every commit.
-          throw new OccdbError('USAGE', `MIDDLEWARE${request.from} is not in this cluster's file; it cannot join`);
-        }
-        this.engine.memberJoined(request.from, request.clock);
-        this.logger.info(`MIDDLEWARE${request.from} joined`);
-        return { clock: this.engine.clockValue(), members: this.engine.members() };
-      case 'peer.leave':
-        // The connection to the leaver stays: votes it still owes us arrive on it.
-        this.engine.memberLeft(request.from);
-        this.logger.info(`MIDDLEWARE${request.from} left`);
-        return {};
+      case 'peer.heartbeat': return this.views.onHeartbeat(request);
+      case 'peer.stop': return this.views.onStop(request.view);
+      case 'peer.install': return this.views.onInstall(request.view, request.clock);
       default: {
         const answer = this.engine.onPeerRequest(request);
         if (!answer) throw new OccdbError('UNKNOWN_MESSAGE', `a ${this.engine.strategy} middleware does not take ${request.type}`);
@@ -206,6 +180,9 @@ class Middleware implements RunningMiddleware {
       ports: { client: this.self.clientPort, peer: this.self.peerPort },
       uptimeMs: Date.now() - this.startedAt,
       strategy: this.engine.strategy,
+      incarnation: this.views.self.incarnation,
+      ...(this.views.installed ? { view: this.views.installed } : {}),
+      suspected: this.views.suspected,
       messagesSent: Connection.requestsSent,
       connections: connectionsOf([this.clientServer, this.peerServer]),
       ...engine,
@@ -223,9 +200,9 @@ class Middleware implements RunningMiddleware {
   }
 
   /**
-   * Leave (docs/design.md, "Membership"): take no new transactions, let the running ones finish,
-   * then LEAVE every member and wait for their acks. Until then the peer port stays open, so
-   * votes asked of us before the others removed us are still answered.
+   * Leave (docs/design.md, "A middleware that returns"): take no new transactions, let the
+   * running ones finish, then get a view without this life chosen and installed. Until then the
+   * peer port stays open, so votes asked of us before the others removed us are still answered.
    */
   shutdown(reason: string): Promise<void> {
     if (this.leaving) return this.leaving;
@@ -240,14 +217,11 @@ class Middleware implements RunningMiddleware {
         if (waitedMs > 0 && waitedMs % 10_000 === 0) this.logger.warn(`still waiting for in-flight transactions to finish before leaving (${waitedMs / 1000} s)`);
         await new Promise((resolve) => setTimeout(resolve, DRAIN_POLL_MS));
       }
-      const members = this.engine.members();
-      await Promise.all(members.map(async (member) => {
-        try {
-          await this.peer(member).request({ type: 'peer.leave', from: this.options.id }, LEAVE_TIMEOUT_MS);
-        } catch (error) {
-          this.logger.warn(`MIDDLEWARE${member} did not acknowledge LEAVE: ${(error as Error).message}`);
-        }
-      }));
+      try {
+        await this.views.leave();
+      } catch (error) {
+        this.logger.warn(`could not leave the view cleanly (${(error as Error).message}); the others will remove this middleware when it stops answering`);
+      }
       await this.close();
       this.logger.info('left; exiting');
       await flushLogger(this.logger);
@@ -257,6 +231,7 @@ class Middleware implements RunningMiddleware {
   }
 
   async close(): Promise<void> {
+    this.views.close();
     await this.clientServer?.close();
     await this.peerServer?.close();
     for (const connection of this.peers.values()) connection.close();

@@ -35,6 +35,9 @@ export async function runTransaction(commands: Command[], end: 'commit' | 'rollb
       return { result: failedResult(context.middlewareId, attempt, 'MIDDLEWARE_LEAVING', `MIDDLEWARE${context.middlewareId} is leaving the cluster; nothing of this transaction was written; run it on another middleware`) };
     }
     if (decision.outcome === 'committed') return { result: endedResult(interpreted, end, decision.ts, attempt, context.middlewareId) };
+    if (decision.outcome === 'unknown') {
+      return { result: failedResult(context.middlewareId, attempt, 'TXN_OUTCOME_UNKNOWN', `MIDDLEWARE${context.middlewareId} was removed from the cluster after deciding to commit this transaction; it may or may not have committed: read its entries to know`) };
+    }
     return { retry: { code: 'TXN_RETRIES_EXHAUSTED', detail: decision.detail } };
   }, context);
 }

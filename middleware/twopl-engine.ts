@@ -4,7 +4,8 @@
 // only carries its effects out and feeds the results back in: lock requests and releases to
 // the other middlewares over their connections (with timeouts, and retried releases), reads and
 // APPLYs to the replicas, the interpreter, and the retry loop with its back-off. It also answers
-// the other middlewares' lock requests for the keys this middleware homes.
+// the other middlewares' lock requests for the keys this middleware homes. Views come in from
+// the view keeper (middleware/views.ts) as the core's view-stop, view-install and removed.
 import { TwoPhaseLockingNode, type LockAnswer, type LockRequest, type TwoPhaseLockingEffect, type TwoPhaseLockingEvent } from '../twopl/node.js';
 import { TIMESTAMP_ZERO, formatTimestamp, type Timestamp } from '../timestamp/timestamp.js';
 import { accessesOf } from '../transaction/footprint.js';
@@ -15,11 +16,13 @@ import { TxidSource } from '../transaction/txid.js';
 import type { Key, TxnId } from '../transaction/types.js';
 import { Workspace } from '../transaction/workspace.js';
 import type { RequestLink } from '../protocol/connection.js';
-import { isUnavailableError } from '../errors/catalogue.js';
+import { OccdbError, isUnavailableError } from '../errors/catalogue.js';
+import type { View } from '../view/types.js';
 import type { Logger } from '../runtime/log.js';
 import { type Command, type Entry, type PeerRequest, type TxnResult } from '../protocol/schemas.js';
 import type { EngineStatus, TransactionEngine } from './engine.js';
 import type { ReplicaSet } from './replicas.js';
+import { VALIDATING_WAIT_MS } from './coordinator.js';
 import { invariantBroken } from '../errors/invariant.js';
 
 /** How long a lock request may wait at its home before the transaction gives up and restarts. */
@@ -30,13 +33,13 @@ const RELEASE_TIMEOUT_MS = 5_000;
 export interface TwoPhaseLockingOptions {
   id: number;
   strategy: '2pl' | '2pl-nowait';
-  /** Every middleware of the cluster file, in its order: this fixes each key's home. */
-  middlewareIds: number[];
   replicas: ReplicaSet;
   peer: (member: number) => RequestLink;
   logger: Logger;
   limits: TransactionLimits;
   magic: (args: readonly [number, number, number]) => string;
+  /** A database said this life is over (FENCED): the middleware rejoins as a new one. */
+  onFenced?: (detail: string) => void;
 }
 
 /**
@@ -79,19 +82,23 @@ const NO_ENTRIES: Entry[] = [];
 export class TwoPhaseLockingEngine implements TransactionEngine {
   readonly strategy: '2pl' | '2pl-nowait';
   private readonly node: TwoPhaseLockingNode;
-  private readonly memberSet = new Set<number>();
+  /** Timestamp counters of the transactions whose APPLYs are on their way, by transaction. */
+  private readonly applying = new Map<TxnId, number>();
   private readonly txids: TxidSource;
   private readonly attempts = new Map<TxnId, RunningAttempt>();
   /** Other middlewares' lock requests waiting for this home's answer, by transaction. */
   private readonly lockReplies = new Map<TxnId, (answer: LockAnswer) => void>();
   private running = 0;
+  /** Called when a view is installed (transactions wait for one to begin). */
+  private installedWaiters: Array<() => void> = [];
+  /** Called when no decided transaction is left unfinished (a view-stop waits for it). */
+  private drainedWaiters: Array<() => void> = [];
 
   constructor(private readonly options: TwoPhaseLockingOptions) {
     this.strategy = options.strategy;
     this.node = new TwoPhaseLockingNode({
       id: options.id,
       policy: options.strategy === '2pl' ? 'wait-die' : 'no-wait',
-      middlewareIds: options.middlewareIds,
       replicas: options.replicas.ids,
     });
     this.txids = new TxidSource(options.id, process.pid, Date.now());
@@ -102,11 +109,15 @@ export class TwoPhaseLockingEngine implements TransactionEngine {
     try {
       const transaction: Transaction = { commands, end, locks: lockSetOf(commands), startTs: undefined };
       return await runWithRetries(
-        (number) => new Promise<AttemptOutcome>((resolve, reject) => {
-          const txid = this.txids.next();
-          this.attempts.set(txid, { transaction, number, keys: NO_KEYS, entries: NO_ENTRIES, interpreted: undefined, error: undefined, resolve, reject });
-          this.dispatch({ type: 'begin', txid, startTs: transaction.startTs, locks: transaction.locks });
-        }),
+        async (number) => {
+          // Between views nothing begins (the core would restart it at once): wait for the install.
+          if (!(await this.whenInstalled())) throw new OccdbError('NO_QUORUM', `MIDDLEWARE${this.options.id} has not been able to install a view for ${VALIDATING_WAIT_MS / 1000} s`);
+          return new Promise<AttemptOutcome>((resolve, reject) => {
+            const txid = this.txids.next();
+            this.attempts.set(txid, { transaction, number, keys: NO_KEYS, entries: NO_ENTRIES, interpreted: undefined, error: undefined, resolve, reject });
+            this.dispatch({ type: 'begin', txid, startTs: transaction.startTs, locks: transaction.locks });
+          });
+        },
         { middlewareId: this.options.id, limits: this.options.limits, random: Math.random, sleep: (ms) => new Promise((resolve) => setTimeout(resolve, ms)) },
       );
     } finally {
@@ -116,6 +127,27 @@ export class TwoPhaseLockingEngine implements TransactionEngine {
 
   private dispatch(event: TwoPhaseLockingEvent): void {
     for (const effect of this.node.handle(event)) this.execute(effect);
+    if (this.drainedWaiters.length > 0 && this.node.decidedCount === 0) {
+      const waiters = this.drainedWaiters;
+      this.drainedWaiters = [];
+      for (const waiter of waiters) waiter();
+    }
+  }
+
+  /** Resolves once a view is installed (at once if one is); false if none was within `VALIDATING_WAIT_MS`. */
+  private whenInstalled(): Promise<boolean> {
+    if (!this.node.stopped) return Promise.resolve(true);
+    return new Promise((resolve) => {
+      const timer = setTimeout(() => {
+        this.installedWaiters = this.installedWaiters.filter((waiter) => waiter !== done);
+        resolve(false);
+      }, VALIDATING_WAIT_MS);
+      const done = (): void => {
+        clearTimeout(timer);
+        resolve(true);
+      };
+      this.installedWaiters.push(done);
+    });
   }
 
   private execute(effect: TwoPhaseLockingEffect): void {
@@ -124,7 +156,7 @@ export class TwoPhaseLockingEngine implements TransactionEngine {
         void this.requestLocks(effect);
         return;
       case 'send-release':
-        void this.releaseAt(effect.to, effect.txid);
+        void this.releaseAt(effect.to, effect.epoch, effect.txid);
         return;
       case 'lock-answered': {
         const reply = this.lockReplies.get(effect.txid);
@@ -139,10 +171,18 @@ export class TwoPhaseLockingEngine implements TransactionEngine {
         void this.runBlock(effect.txid);
         return;
       case 'apply':
+        this.applying.set(effect.txid, effect.ts[0]);
         for (const replica of effect.replicas) {
           this.options.replicas.apply(replica, effect.ts, effect.writes).then(
             () => this.dispatch({ type: 'replica-acked', txid: effect.txid, replica }),
-            (error: unknown) => this.giveUp(effect.txid, error),
+            (error: unknown) => {
+              if (!fenced(error)) return this.giveUp(effect.txid, error);
+              // This life was removed: the view keeper drops every transaction (the core's
+              // `removed`: no decided one releases its locks, its writes may still land), and
+              // this one ends with its outcome unknown if it is still there.
+              this.options.onFenced?.((error as Error).message);
+              this.giveUp(effect.txid, outcomeUnknown(this.options.id));
+            },
           );
         }
         return;
@@ -169,10 +209,17 @@ export class TwoPhaseLockingEngine implements TransactionEngine {
         attempt.reject(attempt.error ?? new Error(effect.detail));
         return;
       }
+      case 'outcome-unknown': {
+        const attempt = this.take(effect.txid);
+        this.options.logger.warn(`${effect.txid} (${formatTimestamp(effect.ts)}) was decided when this middleware was removed; its outcome is unknown`);
+        attempt.reject(outcomeUnknown(this.options.id));
+        return;
+      }
     }
   }
 
   private take(txid: TxnId): RunningAttempt {
+    this.applying.delete(txid);
     const attempt = this.attempts.get(txid);
     if (!attempt) invariantBroken(`2pl: an outcome for ${txid}, which this engine is not running`);
     this.attempts.delete(txid);
@@ -190,8 +237,9 @@ export class TwoPhaseLockingEngine implements TransactionEngine {
   private async requestLocks(effect: Extract<TwoPhaseLockingEffect, { type: 'send-lock-request' }>): Promise<void> {
     let event: TwoPhaseLockingEvent;
     try {
-      const reply = await this.options.peer(effect.to).request({ type: 'peer.lock', from: this.options.id, txid: effect.txid, ts: effect.ts, locks: effect.locks }, LOCK_WAIT_TIMEOUT_MS);
-      event = { type: 'lock-answer-received', txid: effect.txid, home: effect.to, answer: reply };
+      const reply = await this.options.peer(effect.to).request({ type: 'peer.lock', from: this.options.id, epoch: effect.epoch, txid: effect.txid, ts: effect.ts, locks: effect.locks }, LOCK_WAIT_TIMEOUT_MS);
+      // The answer to a request is of the request's epoch.
+      event = { type: 'lock-answer-received', epoch: effect.epoch, txid: effect.txid, home: effect.to, answer: reply };
     } catch (error) {
       if (!isUnavailableError(error)) return this.giveUp(effect.txid, error);
       event = { type: 'home-unavailable', txid: effect.txid, home: effect.to, detail: `MIDDLEWARE${effect.to}, home of ${effect.locks[0]!.key}, is unavailable: ${error.message}` };
@@ -200,10 +248,10 @@ export class TwoPhaseLockingEngine implements TransactionEngine {
   }
 
   /** Releases txid's locks at one home; retried, since a lock left behind blocks others. */
-  private async releaseAt(home: number, txid: TxnId): Promise<void> {
+  private async releaseAt(home: number, epoch: number, txid: TxnId): Promise<void> {
     for (let attempt = 1; attempt <= RELEASE_ATTEMPTS_MAX; attempt++) {
       try {
-        await this.options.peer(home).request({ type: 'peer.release', from: this.options.id, txid }, RELEASE_TIMEOUT_MS);
+        await this.options.peer(home).request({ type: 'peer.release', from: this.options.id, epoch, txid }, RELEASE_TIMEOUT_MS);
         return;
       } catch (error) {
         if (attempt === RELEASE_ATTEMPTS_MAX) this.options.logger.error(`could not release ${txid}'s locks at MIDDLEWARE${home}: ${(error as Error).message}`);
@@ -260,11 +308,11 @@ export class TwoPhaseLockingEngine implements TransactionEngine {
       return new Promise<LockAnswer>((resolve) => {
         // Set before the request goes in: the answer may come at once.
         this.lockReplies.set(request.txid, resolve);
-        this.dispatch({ type: 'lock-requested', from: request.from, txid: request.txid, ts: request.ts, locks: request.locks });
+        this.dispatch({ type: 'lock-requested', from: request.from, epoch: request.epoch, txid: request.txid, ts: request.ts, locks: request.locks });
       });
     }
     if (request.type === 'peer.release') {
-      this.dispatch({ type: 'released', txid: request.txid });
+      this.dispatch({ type: 'released', epoch: request.epoch, txid: request.txid });
       return Promise.resolve({});
     }
     return undefined;
@@ -274,21 +322,39 @@ export class TwoPhaseLockingEngine implements TransactionEngine {
     return this.node.clock.value;
   }
 
-  memberJoined(member: number, clock: number): void {
-    this.dispatch({ type: 'member-joined', member, clock });
-    if (member !== this.options.id) this.memberSet.add(member);
+  /**
+   * Installing a view, step one at this member (docs/design.md, "Strict 2PL under the same
+   * views"): the core restarts every undecided transaction and begins none; resolves with the
+   * clock once every decided one is on every replica.
+   */
+  async stop(): Promise<number> {
+    this.dispatch({ type: 'view-stop' });
+    if (this.node.decidedCount > 0) await new Promise<void>((resolve) => this.drainedWaiters.push(resolve));
+    return this.node.clock.value;
   }
 
-  memberLeft(member: number): void {
-    this.memberSet.delete(member);
+  /** Installing a view, last step: homes over its members, empty lock tables, the clock past `clock`; transactions begin again. */
+  install(view: View, clock: number): void {
+    this.dispatch({ type: 'view-install', epoch: view.epoch, members: view.members.map((member) => member.id), clock });
+    if (this.node.stopped) return;
+    const waiters = this.installedWaiters;
+    this.installedWaiters = [];
+    for (const waiter of waiters) waiter();
   }
 
-  joined(): void {
-    // Nothing to learn: locks are homed by the cluster file's fixed list.
+  /** Every transaction of this life is dropped: the undecided run again in its next life, the decided end with TXN_OUTCOME_UNKNOWN. */
+  removed(): void {
+    this.dispatch({ type: 'removed' });
+  }
+
+  watermark(): number {
+    let least = this.node.clock.value;
+    for (const counter of this.applying.values()) least = Math.min(least, counter - 1);
+    return least;
   }
 
   members(): number[] {
-    return [...this.memberSet].sort((a, b) => a - b);
+    return this.node.memberIds.filter((id) => id !== this.options.id);
   }
 
   busy(): boolean {
@@ -302,4 +368,12 @@ export class TwoPhaseLockingEngine implements TransactionEngine {
   status(): EngineStatus {
     return { clock: this.node.clock.value, commits: this.node.commits, aborts: this.node.aborts, inFlight: this.running, members: this.members(), lockedKeys: this.node.home.table.lockedKeyCount };
   }
+}
+
+function outcomeUnknown(id: number): OccdbError {
+  return new OccdbError('TXN_OUTCOME_UNKNOWN', `MIDDLEWARE${id} was removed from the cluster after deciding to commit this transaction; it may or may not have committed: read its entries to know`);
+}
+
+function fenced(error: unknown): boolean {
+  return error instanceof OccdbError && error.code === 'FENCED';
 }

@@ -44,6 +44,11 @@ export class FinishedWrites {
     this.unknownUpTo = clock;
   }
 
+  /** True once `joined` was called: this middleware vouches for reads above its first clock. */
+  get hasJoined(): boolean {
+    return this.unknownUpTo !== null;
+  }
+
   /**
    * A member left: what it remembered of its finished writes is gone. Each of them was seen
    * by this middleware (in its VALIDATE, or in the clock of a JOIN answer), so its counter is

@@ -13,33 +13,56 @@ import { decideVote, type Vote, type VoteRequest } from './vote.js';
 import type { Key, MiddlewareId, ReadSet, ReplicaId, TxnId, Write } from '../transaction/types.js';
 import { invariantBroken } from '../errors/invariant.js';
 
-export type AbortReason = 'vote-no' | 'vote-timeout' | 'stale-read' | 'replica-unavailable';
+/**
+ * `view-change`: a view is being installed (undecided transactions abort and run again once it
+ * is); `removed`: a newer view removed this middleware.
+ */
+export type AbortReason = 'vote-no' | 'vote-timeout' | 'stale-read' | 'replica-unavailable' | 'view-change' | 'removed';
 
 export type OccEvent =
   | ReadEvent
   | { type: 'commit-requested'; txid: TxnId; readSet: ReadSet; writes: Write[] }
   /** `nowMs`: when the request arrived (a remote writer voted for is remembered from then on). */
-  | { type: 'vote-requested'; from: MiddlewareId; txid: TxnId; ts: Timestamp; readSet: ReadSet; writeKeys: Key[]; nowMs: number }
+  | { type: 'vote-requested'; from: MiddlewareId; epoch: number; txid: TxnId; ts: Timestamp; readSet: ReadSet; writeKeys: Key[]; nowMs: number }
   | { type: 'vote-received'; txid: TxnId; voter: MiddlewareId; vote: 'yes' | 'check' | 'no' | 'timeout'; clock?: number }
   | { type: 'versions-read'; txid: TxnId; versions: Timestamp[] }
   | { type: 'versions-failed'; txid: TxnId }
   | { type: 'replica-acked'; txid: TxnId; replica: ReplicaId }
-  | { type: 'member-joined'; member: MiddlewareId; clock: number }
-  | { type: 'member-left'; member: MiddlewareId }
-  /** This middleware's own JOIN is complete: from now on it may vouch for reads. */
-  | { type: 'joined' };
+  /** A read-only transaction's confirmation that this node was still a member after its last vote (or its failure). */
+  | { type: 'confirmed'; txid: TxnId }
+  | { type: 'confirm-failed'; txid: TxnId }
+  /**
+   * A view is being installed: stop validating in this one. Undecided transactions abort, votes
+   * asked are answered NO; decided ones go on to finish (the installer waits for them).
+   */
+  | { type: 'view-stop' }
+  /**
+   * Validate in view `epoch` with these `members` (this node among them), after moving the
+   * clock past `clock`. `replaced`: a member of the previous view is not in this one (removed,
+   * or replaced by a new life), so what it remembered of its finished writes is gone.
+   */
+  | { type: 'view-install'; epoch: number; members: MiddlewareId[]; clock: number; replaced: boolean }
+  /**
+   * A newer view removed this node: it drops every transaction. Decided ones may or may not be
+   * completed by the recovery of the view that removed it: their outcome is unknown.
+   */
+  | { type: 'removed' };
 
 export type OccEffect =
   | ReadEffect
-  | { type: 'send-validate'; to: MiddlewareId[]; txid: TxnId; ts: Timestamp; readSet: ReadSet; writeKeys: Key[] }
+  | { type: 'send-validate'; to: MiddlewareId[]; epoch: number; txid: TxnId; ts: Timestamp; readSet: ReadSet; writeKeys: Key[] }
   /** This node's vote on `txid`, for the coordinator `to` (possibly given later than the request: deferred). */
   | { type: 'vote'; txid: TxnId; to: MiddlewareId; vote: 'yes' | 'check' | 'no'; clock: number }
   | { type: 'read-versions'; txid: TxnId; keys: Key[] }
   | { type: 'apply'; txid: TxnId; ts: Timestamp; writes: Write[]; replicas: ReplicaId[] }
+  /** Ask the databases whether this node is still a member, after the last vote of a read-only transaction. */
+  | { type: 'confirm'; txid: TxnId }
   | { type: 'committed'; txid: TxnId; ts: Timestamp }
-  | { type: 'aborted'; txid: TxnId; ts: Timestamp; reason: AbortReason; detail: string };
+  | { type: 'aborted'; txid: TxnId; ts: Timestamp; reason: AbortReason; detail: string }
+  /** A decided transaction dropped when this node was removed: it may or may not be completed. */
+  | { type: 'outcome-unknown'; txid: TxnId; ts: Timestamp };
 
-type Phase = 'voting' | 'checking-versions' | 'applying';
+type Phase = 'voting' | 'checking-versions' | 'confirming' | 'applying';
 
 interface Coordinated {
   txid: TxnId;
@@ -68,6 +91,10 @@ export interface Faults {
    * even when the replica's wait ran out and it gave an older one (at-least taken as a promise).
    */
   trustAwaitedVersions?: boolean;
+  /** Votes do not wait for this node's decided but unfinished writes they read (recovery could still drop them). */
+  skipFinishedWait?: boolean;
+  /** A read-only transaction commits without asking the databases whether this node is still a member. */
+  skipReadConfirmation?: boolean;
 }
 
 export interface OccNodeOptions {
@@ -78,8 +105,12 @@ export interface OccNodeOptions {
   faults?: Faults;
   /** How many keys' finished writes a voter remembers (FinishedWrites). */
   finishedWritesMax?: number;
-  /** True when the node starts as a member already (tests, the simulation's initial nodes). */
+  /**
+   * True when the node starts as a member of view `epoch` already (tests, the simulation's
+   * initial nodes); otherwise it validates nothing until a view is installed.
+   */
   joined?: boolean;
+  epoch?: number;
   /**
    * Instead of voting NO at once because of one of its in-flight transactions still being
    * validated, a voter waits until that transaction is decided and decides then (the design
@@ -124,6 +155,9 @@ export class OccNode {
   private readonly coordinated = new Map<TxnId, Coordinated>();
   private readonly faults: Faults;
   private readonly reads: ReadPath;
+  private epochNow: number;
+  /** True until a view is installed, and while one is being installed, or after removal. */
+  private stoppedNow: boolean;
   commits = 0;
   aborts = 0;
 
@@ -136,6 +170,8 @@ export class OccNode {
     this.finished = new FinishedWrites(options.finishedWritesMax ?? FINISHED_WRITES_MAX_DEFAULT);
     this.deferVotes = options.deferVotes ?? true;
     if (options.joined) this.finished.joined(this.clock.value);
+    this.epochNow = options.epoch ?? 0;
+    this.stoppedNow = !options.joined;
     this.reads = new ReadPath(this, this.clock, {
       readWaitMs: options.readWaitMs,
       remoteWritersMax: options.remoteWritersMax,
@@ -146,6 +182,16 @@ export class OccNode {
     if (this.replicas.length === 0) invariantBroken('a middleware needs at least one replica');
   }
 
+  /** The epoch of the view this node validates in (or last did). */
+  get epoch(): number {
+    return this.epochNow;
+  }
+
+  /** True while this node validates nothing: before its first view, while one is installed, after removal. */
+  get stopped(): boolean {
+    return this.stoppedNow;
+  }
+
   /** The middlewares whose votes a commit needs now, this one excluded. */
   get memberIds(): MiddlewareId[] {
     return [...this.members].sort((a, b) => a - b);
@@ -153,6 +199,13 @@ export class OccNode {
 
   get replicaIds(): ReplicaId[] {
     return [...this.replicas];
+  }
+
+  /** The smallest timestamp counter of a transaction this node coordinates and has not finished; above the clock when none. */
+  unfinishedCounterMin(): number {
+    let least = this.clock.value + 1;
+    for (const txn of this.coordinated.values()) least = Math.min(least, txn.ts[0]);
+    return least;
   }
 
   /** Transactions this node coordinates that have not reached an outcome. */
@@ -220,14 +273,20 @@ export class OccNode {
       case 'versions-read': return this.onVersionsRead(event);
       case 'versions-failed': return this.abortIfChecking(event.txid, 'replica-unavailable', 'no replica answered the version check');
       case 'replica-acked': return this.onReplicaAcked(event);
-      case 'member-joined': return this.onMemberJoined(event);
-      case 'member-left': return this.onMemberLeft(event);
-      case 'joined': this.finished.joined(this.clock.value); return [];
+      case 'confirmed': return this.onConfirmed(event.txid);
+      case 'confirm-failed': return this.abortIf(event.txid, 'confirming', 'replica-unavailable', 'the databases did not confirm this middleware is still a member');
+      case 'view-stop': return this.onViewStop();
+      case 'view-install': return this.onViewInstall(event);
+      case 'removed': return this.onRemoved();
     }
   }
 
   private onCommitRequested(event: Extract<OccEvent, { type: 'commit-requested' }>): OccEffect[] {
     if (this.coordinated.has(event.txid)) invariantBroken(`occ: ${event.txid} asked to commit twice`);
+    if (this.stoppedNow) {
+      this.aborts += 1;
+      return [{ type: 'aborted', txid: event.txid, ts: [this.clock.value, this.id], reason: 'view-change', detail: `MIDDLEWARE${this.id} is not validating (a view is being installed)` }];
+    }
     const ts = this.clock.tick();
     const writeKeys = event.writes.map((write) => write.key);
     const txn: Coordinated = {
@@ -255,7 +314,7 @@ export class OccNode {
       return this.abort(txn, 'vote-no', `MIDDLEWARE${this.id} has ${why}`);
     }
     const others = [...txn.votesAwaited].filter((member) => member !== this.id);
-    const effects: OccEffect[] = others.length > 0 ? [{ type: 'send-validate', to: others, txid: txn.txid, ts, readSet: event.readSet, writeKeys }] : [];
+    const effects: OccEffect[] = others.length > 0 ? [{ type: 'send-validate', to: others, epoch: this.epochNow, txid: txn.txid, ts, readSet: event.readSet, writeKeys }] : [];
     return [...effects, ...this.route(ownVote)];
   }
 
@@ -264,23 +323,54 @@ export class OccNode {
     // larger timestamp than the request (case 1 of the serializability argument).
     this.clock.observe(event.ts);
     this.reads.observeTime(event.nowMs);
+    // A coordinator in another view, or a view being installed: nothing validates across a
+    // view change (an undecided transaction aborts and runs again in the new view).
+    if (this.stoppedNow || event.epoch !== this.epochNow) return [{ type: 'vote', txid: event.txid, to: event.from, vote: 'no', clock: this.clock.value }];
     return this.route(this.decideOrDefer(event));
   }
 
   /** A vote now, or none yet when it must wait for one of this node's in-flight transactions. */
   private decideOrDefer(request: VoteAsked): OccEffect[] {
+    if (this.stoppedNow) return [{ type: 'vote', txid: request.txid, to: request.from, vote: 'no', clock: this.clock.value }];
     const vote = this.vote(request);
-    if (vote.vote === 'no' && vote.conflict.txid && this.deferVotes && this.deferredCount < DEFERRED_VOTES_MAX && this.undecided(vote.conflict.txid)) {
-      const waiting = this.deferredVotes.get(vote.conflict.txid);
-      if (waiting) waiting.push(request);
-      else this.deferredVotes.set(vote.conflict.txid, [request]);
-      this.deferredCount += 1;
-      return [];
+    if (vote.vote === 'no' && vote.conflict.txid && this.deferVotes && this.undecided(vote.conflict.txid)) {
+      if (this.defer(vote.conflict.txid, request)) return [];
+    }
+    // The request read a write of this node's that is decided but not yet on every database: if
+    // this node died now, recovery would drop that write if it had landed nowhere, and the
+    // request would have read a value that never existed. So the vote waits until it is finished.
+    if (vote.vote !== 'no' && !this.faults.skipFinishedWait) {
+      const writer = this.unfinishedWriterRead(request.readSet);
+      if (writer !== undefined) {
+        if (this.defer(writer, request)) return [];
+        return [{ type: 'vote', txid: request.txid, to: request.from, vote: 'no', clock: this.clock.value }];
+      }
     }
     // Another middleware's transaction that may commit now: reads of its keys will ask the
     // replicas for its version. Not after NO: that transaction will not commit.
     if (vote.vote !== 'no' && request.from !== this.id) this.reads.remoteWriterVoted(request.writeKeys, request.ts, request.nowMs);
     return [{ type: 'vote', txid: request.txid, to: request.from, vote: vote.vote, clock: this.clock.value }];
+  }
+
+  /** Parks `request` until `txid` resolves; false when too many votes wait already. */
+  private defer(txid: TxnId, request: VoteAsked): boolean {
+    if (this.deferredCount >= DEFERRED_VOTES_MAX) return false;
+    const waiting = this.deferredVotes.get(txid);
+    if (waiting) waiting.push(request);
+    else this.deferredVotes.set(txid, [request]);
+    this.deferredCount += 1;
+    return true;
+  }
+
+  /** A transaction of this node, decided and not finished, whose write the read set read (at its timestamp). */
+  private unfinishedWriterRead(readSet: ReadSet): TxnId | undefined {
+    for (const [key, versionRead] of readSet) {
+      for (const writer of this.inFlight.writersOf(key)) {
+        if (!timestampsEqual(writer.ts, versionRead)) continue;
+        if (this.coordinated.get(writer.txid)?.phase === 'applying') return writer.txid;
+      }
+    }
+    return undefined;
   }
 
   /** Votes for this node's own transactions are taken in here; the others go out as effects. */
@@ -351,13 +441,29 @@ export class OccNode {
   }
 
   private abortIfChecking(txid: TxnId, reason: AbortReason, detail: string): OccEffect[] {
+    return this.abortIf(txid, 'checking-versions', reason, detail);
+  }
+
+  private abortIf(txid: TxnId, phase: Phase, reason: AbortReason, detail: string): OccEffect[] {
     const txn = this.coordinated.get(txid);
-    if (!txn || txn.phase !== 'checking-versions') return [];
+    if (!txn || txn.phase !== phase) return [];
     return this.abort(txn, reason, detail);
   }
 
+  private onConfirmed(txid: TxnId): OccEffect[] {
+    const txn = this.coordinated.get(txid);
+    if (!txn || txn.phase !== 'confirming') return [];
+    return this.finish(txn);
+  }
+
   private commit(txn: Coordinated): OccEffect[] {
-    if (txn.writes.length === 0) return this.finish(txn);
+    if (txn.writes.length === 0) {
+      if (this.faults.skipReadConfirmation) return this.finish(txn);
+      // Only a member may report a commit: one removed meanwhile (paused, cut off) could have
+      // read from its memory what newer views have since overwritten.
+      txn.phase = 'confirming';
+      return [{ type: 'confirm', txid: txn.txid }];
+    }
     txn.phase = 'applying';
     txn.acksAwaited = new Set(this.replicas);
     const apply: OccEffect = { type: 'apply', txid: txn.txid, ts: txn.ts, writes: txn.writes, replicas: [...this.replicas] };
@@ -400,22 +506,60 @@ export class OccNode {
     return [{ type: 'aborted', txid: txn.txid, ts: txn.ts, reason, detail }, ...this.releaseDeferred(txn.txid), ...this.reads.writerDecided(txn.txid)];
   }
 
-  private onMemberJoined(event: Extract<OccEvent, { type: 'member-joined' }>): OccEffect[] {
+  private onViewStop(): OccEffect[] {
+    this.stoppedNow = true;
+    return [...this.abortUndecided('view-change', 'a view is being installed'), ...this.answerDeferredNo()];
+  }
+
+  private onViewInstall(event: Extract<OccEvent, { type: 'view-install' }>): OccEffect[] {
+    if (event.epoch < this.epochNow || (event.epoch === this.epochNow && !this.stoppedNow)) return [];
+    if (this.coordinated.size > 0) invariantBroken(`occ: view ${event.epoch} installed at MIDDLEWARE${this.id} with ${this.coordinated.size} transactions not finished`);
     this.clock.observe(event.clock);
-    if (event.member !== this.id) this.members.add(event.member);
-    // Transactions already voting do not wait for the newcomer: they were stamped before it
-    // joined, so everything it will stamp is larger and its coordinator will ask us.
+    this.members.clear();
+    for (const member of event.members) if (member !== this.id) this.members.add(member);
+    // The first view after a start: every write of an earlier life is at or below the INSTALL
+    // clock (which is above every database's largest version). Later: a removed member's
+    // finished writes are all at or below this clock too (they are on every database).
+    if (!this.finished.hasJoined) this.finished.joined(this.clock.value);
+    else if (event.replaced) this.finished.memberLeft(this.clock.value);
+    this.epochNow = event.epoch;
+    this.stoppedNow = false;
     return [];
   }
 
-  private onMemberLeft(event: Extract<OccEvent, { type: 'member-left' }>): OccEffect[] {
-    // Later transactions do not ask it. A vote already asked of it is still awaited: the
-    // leaver answers every request it received before it leaves, and that answer may be NO
-    // and may arrive after its LEAVE (the two travel on different connections). Counting it
-    // as YES would let a stale read through; if it never comes, the request times out (NO).
-    this.members.delete(event.member);
-    this.finished.memberLeft(this.clock.value);
-    return [];
+  private onRemoved(): OccEffect[] {
+    this.stoppedNow = true;
+    this.members.clear();
+    const effects = this.abortUndecided('removed', `MIDDLEWARE${this.id} was removed from the cluster`);
+    for (const txn of [...this.coordinated.values()]) {
+      this.coordinated.delete(txn.txid);
+      this.inFlight.remove(txn.txid);
+      effects.push({ type: 'outcome-unknown', txid: txn.txid, ts: txn.ts }, ...this.releaseDeferred(txn.txid), ...this.reads.writerDecided(txn.txid));
+    }
+    return [...effects, ...this.answerDeferredNo()];
+  }
+
+  /**
+   * Aborts every undecided transaction, each once and for `reason`. They leave the table before
+   * any is aborted: an abort releases the votes that waited for it, and this node's own NO on a
+   * later transaction of its own would otherwise abort that one first, as `vote-no`, and the
+   * loop would then abort it a second time.
+   */
+  private abortUndecided(reason: AbortReason, detail: string): OccEffect[] {
+    const undecided = [...this.coordinated.values()].filter((txn) => txn.phase !== 'applying');
+    for (const txn of undecided) this.coordinated.delete(txn.txid);
+    return undecided.flatMap((txn) => this.abort(txn, reason, detail));
+  }
+
+  /** Every vote still waiting is answered NO: this node validates nothing until the next view. */
+  private answerDeferredNo(): OccEffect[] {
+    const effects: OccEffect[] = [];
+    for (const [txid, waiting] of [...this.deferredVotes]) {
+      this.deferredVotes.delete(txid);
+      this.deferredCount -= waiting.length;
+      for (const request of waiting) effects.push(...this.route([{ type: 'vote', txid: request.txid, to: request.from, vote: 'no', clock: this.clock.value }]));
+    }
+    return effects;
   }
 
 }

@@ -24,6 +24,20 @@ interface Pending {
   timeoutMs: number;
 }
 
+/**
+ * A request that failed on this side of the wire, not by the remote's answer. `sent` is false
+ * when it never left (the connection could not be made, or this connection is closed), true
+ * when it was handed to the socket and no answer came (connection lost, timeout): the remote
+ * may then have acted on it. A caller that may retry elsewhere needs that difference (the
+ * client's failover); an error the remote answered with is a plain OccdbError.
+ */
+export class LinkError extends OccdbError {
+  constructor(code: 'NODE_UNAVAILABLE' | 'TIMEOUT', message: string, readonly sent: boolean, reason?: 'refused') {
+    super(code, message, reason);
+    this.name = 'LinkError';
+  }
+}
+
 export const REQUEST_TIMEOUT_MS_DEFAULT = 10_000;
 const CONNECT_TIMEOUT_MS = 5_000;
 const PENDING_REQUESTS_MAX = 100_000;
@@ -62,13 +76,13 @@ export class Connection implements RequestLink {
   /**
    * Sends `message` (an `id` is added) and resolves with the reply's result, parsed by the
    * result schema of its type (RESULT_SCHEMAS). Rejects with an OccdbError: the remote's own
-   * code, NODE_UNAVAILABLE when the connection cannot be made or is lost, TIMEOUT after
-   * `timeoutMs`, BAD_MESSAGE when the answer breaks its schema.
+   * code, BAD_MESSAGE when the answer breaks its schema, or a LinkError: NODE_UNAVAILABLE when
+   * the connection cannot be made (not sent) or is lost (sent), TIMEOUT after `timeoutMs` (sent).
    */
   async request<M extends OutgoingRequest>(message: M & { id?: never }, timeoutMs = REQUEST_TIMEOUT_MS_DEFAULT): Promise<ResultOf<M['type']>> {
-    if (this.closed) throw new OccdbError('NODE_UNAVAILABLE', `connection to ${this.label} is closed`);
+    if (this.closed) throw new LinkError('NODE_UNAVAILABLE', `connection to ${this.label} is closed`, false);
     if (this.pending.size >= PENDING_REQUESTS_MAX) {
-      throw new OccdbError('NODE_UNAVAILABLE', `too many requests in flight to ${this.label}`);
+      throw new LinkError('NODE_UNAVAILABLE', `too many requests in flight to ${this.label}`, false);
     }
     const writer = this.socket && this.writer ? this.writer : await this.connect();
     const id = this.nextId++;
@@ -86,7 +100,7 @@ export class Connection implements RequestLink {
   close(): void {
     this.closed = true;
     this.socket?.destroy();
-    this.failAll(new OccdbError('NODE_UNAVAILABLE', `connection to ${this.label} closed`));
+    this.failAll(new LinkError('NODE_UNAVAILABLE', `connection to ${this.label} closed`, true));
   }
 
   /** Makes sure the timeout timer fires by `deadlineMs`. */
@@ -112,7 +126,7 @@ export class Connection implements RequestLink {
         continue;
       }
       this.pending.delete(id);
-      waiter.reject(new OccdbError('TIMEOUT', `${this.label} did not answer ${waiter.type} within ${waiter.timeoutMs} ms`));
+      waiter.reject(new LinkError('TIMEOUT', `${this.label} did not answer ${waiter.type} within ${waiter.timeoutMs} ms`, true));
     }
     if (nextMs !== Infinity) this.armTimeout(nextMs);
   }
@@ -136,7 +150,7 @@ export class Connection implements RequestLink {
     }
     if (this.closed) {
       socket.destroy();
-      throw new OccdbError('NODE_UNAVAILABLE', `connection to ${this.label} is closed`);
+      throw new LinkError('NODE_UNAVAILABLE', `connection to ${this.label} is closed`, false);
     }
     const splitter = new LineSplitter(MESSAGE_BYTES_MAX, (line) => this.onLine(line), () => socket.destroy());
     socket.on('data', (chunk) => splitter.push(chunk));
@@ -145,18 +159,18 @@ export class Connection implements RequestLink {
       if (this.socket !== socket) return;
       this.socket = null;
       this.writer = null;
-      this.failAll(new OccdbError('NODE_UNAVAILABLE', `connection to ${this.label} was lost`));
+      this.failAll(new LinkError('NODE_UNAVAILABLE', `connection to ${this.label} was lost`, true));
     });
     this.socket = socket;
     this.writer = new CoalescingWriter(socket);
     return this.writer;
   }
 
-  private unreachable(error: unknown): OccdbError {
+  private unreachable(error: unknown): LinkError {
     const code = (error as NodeJS.ErrnoException).code;
     return code === 'ECONNREFUSED'
-      ? new OccdbError('NODE_UNAVAILABLE', `${this.label} refused the connection (not running?)`, 'refused')
-      : new OccdbError('NODE_UNAVAILABLE', `${this.label} is unreachable (${code ?? 'connect timeout'})`);
+      ? new LinkError('NODE_UNAVAILABLE', `${this.label} refused the connection (not running?)`, false, 'refused')
+      : new LinkError('NODE_UNAVAILABLE', `${this.label} is unreachable (${code ?? 'connect timeout'})`, false);
   }
 
   private onLine(line: string): void {

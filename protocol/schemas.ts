@@ -99,6 +99,18 @@ const id = z.number().int().nonnegative();
 export const PingRequest = z.object({ id, type: z.literal('ping') });
 export const StatusRequest = z.object({ id, type: z.literal('status') });
 
+// Choosing a view: the Paxos messages a proposing middleware sends to the databases, its
+// acceptors. protocol/ may not import view/, so these shapes are written out again here; a test
+// checks at compile time that they are exactly view/types.ts's Ballot, Member and View and that
+// the results are exactly the acceptor's answers (view/acceptor.ts).
+const nodeId = z.number().int().positive().max(1_000_000);
+const epoch = z.number().int().nonnegative().max(Number.MAX_SAFE_INTEGER);
+/** `"<boot>.<nonce>"`, as view/types.ts's makeIncarnation writes it. */
+export const IncarnationSchema = z.string().max(100).regex(/^\d+\.[0-9A-Za-z]+$/, 'not an incarnation');
+export const BallotSchema = z.object({ round: z.number().int().nonnegative().max(Number.MAX_SAFE_INTEGER), proposer: nodeId, incarnation: IncarnationSchema });
+export const MemberSchema = z.object({ id: nodeId, incarnation: IncarnationSchema });
+const NodeIdListSchema = z.array(nodeId).max(1_000);
+export const ViewSchema = z.object({ epoch, members: z.array(MemberSchema).max(1_000), replicas: NodeIdListSchema, joining: NodeIdListSchema });
 // database
 /** The longest a read may ask its database to wait for the versions it needs. */
 export const READ_WAIT_MS_MAX = 1_000;
@@ -113,20 +125,56 @@ export const DbReadRequest = z.object({
    */
   atLeast: z.array(z.tuple([KeySchema, TimestampSchema])).max(KEYS_PER_REQUEST_MAX).optional(),
   waitMs: z.number().int().min(0).max(READ_WAIT_MS_MAX).optional(),
+  /**
+   * The middleware reading, as `(id, incarnation)`: fenced like an APPLY (refused with FENCED
+   * unless a member of the newest view the database accepted). Absent: an operator's read
+   * (`occdb verify`, tests), not fenced.
+   */
+  from: MemberSchema.optional(),
 });
-export const DbVersionsRequest = z.object({ id, type: z.literal('db.versions'), keys: KeyListSchema });
+export const DbVersionsRequest = z.object({ id, type: z.literal('db.versions'), keys: KeyListSchema, from: MemberSchema.optional() });
+/** One transaction's writes, and who coordinated it (fenced: refused with FENCED unless a member of the newest view accepted). */
 export const DbApplyRequest = z.object({
   id,
   type: z.literal('db.apply'),
+  from: MemberSchema,
   ts: TimestampSchema,
   writes: z.array(WriteSchema).max(KEYS_PER_REQUEST_MAX),
 });
-/** Several APPLYs in one message, applied in the order given (as one group, one sync). */
+/**
+ * Several APPLYs of one coordinator in one message, applied in the order given (as one group,
+ * one sync). `watermark`: every transaction of `from` with a timestamp counter at or below it
+ * is on every database of its view, so its recent-commits records may go.
+ */
 export const DbApplyBatchRequest = z.object({
   id,
   type: z.literal('db.apply-batch'),
+  from: MemberSchema,
+  watermark: z.number().int().nonnegative().max(Number.MAX_SAFE_INTEGER).optional(),
   applies: z.array(z.object({ ts: TimestampSchema, writes: z.array(WriteSchema).max(KEYS_PER_REQUEST_MAX) })).min(1).max(1_000),
 });
+/**
+ * Recovery, step one: the recent-commits records of every coordinator that is not in
+ * `members` (the new view's), and the largest version stored, for the INSTALL clock.
+ */
+export const DbCommitsRequest = z.object({ id, type: z.literal('db.commits'), from: MemberSchema, members: z.array(MemberSchema).max(1_000) });
+/** A stored entry with its key: what recovery copies from one database to the others. */
+export const KeyedEntrySchema = EntrySchema.extend({ key: KeySchema });
+/**
+ * Recovery, step two: `entries` written under the Thomas rule key by key (each at its own
+ * version), and the recent-commits records `drop` removed, in one synced batch. Fenced.
+ */
+export const DbRecoverRequest = z.object({
+  id,
+  type: z.literal('db.recover'),
+  from: MemberSchema,
+  entries: z.array(KeyedEntrySchema).max(KEYS_PER_REQUEST_MAX),
+  drop: z.array(TimestampSchema).max(KEYS_PER_REQUEST_MAX),
+});
+/** Answers {} only while `from` is a member of the newest view accepted (else FENCED): a read-only commit's confirmation. */
+export const DbConfirmRequest = z.object({ id, type: z.literal('db.confirm'), from: MemberSchema });
+/** The newest chosen view this database knows, and the value it accepted for the epoch after, if any. */
+export const DbViewRequest = z.object({ id, type: z.literal('db.view') });
 export const DbScanRequest = z.object({
   id,
   type: z.literal('db.scan'),
@@ -134,18 +182,6 @@ export const DbScanRequest = z.object({
   limit: z.number().int().positive().max(10_000),
 });
 
-// Choosing a view: the Paxos messages a proposing middleware sends to the databases, its
-// acceptors. protocol/ may not import view/, so these shapes are written out again here; a test
-// checks at compile time that they are exactly view/types.ts's Ballot, Member and View and that
-// the results are exactly the acceptor's answers (view/acceptor.ts).
-const nodeId = z.number().int().positive().max(1_000_000);
-const epoch = z.number().int().nonnegative().max(Number.MAX_SAFE_INTEGER);
-/** `"<boot>.<nonce>"`, as view/types.ts's makeIncarnation writes it. */
-export const IncarnationSchema = z.string().max(100).regex(/^\d+\.[0-9A-Za-z]+$/, 'not an incarnation');
-export const BallotSchema = z.object({ round: z.number().int().nonnegative().max(Number.MAX_SAFE_INTEGER), proposer: nodeId, incarnation: IncarnationSchema });
-export const MemberSchema = z.object({ id: nodeId, incarnation: IncarnationSchema });
-const NodeIdListSchema = z.array(nodeId).max(1_000);
-export const ViewSchema = z.object({ epoch, members: z.array(MemberSchema).max(1_000), replicas: NodeIdListSchema, joining: NodeIdListSchema });
 export const DbPrepareRequest = z.object({ id, type: z.literal('db.prepare'), epoch, ballot: BallotSchema });
 export const DbAcceptRequest = z.object({ id, type: z.literal('db.accept'), epoch, ballot: BallotSchema, view: ViewSchema });
 /** A proposer tells a database which view was chosen; an older or already known one changes nothing. */
@@ -153,7 +189,7 @@ export const DbChosenRequest = z.object({ id, type: z.literal('db.chosen'), view
 
 export const DatabaseRequestSchema = compiled(z.discriminatedUnion('type', [
   PingRequest, StatusRequest, DbReadRequest, DbVersionsRequest, DbApplyRequest, DbApplyBatchRequest, DbScanRequest,
-  DbPrepareRequest, DbAcceptRequest, DbChosenRequest,
+  DbPrepareRequest, DbAcceptRequest, DbChosenRequest, DbCommitsRequest, DbRecoverRequest, DbConfirmRequest, DbViewRequest,
 ]));
 export type DatabaseRequest = z.infer<typeof DatabaseRequestSchema>;
 
@@ -181,6 +217,12 @@ export const DbPrepareResult = compiled(z.union([
 export const DbAcceptResult = compiled(z.union([z.object({ type: z.literal('accepted'), epoch, ballot: BallotSchema }), ...RefusedResults]));
 /** The epoch of the newest chosen view the database knows, after taking in the one sent. */
 export const DbChosenResult = compiled(z.object({ epoch }));
+/** One transaction in a database's recent-commits log: written in its APPLY's batch. */
+export const CommitRecordSchema = z.object({ ts: TimestampSchema, coordinator: MemberSchema, keys: KeyListSchema });
+export type CommitRecord = z.infer<typeof CommitRecordSchema>;
+export const DbCommitsResult = compiled(z.object({ records: z.array(CommitRecordSchema), maxVersion: TimestampSchema }));
+export const DbRecoverResult = compiled(z.object({ written: z.number().int().nonnegative(), dropped: z.number().int().nonnegative() }));
+export const DbViewResult = compiled(z.object({ chosen: ViewSchema, accepted: AcceptedValueSchema.nullable() }));
 
 // middleware, client port
 export const TxnRunRequest = z.object({
@@ -199,27 +241,42 @@ export const PeerValidateRequest = z.object({
   id,
   type: z.literal('peer.validate'),
   from: z.number().int().positive(),
+  /** The coordinator's installed view: a voter in another epoch answers NO. */
+  epoch,
   txid: z.string().max(100),
   ts: TimestampSchema,
   readSet: ReadSetSchema,
   writeKeys: KeyListSchema,
 });
-export const PeerJoinRequest = z.object({ id, type: z.literal('peer.join'), from: z.number().int().positive(), clock: z.number().int().nonnegative() });
-export const PeerLeaveRequest = z.object({ id, type: z.literal('peer.leave'), from: z.number().int().positive() });
+/**
+ * Failure detection: members ask each other a few times a second. The request carries the newest
+ * epoch the sender knows chosen (a receiver that knows less catches up), the answer the
+ * responder's installed epoch.
+ */
+export const PeerHeartbeatRequest = z.object({ id, type: z.literal('peer.heartbeat'), from: MemberSchema, epoch });
+/**
+ * Installing a chosen view, step one: the member stops validating in its old view (undecided
+ * transactions abort, decided ones are finished) and answers with its clock.
+ */
+export const PeerStopRequest = z.object({ id, type: z.literal('peer.stop'), from: MemberSchema, view: ViewSchema });
+/** Installing a chosen view, last step: the member moves its clock past `clock` and validates in `view`. */
+export const PeerInstallRequest = z.object({ id, type: z.literal('peer.install'), from: MemberSchema, view: ViewSchema, clock: z.number().int().nonnegative().max(Number.MAX_SAFE_INTEGER) });
 export const LockModeSchema = z.enum(['shared', 'exclusive']);
 /** 2PL: lock keys at their home middleware. Answered only when every lock is granted (or the requester must die). */
 export const PeerLockRequest = z.object({
   id,
   type: z.literal('peer.lock'),
   from: z.number().int().positive(),
+  /** The requester's view: a home in another one refuses (homes are computed over its members). */
+  epoch,
   txid: z.string().max(100),
   ts: TimestampSchema,
   locks: z.array(z.object({ key: KeySchema, mode: LockModeSchema })).max(KEYS_PER_REQUEST_MAX),
 });
 /** 2PL: release every lock a transaction holds or waits for at this home. */
-export const PeerReleaseRequest = z.object({ id, type: z.literal('peer.release'), from: z.number().int().positive(), txid: z.string().max(100) });
+export const PeerReleaseRequest = z.object({ id, type: z.literal('peer.release'), from: z.number().int().positive(), epoch, txid: z.string().max(100) });
 export const PeerRequestSchema = compiled(z.discriminatedUnion('type', [
-  PingRequest, StatusRequest, PeerValidateRequest, PeerJoinRequest, PeerLeaveRequest, PeerLockRequest, PeerReleaseRequest,
+  PingRequest, StatusRequest, PeerValidateRequest, PeerHeartbeatRequest, PeerStopRequest, PeerInstallRequest, PeerLockRequest, PeerReleaseRequest,
 ]));
 export const LockResult = compiled(z.union([
   z.object({ granted: z.literal(true), clock: z.number().int().nonnegative() }),
@@ -228,7 +285,8 @@ export const LockResult = compiled(z.union([
 export type PeerRequest = z.infer<typeof PeerRequestSchema>;
 
 export const VoteResult = compiled(z.object({ vote: z.enum(['yes', 'check', 'no']), clock: z.number().int().nonnegative() }));
-export const JoinResult = compiled(z.object({ clock: z.number().int().nonnegative(), members: z.array(z.number().int().positive()) }));
+export const HeartbeatResult = compiled(z.object({ from: MemberSchema, epoch }));
+export const StopResult = compiled(z.object({ clock: z.number().int().nonnegative() }));
 export const EmptyResult = compiled(z.object({}));
 
 /** What `status` returns, for every role. */
@@ -262,6 +320,12 @@ export const StatusResult = z.object({
   chosenEpoch: epoch.optional(),
   /** Database: the ballot it promised for the epoch after, if any. */
   promised: BallotSchema.nullable().optional(),
+  /** Middleware: this life's incarnation. */
+  incarnation: IncarnationSchema.optional(),
+  /** The installed view (middleware), or the newest chosen one (database). */
+  view: ViewSchema.optional(),
+  /** Middleware: members it suspects now (missed heartbeats), with why. */
+  suspected: z.array(z.object({ id: nodeId, why: z.string() })).optional(),
 });
 export type Status = z.infer<typeof StatusResult>;
 
@@ -297,11 +361,16 @@ export const RESULT_SCHEMAS = {
   'db.prepare': DbPrepareResult,
   'db.accept': DbAcceptResult,
   'db.chosen': DbChosenResult,
+  'db.commits': DbCommitsResult,
+  'db.recover': DbRecoverResult,
+  'db.confirm': EmptyResult,
+  'db.view': DbViewResult,
   'txn.run': TxnResultSchema,
   shutdown: EmptyResult,
   'peer.validate': VoteResult,
-  'peer.join': JoinResult,
-  'peer.leave': EmptyResult,
+  'peer.heartbeat': HeartbeatResult,
+  'peer.stop': StopResult,
+  'peer.install': EmptyResult,
   'peer.lock': LockResult,
   'peer.release': EmptyResult,
 } as const satisfies Record<RequestType, z.ZodType>;

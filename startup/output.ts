@@ -24,3 +24,22 @@ export function formatTable(header: readonly string[], rows: readonly (readonly 
 export function plural(count: number, noun: string): string {
   return `${count} ${noun}${count === 1 ? '' : 's'}`;
 }
+
+/**
+ * Pieces joined by spaces into lines of at most `width` characters, breaking only between
+ * pieces; continuation lines are indented by `indent`. A piece longer than a line gets one alone.
+ */
+export function wrapPieces(pieces: readonly string[], width: number, indent: number): string[] {
+  const lines: string[] = [];
+  let line = '';
+  for (const piece of pieces) {
+    if (line !== '' && line.length + 1 + piece.length > width) {
+      lines.push(line);
+      line = ' '.repeat(indent) + piece;
+    } else {
+      line = line === '' ? piece : `${line} ${piece}`;
+    }
+  }
+  if (line !== '') lines.push(line);
+  return lines;
+}

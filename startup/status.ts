@@ -1,10 +1,12 @@
 // occdb status: asks every process of the cluster for its status, all at once, each with a
-// short timeout, and prints one row per process.
+// short timeout, and prints one row per process; then, when the processes report views, the
+// newest installed view and how each process stands towards it (startup/status-view.ts).
 import { type ClusterFile } from '../cluster/cluster-file.js';
 import { Connection } from '../protocol/connection.js';
 import { type Status } from '../protocol/schemas.js';
 import { type ClusterNode, clusterNodes, formatPorts } from './nodes.js';
 import { type Output, formatTable } from './output.js';
+import { formatViewSection, reportsViews, viewStandings } from './status-view.js';
 
 const STATUS_TIMEOUT_MS = 2_000;
 
@@ -53,24 +55,39 @@ export function formatStatusTable(statuses: readonly NodeStatus[]): string[] {
   return formatTable(['NAME', 'HOST', 'PID', 'PORTS', 'STATE', 'CLOCK', 'COMMITS', 'ABORTS', 'IN-FLIGHT', 'MEMBERS', 'STRATEGY'], rows);
 }
 
+/** The classic output: the process table, then the view section when there is one. */
+export function formatStatus(statuses: readonly NodeStatus[]): string[] {
+  const view = formatViewSection(statuses);
+  return [...formatStatusTable(statuses), ...(view.length > 0 ? ['', ...view] : [])];
+}
+
+/**
+ * The `--json` document: one row per process with its raw status, and, when the processes
+ * report views, its standing towards the newest installed view as `viewStanding`.
+ */
+export function statusReport(statuses: readonly NodeStatus[]): object[] {
+  const standings = reportsViews(statuses) ? viewStandings(statuses) : undefined;
+  return statuses.map(({ node, state, status, problem }, index) => ({
+    name: node.name,
+    role: node.role,
+    id: node.id,
+    host: node.host,
+    pid: status?.pid ?? node.pid ?? null,
+    ports: node.ports,
+    state,
+    ...(status ? { status } : {}),
+    ...(problem ? { problem } : {}),
+    ...(standings ? { viewStanding: standings[index] } : {}),
+  }));
+}
+
 /** Prints the status of every process; returns true when all are up. */
 export async function runStatus(cluster: ClusterFile, json: boolean, output: Output): Promise<boolean> {
   const statuses = await collectStatus(cluster);
   if (json) {
-    const report = statuses.map(({ node, state, status, problem }) => ({
-      name: node.name,
-      role: node.role,
-      id: node.id,
-      host: node.host,
-      pid: status?.pid ?? node.pid ?? null,
-      ports: node.ports,
-      state,
-      ...(status ? { status } : {}),
-      ...(problem ? { problem } : {}),
-    }));
-    output.line(JSON.stringify(report, null, 2));
+    output.line(JSON.stringify(statusReport(statuses), null, 2));
   } else {
-    for (const line of formatStatusTable(statuses)) output.line(line);
+    for (const line of formatStatus(statuses)) output.line(line);
     for (const { node, problem } of statuses) if (problem) output.problem(`${node.name} is down: ${problem}`);
   }
   return statuses.every((s) => s.state === 'up');

@@ -114,7 +114,7 @@ test('outgoing requests are typed from the receivers\' schemas, and each answer 
   const typedAtCompileTime = async (connection: Connection): Promise<void> => {
     const read = await connection.request({ type: 'db.read', keys: ['a'] });
     read.entries satisfies Array<{ version: [number, number]; value?: unknown }>;
-    const vote = await connection.request({ type: 'peer.validate', from: 1, txid: 't', ts: [1, 1], readSet: [], writeKeys: [] });
+    const vote = await connection.request({ type: 'peer.validate', from: 1, epoch: 0, txid: 't', ts: [1, 1], readSet: [], writeKeys: [] });
     vote.vote satisfies 'yes' | 'check' | 'no';
     // @ts-expect-error: keys must be a list of entry names
     await connection.request({ type: 'db.read', keys: 5 });

@@ -31,6 +31,7 @@ function fakeReplica(readError?: Error) {
     },
     versions: async (keys: string[]) => keys.map((): Timestamp => [0, 0]),
     apply: (_replica: number, _ts: Timestamp, _writes: Write[]) => new Promise<void>((resolve) => held.push(resolve)),
+    confirm: async () => undefined,
   } as unknown as ReplicaSet;
   return { replicas, reads, releaseApplies: () => held.splice(0).forEach((resolve) => resolve()) };
 }
@@ -40,9 +41,8 @@ function coordinator(replicas: ReplicaSet): { node: Coordinator; voteYes: () => 
   const held: Array<(vote: { vote: 'yes'; clock: number }) => void> = [];
   const peer = { request: () => new Promise((resolve) => held.push(resolve)) } as unknown as Connection;
   const logger = createLogger({ name: 'MIDDLEWARE1', level: 'error', console: false });
-  const node = new Coordinator({ id: 1, replicas, peerConnection: () => peer, logger });
-  node.joined();
-  node.memberJoined(2, 0);
+  const node = new Coordinator({ id: 1, replicas, peerConnection: () => peer, logger, onFenced: () => undefined });
+  node.install(1, [1, 2], 0, false);
   return { node, voteYes: () => held.splice(0).forEach((resolve) => resolve({ vote: 'yes', clock: 0 })) };
 }
 
@@ -77,7 +77,7 @@ test('a replica error rejects the read with that error, and the core forgets the
 test('a peer\'s vote resolves with the core\'s answer, and a later read asks the replica for that writer\'s version', async (t) => {
   const { replicas, reads } = fakeReplica();
   const { node } = coordinator(replicas);
-  const vote = await node.vote({ from: 2, txid: '2.a.1', ts: [50, 2], readSet: [['x', [0, 0]]], writeKeys: ['x'] });
+  const vote = await node.vote({ from: 2, epoch: 1, txid: '2.a.1', ts: [50, 2], readSet: [['x', [0, 0]]], writeKeys: ['x'] });
   t.is(vote.vote, 'yes');
   await node.read(['x', 'y']);
   t.deepEqual(reads, [{ keys: ['x', 'y'], atLeast: [['x', [50, 2]]], waitMs: 5 }]);

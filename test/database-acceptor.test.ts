@@ -16,8 +16,8 @@ import type { BallotSchema, MemberSchema, ResultOf, ViewSchema } from '../protoc
 import { createLogger } from '../runtime/log.js';
 import { Acceptor, type AcceptorEffect } from '../view/acceptor.js';
 import type { Ballot, Member, View } from '../view/types.js';
-import type { GroupApply } from '../database/thomas.js';
-import { MemoryStore } from './helpers/memory-store.js';
+import { TEST_FROM } from './helpers/members.js';
+import { GatedStore, MemoryStore } from './helpers/memory-store.js';
 import { killProcess, spawnOccdb, waitForPing, writeTestCluster } from './helpers/processes.js';
 
 const STARTUP_TIMEOUT_MS = 30_000;
@@ -61,7 +61,7 @@ test('a promise survives kill -9 of the real process: after a restart a lower pr
   let connection = new Connection(endpoint);
   const promise = await connection.request({ type: 'db.prepare', epoch: 1, ballot: ballot(5) }, REPLY_TIMEOUT_MS);
   t.deepEqual(promise, { type: 'promise', epoch: 1, ballot: ballot(5), accepted: null });
-  await connection.request({ type: 'db.apply', ts: [10, 1], writes: [{ key: 'x', value: 7 }] }, REPLY_TIMEOUT_MS);
+  await connection.request({ type: 'db.apply', from: TEST_FROM, ts: [10, 1], writes: [{ key: 'x', value: 7 }] }, REPLY_TIMEOUT_MS);
   connection.close();
   await killProcess(first, 'SIGKILL');
 
@@ -108,28 +108,6 @@ test('a malformed prepare or accept gets BAD_MESSAGE naming the field', async (t
   t.regex(error.message, /at view\.epoch/);
 });
 
-/** A memory store whose APPLY groups wait for `release` and that logs what it writes, in order. */
-class GatedStore extends MemoryStore {
-  readonly log: string[] = [];
-  private gate: Promise<void> = Promise.resolve();
-  release: () => void = () => {};
-
-  hold(): void {
-    this.gate = new Promise((resolve) => { this.release = resolve; });
-  }
-
-  override async applyGroup(applies: readonly GroupApply[]): Promise<number[]> {
-    await this.gate;
-    this.log.push(`group ${applies.map((apply) => apply.ts[0]).join(',')}`);
-    return super.applyGroup(applies);
-  }
-
-  override async writeAcceptor(...args: Parameters<MemoryStore['writeAcceptor']>): Promise<void> {
-    this.log.push('acceptor');
-    return super.writeAcceptor(...args);
-  }
-}
-
 function newService(store: MemoryStore, acceptor = Acceptor.start(initialView({ middlewares: [{ id: 1 }], databases: [{ id: 1 }] }))): DatabaseService {
   const logger = createLogger({ name: 'test', level: 'error', console: false });
   return new DatabaseService('DATABASE1', store, logger, () => ({ role: 'database', id: 1, pid: process.pid, ports: {}, uptimeMs: 0 }), acceptor);
@@ -151,13 +129,14 @@ test('an accept is answered only after the APPLY admitted before it is written, 
   const service = newService(store);
   store.hold();
   const answered: string[] = [];
-  const before = service.handle({ id: 1, type: 'db.apply', ts: [1, 1], writes: [{ key: 'a', value: 1 }] }).then(() => answered.push('apply 1'));
-  const view: View = { epoch: 1, members: [{ id: 1, incarnation: '1.abc' }], replicas: [1], joining: [] };
+  const before = service.handle({ id: 1, type: 'db.apply', from: TEST_FROM, ts: [1, 1], writes: [{ key: 'a', value: 1 }] }).then(() => answered.push('apply 1'));
+  // The view keeps the APPLYs' coordinator: this test is about order, not fencing.
+  const view: View = { epoch: 1, members: [TEST_FROM], replicas: [1], joining: [] };
   const accept = service.handle({ id: 2, type: 'db.accept', epoch: 1, ballot: ballot(1), view }).then((result) => {
     answered.push('accept');
     return result;
   });
-  const after = service.handle({ id: 3, type: 'db.apply', ts: [2, 1], writes: [{ key: 'b', value: 2 }] }).then(() => answered.push('apply 2'));
+  const after = service.handle({ id: 3, type: 'db.apply', from: TEST_FROM, ts: [2, 1], writes: [{ key: 'b', value: 2 }] }).then(() => answered.push('apply 2'));
   await new Promise((resolve) => setTimeout(resolve, 20));
   t.deepEqual(answered, [], 'nothing is answered while the first group waits');
   store.release();

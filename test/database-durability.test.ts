@@ -7,6 +7,7 @@ import os from 'node:os';
 import path from 'node:path';
 import { databaseEndpoint } from '../cluster/cluster-file.js';
 import { Connection, type Endpoint } from '../protocol/connection.js';
+import { TEST_FROM } from './helpers/members.js';
 import { killProcess, spawnOccdb, waitForExit, waitForPing, writeTestCluster } from './helpers/processes.js';
 
 const STARTUP_TIMEOUT_MS = 30_000;
@@ -43,7 +44,7 @@ test('an APPLY acknowledged just before SIGKILL is there after restart', async (
     const connection = new Connection(endpoint);
     try {
       const writes = [{ key: 'counter', value: round }, { key: `round${round}`, value: 'here' }, { key: `round${round - 1}` }];
-      const acknowledged = await connection.request({ type: 'db.apply', ts: [round, 1], writes });
+      const acknowledged = await connection.request({ type: 'db.apply', from: TEST_FROM, ts: [round, 1], writes });
       child.kill('SIGKILL'); // The very moment the ack arrived.
       t.is(acknowledged.written, 3);
       await crash(child);
@@ -87,7 +88,7 @@ test('multi-key APPLYs interrupted by SIGKILL leave every key at the same versio
     for (let counter = 1; counter <= appliesMax && !killed; counter++) {
       const writes = keys.map((key) => ({ key, value: counter }));
       lastSentCounter = counter;
-      const request: Promise<void> = connection.request({ type: 'db.apply', ts: [counter, 1], writes }).then(
+      const request: Promise<void> = connection.request({ type: 'db.apply', from: TEST_FROM, ts: [counter, 1], writes }).then(
         () => {
           ackCount += 1;
           lastAckedCounter = Math.max(lastAckedCounter, counter);

@@ -5,6 +5,7 @@
 import test from 'ava';
 import { GROUP_LINGER_ARRIVALS_MIN, GROUP_LINGER_MS, RequestQueue, type QueueClock } from '../database/request-queue.js';
 import type { Timestamp } from '../timestamp/timestamp.js';
+import { TEST_FROM } from './helpers/members.js';
 
 interface Harness {
   queue: RequestQueue;
@@ -34,7 +35,7 @@ function harness(): Harness {
 let tsNext = 1;
 function apply(queue: RequestQueue, key = `k${tsNext}`): Promise<{ written: number }> {
   const ts: Timestamp = [tsNext++, 1];
-  return queue.apply(ts, [{ key, value: 'v' }]);
+  return queue.apply({ ts, writes: [{ key, value: 'v' }], from: TEST_FROM });
 }
 
 /** 100 APPLYs `gapMs` apart, each group let through at once: afterwards the queue sees a high arrival rate. */

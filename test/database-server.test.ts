@@ -11,6 +11,7 @@ import path from 'node:path';
 import { databaseEndpoint } from '../cluster/cluster-file.js';
 import { Connection, type Endpoint } from '../protocol/connection.js';
 import { MESSAGE_BYTES_MAX } from '../protocol/schemas.js';
+import { TEST_FROM } from './helpers/members.js';
 import { capturedOutput, killProcess, spawnOccdb, waitForExit, waitForPing, writeTestCluster } from './helpers/processes.js';
 
 const STARTUP_TIMEOUT_MS = 30_000;
@@ -127,9 +128,9 @@ test('garbage, unknown types and schema failures each get an error reply, and th
     t.like(await client.next(), { id: 6, ok: false, error: { code: 'UNKNOWN_MESSAGE' } });
     client.send(JSON.stringify({ id: 7, type: 'db.read', keys: ['9 is not a key'] }) + '\n');
     t.like(await client.next(), { id: 7, ok: false, error: { code: 'BAD_MESSAGE', message: 'db.read: not an entry name at keys.0' } });
-    client.send(JSON.stringify({ id: 8, type: 'db.apply', ts: [-1, 1], writes: [] }) + '\n');
+    client.send(JSON.stringify({ id: 8, type: 'db.apply', from: TEST_FROM, ts: [-1, 1], writes: [] }) + '\n');
     t.like(await client.next(), { id: 8, ok: false, error: { code: 'BAD_MESSAGE' } });
-    client.send(JSON.stringify({ id: 11, type: 'db.apply-batch', applies: [{ ts: [1, 1], writes: [{ key: 'fine', value: 1 }] }, { ts: [2, 1], writes: [{ value: 2 }] }] }) + '\n');
+    client.send(JSON.stringify({ id: 11, type: 'db.apply-batch', from: TEST_FROM, applies: [{ ts: [1, 1], writes: [{ key: 'fine', value: 1 }] }, { ts: [2, 1], writes: [{ value: 2 }] }] }) + '\n');
     t.like(await client.next(), { id: 11, ok: false, error: { code: 'BAD_MESSAGE', message: 'db.apply-batch: Invalid input: expected string, received undefined at applies.1.writes.0.key' } });
     client.send(JSON.stringify({ id: 9, type: 'db.scan', limit: 0 }) + '\n');
     t.like(await client.next(), { id: 9, ok: false, error: { code: 'BAD_MESSAGE' } });
@@ -158,8 +159,8 @@ test('requests on two connections are answered with their own ids and results', 
   const first = await RawClient.connect(shared.endpoint);
   const second = await RawClient.connect(shared.endpoint);
   try {
-    first.send(JSON.stringify({ id: 1, type: 'db.apply', ts: [1, 1], writes: [{ key: 'two_first', value: 'one' }] }) + '\n');
-    second.send(JSON.stringify({ id: 1, type: 'db.apply', ts: [1, 2], writes: [{ key: 'two_second', value: 'two' }] }) + '\n');
+    first.send(JSON.stringify({ id: 1, type: 'db.apply', from: TEST_FROM, ts: [1, 1], writes: [{ key: 'two_first', value: 'one' }] }) + '\n');
+    second.send(JSON.stringify({ id: 1, type: 'db.apply', from: TEST_FROM, ts: [1, 2], writes: [{ key: 'two_second', value: 'two' }] }) + '\n');
     t.deepEqual(await first.next(), { id: 1, ok: true, result: { written: 1 } });
     t.deepEqual(await second.next(), { id: 1, ok: true, result: { written: 1 } });
     // Same id on both connections, different keys: each connection gets its own answer.
@@ -180,7 +181,7 @@ test('a stored value may be any JSON value, and reads give it back unchanged', a
   const values = [0, -7, 'text', null, true, [1, 'two', [3]], { nested: { list: [1, null], flag: false } }];
   try {
     const writes = values.map((value, index) => ({ key: `json_value${index}`, value }));
-    await connection.request({ type: 'db.apply', ts: [1, 1], writes }, REPLY_TIMEOUT_MS);
+    await connection.request({ type: 'db.apply', from: TEST_FROM, ts: [1, 1], writes }, REPLY_TIMEOUT_MS);
     const { entries } = await connection.request({ type: 'db.read', keys: writes.map((write) => write.key) }, REPLY_TIMEOUT_MS);
     t.deepEqual(entries, values.map((value) => ({ version: [1, 1], value })));
   } finally {
@@ -194,7 +195,7 @@ test('many pipelined requests on two connections all get their own results', asy
   try {
     await Promise.all(Array.from({ length: requestCount }, (_, index) => {
       const connection = connections[index % 2]!;
-      return connection.request({ type: 'db.apply', ts: [index + 1, 1], writes: [{ key: `pipelined${index}`, value: index }] }, REPLY_TIMEOUT_MS);
+      return connection.request({ type: 'db.apply', from: TEST_FROM, ts: [index + 1, 1], writes: [{ key: `pipelined${index}`, value: index }] }, REPLY_TIMEOUT_MS);
     }));
     const keys = Array.from({ length: requestCount }, (_, index) => `pipelined${index}`);
     const reads = await Promise.all(Array.from({ length: requestCount }, (_, index) =>
@@ -210,11 +211,11 @@ test('many pipelined requests on two connections all get their own results', asy
 test('a read of a key an APPLY is writing sees that APPLY at once; a version re-read waits for it to be stored', async (t) => {
   const client = await RawClient.connect(shared.endpoint);
   try {
-    client.send(JSON.stringify({ id: 1, type: 'db.apply', ts: [1, 1], writes: [{ key: 'waited_for', value: 'old' }] }) + '\n');
+    client.send(JSON.stringify({ id: 1, type: 'db.apply', from: TEST_FROM, ts: [1, 1], writes: [{ key: 'waited_for', value: 'old' }] }) + '\n');
     t.deepEqual(await client.next(), { id: 1, ok: true, result: { written: 1 } });
     // One write: the APPLY is admitted first, then the reads of its key.
     client.send([
-      JSON.stringify({ id: 2, type: 'db.apply', ts: [2, 1], writes: [{ key: 'waited_for', value: 'new' }] }),
+      JSON.stringify({ id: 2, type: 'db.apply', from: TEST_FROM, ts: [2, 1], writes: [{ key: 'waited_for', value: 'new' }] }),
       JSON.stringify({ id: 3, type: 'db.read', keys: ['other_key', 'waited_for'] }),
       JSON.stringify({ id: 4, type: 'db.versions', keys: ['waited_for'] }),
       JSON.stringify({ id: 5, type: 'db.versions', keys: ['other_key'] }),
@@ -229,7 +230,7 @@ test('a read of a key an APPLY is writing sees that APPLY at once; a version re-
 
     // An older APPLY admitted after a newer one is stored changes nothing a read sees (Thomas rule).
     client.send([
-      JSON.stringify({ id: 6, type: 'db.apply', ts: [1, 2], writes: [{ key: 'waited_for', value: 'older' }] }),
+      JSON.stringify({ id: 6, type: 'db.apply', from: TEST_FROM, ts: [1, 2], writes: [{ key: 'waited_for', value: 'older' }] }),
       JSON.stringify({ id: 7, type: 'db.read', keys: ['waited_for'] }),
     ].join('\n') + '\n');
     const more = [await client.next(), await client.next()] as Array<{ id: number; result: unknown }>;
@@ -242,14 +243,14 @@ test('a read of a key an APPLY is writing sees that APPLY at once; a version re-
 test('a read that needs at least a version waits for the APPLY that brings it, or answers with what is there when its wait runs out', async (t) => {
   const client = await RawClient.connect(shared.endpoint);
   try {
-    client.send(JSON.stringify({ id: 1, type: 'db.apply', ts: [1, 1], writes: [{ key: 'awaited', value: 'old' }] }) + '\n');
+    client.send(JSON.stringify({ id: 1, type: 'db.apply', from: TEST_FROM, ts: [1, 1], writes: [{ key: 'awaited', value: 'old' }] }) + '\n');
     t.deepEqual(await client.next(), { id: 1, ok: true, result: { written: 1 } });
 
     // The read arrives first and waits (up to 10 s) for version 5.1; the APPLY then brings it.
     client.send(JSON.stringify({ id: 2, type: 'db.read', keys: ['awaited'], atLeast: [['awaited', [5, 1]]], waitMs: 1000 }) + '\n');
     client.send(JSON.stringify({ id: 3, type: 'db.read', keys: ['awaited'] }) + '\n');
     t.deepEqual(await client.next(), { id: 3, ok: true, result: { entries: [{ version: [1, 1], value: 'old' }] } }, 'a read without a version to wait for is answered at once');
-    client.send(JSON.stringify({ id: 4, type: 'db.apply', ts: [5, 1], writes: [{ key: 'awaited', value: 'new' }] }) + '\n');
+    client.send(JSON.stringify({ id: 4, type: 'db.apply', from: TEST_FROM, ts: [5, 1], writes: [{ key: 'awaited', value: 'new' }] }) + '\n');
     const replies = [await client.next(), await client.next()] as Array<{ id: number; result: unknown }>;
     const read = replies.find((reply) => reply.id === 2);
     t.deepEqual(read?.result, { entries: [{ version: [5, 1], value: 'new' }] });
@@ -297,7 +298,7 @@ test('SIGTERM stops the process with exit code 0, and its data is there on resta
   await waitForPing(endpoint, STARTUP_TIMEOUT_MS, child);
   const connection = new Connection(endpoint);
   try {
-    await connection.request({ type: 'db.apply', ts: [3, 1], writes: [{ key: 'kept', value: 3 }] }, REPLY_TIMEOUT_MS);
+    await connection.request({ type: 'db.apply', from: TEST_FROM, ts: [3, 1], writes: [{ key: 'kept', value: 3 }] }, REPLY_TIMEOUT_MS);
   } finally {
     connection.close();
   }

@@ -6,6 +6,7 @@ import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { Storage, isLockedError } from '../database/storage.js';
+import { TEST_FROM } from './helpers/members.js';
 
 const temporaryRoot = fs.mkdtempSync(path.join(os.tmpdir(), 'occdb-storage-'));
 let nextDirNumber = 0;
@@ -25,10 +26,10 @@ test('two APPLYs of the same keys converge in both arrival orders', async (t) =>
   const inOrder = await openFresh();
   const reversed = await openFresh();
   try {
-    t.is(await inOrder.apply(first.ts, first.writes), 2);
-    t.is(await inOrder.apply(second.ts, second.writes), 2);
-    t.is(await reversed.apply(second.ts, second.writes), 2);
-    t.is(await reversed.apply(first.ts, first.writes), 0, 'the older APPLY arrives late and writes nothing');
+    t.is(await inOrder.apply(first.ts, first.writes, TEST_FROM), 2);
+    t.is(await inOrder.apply(second.ts, second.writes, TEST_FROM), 2);
+    t.is(await reversed.apply(second.ts, second.writes, TEST_FROM), 2);
+    t.is(await reversed.apply(first.ts, first.writes, TEST_FROM), 0, 'the older APPLY arrives late and writes nothing');
     const expected = [{ version: [4, 2], value: 2 }, { version: [4, 2] }];
     t.deepEqual(await inOrder.read(['x', 'y']), expected);
     t.deepEqual(await reversed.read(['x', 'y']), expected);
@@ -43,9 +44,9 @@ test('applying the same APPLY twice changes nothing the second time', async (t) 
   const storage = await openFresh();
   try {
     const writes = [{ key: 'a', value: 10 }, { key: 'b', value: 20 }, { key: 'c' }];
-    t.is(await storage.apply([7, 3], writes), 3);
+    t.is(await storage.apply([7, 3], writes, TEST_FROM), 3);
     const before = await storage.scan(undefined, 100);
-    t.is(await storage.apply([7, 3], writes), 0);
+    t.is(await storage.apply([7, 3], writes, TEST_FROM), 0);
     t.deepEqual(await storage.scan(undefined, 100), before);
   } finally {
     await storage.close();
@@ -56,7 +57,7 @@ test('a batch of several keys is applied whole: every key gets version ts', asyn
   const storage = await openFresh();
   try {
     const keys = Array.from({ length: 50 }, (_, index) => `k${index}`);
-    t.is(await storage.apply([12, 2], keys.map((key, index) => ({ key, value: index }))), keys.length);
+    t.is(await storage.apply([12, 2], keys.map((key, index) => ({ key, value: index })), TEST_FROM), keys.length);
     const entries = await storage.read(keys);
     t.deepEqual(entries.map((entry) => entry.version), keys.map(() => [12, 2]));
     t.deepEqual(entries.map((entry) => entry.value), keys.map((_, index) => index));
@@ -69,8 +70,8 @@ test('a batch of several keys is applied whole: every key gets version ts', asyn
 test('a missing key reads as version zero without a value; a tombstone keeps its version', async (t) => {
   const storage = await openFresh();
   try {
-    await storage.apply([1, 1], [{ key: 'gone', value: 5 }]);
-    await storage.apply([2, 1], [{ key: 'gone' }]);
+    await storage.apply([1, 1], [{ key: 'gone', value: 5 }], TEST_FROM);
+    await storage.apply([2, 1], [{ key: 'gone' }], TEST_FROM);
     const [missing, gone] = await storage.read(['never', 'gone']);
     t.deepEqual(missing, { version: [0, 0] });
     t.false(Object.hasOwn(missing!, 'value'));
@@ -87,8 +88,8 @@ test('scan pages through every key in key order, tombstones included', async (t)
   const storage = await openFresh();
   try {
     const keys = ['b', 'a', 'd', 'c', 'e'];
-    await storage.apply([3, 1], keys.map((key) => ({ key, value: key.toUpperCase() })));
-    await storage.apply([4, 1], [{ key: 'c' }]);
+    await storage.apply([3, 1], keys.map((key) => ({ key, value: key.toUpperCase() })), TEST_FROM);
+    await storage.apply([4, 1], [{ key: 'c' }], TEST_FROM);
     const seen: unknown[] = [];
     let after: string | undefined;
     let pageCount = 0;
@@ -140,9 +141,9 @@ test('group commit: a group of APPLYs in one batch ends exactly as applying them
   const grouped = await openFresh();
   const oneByOne = await openFresh();
   try {
-    const writtenGrouped = await grouped.applyGroup(applies);
+    const writtenGrouped = await grouped.applyGroup(applies.map((apply) => ({ ...apply, from: TEST_FROM })));
     const writtenOneByOne: number[] = [];
-    for (const apply of applies) writtenOneByOne.push(await oneByOne.apply(apply.ts, apply.writes));
+    for (const apply of applies) writtenOneByOne.push(await oneByOne.apply(apply.ts, apply.writes, TEST_FROM));
     t.deepEqual(writtenGrouped, writtenOneByOne);
     t.deepEqual(writtenGrouped, [2, 0, 1, 0, 1], 'the older write of g and the repeated APPLY are skipped inside the group too');
     t.deepEqual(await grouped.read(['g', 'h', 'i']), await oneByOne.read(['g', 'h', 'i']));

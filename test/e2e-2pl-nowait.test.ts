@@ -5,6 +5,6 @@ import { TestCluster } from './helpers/cluster.js';
 import { processSuite, transactionalSuite } from './suites/transactional.js';
 
 let cluster: TestCluster | undefined;
-// A small retry budget keeps the 2PL case of an absent lock home short.
+// A retry budget below the default (60, not 100) keeps a transaction that cannot commit short.
 transactionalSuite(test, '2pl-nowait', async () => (cluster = await TestCluster.start({ middlewares: 3, databases: 3, strategy: '2pl-nowait', middlewareArguments: () => ['--retry-count-max', '60'] })));
 processSuite(test, '2pl-nowait', () => cluster!);

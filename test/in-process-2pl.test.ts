@@ -8,4 +8,4 @@ import { transactionalSuite } from './suites/transactional.js';
 
 const seed = process.env.IN_PROCESS_SEED ? Number(process.env.IN_PROCESS_SEED) : (Date.now() ^ (process.pid << 16)) >>> 0;
 test.before((t) => t.log(`network seed ${seed} (replay with IN_PROCESS_SEED=${seed})`));
-transactionalSuite(test, '2pl', async () => new InProcessCluster({ middlewares: 3, databases: 3, strategy: '2pl', seed, retryCountMax: 60 }));
+transactionalSuite(test, '2pl', () => InProcessCluster.start({ middlewares: 3, databases: 3, strategy: '2pl', seed, retryCountMax: 60 }));

@@ -51,7 +51,7 @@ test('vote: ties on the counter are broken by middleware id', (t) => {
 
 test('case 1: if W had no timestamp yet when T\'s VALIDATE arrived, W is stamped after T', (t) => {
   const voter = new OccNode({ joined: true, id: 2, replicas: [1], members: [1] });
-  only(voter.handle({ type: 'vote-requested', from: 1, txid: 'T', ts: [50, 1], readSet: [['x', [0, 0]]], writeKeys: [], nowMs: 0 }), 'vote');
+  only(voter.handle({ type: 'vote-requested', epoch: 0, from: 1, txid: 'T', ts: [50, 1], readSet: [['x', [0, 0]]], writeKeys: [], nowMs: 0 }), 'vote');
   const effects = voter.handle({ type: 'commit-requested', txid: 'W', readSet: [], writes: [{ key: 'x', value: 1 }] });
   const w = only(effects, 'send-validate').ts;
   t.true(isBefore([50, 1], w), `W was stamped ${w.join('.')}, not after T`);
@@ -60,14 +60,14 @@ test('case 1: if W had no timestamp yet when T\'s VALIDATE arrived, W is stamped
 test('case 2: if W was in flight at its coordinator when T\'s VALIDATE arrived, that coordinator votes NO (or, deferring, waits for W: see below)', (t) => {
   const voter = new OccNode({ joined: true, id: 2, replicas: [1], members: [1], deferVotes: false });
   const w = only(voter.handle({ type: 'commit-requested', txid: 'W', readSet: [], writes: [{ key: 'x', value: 1 }] }), 'send-validate').ts;
-  const vote = only(voter.handle({ type: 'vote-requested', from: 1, txid: 'T', ts: [w[0] + 5, 1], readSet: [['x', [0, 0]]], writeKeys: [], nowMs: 0 }), 'vote');
+  const vote = only(voter.handle({ type: 'vote-requested', epoch: 0, from: 1, txid: 'T', ts: [w[0] + 5, 1], readSet: [['x', [0, 0]]], writeKeys: [], nowMs: 0 }), 'vote');
   t.is(vote.vote, 'no');
 });
 
 test('case 2 holds during the write phase: W stays in flight until every replica acknowledged', (t) => {
   const voter = new OccNode({ joined: true, id: 2, replicas: [1, 2, 3], members: [], deferVotes: false });
   const apply = only(voter.handle({ type: 'commit-requested', txid: 'W', readSet: [], writes: [{ key: 'x', value: 1 }] }), 'apply');
-  const askT = (versionRead: Timestamp) => only(voter.handle({ type: 'vote-requested', from: 1, txid: `T${Math.random()}`, ts: [apply.ts[0] + 10, 1], readSet: [['x', versionRead]], writeKeys: [], nowMs: 0 }), 'vote').vote;
+  const askT = (versionRead: Timestamp) => only(voter.handle({ type: 'vote-requested', epoch: 0, from: 1, txid: `T${Math.random()}`, ts: [apply.ts[0] + 10, 1], readSet: [['x', versionRead]], writeKeys: [], nowMs: 0 }), 'vote').vote;
   t.is(askT([0, 0]), 'no');
   t.deepEqual(voter.handle({ type: 'replica-acked', txid: 'W', replica: 1 }), []);
   t.is(askT([0, 0]), 'no');
@@ -84,7 +84,7 @@ test('case 3: if W had already finished at its coordinator, that coordinator vot
   const apply = only(voter.handle({ type: 'commit-requested', txid: 'W', readSet: [], writes: [{ key: 'x', value: 1 }] }), 'apply');
   only(voter.handle({ type: 'replica-acked', txid: 'W', replica: 1 }), 'committed');
   t.is(voter.inFlight.size, 0);
-  const vote = only(voter.handle({ type: 'vote-requested', from: 1, txid: 'T', ts: [apply.ts[0] + 5, 1], readSet: [['x', [0, 0]]], writeKeys: [], nowMs: 0 }), 'vote');
+  const vote = only(voter.handle({ type: 'vote-requested', epoch: 0, from: 1, txid: 'T', ts: [apply.ts[0] + 5, 1], readSet: [['x', [0, 0]]], writeKeys: [], nowMs: 0 }), 'vote');
   t.is(vote.vote, 'no');
 });
 
@@ -116,14 +116,14 @@ test('case 3 fallback, the other way: unchanged versions after the check commit 
   t.deepEqual(apply.writes, [{ key: 'x', value: 5 }]);
 });
 
-test('a voter vouches for nothing until its JOIN is complete, and then not for versions an earlier life could have overwritten', (t) => {
+test('a voter vouches for nothing before its first view is installed, and then not for versions an earlier life could have overwritten', (t) => {
   const restarted = new OccNode({ id: 2, replicas: [1], members: [1] });
-  const ask = (versionRead: Timestamp, counter: number) => only(restarted.handle({ type: 'vote-requested', from: 1, txid: `T${counter}`, ts: [counter, 1], readSet: [['x', versionRead]], writeKeys: [], nowMs: 0 }), 'vote').vote;
-  t.is(ask([5, 1], 30), 'check', 'not joined yet');
-  restarted.handle({ type: 'member-joined', member: 1, clock: 40 });
-  restarted.handle({ type: 'joined' });
-  t.is(ask([5, 1], 60), 'check', 'version 5 predates the join clock (40): an earlier life may have overwritten it');
-  t.is(ask([45, 1], 61), 'yes', 'versions written after the join are known');
+  const ask = (epoch: number, versionRead: Timestamp, counter: number) => only(restarted.handle({ type: 'vote-requested', epoch, from: 1, txid: `T${counter}`, ts: [counter, 1], readSet: [['x', versionRead]], writeKeys: [], nowMs: 0 }), 'vote').vote;
+  t.is(ask(0, [5, 1], 30), 'no', 'no view installed yet: it validates nothing');
+  restarted.handle({ type: 'view-install', epoch: 1, members: [1, 2], clock: 40, replaced: false });
+  t.is(ask(1, [5, 1], 60), 'check', 'version 5 predates the install clock (40): an earlier life may have overwritten it');
+  t.is(ask(1, [40, 1], 61), 'check', 'at the install clock itself: still not vouched for');
+  t.is(ask(1, [45, 1], 62), 'yes', 'versions written after the install are known');
 });
 
 test('finished writes are bounded: a forgotten key makes the voter answer CHECK for older reads', (t) => {
@@ -132,7 +132,7 @@ test('finished writes are bounded: a forgotten key makes the voter answer CHECK 
     only(voter.handle({ type: 'commit-requested', txid: key, readSet: [], writes: [{ key, value: 1 }] }), 'apply');
     voter.handle({ type: 'replica-acked', txid: key, replica: 1 });
   }
-  const ask = (key: string) => only(voter.handle({ type: 'vote-requested', from: 1, txid: `T${key}`, ts: [100, 1], readSet: [[key, [0, 0]]], writeKeys: [], nowMs: 0 }), 'vote').vote;
+  const ask = (key: string) => only(voter.handle({ type: 'vote-requested', epoch: 0, from: 1, txid: `T${key}`, ts: [100, 1], readSet: [[key, [0, 0]]], writeKeys: [], nowMs: 0 }), 'vote').vote;
   t.is(ask('b'), 'no', 'b is remembered');
   t.is(ask('a'), 'check', 'a was forgotten');
 });
@@ -156,7 +156,7 @@ test('the coordinator votes too: its own in-flight writer makes a later reader a
 
 test('the voter updates its clock from t before voting, and reports it', (t) => {
   const voter = new OccNode({ joined: true, id: 2, replicas: [1], members: [1] });
-  const vote = only(voter.handle({ type: 'vote-requested', from: 1, txid: 'T', ts: [77, 1], readSet: [], writeKeys: [], nowMs: 0 }), 'vote');
+  const vote = only(voter.handle({ type: 'vote-requested', epoch: 0, from: 1, txid: 'T', ts: [77, 1], readSet: [], writeKeys: [], nowMs: 0 }), 'vote');
   t.true(vote.clock >= 77);
   t.true(voter.clock.value >= 77);
 });
@@ -166,27 +166,32 @@ test('read-only transactions go through the same validation round', (t) => {
   only(coordinator.handle({ type: 'commit-requested', txid: 'R', readSet: [['x', [1, 1]]], writes: [] }), 'send-validate');
   only(coordinator.handle({ type: 'vote-received', txid: 'R', voter: 2, vote: 'check' }), 'read-versions');
   const effects = coordinator.handle({ type: 'versions-read', txid: 'R', versions: [[1, 1]] });
-  only(effects, 'committed');
+  only(effects, 'confirm');
   t.false(effects.some((effect) => effect.type === 'apply'), 'a read-only transaction writes nothing');
+  only(coordinator.handle({ type: 'confirmed', txid: 'R' }), 'committed');
 });
 
-test('a member that leaves is not asked again, but a vote already asked of it is still awaited (it may be NO, overtaken by the LEAVE)', (t) => {
+test('a member a view removes is not asked again, and a transaction whose vote was asked of it does not commit without that vote: the view change aborts it', (t) => {
   const coordinator = new OccNode({ joined: true, id: 1, replicas: [1], members: [2, 3] });
   coordinator.handle({ type: 'commit-requested', txid: 'T', readSet: [], writes: [{ key: 'x', value: 1 }] });
   coordinator.handle({ type: 'vote-received', txid: 'T', voter: 2, vote: 'yes' });
-  t.deepEqual(coordinator.handle({ type: 'member-left', member: 3 }), []);
+  t.like(only(coordinator.handle({ type: 'view-stop' }), 'aborted'), { txid: 'T', reason: 'view-change' });
+  t.deepEqual(coordinator.handle({ type: 'vote-received', txid: 'T', voter: 3, vote: 'yes' }), [], 'a late vote of the removed member commits nothing');
+  t.deepEqual(coordinator.handle({ type: 'view-install', epoch: 1, members: [1, 2], clock: 10, replaced: true }), []);
   t.deepEqual(coordinator.memberIds, [2]);
-  only(coordinator.handle({ type: 'vote-received', txid: 'T', voter: 3, vote: 'no' }), 'aborted');
   const later = only(coordinator.handle({ type: 'commit-requested', txid: 'T2', readSet: [], writes: [{ key: 'y', value: 1 }] }), 'send-validate');
   t.deepEqual(later.to, [2]);
+  t.is(later.epoch, 1);
 });
 
-test('a joining member is asked by later transactions, not by ones already voting; its clock is observed', (t) => {
+test('a member a view adds is asked by later transactions; a transaction already decided finishes across the stop; the install clock is observed', (t) => {
   const coordinator = new OccNode({ joined: true, id: 1, replicas: [1], members: [2] });
   coordinator.handle({ type: 'commit-requested', txid: 'T1', readSet: [], writes: [{ key: 'x', value: 1 }] });
-  coordinator.handle({ type: 'member-joined', member: 3, clock: 40 });
-  t.true(coordinator.clock.value >= 40);
   only(coordinator.handle({ type: 'vote-received', txid: 'T1', voter: 2, vote: 'yes' }), 'apply');
+  t.deepEqual(coordinator.handle({ type: 'view-stop' }), [], 'a decided transaction is not aborted by the stop');
+  only(coordinator.handle({ type: 'replica-acked', txid: 'T1', replica: 1 }), 'committed');
+  coordinator.handle({ type: 'view-install', epoch: 1, members: [1, 2, 3], clock: 40, replaced: false });
+  t.true(coordinator.clock.value >= 40);
   const validate = only(coordinator.handle({ type: 'commit-requested', txid: 'T2', readSet: [], writes: [{ key: 'y', value: 1 }] }), 'send-validate');
   t.deepEqual([...validate.to].sort(), [2, 3]);
   t.true(validate.ts[0] > 40);
@@ -195,7 +200,7 @@ test('a joining member is asked by later transactions, not by ones already votin
 test('faults: skipping the voting rule or the version check is possible only on purpose', (t) => {
   const voter = new OccNode({ joined: true, id: 2, replicas: [1], members: [1], faults: { skipVotingRule: true } });
   voter.handle({ type: 'commit-requested', txid: 'W', readSet: [], writes: [{ key: 'x', value: 1 }] });
-  t.is(only(voter.handle({ type: 'vote-requested', from: 1, txid: 'T', ts: [99, 1], readSet: [['x', [0, 0]]], writeKeys: [], nowMs: 0 }), 'vote').vote, 'yes');
+  t.is(only(voter.handle({ type: 'vote-requested', epoch: 0, from: 1, txid: 'T', ts: [99, 1], readSet: [['x', [0, 0]]], writeKeys: [], nowMs: 0 }), 'vote').vote, 'yes');
   const coordinator = new OccNode({ joined: true, id: 1, replicas: [1], members: [2], faults: { skipVersionCheck: true } });
   coordinator.handle({ type: 'commit-requested', txid: 'T', readSet: [['x', [1, 1]]], writes: [{ key: 'x', value: 2 }] });
   only(coordinator.handle({ type: 'vote-received', txid: 'T', voter: 2, vote: 'check' }), 'apply');
@@ -221,11 +226,11 @@ test('workspace: reads come from the write set first, then from what was read; w
 test('deferred vote: a conflict with an in-flight writer waits; once the writer is decided committed the answer is NO', (t) => {
   const voter = new OccNode({ joined: true, id: 2, replicas: [1], members: [1] });
   const w = only(voter.handle({ type: 'commit-requested', txid: 'W', readSet: [], writes: [{ key: 'x', value: 1 }] }), 'send-validate').ts;
-  t.deepEqual(voter.handle({ type: 'vote-requested', from: 1, txid: 'T', ts: [w[0] + 5, 1], readSet: [['x', [0, 0]]], writeKeys: [], nowMs: 0 }), [], 'no answer yet');
+  t.deepEqual(voter.handle({ type: 'vote-requested', epoch: 0, from: 1, txid: 'T', ts: [w[0] + 5, 1], readSet: [['x', [0, 0]]], writeKeys: [], nowMs: 0 }), [], 'no answer yet');
   const decided = voter.handle({ type: 'vote-received', txid: 'W', voter: 1, vote: 'yes' });
   only(decided, 'apply');
   t.like(only(decided, 'vote'), { txid: 'T', to: 1, vote: 'no' }, 'answered at the decision, not after the APPLYs');
-  t.like(only(voter.handle({ type: 'vote-requested', from: 1, txid: 'T2', ts: [w[0] + 6, 1], readSet: [['x', [0, 0]]], writeKeys: [], nowMs: 0 }), 'vote'), { txid: 'T2', vote: 'no' }, 'a request after the decision is not held');
+  t.like(only(voter.handle({ type: 'vote-requested', epoch: 0, from: 1, txid: 'T2', ts: [w[0] + 6, 1], readSet: [['x', [0, 0]]], writeKeys: [], nowMs: 0 }), 'vote'), { txid: 'T2', vote: 'no' }, 'a request after the decision is not held');
   const effects = voter.handle({ type: 'replica-acked', txid: 'W', replica: 1 });
   only(effects, 'committed');
   t.is(effects.filter((effect) => effect.type === 'vote').length, 0, 'nothing is answered twice');
@@ -234,7 +239,7 @@ test('deferred vote: a conflict with an in-flight writer waits; once the writer 
 test('deferred vote: when the writer aborts instead, the waiting request gets YES', (t) => {
   const voter = new OccNode({ joined: true, id: 2, replicas: [1], members: [1] });
   const w = only(voter.handle({ type: 'commit-requested', txid: 'W', readSet: [], writes: [{ key: 'x', value: 1 }] }), 'send-validate').ts;
-  t.deepEqual(voter.handle({ type: 'vote-requested', from: 1, txid: 'T', ts: [w[0] + 5, 1], readSet: [['x', [0, 0]]], writeKeys: [], nowMs: 0 }), []);
+  t.deepEqual(voter.handle({ type: 'vote-requested', epoch: 0, from: 1, txid: 'T', ts: [w[0] + 5, 1], readSet: [['x', [0, 0]]], writeKeys: [], nowMs: 0 }), []);
   const effects = voter.handle({ type: 'vote-received', txid: 'W', voter: 1, vote: 'no' });
   only(effects, 'aborted');
   t.like(only(effects, 'vote'), { txid: 'T', to: 1, vote: 'yes' });
@@ -259,17 +264,20 @@ test('deferred vote: the coordinator\'s own vote on a later transaction waits fo
 /** Runs W (writing k) on `writer` to its end, with `voter` as the only other member. */
 function finishWrite(writer: OccNode, voter: OccNode): Timestamp {
   const validate = only(writer.handle({ type: 'commit-requested', txid: 'W', readSet: [], writes: [{ key: 'k', value: 1 }] }), 'send-validate');
-  const vote = only(voter.handle({ type: 'vote-requested', from: writer.id, txid: 'W', ts: validate.ts, readSet: [], writeKeys: ['k'], nowMs: 0 }), 'vote');
+  const vote = only(voter.handle({ type: 'vote-requested', epoch: 0, from: writer.id, txid: 'W', ts: validate.ts, readSet: [], writeKeys: ['k'], nowMs: 0 }), 'vote');
   writer.handle({ type: 'vote-received', txid: 'W', voter: voter.id, vote: vote.vote, clock: vote.clock });
   only(writer.handle({ type: 'replica-acked', txid: 'W', replica: 1 }), 'committed');
   return validate.ts;
 }
 
-test('a member that left takes its memory of finished writes with it: the others re-read versions for reads it could have vouched for', (t) => {
+test('a member a view removes (replaced) takes its memory of finished writes with it: the others re-read versions for reads it could have vouched for', (t) => {
   const a = new OccNode({ joined: true, id: 1, replicas: [1], members: [2] });
   const b = new OccNode({ joined: true, id: 2, replicas: [1], members: [1] });
   finishWrite(b, a); // W on B writes k after T (on A) read k at version zero
-  a.handle({ type: 'member-left', member: 2 });
+  // B leaves: A stops, and the installer's clock is above every member's clock (A's and B's).
+  a.handle({ type: 'view-stop' });
+  const installClock = Math.max(a.clock.value, b.clock.value) + 1;
+  a.handle({ type: 'view-install', epoch: 1, members: [1], clock: installClock, replaced: true });
   t.deepEqual(a.handle({ type: 'commit-requested', txid: 'T', readSet: [['k', [0, 0]]], writes: [{ key: 'k', value: 100 }] }), [
     { type: 'read-versions', txid: 'T', keys: ['k'] },
   ], 'no member remembers W: the version re-read must decide');

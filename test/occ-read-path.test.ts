@@ -32,7 +32,7 @@ function startWriter(node: OccNode, txid: string, writes: Array<[Key, number]>):
 
 /** MIDDLEWARE2 asks MIDDLEWARE1's vote on its transaction stamped `ts` writing `writeKeys`; the vote, if one is given now. */
 function remoteWriter(node: OccNode, txid: string, ts: Timestamp, writeKeys: Key[], nowMs = 0, readSet: ReadonlyArray<readonly [Key, Timestamp]> = []): OccEffect[] {
-  return node.handle({ type: 'vote-requested', from: 2, txid, ts, readSet, writeKeys, nowMs });
+  return node.handle({ type: 'vote-requested', epoch: 0, from: 2, txid, ts, readSet, writeKeys, nowMs });
 }
 
 const entry = (version: Timestamp, value: number): ReadEntry => ({ version, value });
@@ -129,7 +129,9 @@ test('a key another middleware\'s transaction writes is awaited at its version o
   only(remoteWriter(yes, 'R', [50, 2], ['x']), 'vote');
   t.deepEqual(only(read(yes, ['x', 'y']).effects, 'read-replica').atLeast, [['x', [50, 2]]]);
 
+  // A first view installed at clock 10: versions at or below it are not vouched for.
   const check = middleware({ joined: false });
+  check.handle({ type: 'view-install', epoch: 0, members: [1, 2], clock: 10, replaced: false });
   t.is(only(remoteWriter(check, 'R', [50, 2], ['x'], 0, [['q', [1, 1]]]), 'vote').vote, 'check');
   t.deepEqual(only(read(check, ['x']).effects, 'read-replica').atLeast, [['x', [50, 2]]], 'CHECK may still commit');
 

@@ -1,51 +1,62 @@
 // The seeded simulation of the pure optimistic core: 3+ middlewares and 2+ replicas over a
-// fake network that delays, reorders and drops messages; thousands of transactions per
-// seed; the history checker on every resulting history. A failing seed is printed and can
-// be replayed alone with SIM_SEED=<seed> npx ava dist/test/simulation.test.js.
+// fake network that delays, reorders and drops messages, the middlewares joining through views
+// (test/simulation/view-keeper.ts drives the production keeper core, view/keeper.ts), a few
+// hundred transactions per seed; the history checker (serializable, in real-time order), the
+// final state and the simulator's invariants on every run. Middleware failures are in
+// test/simulation-failures.test.ts. A failing seed is printed and can be replayed alone with
+// SIM_SEED=<seed> npx ava dist/test/simulation.test.js.
 import test from 'ava';
 import { checkHistory, describeResult } from './history/checker.js';
 import { simulate, type SimulationOptions } from './simulation/simulator.js';
 import { seeds } from './simulation/seeds.js';
+import { describeRun, problemsOf } from './simulation/verdict.js';
 
 const BASE: Omit<SimulationOptions, 'seed'> = {
   middlewares: 3,
   replicas: 2,
-  clientsPerMiddleware: 4,
+  clientsPerMiddleware: 3,
   keys: 8,
-  transactions: 1500,
+  transactions: 300,
   delayMsMax: 20,
   dropProbability: 0.01,
   requestTimeoutMs: 200,
   retryCountMax: 50,
+  settleMs: 0,
 };
 
-const variants: Array<{ name: string; options: Partial<SimulationOptions> }> = [
-  { name: '3 middlewares, 2 replicas', options: {} },
-  { name: '5 middlewares, 3 replicas, more loss', options: { middlewares: 5, replicas: 3, dropProbability: 0.03 } },
-  { name: '3 middlewares, 3 replicas, hot keys', options: { replicas: 3, keys: 3 } },
-  { name: '4 middlewares, leaving and restarting in turn', options: { middlewares: 4, membershipChurn: true } },
-  { name: '3 middlewares that remember few finished writes (version checks)', options: { finishedWritesMax: 2 } },
+const variants: Array<{ name: string; seeds: number; options: Partial<SimulationOptions> }> = [
+  { name: '3 middlewares, 2 replicas', seeds: 60, options: {} },
+  { name: '5 middlewares, 3 replicas, more loss', seeds: 40, options: { middlewares: 5, replicas: 3, dropProbability: 0.03 } },
+  { name: '3 middlewares, 3 replicas, hot keys', seeds: 60, options: { replicas: 3, keys: 3 } },
+  { name: '4 middlewares, leaving cleanly and restarting in turn (views)', seeds: 40, options: { middlewares: 4, replicas: 3, membershipChurn: true } },
+  { name: '3 middlewares that remember few finished writes (version checks)', seeds: 60, options: { finishedWritesMax: 2 } },
 ];
 
 for (const variant of variants) {
   test(`simulation (${variant.name}): every history is serializable and replicas converge`, (t) => {
-    let totalCommitted = 0;
-    for (const seed of seeds(6)) {
+    const startedMs = Date.now();
+    let totals = { committed: 0, readsFromMemory: 0, readsParked: 0, readsAwaitingWriters: 0 };
+    const list = seeds(variant.seeds);
+    for (const seed of list) {
       const result = simulate({ ...BASE, ...variant.options, seed });
-      const verdict = checkHistory(result.history);
+      const problems = problemsOf(result);
       const where = `seed ${seed} (${variant.name}): replay with SIM_SEED=${seed}`;
-      t.log(`seed ${seed}: ${result.committed} committed, ${result.aborted} aborted, ${result.failed} gave up, ${result.messages} messages, ${result.readsFromMemory} reads of decided writes, ${result.readsParked} parked reads, ${result.readsAwaitingWriters} reads awaiting remote writers`);
-      if (!verdict.ok) t.fail(`${where}\n${describeResult(verdict)}`);
-      t.deepEqual(result.divergentKeys, [], `${where}: replicas disagree`);
-      t.deepEqual(result.wrongFinalKeys, [], `${where}: final values are not the largest-timestamp writes`);
+      if (problems.length > 0) t.fail(`${where}\n${describeRun(result)}\n${problems.join('\n')}`);
       t.true(result.committed > BASE.transactions / 2, `${where}: only ${result.committed} commits`);
-      t.true(result.readsFromMemory > 0, `${where}: no read took a decided write; that path went untested`);
-      t.true(result.readsParked > 0, `${where}: no read was parked; that path went untested`);
-      t.true(result.readsAwaitingWriters > 0, `${where}: no read awaited a remote writer; that path went untested`);
       if (variant.options.membershipChurn) t.true(result.membershipChanges >= 4, `${where}: only ${result.membershipChanges} membership changes`);
-      totalCommitted += result.committed;
+      totals = {
+        committed: totals.committed + result.committed,
+        readsFromMemory: totals.readsFromMemory + result.readsFromMemory,
+        readsParked: totals.readsParked + result.readsParked,
+        readsAwaitingWriters: totals.readsAwaitingWriters + result.readsAwaitingWriters,
+      };
     }
-    t.true(totalCommitted > 0);
+    t.log(`${list.length} seeds in ${Date.now() - startedMs} ms: ${totals.committed} commits, ${totals.readsFromMemory} reads of decided writes, ${totals.readsParked} parked reads, ${totals.readsAwaitingWriters} reads awaiting remote writers`);
+    if (list.length > 1) {
+      t.true(totals.readsFromMemory > 0, 'no read took a decided write; that path went untested');
+      t.true(totals.readsParked > 0, 'no read was parked; that path went untested');
+      t.true(totals.readsAwaitingWriters > 0, 'no read awaited a remote writer; that path went untested');
+    }
   });
 }
 
@@ -70,7 +81,7 @@ const faults: Array<{ fault: keyof NonNullable<SimulationOptions['faults']>; opt
 for (const { fault, options } of faults) {
   test(`simulation with ${fault} (broken on purpose): the checker finds the anomaly`, (t) => {
     for (let seed = 1; seed <= 30; seed++) {
-      const result = simulate({ ...BASE, keys: 4, transactions: 800, seed, faults: { [fault]: true }, ...options });
+      const result = simulate({ ...BASE, keys: 4, transactions: 400, seed, faults: { [fault]: true }, ...options });
       const verdict = checkHistory(result.history);
       if (!verdict.ok) {
         t.log(`seed ${seed}: ${describeResult(verdict).split('\n').slice(0, 6).join('\n')}`);
@@ -111,9 +122,12 @@ test('simulation without read parking: still serializable, but more attempts abo
 // read is validated and a writer whose APPLY is still admitted somewhere is still in flight
 // at its coordinator, whose vote catches a read that missed it. Broken on every replica, the
 // Thomas rule must be seen by the simulation's checks.
+// Slow messages: since votes wait for the voter's decided-but-unfinished writes, a read of such a
+// write no longer lets its reader's APPLYs overtake the write's; only blind writes race, and
+// messages stuck for a while make them overtake each other often enough.
 test('simulation with the Thomas write rule off at the databases (broken on purpose): replicas diverge or keep a stale final value', (t) => {
   for (let seed = 1; seed <= 30; seed++) {
-    const result = simulate({ ...BASE, keys: 4, transactions: 800, seed, replicaFault: 'thomas' });
+    const result = simulate({ ...BASE, keys: 4, transactions: 800, seed, replicaFault: 'thomas', slowMessageProbability: 0.05, slowMessageDelayMsMax: 100 });
     if (result.divergentKeys.length > 0 || result.wrongFinalKeys.length > 0) {
       t.log(`seed ${seed}: divergent ${result.divergentKeys.join(', ') || 'none'}; wrong final ${result.wrongFinalKeys.join(', ') || 'none'}`);
       t.pass();

@@ -7,6 +7,7 @@ import path from 'node:path';
 import { z } from 'zod';
 import { databaseEndpoint, readClusterFile } from '../cluster/cluster-file.js';
 import { Connection } from '../protocol/connection.js';
+import { memberNow } from './helpers/members.js';
 import {
   clusterDir,
   isRunning,
@@ -139,12 +140,13 @@ test('verify names the key on which one replica differs, with each replica versi
   try {
     // The same write on both replicas: they agree. A write on one only, and a delete on one
     // only: they differ on exactly those two keys.
-    const same = { type: 'db.apply' as const, ts: [5, 1] as [number, number], writes: [{ key: 'same', value: 1 }] };
+    const from = await memberNow(first!);
+    const same = { type: 'db.apply' as const, from, ts: [5, 1] as [number, number], writes: [{ key: 'same', value: 1 }] };
     await first!.request(same);
     await second!.request(same);
     t.is((await runOccdb(['verify', '--dir', dir])).stdout.trim(), 'verify: 1 key, 2 replicas agree');
 
-    await second!.request({ type: 'db.apply', ts: [6, 2], writes: [{ key: 'onlyOnTwo', value: 42 }, { key: 'same' }] });
+    await second!.request({ type: 'db.apply', from, ts: [6, 2], writes: [{ key: 'onlyOnTwo', value: 42 }, { key: 'same' }] });
   } finally {
     first!.close();
     second!.close();
@@ -167,11 +169,10 @@ test('after stop, every process starts again with occdb start, on its recorded p
   const dir = clusterDir('reuse');
   await startup(dir);
   const recorded = readClusterFile(path.join(dir, 'cluster.json'));
-  const apply = { type: 'db.apply' as const, ts: [1, 1] as [number, number], writes: [{ key: 'kept', value: 7 }] };
   for (const entry of recorded.databases) {
     const connection = new Connection(databaseEndpoint(entry));
     try {
-      await connection.request(apply);
+      await connection.request({ type: 'db.apply', from: await memberNow(connection), ts: [1, 1], writes: [{ key: 'kept', value: 7 }] });
     } finally {
       connection.close();
     }

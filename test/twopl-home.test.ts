@@ -1,5 +1,6 @@
 // Lock homes under 2PL: every middleware computes the same home for a key, keys spread evenly,
-// and the answer follows the cluster file's list order (not a sorted copy of it).
+// the answer follows the installed view's member list in its order (not a sorted copy of it),
+// and a view without a member homes all of that member's keys at the others.
 import test from 'ava';
 import { fnv1a32, homeOf } from '../twopl/home.js';
 
@@ -47,6 +48,18 @@ test('homeOf uses the list order: permuting the list permutes the homes by posit
     if (homeOf(key, reordered) !== homeOf(key, listed)) moved++;
   }
   t.true(moved > 0, 'the order of the list never mattered');
+});
+
+test('homeOf over a view without a member homes every key at a remaining member, the keys of the one gone included', (t) => {
+  const before = [1, 2, 3];
+  const after = [1, 2];
+  let moved = 0;
+  for (let index = 0; index < 1000; index++) {
+    const key = `k${index}`;
+    t.true(after.includes(homeOf(key, after)));
+    if (homeOf(key, before) === 3) moved++;
+  }
+  t.true(moved > 0, 'no key was homed at the member that left');
 });
 
 test('homeOf with an empty middleware list is a bug and throws', (t) => {

@@ -10,7 +10,7 @@ import { Connection } from '../../protocol/connection.js';
 import { databaseEndpoint, middlewareClientEndpoint, type ClusterFile, type Strategy } from '../../cluster/cluster-file.js';
 import { type Status, type TxnResult } from '../../protocol/schemas.js';
 import type { SuiteCluster } from '../suites/transactional.js';
-import { capturedOutput, killProcess, spawnOccdb, waitForPing, writeTestCluster } from './processes.js';
+import { capturedOutput, killProcess, spawnOccdb, waitForExit, waitForPing, writeTestCluster } from './processes.js';
 
 export interface ClusterOptions {
   middlewares: number;
@@ -18,6 +18,8 @@ export interface ClusterOptions {
   strategy?: Strategy;
   /** Extra arguments per middleware id, e.g. faults for tests of the checkers. */
   middlewareArguments?: (id: number) => string[];
+  /** Extra arguments per database id, e.g. `--fault skip-fencing`. */
+  databaseArguments?: (id: number) => string[];
   /** Processes talk over TCP only (by default they also listen on Unix sockets, and use them). */
   tcpOnly?: boolean;
 }
@@ -56,7 +58,8 @@ export class TestCluster implements SuiteCluster {
   }
 
   async startDatabase(id: number): Promise<void> {
-    const child = spawnOccdb(['database', String(id), '--cluster', this.file, '--log-level', 'warn']);
+    const extra = this.options.databaseArguments?.(id) ?? [];
+    const child = spawnOccdb(['database', String(id), '--cluster', this.file, '--log-level', 'warn', ...extra]);
     this.databaseProcesses.set(id, child);
     const entry = this.cluster.databases.find((database) => database.id === id)!;
     await waitForPing(databaseEndpoint(entry), START_TIMEOUT_MS, child).catch((error) => {
@@ -130,6 +133,27 @@ export class TestCluster implements SuiteCluster {
     const scans = await Promise.all(this.cluster.databases.map((database) => this.scan(database.id)));
     const keys = new Set(scans.flatMap((scan) => [...scan.keys()]));
     return [...keys].filter((key) => scans.some((scan) => scan.get(key) !== scans[0]!.get(key)));
+  }
+
+  /** Runs `occdb verify --json` on this cluster's file: its exit code and what it printed. */
+  async occdbVerify(timeoutMs = 30_000): Promise<{ code: number | null; stdout: string; stderr: string }> {
+    const child = spawnOccdb(['verify', '--cluster', this.file, '--json']);
+    try {
+      const exit = await waitForExit(child, timeoutMs);
+      if (!exit) throw new Error(`occdb verify did not end within ${timeoutMs} ms`);
+      return { code: exit.code, ...capturedOutput(child) };
+    } finally {
+      await killProcess(child, 'SIGKILL');
+    }
+  }
+
+  /** Sends `signal` to MIDDLEWARE<id>'s process (SIGKILL, SIGSTOP, SIGCONT, ...); its PID. */
+  signalMiddleware(id: number, signal: NodeJS.Signals): number {
+    const child = this.middlewareProcesses.get(id);
+    if (!child || child.pid === undefined) throw new Error(`MIDDLEWARE${id} was not started`);
+    if (child.exitCode !== null || child.signalCode !== null) throw new Error(`MIDDLEWARE${id} (pid ${child.pid}) has exited already (${child.exitCode ?? child.signalCode})`);
+    child.kill(signal);
+    return child.pid;
   }
 
   middlewareLog(id: number): string {

@@ -1,6 +1,7 @@
 // A whole cluster in one process, for the transactional suite: each strategy's production
 // engine (middleware/occ-engine.ts, middleware/twopl-engine.ts) with its production replica set
-// (middleware/replicas.ts), production database services (database/server.ts) over stores in
+// (middleware/replicas.ts) and view keeper (middleware/views.ts: every middleware joins through
+// Paxos at the databases and a view installation, as a real one does), production database services (database/server.ts) over stores in
 // memory, and the production client loop (client/run.ts). Only the sockets are replaced: every
 // message goes through a seeded in-memory network that serializes it to JSON and back, checks
 // it with the receiver's schema (protocol/server.ts serveRequest) and the answer with the
@@ -18,6 +19,8 @@ import { OccEngine } from '../../middleware/occ-engine.js';
 import type { TransactionEngine } from '../../middleware/engine.js';
 import { ReplicaSet } from '../../middleware/replicas.js';
 import { TwoPhaseLockingEngine } from '../../middleware/twopl-engine.js';
+import { ViewKeeper } from '../../middleware/views.js';
+import { makeIncarnation } from '../../view/types.js';
 import type { Strategy } from '../../cluster/cluster-file.js';
 import { parseResult, type RequestLink } from '../../protocol/connection.js';
 import {
@@ -125,10 +128,18 @@ export class InProcessCluster implements SuiteCluster {
   private readonly engines = new Map<number, TransactionEngine>();
   private readonly services = new Map<number, { store: MemoryStore; service: DatabaseService; serve: Serve }>();
   private readonly replicaSets: ReplicaSet[] = [];
+  private readonly keepers = new Map<number, ViewKeeper>();
   readonly middlewareIds: number[];
   readonly databaseIds: number[];
 
-  constructor(options: InProcessClusterOptions) {
+  /** A cluster whose middlewares have all joined (at once, so their proposals compete). */
+  static async start(options: InProcessClusterOptions): Promise<InProcessCluster> {
+    const cluster = new InProcessCluster(options);
+    await Promise.all([...cluster.keepers.values()].map((keeper) => keeper.join()));
+    return cluster;
+  }
+
+  private constructor(options: InProcessClusterOptions) {
     this.network = new InProcessNetwork(options.seed);
     const logger = createLogger({ name: 'in-process', level: 'error', console: false });
     this.middlewareIds = Array.from({ length: options.middlewares }, (_, index) => index + 1);
@@ -144,7 +155,8 @@ export class InProcessCluster implements SuiteCluster {
     const databases = this.databaseIds.map((id) => ({ id, host: 'in-process', port: 1, dir: `/in-process/database-${id}` }));
     const limits = { ...TRANSACTION_LIMITS_DEFAULT, ...(options.retryCountMax === undefined ? {} : { retryCountMax: options.retryCountMax }) };
     for (const [index, id] of this.middlewareIds.entries()) {
-      const replicas = new ReplicaSet(databases, index, logger, 'this-machine', (database) => this.network.link(`DATABASE${database.id}`, this.services.get(database.id)!.serve));
+      const identity = { self: () => this.keepers.get(id)!.self, watermark: () => this.engines.get(id)!.watermark() };
+      const replicas = new ReplicaSet(databases, index, logger, identity, 'this-machine', (database) => this.network.link(`DATABASE${database.id}`, this.services.get(database.id)!.serve));
       this.replicaSets.push(replicas);
       // One link per peer, kept, as the middleware keeps one connection per peer.
       const peers = new Map<number, RequestLink>();
@@ -155,14 +167,13 @@ export class InProcessCluster implements SuiteCluster {
       };
       const common = { id, replicas, peer, logger, limits, magic: () => `MIDDLEWARE${id} in-process` };
       const engine: TransactionEngine = options.strategy === 'occ'
-        ? new OccEngine(common)
-        : new TwoPhaseLockingEngine({ ...common, strategy: options.strategy, middlewareIds: this.middlewareIds });
+        ? new OccEngine({ ...common, onFenced: (detail) => this.keepers.get(id)!.onFenced(detail) })
+        : new TwoPhaseLockingEngine({ ...common, strategy: options.strategy, onFenced: (detail) => this.keepers.get(id)!.onFenced(detail) });
       this.engines.set(id, engine);
-    }
-    // Every middleware is a member from the start, as after each one's JOIN.
-    for (const [id, engine] of this.engines) {
-      for (const other of this.middlewareIds) if (other !== id) engine.memberJoined(other, 0);
-      engine.joined();
+      let boot = 0;
+      this.keepers.set(id, new ViewKeeper({
+        id, databases: this.databaseIds, replicas, peer, engine, logger, nextIncarnation: () => makeIncarnation(++boot, `m${id}b${boot}`),
+      }));
     }
   }
 
@@ -172,6 +183,10 @@ export class InProcessCluster implements SuiteCluster {
       schema: PeerRequestSchema,
       knownTypes: knownTypes(PeerRequestSchema),
       handle: (request) => {
+        const keeper = this.keepers.get(member)!;
+        if (request.type === 'peer.heartbeat') return keeper.onHeartbeat(request);
+        if (request.type === 'peer.stop') return keeper.onStop(request.view);
+        if (request.type === 'peer.install') return keeper.onInstall(request.view, request.clock);
         const answer = engine.onPeerRequest(request);
         if (!answer) throw new OccdbError('UNKNOWN_MESSAGE', `a ${engine.strategy} middleware does not take ${request.type}`);
         return answer;
@@ -220,6 +235,7 @@ export class InProcessCluster implements SuiteCluster {
   }
 
   async stop(): Promise<void> {
+    for (const keeper of this.keepers.values()) keeper.close();
     for (const replicas of this.replicaSets) replicas.close();
     this.network.close();
     await Promise.all([...this.services.values()].map(({ service }) => service.stop()));

@@ -1,20 +1,29 @@
 // A database store in memory, for the in-process cluster: the same interface as the LevelDB
-// store (database/storage.ts), and the production group plan (Thomas rule) for every write.
+// store (database/storage.ts), and the production rules for every write: the group plan
+// (Thomas rule), the recovery plan and the recent-commits log.
+import { CommitLog, maxVersionAfter, type CommitLogChange, type LoggedApply } from '../../database/commit-log.js';
 import type { DatabaseStore } from '../../database/server.js';
 import type { ScanPage } from '../../database/storage.js';
-import { groupKeys, planGroup, type GroupApply } from '../../database/thomas.js';
-import type { Entry } from '../../protocol/schemas.js';
+import { groupKeys, planGroup, planRecovery, type KeyedEntry } from '../../database/thomas.js';
+import type { CommitRecord, Entry } from '../../protocol/schemas.js';
 import { TIMESTAMP_ZERO, type Timestamp } from '../../timestamp/timestamp.js';
 import type { AcceptorState } from '../../view/acceptor.js';
+import type { Member } from '../../view/types.js';
 
 export class MemoryStore implements DatabaseStore {
   private readonly entries = new Map<string, Entry>();
+  private readonly commitLog = new CommitLog();
   private groupsWritten = 0;
+  private largestVersion: Timestamp = TIMESTAMP_ZERO;
   /** Kept as JSON, as LevelDB keeps it, so a later change to the caller's object is not stored. */
   private acceptor: string | null = null;
 
   get syncs(): number {
     return this.groupsWritten;
+  }
+
+  get maxVersion(): Timestamp {
+    return this.largestVersion;
   }
 
   async read(keys: readonly string[]): Promise<Entry[]> {
@@ -25,13 +34,21 @@ export class MemoryStore implements DatabaseStore {
     return (await this.read(keys)).map((entry) => entry.version);
   }
 
-  async applyGroup(applies: readonly GroupApply[]): Promise<number[]> {
-    const keys = groupKeys(applies);
-    const stored = new Map(keys.map((key): [string, Timestamp] => [key, this.entries.get(key)?.version ?? TIMESTAMP_ZERO]));
-    const plan = planGroup(applies, stored);
-    for (const [key, entry] of plan.finalEntries) this.entries.set(key, entry);
-    if (plan.finalEntries.size > 0) this.groupsWritten += 1;
+  async applyGroup(applies: readonly LoggedApply[]): Promise<number[]> {
+    const plan = planGroup(applies, this.storedVersions(groupKeys(applies)));
+    this.write(plan.finalEntries, this.commitLog.planGroup(applies), applies.map((apply) => apply.ts));
     return plan.written;
+  }
+
+  async recover(entries: readonly KeyedEntry[], drop: readonly Timestamp[]): Promise<{ written: number; dropped: number }> {
+    const plan = planRecovery(entries, this.storedVersions(entries.map((entry) => entry.key)));
+    const change = this.commitLog.planDrop(drop);
+    this.write(plan.finalEntries, change, entries.map((entry) => entry.version));
+    return { written: plan.written, dropped: change.deletes.size };
+  }
+
+  commits(members: readonly Member[]): CommitRecord[] {
+    return this.commitLog.notIn(members);
   }
 
   async readAcceptor(): Promise<AcceptorState | null> {
@@ -45,5 +62,39 @@ export class MemoryStore implements DatabaseStore {
   async scan(after: string | undefined, limit: number): Promise<ScanPage> {
     const keys = [...this.entries.keys()].sort().filter((key) => after === undefined || key > after);
     return { entries: keys.slice(0, limit).map((key) => ({ key, ...this.entries.get(key)! })), done: keys.length <= limit };
+  }
+
+  private storedVersions(keys: readonly string[]): Map<string, Timestamp> {
+    return new Map(keys.map((key): [string, Timestamp] => [key, this.entries.get(key)?.version ?? TIMESTAMP_ZERO]));
+  }
+
+  /** What one synced LevelDB batch does, all at once. */
+  private write(finalEntries: ReadonlyMap<string, Entry>, change: CommitLogChange, versions: readonly Timestamp[]): void {
+    for (const [key, entry] of finalEntries) this.entries.set(key, entry);
+    this.commitLog.commit(change);
+    this.largestVersion = maxVersionAfter(this.largestVersion, versions);
+    this.groupsWritten += 1;
+  }
+}
+
+/** A memory store whose APPLY groups wait for `release` and that logs what it writes, in order. */
+export class GatedStore extends MemoryStore {
+  readonly log: string[] = [];
+  private gate: Promise<void> = Promise.resolve();
+  release: () => void = () => {};
+
+  hold(): void {
+    this.gate = new Promise((resolve) => { this.release = resolve; });
+  }
+
+  override async applyGroup(applies: readonly LoggedApply[]): Promise<number[]> {
+    await this.gate;
+    this.log.push(`group ${applies.map((apply) => apply.ts[0]).join(',')}`);
+    return super.applyGroup(applies);
+  }
+
+  override async writeAcceptor(...args: Parameters<MemoryStore['writeAcceptor']>): Promise<void> {
+    this.log.push('acceptor');
+    return super.writeAcceptor(...args);
   }
 }

@@ -195,3 +195,13 @@ async function distinctFreePorts(count: number): Promise<number[]> {
   if (ports.size < count) throw new Error(`could not find ${count} distinct free ports`);
   return [...ports];
 }
+
+/** Whether process `pid` is stopped (SIGSTOP): its state in /proc is T. Linux only; false if it is gone. */
+export function isStopped(pid: number): boolean {
+  try {
+    const stat = fs.readFileSync(`/proc/${pid}/stat`, 'utf8');
+    return stat.slice(stat.lastIndexOf(')') + 2).startsWith('T');
+  } catch {
+    return false;
+  }
+}

@@ -1,17 +1,42 @@
-// A seeded, deterministic simulation of the optimistic protocol: several OccNode cores
-// (unchanged from production, the read path included), in-memory replicas under the
-// database's Thomas write rule, closed-loop clients, and a fake network that delays,
-// reorders and drops messages, all in the simulated world both simulators share (world.ts).
-// It records the history every client saw, for the serializability checker.
+// A seeded, deterministic simulation of the optimistic protocol under middleware failures.
+// It runs the production pure cores unchanged: OccNode (read path included) for transactions,
+// and for views the Paxos proposer (ProposerAttempt), the installation (Installation), the
+// failure detector and the view arithmetic, driven by the keeper core (view/keeper.ts, the one
+// middleware/views.ts carries out) through view-keeper.ts, its shell over the simulated world.
+// The databases (replica.ts) run the production Thomas rule, group
+// plan, read rules, Paxos acceptor, fencing and recent-commits log. All of it over a fake
+// network that delays, reorders and drops messages, in the world both simulators share
+// (world.ts). Faults drawn from the seed: middleware crashes (memory lost, restart as a new
+// incarnation), pauses (nothing runs; messages and timers wait), partitions (one middleware
+// cut off), clean leaves and restarts. Clients fail over. The history every client saw goes to
+// the serializability checker; `invariantViolations` holds what the run broke of the others.
 import { OccNode, type Faults, type OccEffect, type OccEvent } from '../../occ/node.js';
 import type { ReadEntry, ReadId } from '../../occ/read-path.js';
 import type { Key, ReadSet, TxnId, Write } from '../../transaction/types.js';
-import type { Timestamp } from '../../timestamp/timestamp.js';
+import { compareTimestamps, formatTimestamp, isBefore, type Timestamp } from '../../timestamp/timestamp.js';
 import type { History, TxnRecord } from '../history/checker.js';
 import { randomPlan, type TransactionPlan } from './workload.js';
-import { SimulatedWorld, type FinalStateFaults, type SimulatedWorldOptions } from './world.js';
+import { SimulatedWorld, finalStateFaults, type FinalStateFaults, type SimulatedWorldOptions } from './world.js';
+import { SimulatedReplica, type FencedBy, type Refusal } from './replica.js';
+import { SimViewKeeper, type DbAnswer, type DbRequest, type KeeperHost, type PeerRequest, type SimError } from './view-keeper.js';
+import { isMember } from '../../view/changes.js';
+import { admits } from '../../database/fencing.js';
+import { makeIncarnation, majorityOf, viewsEqual, type Member, type View } from '../../view/types.js';
+import { INCARNATION_BEFORE_BOOT } from '../../database/server.js';
+import type { GroupApply } from '../../database/thomas.js';
+import type { Entry } from '../../protocol/schemas.js';
+
+/**
+ * `crash`: memory lost, restart later as a new incarnation; `crash-mid-apply`: the same, on its
+ * next decided write after its APPLY reached one database; `pause`: nothing runs, messages and
+ * timers wait; `partition`: cut off from everyone; `blip-crash`: what it sends the databases is
+ * lost for a moment (a network blip), then it crashes before its resends: decided writes whose
+ * APPLYs never left (production's retried batches are not FIFO with later ones).
+ */
+export type MiddlewareFaultKind = 'crash' | 'crash-mid-apply' | 'pause' | 'partition' | 'blip-crash';
 
 export interface SimulationOptions extends SimulatedWorldOptions {
+  /** Transactions the clients start at least; they go on until the run has settled after the last fault. */
   transactions: number;
   requestTimeoutMs: number;
   retryCountMax: number;
@@ -20,10 +45,18 @@ export interface SimulationOptions extends SimulatedWorldOptions {
   finishedWritesMax?: number;
   /** Voters wait for their conflicting in-flight transaction instead of voting NO at once (default on). */
   deferVotes?: boolean;
-  /** Middlewares in turn leave and restart (join again with nothing remembered), several times. */
+  /** Middlewares in turn leave cleanly (a view without them) and restart (a view with their new life). */
   membershipChurn?: boolean;
   /** Reads wait behind their middleware's own writers still being validated (the core's option; default on). */
   parkReads?: boolean;
+  /** Middleware faults drawn from the seed, one at a time: how many, and of which kinds. None by default. */
+  middlewareFaults?: { count: number; kinds: readonly MiddlewareFaultKind[] };
+  /** Installations skip recovery (view/installer.ts option; broken on purpose). */
+  skipRecovery?: boolean;
+  /** The databases do not fence (DatabaseFaults.skipFencing; broken on purpose). */
+  skipFencing?: boolean;
+  /** How long the run goes on after the last fault healed, in virtual ms (commits must resume meanwhile). */
+  settleMs?: number;
 }
 
 /** A client transaction's plan, kept across its attempts. */
@@ -31,105 +64,313 @@ interface Plan extends TransactionPlan {
   deletes: Key[];
 }
 
-interface Attempt {
-  txid: TxnId;
-  record: TxnRecord;
-  client: number;
-  readSet: ReadSet;
+/** One middleware process; a crash or a clean exit ends it and a restart makes a new one. */
+interface Process {
+  id: number;
+  /** Counts processes of this id: messages and timers of an ended one find it changed. */
+  life: number;
+  down: boolean;
+  paused: boolean;
+  /** What arrived or came due while paused, run in order on resuming. */
+  waiting: Array<() => void>;
+  partitioned: boolean;
+  /** Until then, what it sends to the databases is lost. */
+  blipUntilMs: number;
+  node: OccNode;
+  keeper: SimViewKeeper;
+  /** It has joined once: clients may use it. */
+  joined: boolean;
+  leaving: boolean;
+  drained: Array<() => void>;
+  validating: Array<() => void>;
+  /** Crash on the next decided write, after sending its APPLY to one database only. */
+  crashAtNextApply: boolean;
 }
 
-/** The run, and what its replicas got wrong (FinalStateFaults, world.ts). */
+/** The run, what its replicas got wrong, and what it broke of the other invariants. */
 export interface SimulationResult extends FinalStateFaults {
   history: History;
   committed: number;
   aborted: number;
   failed: number;
+  unknown: number;
   messages: number;
   virtualMs: number;
-  /** LEAVEs and completed JOINs that happened during the run. */
+  /** Views chosen (the highest epoch). */
+  views: number;
+  /** Faults injected, each as `kind M<id> at..until`. */
+  faultsInjected: string[];
+  /** Transactions of removed coordinators found by installations (what recovery completed). */
   membershipChanges: number;
-  /** Keys read from the middleware's own decided writes rather than from a replica. */
   readsFromMemory: number;
-  /** Reads that waited for an own writer of their middleware to be decided. */
   readsParked: number;
-  /** Reads that asked their replica to wait for another middleware's writer. */
   readsAwaitingWriters: number;
+  /** Commits reported after the last fault healed, and how long after it the first came. */
+  commitsAfterLastFault: number;
+  resumeMs: number | null;
+  /** Every invariant broken, described; empty for a correct run. */
+  invariantViolations: string[];
 }
 
-const EVENTS_MAX = 50_000_000;
+const EVENTS_MAX = 20_000_000;
+/** VALIDATING_WAIT_MS of middleware/coordinator.ts. */
+const VALIDATING_WAIT_MS = 10_000;
+const SETTLE_MS_DEFAULT = 6_000;
 
 export function simulate(options: SimulationOptions): SimulationResult {
-  const world = new SimulatedWorld(options, { eventsMax: EVENTS_MAX, name: 'simulation' });
-  // The database replicas run the production rules (replica.ts): the Thomas rule and group
-  // plan for writes, the read rules for what a read sees and how long it waits.
+  const world = new SimulatedWorld(options, { eventsMax: EVENTS_MAX, name: 'simulation' }, { views: true, skipFencing: options.skipFencing ?? false });
   const { random, keys, middlewareIds, replicaIds, replicas } = world;
-  const newNode = (id: number, members: readonly number[], joined: boolean): OccNode =>
-    new OccNode({ id, replicas: [...replicaIds], members: [...members], faults: options.faults, finishedWritesMax: options.finishedWritesMax, deferVotes: options.deferVotes, parkReads: options.parkReads, joined });
-  const nodes = new Map<number, OccNode>(middlewareIds.map((id) => [id, newNode(id, middlewareIds, true)]));
-  const active = new Set(middlewareIds);
-  const leaving = new Set<number>();
-  /** Transactions of clients on each middleware between their first read and their outcome. */
-  const busy = new Map<number, number>();
+  const violations: string[] = [];
+  const settleMs = options.settleMs ?? SETTLE_MS_DEFAULT;
+  const where = `simulation seed ${options.seed}`;
+  const trace = options.trace;
 
-  const transactions: TxnRecord[] = [];
-  const attempts = new Map<TxnId, Attempt>();
-  let started = 0;
-  let committed = 0;
-  let aborted = 0;
-  let failed = 0;
-  let nextTxid = 1;
-  let membershipChanges = 0;
-  /** What replaced nodes had counted (a restart starts a fresh core). */
-  let readsFromMemoryBefore = 0;
-  let readsParkedBefore = 0;
-  let readsAwaitingWritersBefore = 0;
-  let nextValue = 1;
-  let nextReadId = 1;
-  /** Reads not done yet: what the client does with the entries, or on failure. */
-  const readsWaiting = new Map<ReadId, { done: (entries: ReadEntry[]) => void; failed: () => void }>();
+  // ---- processes ----
+  const boots = new Map<number, number>(middlewareIds.map((id) => [id, 0]));
+  const processes = new Map<number, Process>();
+  /** Every view some proposer saw chosen (or adopted), by epoch: one per epoch. */
+  const chosenSeen = new Map<number, View>();
+  /** Readings of core counters of processes that ended. */
+  let readsFromMemory = 0;
+  let readsParked = 0;
+  let readsAwaitingWriters = 0;
 
-  // ---- effects of a core, carried over the fake network ----
-  /** `${txid}|${voter}` of vote requests neither answered nor timed out. */
-  const votesUnanswered = new Set<string>();
-  const dispatch = world.dispatcher<OccEvent, OccEffect>((middleware) => nodes.get(middleware)!, (middleware, effect) => execute(middleware, effect));
+  const nextIncarnation = (id: number): string => {
+    const boot = boots.get(id)! + 1;
+    boots.set(id, boot);
+    return makeIncarnation(boot, random.int(0, 36 ** 4).toString(36));
+  };
 
-  const execute = (middleware: number, effect: OccEffect): void => {
+  /** Runs `run` in process `id` as it was at `life`: never if it ended, later if it is paused. */
+  const inProcess = (id: number, life: number, run: () => void): void => {
+    const proc = processes.get(id)!;
+    if (proc.life !== life || proc.down) return;
+    if (proc.paused) proc.waiting.push(run);
+    else run();
+  };
+  const cutOff = (id: number | null): boolean => id !== null && processes.get(id)!.partitioned;
+  /** A message between two endpoints (a middleware id, or null for a database or client): lost if either is cut off when it leaves or arrives. */
+  const net = (from: number | null, to: number | null, deliver: () => void): void => {
+    if (cutOff(from) || cutOff(to) || (from !== null && to === null && processes.get(from)!.blipUntilMs > world.nowMs)) {
+      world.send(() => undefined);
+      return;
+    }
+    world.send(() => {
+      if (!cutOff(from) && !cutOff(to)) deliver();
+    });
+  };
+  /** A request from process `id` (life `life`): the first of answer and timeout runs, in the process. */
+  const request = <A>(id: number, life: number, timeoutMs: number, send: (reply: (answer: A) => void) => void, answered: (answer: A) => void, timedOut: () => void): void => {
+    let over = false;
+    send((answer) => inProcess(id, life, () => {
+      if (over) return;
+      over = true;
+      answered(answer);
+    }));
+    world.schedule(timeoutMs, () => inProcess(id, life, () => {
+      if (over) return;
+      over = true;
+      timedOut();
+    }));
+  };
+  type Answer<T> = { ok: true; value: T } | { ok: false; error: SimError };
+  /** A request from a middleware to a database, over the network both ways. */
+  const toDatabase = <T>(id: number, life: number, database: number, timeoutMs: number, serve: (replica: SimulatedReplica, reply: (answer: Answer<T>) => void) => void, answered: (value: T) => void, failed: (error: SimError) => void): void => {
+    request<Answer<T>>(id, life, timeoutMs,
+      (reply) => net(id, null, () => serve(replicas.get(database)!, (answer) => net(null, id, () => reply(answer)))),
+      (answer) => (answer.ok ? answered(answer.value) : failed(answer.error)),
+      () => failed({ code: 'TIMEOUT', message: `DATABASE${database} did not answer in ${timeoutMs} ms` }));
+  };
+  const fencedBy = <T>(member: Member, reply: (answer: Answer<T>) => void): FencedBy => ({ member, refused: (refusal: Refusal) => reply({ ok: false, error: refusal }) });
+
+  /** database/server.ts's requests of the view protocol, at a simulated database. */
+  const serveDatabase = (replica: SimulatedReplica, req: DbRequest, reply: (answer: Answer<DbAnswer>) => void): void => {
+    const ok = (value: DbAnswer): void => reply({ ok: true, value });
+    switch (req.type) {
+      case 'db.prepare': return replica.vote({ type: 'prepare', epoch: req.epoch, ballot: req.ballot }, (answer) => ok(answer!));
+      case 'db.accept': return replica.vote({ type: 'accept', epoch: req.epoch, ballot: req.ballot, view: req.view }, (answer) => ok(answer!));
+      case 'db.chosen': return replica.vote({ type: 'chosen', view: req.view }, (_answer, epoch) => ok({ epoch }));
+      case 'db.view': return replica.view((answer) => ok(answer));
+      case 'db.commits': return replica.commits(fencedBy(req.from, reply), req.members, (answer) => ok(answer));
+      case 'db.read': return replica.read(req.keys, [], 0, (entries) => ok({ entries }), fencedBy(req.from, reply));
+      case 'db.recover': return replica.recover(fencedBy(req.from, reply), req.entries, req.drop, () => ok({}));
+    }
+  };
+
+  /** middleware/server.ts's peer requests of the view protocol, at process `id`. */
+  const servePeer = (proc: Process, req: PeerRequest, reply: (answer: Answer<unknown>) => void): void => {
+    switch (req.type) {
+      case 'peer.heartbeat': return reply({ ok: true, value: proc.keeper.onHeartbeat(req) });
+      case 'peer.stop': return proc.keeper.onStop(req.view, (clock) => reply({ ok: true, value: { clock } }), (error) => reply({ ok: false, error }));
+      case 'peer.install': {
+        const error = proc.keeper.onInstall(req.view, req.clock);
+        return reply(error ? { ok: false, error } : { ok: true, value: {} });
+      }
+    }
+  };
+
+  const startProcess = (id: number, life: number): Process => {
+    const node = new OccNode({ id, replicas: [...replicaIds], faults: options.faults, finishedWritesMax: options.finishedWritesMax, deferVotes: options.deferVotes, parkReads: options.parkReads });
+    const proc = { id, life, down: false, paused: false, waiting: [], partitioned: false, blipUntilMs: 0, node, joined: false, leaving: false, drained: [], validating: [], crashAtNextApply: false } as unknown as Process;
+    const host: KeeperHost = {
+      id,
+      databases: [...replicaIds],
+      now: () => world.nowMs,
+      random: () => random.next(),
+      after: (ms, run) => world.schedule(ms, () => inProcess(id, life, run)),
+      db: (database, req, timeoutMs, answered, failed) => toDatabase<DbAnswer>(id, life, database, timeoutMs, (replica, reply) => serveDatabase(replica, req, reply), answered, failed),
+      peer: (member, req, timeoutMs, answered, failed) => {
+        request<Answer<unknown>>(id, life, timeoutMs, (reply) => {
+          const target = processes.get(member)!;
+          const targetLife = target.life;
+          net(id, member, () => inProcess(member, targetLife, () => servePeer(processes.get(member)!, req, (answer) => net(member, id, () => reply(answer)))));
+        }, (answer) => (answer.ok ? answered(answer.value) : failed(answer.error)), () => failed({ code: 'TIMEOUT', message: `MIDDLEWARE${member} did not answer` }));
+      },
+      stop: (done) => {
+        dispatch(proc, { type: 'view-stop' });
+        if (proc.node.coordinatingCount > 0) proc.drained.push(() => done(proc.node.clock.value));
+        else done(proc.node.clock.value);
+      },
+      install: (view, clock, replaced) => {
+        dispatch(proc, { type: 'view-install', epoch: view.epoch, members: view.members.map((member) => member.id), clock, replaced });
+        if (!proc.node.stopped) {
+          const waiters = proc.validating;
+          proc.validating = [];
+          for (const waiter of waiters) waiter();
+        }
+      },
+      removed: () => dispatch(proc, { type: 'removed' }),
+      clockValue: () => proc.node.clock.value,
+      nextIncarnation: () => nextIncarnation(id),
+      skipRecovery: options.skipRecovery ?? false,
+      sawChosen: (view) => {
+        const known = chosenSeen.get(view.epoch);
+        if (known && !viewsEqual(known, view)) violations.push(`1: two views chosen for epoch ${view.epoch}: ${describeView(known)} and ${describeView(view)}`);
+        if (!known) chosenSeen.set(view.epoch, view);
+      },
+      spinning: (detail) => {
+        throw new Error(`${where}: ${detail}`);
+      },
+      log: (line) => trace?.(`${world.nowMs} M${id} ${line}`),
+    };
+    proc.keeper = new SimViewKeeper(host);
+    processes.set(id, proc);
+    proc.keeper.join(() => {
+      proc.joined = true;
+    });
+    return proc;
+  };
+
+  const endProcess = (proc: Process): void => {
+    readsFromMemory += proc.node.readsFromMemory;
+    readsParked += proc.node.readsParked;
+    readsAwaitingWriters += proc.node.readsAwaitingWriters;
+    proc.down = true;
+    proc.life += 1;
+    proc.keeper.close();
+    // Its clients' connections close: a transaction that asked to commit has an unknown outcome.
+    for (const [txid, attempt] of attempts) {
+      if (attempt.middleware !== proc.id) continue;
+      // Decided, its timestamp is known (the checker orders versions by it); undecided, it never landed.
+      const ts = appliedTs.get(txid);
+      if (attempt.commitRequested && ts) attempt.record.commitTs = ts;
+      endAttempt(txid, attempt.commitRequested ? 'unknown' : 'aborted', true);
+    }
+  };
+  const restart = (id: number): void => {
+    const old = processes.get(id)!;
+    if (!old.down) endProcess(old);
+    startProcess(id, old.life + 1);
+  };
+
+  // ---- the OCC core's effects (middleware/coordinator.ts) over the fake network ----
+  /** `${txid}|${voter}` -> the life of the coordinator awaiting that vote. */
+  const votesUnanswered = new Map<string, number>();
+  /** For invariant 5: every decided transaction's timestamp. */
+  const decidedTs = new Map<string, TxnId>();
+  /** For invariant 7: when and by which life each transaction was decided. */
+  const decided = new Map<TxnId, { atMs: number; life: Member }>();
+  const reportedCommits: Array<{ txid: TxnId; life: Member; decidedAtMs: number }> = [];
+  /** Timestamp -> writes of every transaction that sent APPLYs, for the final state. */
+  const appliedWrites = new Map<string, { txid: TxnId; writes: Write[] }>();
+  const appliedTs = new Map<TxnId, Timestamp>();
+
+  const dispatch = (proc: Process, event: OccEvent): void => {
+    const effects = proc.node.handle(event);
+    trace?.(`${world.nowMs} M${proc.id} <- ${JSON.stringify(event)} -> ${JSON.stringify(effects)}`);
+    const life = proc.life;
+    for (const effect of effects) {
+      // A crash part-way (crash-mid-apply) ends the process: the rest of its effects never happen.
+      if (proc.down || proc.life !== life) return;
+      execute(proc, effect);
+    }
+    if (proc.drained.length > 0 && proc.node.coordinatingCount === 0) {
+      const waiters = proc.drained;
+      proc.drained = [];
+      for (const waiter of waiters) waiter();
+    }
+  };
+
+  const onFenced = (proc: Process, error: SimError): boolean => {
+    if (error.code !== 'FENCED') return false;
+    proc.keeper.onFenced(error.message);
+    return true;
+  };
+
+  /** `ts`: the decided transaction's timestamp (a read-only one's is known only when it commits). */
+  const noteDecided = (proc: Process, txid: TxnId, ts: Timestamp | null): void => {
+    if (ts !== null) {
+      const key = formatTimestamp(ts);
+      const other = decidedTs.get(key);
+      if (other !== undefined && other !== txid) violations.push(`5: ${other} and ${txid} both have timestamp ${key}`);
+      decidedTs.set(key, txid);
+    }
+    if (!decided.has(txid)) decided.set(txid, { atMs: world.nowMs, life: { ...proc.keeper.self } });
+  };
+
+  const execute = (proc: Process, effect: OccEffect): void => {
+    const { id, life } = proc;
+    const self = (): Member => ({ ...proc.keeper.self });
     switch (effect.type) {
       case 'send-validate':
         for (const voter of effect.to) {
           const key = `${effect.txid}|${voter}`;
-          votesUnanswered.add(key);
-          world.send(() => dispatch(voter, { type: 'vote-requested', from: middleware, txid: effect.txid, ts: effect.ts, readSet: effect.readSet, writeKeys: effect.writeKeys, nowMs: world.nowMs }));
-          world.schedule(options.requestTimeoutMs, () => {
-            if (!votesUnanswered.delete(key)) return;
-            dispatch(middleware, { type: 'vote-received', txid: effect.txid, voter, vote: 'timeout' });
-          });
+          votesUnanswered.set(key, life);
+          const target = processes.get(voter)!;
+          const targetLife = target.life;
+          net(id, voter, () => inProcess(voter, targetLife, () => dispatch(processes.get(voter)!, { type: 'vote-requested', from: id, epoch: effect.epoch, txid: effect.txid, ts: effect.ts, readSet: effect.readSet, writeKeys: effect.writeKeys, nowMs: world.nowMs })));
+          world.schedule(options.requestTimeoutMs, () => inProcess(id, life, () => {
+            if (votesUnanswered.get(key) !== life) return;
+            votesUnanswered.delete(key);
+            dispatch(proc, { type: 'vote-received', txid: effect.txid, voter, vote: 'timeout' });
+          }));
         }
         return;
       case 'vote': {
         // Possibly long after the request: a deferred vote.
-        const key = `${effect.txid}|${middleware}`;
-        world.send(() => {
-          if (!votesUnanswered.delete(key)) return;
-          dispatch(effect.to, { type: 'vote-received', txid: effect.txid, voter: middleware, vote: effect.vote, clock: effect.clock });
+        const key = `${effect.txid}|${id}`;
+        const coordinator = effect.to;
+        net(id, coordinator, () => {
+          const askedBy = votesUnanswered.get(key);
+          if (askedBy === undefined) return;
+          inProcess(coordinator, askedBy, () => {
+            if (!votesUnanswered.delete(key)) return;
+            dispatch(processes.get(coordinator)!, { type: 'vote-received', txid: effect.txid, voter: id, vote: effect.vote, clock: effect.clock });
+          });
         });
         return;
       }
       case 'read-replica': {
-        // One replica for all the keys, as the real shell does; no answer in time fails the read.
-        // The replica answers once it has the versions awaited, or when the wait ran out.
-        const replica = replicas.get(random.pick(replicaIds))!;
-        world.request<ReadEntry[]>(
-          options.requestTimeoutMs,
-          (reply) => world.send(() => replica.read(effect.keys, effect.atLeast, effect.waitMs, (entries) => world.send(() => reply(entries)))),
-          (entries) => dispatch(middleware, { type: 'read-answered', readId: effect.readId, entries }),
-          () => {
-            dispatch(middleware, { type: 'read-failed', readId: effect.readId });
-            const waiting = readsWaiting.get(effect.readId);
-            readsWaiting.delete(effect.readId);
-            waiting?.failed();
-          },
-        );
+        const database = random.pick(replicaIds);
+        const member = self();
+        toDatabase<Entry[]>(id, life, database, options.requestTimeoutMs,
+          (replica, reply) => replica.read(effect.keys, effect.atLeast, effect.waitMs, (entries) => reply({ ok: true, value: entries }), fencedBy(member, reply)),
+          (entries) => dispatch(proc, { type: 'read-answered', readId: effect.readId, entries }),
+          (error) => {
+            dispatch(proc, { type: 'read-failed', readId: effect.readId });
+            onFenced(proc, error);
+            readFailed(effect.readId);
+          });
         return;
       }
       case 'read-done': {
@@ -139,209 +380,554 @@ export function simulate(options: SimulationOptions): SimulationResult {
         return;
       }
       case 'read-versions': {
-        // The replica waits for its admitted APPLYs of those keys, as the database does.
-        const replica = replicas.get(random.pick(replicaIds))!;
-        world.request<Timestamp[]>(
-          options.requestTimeoutMs,
-          (reply) => world.send(() => replica.versions(effect.keys, (versions) => world.send(() => reply(versions)))),
-          (versions) => dispatch(middleware, { type: 'versions-read', txid: effect.txid, versions }),
-          () => dispatch(middleware, { type: 'versions-failed', txid: effect.txid }),
-        );
+        const database = random.pick(replicaIds);
+        const member = self();
+        toDatabase<Timestamp[]>(id, life, database, options.requestTimeoutMs,
+          (replica, reply) => replica.versions(effect.keys, (versions) => reply({ ok: true, value: versions }), fencedBy(member, reply)),
+          (versions) => dispatch(proc, { type: 'versions-read', txid: effect.txid, versions }),
+          (error) => {
+            onFenced(proc, error);
+            dispatch(proc, { type: 'versions-failed', txid: effect.txid });
+          });
         return;
       }
-      case 'apply':
-        for (const replica of effect.replicas) applyUntilAcked(middleware, replica, effect.txid, effect.ts, effect.writes);
+      case 'apply': {
+        noteDecided(proc, effect.txid, effect.ts);
+        appliedWrites.set(formatTimestamp(effect.ts), { txid: effect.txid, writes: effect.writes });
+        appliedTs.set(effect.txid, effect.ts);
+        const deciding = self();
+        if (proc.crashAtNextApply) {
+          // A coordinator that dies between its APPLYs to different databases.
+          proc.crashAtNextApply = false;
+          sendApply(proc, life, deciding, effect.replicas[0]!, effect.txid, effect.ts, effect.writes);
+          crashNow(proc);
+          return;
+        }
+        for (const replica of effect.replicas) sendApply(proc, life, deciding, replica, effect.txid, effect.ts, effect.writes);
         return;
-      case 'committed':
+      }
+      case 'confirm': {
+        noteDecided(proc, effect.txid, null);
+        // ReplicaSet.confirm: a majority of the databases still admit this life.
+        const member = self();
+        const needed = majorityOf(replicaIds.length);
+        let answers = 0;
+        let failures = 0;
+        let settled = false;
+        for (const database of replicaIds) {
+          toDatabase<null>(id, life, database, options.requestTimeoutMs,
+            (replica, reply) => replica.confirm(fencedBy(member, reply), () => reply({ ok: true, value: null })),
+            () => {
+              answers += 1;
+              if (settled || answers < needed) return;
+              settled = true;
+              dispatch(proc, { type: 'confirmed', txid: effect.txid });
+            },
+            (error) => {
+              failures += 1;
+              if (settled) return;
+              if (error.code === 'FENCED' || replicaIds.length - failures < needed) {
+                settled = true;
+                onFenced(proc, error);
+                dispatch(proc, { type: 'confirm-failed', txid: effect.txid });
+              }
+            });
+        }
+        return;
+      }
+      case 'committed': {
+        noteDecided(proc, effect.txid, effect.ts);
+        const at = decided.get(effect.txid);
+        reportedCommits.push({ txid: effect.txid, life: at?.life ?? self(), decidedAtMs: at?.atMs ?? world.nowMs });
+        return finishAttempt(effect.txid, 'committed', effect.ts);
+      }
       case 'aborted':
-        return finishAttempt(effect.txid, effect);
+        return finishAttempt(effect.txid, effect.reason === 'removed' ? 'moved' : 'aborted', effect.ts);
+      case 'outcome-unknown':
+        return finishAttempt(effect.txid, 'unknown', effect.ts);
     }
   };
 
-  /** Like the real shell: a decided APPLY is re-sent until the replica acknowledges. */
-  const applyUntilAcked = (middleware: number, replica: number, txid: TxnId, ts: Timestamp, writes: Write[]): void => {
-    world.request<void>(
-      options.requestTimeoutMs,
-      (reply) => world.send(() => replicas.get(replica)!.apply([{ ts, writes }], () => world.send(reply))),
-      () => dispatch(middleware, { type: 'replica-acked', txid, replica }),
-      () => applyUntilAcked(middleware, replica, txid, ts, writes),
-    );
+  /**
+   * ReplicaSet.apply: resent until the database acknowledges, in the deciding life's name with
+   * this life's watermark; never by a later life (an earlier life's APPLYs are dropped), and
+   * not after FENCED (the life is over).
+   */
+  const sendApply = (proc: Process, life: number, deciding: Member, database: number, txid: TxnId, ts: Timestamp, writes: Write[]): void => {
+    if (proc.life !== life || proc.keeper.self.incarnation !== deciding.incarnation) return;
+    const watermark = proc.node.unfinishedCounterMin() - 1;
+    toDatabase<number[]>(proc.id, life, database, options.requestTimeoutMs,
+      (replica, reply) => replica.apply([{ ts, writes }], (written) => reply({ ok: true, value: written }), { ...fencedBy(deciding, reply), watermark }),
+      () => dispatch(proc, { type: 'replica-acked', txid, replica: database }),
+      (error) => {
+        if (!onFenced(proc, error)) sendApply(proc, life, deciding, database, txid, ts, writes);
+      });
   };
 
   // ---- clients ----
+  interface Attempt {
+    txid: TxnId;
+    record: TxnRecord;
+    client: number;
+    middleware: number;
+    retry: number;
+    plan: Plan;
+    commitRequested: boolean;
+    ts?: Timestamp;
+  }
+  const transactions: TxnRecord[] = [];
+  const attempts = new Map<TxnId, Attempt>();
+  const readsWaiting = new Map<ReadId, { txid: TxnId; done: (entries: ReadEntry[]) => void }>();
+  let started = 0;
+  let committed = 0;
+  let aborted = 0;
+  let unknown = 0;
+  let failed = 0;
+  let nextTxid = 1;
+  let nextValue = 1;
+  let nextReadId = 1;
+  let lastFaultEndMs = 0;
+  let faultsPending = 0;
+  const faultsInjected: string[] = [];
+
+  const clientsMayStop = (): boolean => started >= options.transactions && faultsPending === 0 && world.nowMs >= lastFaultEndMs + settleMs;
+
+  /** A middleware a client may use: running, joined, not leaving; the current one if it still is. */
+  const usable = (id: number): boolean => {
+    const proc = processes.get(id)!;
+    return !proc.down && proc.joined && !proc.leaving;
+  };
+  const pickMiddleware = (current: number): number => {
+    if (usable(current)) return current;
+    const candidates = middlewareIds.filter(usable);
+    return candidates.length > 0 ? random.pick(candidates) : current;
+  };
+
+  /** Like the real client: waits while the middleware validates nothing (coordinator.ts whenValidating), up to VALIDATING_WAIT_MS. */
+  const whenValidating = (proc: Process, life: number, then: (ok: boolean) => void): void => {
+    if (!proc.node.stopped) return then(true);
+    let over = false;
+    proc.validating.push(() => {
+      if (over) return;
+      over = true;
+      then(true);
+    });
+    world.schedule(VALIDATING_WAIT_MS, () => inProcess(proc.id, life, () => {
+      if (over) return;
+      over = true;
+      then(false);
+    }));
+  };
+
   const startTransaction = (client: number, middleware: number, retry: number, plan?: Plan): void => {
-    if (!active.has(middleware) || leaving.has(middleware)) {
-      // The client's middleware is leaving or left: it goes to another one, as a real client would.
-      middleware = random.pick([...active].filter((id) => !leaving.has(id)));
+    middleware = pickMiddleware(middleware);
+    const proc = processes.get(middleware)!;
+    if (!usable(middleware)) {
+      // Nobody to talk to right now: try again shortly.
+      world.schedule(50, () => startTransaction(client, middleware, retry, plan));
+      return;
     }
     if (!plan) {
-      if (started >= options.transactions) return;
+      if (clientsMayStop()) return;
       started += 1;
       const { readKeys, writeKeys, blindKeys } = randomPlan(random, keys);
       // No deletes: a read of "no entry" could not name its writer, and the history checker
       // relies on every read naming one. Deletes are covered by the database and e2e tests.
-      const deletes: Key[] = [];
-      plan = { readKeys, writeKeys: writeKeys.filter((key) => !deletes.includes(key)), blindKeys, deletes };
+      plan = { readKeys, writeKeys, blindKeys, deletes: [] };
     }
     const fixedPlan = plan;
     const txid = `t${nextTxid++}`;
-    busy.set(middleware, (busy.get(middleware) ?? 0) + 1);
     const record: TxnRecord = { id: txid, outcome: 'unknown', reads: [], writes: [], startMs: world.nowMs };
     transactions.push(record);
-    // Read phase: one read of all the keys, through the middleware's core (which may park it,
-    // take some keys from its own decided writes, and ask one replica for the rest).
-    const readId = nextReadId++;
-    readsWaiting.set(readId, {
-      done: (entries) => {
-        const readSet: Array<readonly [Key, Timestamp]> = [];
-        fixedPlan.readKeys.forEach((key, index) => {
-          const entry = entries[index]!;
-          readSet.push([key, entry.version]);
-          record.reads.push({ key, value: entry.value === undefined ? null : (entry.value as number) });
-        });
-        const writes: Write[] = [];
-        for (const key of [...fixedPlan.writeKeys, ...fixedPlan.blindKeys]) {
-          const value = nextValue++;
-          writes.push({ key, value });
-          record.writes.push({ key, value });
-        }
-        for (const key of fixedPlan.deletes) {
-          writes.push({ key });
-          record.writes.push({ key, value: null });
-        }
-        attempts.set(txid, { txid, record, client, readSet });
-        dispatch(middleware, { type: 'commit-requested', txid, readSet, writes });
-      },
-      failed: () => {
-        record.outcome = 'aborted';
-        record.endMs = world.nowMs;
-        aborted += 1;
-        pendingPlans.delete(txid);
-        busy.set(middleware, busy.get(middleware)! - 1);
-        scheduleNext(client, middleware, retry, fixedPlan);
-      },
-    });
-    // Before the read: a read served from memory at once may commit (or abort) at once.
-    pendingPlans.set(txid, { client, middleware, retry, plan: fixedPlan });
-    dispatch(middleware, { type: 'read-requested', readId, keys: fixedPlan.readKeys, nowMs: world.nowMs });
-  };
-
-  const pendingPlans = new Map<TxnId, { client: number; middleware: number; retry: number; plan: Plan }>();
-
-  const scheduleNext = (client: number, middleware: number, retry: number, plan: Plan | undefined): void => {
-    if (plan && retry < options.retryCountMax) {
-      world.schedule(random.int(0, Math.min(200, 2 * 2 ** Math.min(retry, 8))), () => startTransaction(client, middleware, retry + 1, plan));
-    } else {
-      if (plan) failed += 1;
-      world.schedule(random.int(0, 3), () => startTransaction(client, middleware, 0));
-    }
-  };
-
-  const finishAttempt = (txid: TxnId, effect: Extract<OccEffect, { type: 'committed' | 'aborted' }>): void => {
-    const attempt = attempts.get(txid);
-    const pending = pendingPlans.get(txid);
-    if (!attempt || !pending) throw new Error(`simulation: outcome for unknown ${txid}`);
-    attempts.delete(txid);
-    pendingPlans.delete(txid);
-    busy.set(pending.middleware, busy.get(pending.middleware)! - 1);
-    attempt.record.endMs = world.nowMs;
-    if (effect.type === 'committed') {
-      attempt.record.outcome = 'committed';
-      attempt.record.commitTs = effect.ts;
-      committed += 1;
-      scheduleNext(pending.client, pending.middleware, 0, undefined);
-    } else {
-      attempt.record.outcome = 'aborted';
-      aborted += 1;
-      scheduleNext(pending.client, pending.middleware, pending.retry, pending.plan);
-    }
-  };
-
-  // ---- membership churn: middlewares in turn leave when idle and restart, several times ----
-  if (options.membershipChurn && options.middlewares >= 3) {
-    const cycles = 6;
-    let cycle = 0;
-    const startCycle = (): void => {
-      if (cycle >= cycles || started >= options.transactions) return;
-      const leaver = (cycle % options.middlewares) + 1;
-      cycle += 1;
-      leaving.add(leaver);
-      tryLeave(leaver);
-    };
-    const tryLeave = (leaver: number): void => {
-      const node = nodes.get(leaver)!;
-      if ((busy.get(leaver) ?? 0) > 0 || node.coordinatingCount > 0 || node.inFlight.size > 0) return world.schedule(5, () => tryLeave(leaver));
-      active.delete(leaver);
-      leaving.delete(leaver);
-      membershipChanges += 1;
-      // LEAVE reaches every member; each stops asking the leaver. Membership messages are not
-      // lost: a real JOIN or LEAVE waits for every answer (and is re-run by the operator when
-      // one never comes); the simulation does not model that loop.
-      for (const member of active) world.sendReliably(() => dispatch(member, { type: 'member-left', member: leaver }));
-      world.schedule(random.int(20, 200), () => rejoin(leaver));
-    };
-    const rejoin = (leaver: number): void => {
-      // A restart: a new process that remembers nothing, not even its clock. JOIN: every
-      // member adds the joiner and answers with its clock; only then does the joiner take
-      // transactions again, with a clock above every answer.
-      const fresh = newNode(leaver, [], false);
-      const old = nodes.get(leaver)!;
-      readsFromMemoryBefore += old.readsFromMemory;
-      readsParkedBefore += old.readsParked;
-      readsAwaitingWritersBefore += old.readsAwaitingWriters;
-      nodes.set(leaver, fresh);
-      let acks = 0;
-      const members = [...active];
-      for (const member of members) {
-        world.sendReliably(() => {
-          dispatch(member, { type: 'member-joined', member: leaver, clock: fresh.clock.value });
-          const clock = nodes.get(member)!.clock.value;
-          world.sendReliably(() => {
-            dispatch(leaver, { type: 'member-joined', member, clock });
-            acks += 1;
-            if (acks === members.length) {
-              dispatch(leaver, { type: 'joined' });
-              active.add(leaver);
-              membershipChanges += 1;
-              world.schedule(random.int(50, 300), startCycle);
-            }
+    const attempt: Attempt = { txid, record, client, middleware, retry, plan: fixedPlan, commitRequested: false };
+    attempts.set(txid, attempt);
+    const life = proc.life;
+    inProcess(middleware, life, () => whenValidating(proc, life, (ok) => {
+      if (!attempts.has(txid)) return;
+      if (!ok) return endAttempt(txid, 'aborted', true);
+      const readId = nextReadId++;
+      readsWaiting.set(readId, {
+        txid,
+        done: (entries) => {
+          const readSet: Array<readonly [Key, Timestamp]> = [];
+          fixedPlan.readKeys.forEach((key, index) => {
+            const entry = entries[index]!;
+            readSet.push([key, entry.version]);
+            record.reads.push({ key, value: entry.value === undefined ? null : (entry.value as number) });
           });
-        });
+          const writes: Write[] = [];
+          for (const key of [...fixedPlan.writeKeys, ...fixedPlan.blindKeys]) {
+            const value = nextValue++;
+            writes.push({ key, value });
+            record.writes.push({ key, value });
+          }
+          // Coordinator.commit: a leaving middleware stamps nothing; a stopped one is waited for.
+          if (proc.leaving) return endAttempt(txid, 'aborted', true);
+          whenValidating(proc, life, (validating) => {
+            if (!attempts.has(txid)) return;
+            if (!validating) return endAttempt(txid, 'aborted', true);
+            attempt.commitRequested = true;
+            dispatch(proc, { type: 'commit-requested', txid, readSet: readSet as ReadSet, writes });
+          });
+        },
+      });
+      dispatch(proc, { type: 'read-requested', readId, keys: fixedPlan.readKeys, nowMs: world.nowMs });
+    }));
+  };
+
+  const readFailed = (readId: ReadId): void => {
+    const waiting = readsWaiting.get(readId);
+    readsWaiting.delete(readId);
+    // No replica answered (NODE_UNAVAILABLE): the client tries another middleware.
+    if (waiting) endAttempt(waiting.txid, 'aborted', true);
+  };
+
+  const finishAttempt = (txid: TxnId, outcome: 'committed' | 'aborted' | 'moved' | 'unknown', ts: Timestamp): void => {
+    const attempt = attempts.get(txid);
+    if (!attempt) return;
+    attempt.ts = ts;
+    if (outcome === 'committed' || outcome === 'unknown') attempt.record.commitTs = ts;
+    endAttempt(txid, outcome === 'moved' ? 'aborted' : outcome, outcome !== 'committed' && outcome !== 'aborted');
+  };
+
+  /** The attempt's outcome as its client sees it; `move`: the client tries another middleware next. */
+  const endAttempt = (txid: TxnId, outcome: 'committed' | 'aborted' | 'unknown', move: boolean): void => {
+    const attempt = attempts.get(txid)!;
+    attempts.delete(txid);
+    attempt.record.outcome = outcome;
+    attempt.record.endMs = world.nowMs;
+    const { client, plan, retry } = attempt;
+    let middleware = attempt.middleware;
+    if (move) {
+      const others = middlewareIds.filter((id) => id !== middleware && usable(id));
+      if (others.length > 0) middleware = random.pick(others);
+    }
+    if (outcome === 'committed') {
+      committed += 1;
+      world.schedule(random.int(0, 3), () => startTransaction(client, middleware, 0));
+    } else if (outcome === 'unknown') {
+      unknown += 1;
+      world.schedule(random.int(0, 3), () => startTransaction(client, middleware, 0));
+    } else {
+      aborted += 1;
+      if (retry < options.retryCountMax) {
+        world.schedule(random.int(0, Math.min(200, 2 * 2 ** Math.min(retry, 8))), () => startTransaction(client, middleware, retry + 1, plan));
+      } else {
+        failed += 1;
+        world.schedule(random.int(0, 3), () => startTransaction(client, middleware, 0));
+      }
+    }
+  };
+
+  // ---- faults, one middleware at a time ----
+  const crashNow = (proc: Process): void => {
+    if (proc.down) return;
+    trace?.(`${world.nowMs} M${proc.id} CRASH`);
+    endProcess(proc);
+  };
+  /** The faults, one at a time: each starts a while after the one before healed. */
+  const scheduleFaults = (): void => {
+    const plan = options.middlewareFaults;
+    if (!plan || plan.count === 0) return;
+    faultsPending = plan.count;
+    const inject = (index: number): void => {
+      const kind = random.pick(plan.kinds);
+      const target = random.pick(middlewareIds);
+      // Pauses and partitions from shorter than detection (1 s) to several times it.
+      const durationMs = kind === 'pause' ? random.int(200, 3_000) : kind === 'partition' ? random.int(300, 3_500) : random.int(100, 1_500);
+      const proc = processes.get(target)!;
+      const startMs = world.nowMs;
+      trace?.(`${world.nowMs} FAULT ${kind} M${target} for ${durationMs} ms`);
+      const healed = (): void => {
+        faultsInjected.push(`${kind} M${target} ${startMs.toFixed(0)}..${world.nowMs.toFixed(0)}`);
+        lastFaultEndMs = Math.max(lastFaultEndMs, world.nowMs);
+        faultsPending -= 1;
+        if (index + 1 < plan.count) world.schedule(random.int(200, 1_500), () => inject(index + 1));
+      };
+      switch (kind) {
+        case 'crash':
+          crashNow(proc);
+          world.schedule(durationMs, () => {
+            restart(target);
+            healed();
+          });
+          return;
+        case 'crash-mid-apply':
+          // Crashes on its next decided write, between its APPLYs; or after the duration anyway.
+          proc.crashAtNextApply = true;
+          world.schedule(durationMs, () => {
+            crashNow(processes.get(target)!);
+            world.schedule(random.int(100, 1_000), () => {
+              restart(target);
+              healed();
+            });
+          });
+          return;
+        case 'blip-crash':
+          proc.blipUntilMs = world.nowMs + random.int(10, 60);
+          world.schedule(random.int(60, 180), () => {
+            crashNow(processes.get(target)!);
+            world.schedule(durationMs, () => {
+              restart(target);
+              healed();
+            });
+          });
+          return;
+        case 'pause':
+          proc.paused = true;
+          world.schedule(durationMs, () => {
+            proc.paused = false;
+            // What arrived and came due meanwhile runs now, in order (more may arrive as it runs).
+            while (proc.waiting.length > 0 && !proc.paused && !proc.down) proc.waiting.shift()!();
+            proc.waiting = [];
+            healed();
+          });
+          return;
+        case 'partition':
+          proc.partitioned = true;
+          world.schedule(durationMs, () => {
+            proc.partitioned = false;
+            healed();
+          });
+          return;
       }
     };
-    world.schedule(200, startCycle);
+    world.schedule(500 + random.int(0, 500), () => inject(0));
+  };
+
+  // ---- clean leaves and restarts in turn (the churn variant) ----
+  let membershipChanges = 0;
+  if (options.membershipChurn && options.middlewares >= 3) {
+    const cycles = 4;
+    let cycle = 0;
+    faultsPending += 1;
+    const startCycle = (): void => {
+      if (cycle >= cycles) {
+        lastFaultEndMs = Math.max(lastFaultEndMs, world.nowMs);
+        faultsPending -= 1;
+        return;
+      }
+      const leaver = processes.get((cycle % options.middlewares) + 1)!;
+      cycle += 1;
+      if (leaver.down || !leaver.joined) return world.schedule(100, startCycle);
+      // middleware/server.ts: stop taking transactions, let running ones finish, then leave.
+      leaver.leaving = true;
+      const life = leaver.life;
+      const drain = (): void => inProcess(leaver.id, life, () => {
+        if (leaver.node.coordinatingCount > 0 || [...attempts.values()].some((attempt) => attempt.middleware === leaver.id)) return world.schedule(5, drain);
+        leaver.keeper.leave(() => {
+          membershipChanges += 1;
+          endProcess(leaver);
+          world.schedule(random.int(20, 200), () => {
+            restart(leaver.id);
+            membershipChanges += 1;
+            world.schedule(random.int(300, 800), startCycle);
+          });
+        });
+      });
+      drain();
+    };
+    world.schedule(800, startCycle);
   }
 
   // ---- run ----
+  for (const id of middlewareIds) startProcess(id, 0);
+  scheduleFaults();
   world.startClients((client, middleware) => startTransaction(client, middleware, 0));
+  const clientsDone = (): boolean => clientsMayStop() && attempts.size === 0;
+  world.run(clientsDone);
+  const endMs = world.nowMs;
+  // Quiescence: no more heartbeats; what is under way (APPLYs, view changes) finishes.
+  for (const proc of processes.values()) proc.keeper.stopTicking();
   world.run();
-  for (const node of nodes.values()) {
-    const pending = node.readsPending;
-    if (pending.parked + pending.atReplica > 0) throw new Error(`simulation seed ${options.seed}: M${node.id} still has reads pending after the run (${JSON.stringify(pending)})`);
-  }
 
-  // ---- after quiescence ----
-  let readsFromMemory = readsFromMemoryBefore;
-  let readsParked = readsParkedBefore;
-  let readsAwaitingWriters = readsAwaitingWritersBefore;
-  for (const node of nodes.values()) {
-    readsFromMemory += node.readsFromMemory;
-    readsParked += node.readsParked;
-    readsAwaitingWriters += node.readsAwaitingWriters;
+  // ---- checks after quiescence ----
+  for (const proc of processes.values()) {
+    readsFromMemory += proc.node.readsFromMemory;
+    readsParked += proc.node.readsParked;
+    readsAwaitingWriters += proc.node.readsAwaitingWriters;
   }
   const history: History = { transactions, initial: Object.fromEntries(keys.map((key) => [key, null])) };
+  const chosen = chosenViews(replicas, chosenSeen, violations);
+  const finalEpoch = Math.max(...chosen.keys());
+  const finalView = chosen.get(finalEpoch)!;
+  checkFencing(replicas, chosen, violations);
+  checkExcludedCommits(reportedCommits, chosen, chosenTimes(replicas), violations);
+  checkRealTimeStamps(transactions, violations);
+  // 9: every middleware is a member of the final view, installed it, and validates.
+  for (const proc of processes.values()) {
+    if (proc.down) violations.push(`9: M${proc.id} is down at the end`);
+    else if (!isMember(finalView, proc.keeper.self)) violations.push(`9: M${proc.id} (${proc.keeper.self.incarnation}) is not a member of the final view ${describeView(finalView)}`);
+    else if (proc.keeper.installedEpoch !== finalEpoch) violations.push(`9: M${proc.id} installed view ${proc.keeper.installedEpoch}, not the final ${finalEpoch}`);
+    else if (proc.node.stopped) violations.push(`9: M${proc.id} is left stopped`);
+  }
+  const commitsAfter = transactions.filter((record) => record.outcome === 'committed' && record.endMs! > lastFaultEndMs);
+  const resumeMs = commitsAfter.length > 0 ? Math.min(...commitsAfter.map((record) => record.endMs!)) - lastFaultEndMs : null;
+  if (faultsInjected.length > 0 && commitsAfter.length === 0) violations.push(`9: no commit after the last fault healed at ${lastFaultEndMs} ms`);
+  // 6: what landed at some database, and what clients were told committed.
+  const landed = new Map<string, GroupApply>();
+  for (const replica of replicas.values()) {
+    for (const written of replica.writtenApplies) {
+      const key = formatTimestamp(written.ts);
+      const applied = appliedWrites.get(key);
+      if (!applied) violations.push(`6: DATABASE${replica.id} wrote ${key}, which no coordinator decided`);
+      else landed.set(key, { ts: written.ts, writes: applied.writes });
+    }
+  }
+  for (const record of transactions) {
+    if (record.outcome === 'committed' && record.writes.length > 0 && !landed.has(formatTimestamp(record.commitTs!))) violations.push(`6: ${record.id} was acknowledged committed at ${formatTimestamp(record.commitTs!)} but no database wrote it`);
+  }
+  // A transaction is committed exactly when one APPLY of it landed on some database: one whose
+  // client never learned its outcome and that landed nowhere was aborted (recovery forgot it),
+  // so a read of its write is a read of an aborted transaction.
+  for (const record of transactions) {
+    if (record.outcome === 'unknown' && !(record.commitTs && landed.has(formatTimestamp(record.commitTs)))) record.outcome = 'aborted';
+  }
+  const stateFaults = finalStateFaults(keys, [...replicas.values()].map((replica) => replica.stored()), [...landed.values()]);
   return {
     history,
     committed,
     aborted,
     failed,
+    unknown,
     messages: world.messages,
+    virtualMs: endMs,
+    views: finalEpoch,
+    faultsInjected,
     membershipChanges,
     readsFromMemory,
     readsParked,
     readsAwaitingWriters,
-    virtualMs: world.nowMs,
-    // Every group is written by now (nothing is admitted any more): the replicas must agree.
-    ...world.finalStateFaults(history),
+    commitsAfterLastFault: commitsAfter.length,
+    resumeMs,
+    invariantViolations: violations,
+    ...stateFaults,
   };
+}
+
+function describeView(view: View): string {
+  return `${view.epoch}{${view.members.map((member) => `${member.id}/${member.incarnation}`).join(',')}}`;
+}
+
+/**
+ * Invariant 1: the chosen view of each epoch, from what the acceptors learned (their `chosen`)
+ * and what proposers saw chosen; two different ones for an epoch are a violation.
+ */
+function chosenViews(replicas: ReadonlyMap<number, SimulatedReplica>, seen: ReadonlyMap<number, View>, violations: string[]): Map<number, View> {
+  const chosen = new Map<number, View>(seen);
+  for (const replica of replicas.values()) {
+    for (const { state } of replica.acceptorLog) {
+      const view = state.chosen;
+      const known = chosen.get(view.epoch);
+      if (known && !viewsEqual(known, view)) violations.push(`1: DATABASE${replica.id} learned view ${describeView(view)} for epoch ${view.epoch}, but ${describeView(known)} was chosen`);
+      if (!known) chosen.set(view.epoch, view);
+    }
+    const initial = replica.fenceHistory[0]!;
+    if (!chosen.has(0)) chosen.set(0, initial);
+  }
+  return chosen;
+}
+
+/** When each epoch's view was chosen: the first moment a majority of acceptors had accepted one ballot for it. */
+function chosenTimes(replicas: ReadonlyMap<number, SimulatedReplica>): Map<number, number> {
+  const firstAccept = new Map<string, Map<number, number>>();
+  for (const replica of replicas.values()) {
+    for (const { atMs, state } of replica.acceptorLog) {
+      if (!state.accepted) continue;
+      const key = `${state.accepted.view.epoch}|${state.accepted.ballot.round}|${state.accepted.ballot.proposer}|${state.accepted.ballot.incarnation}`;
+      const byReplica = firstAccept.get(key) ?? new Map<number, number>();
+      if (!byReplica.has(replica.id)) byReplica.set(replica.id, atMs);
+      firstAccept.set(key, byReplica);
+    }
+  }
+  const needed = majorityOf(replicas.size);
+  const times = new Map<number, number>();
+  for (const [key, byReplica] of firstAccept) {
+    if (byReplica.size < needed) continue;
+    const epoch = Number(key.split('|')[0]);
+    const atMs = [...byReplica.values()].sort((a, b) => a - b)[needed - 1]!;
+    times.set(epoch, Math.min(times.get(epoch) ?? Infinity, atMs));
+  }
+  return times;
+}
+
+/** The first chosen epoch with each life in it. */
+function addedAt(chosen: ReadonlyMap<number, View>): Map<string, number> {
+  const added = new Map<string, number>();
+  for (const epoch of [...chosen.keys()].sort((a, b) => a - b)) {
+    for (const member of chosen.get(epoch)!.members) {
+      const life = `${member.id}/${member.incarnation}`;
+      if (!added.has(life) && member.incarnation !== INCARNATION_BEFORE_BOOT) added.set(life, epoch);
+    }
+  }
+  return added;
+}
+
+/** Invariant 4: no APPLY of a life is written at a database after it took in a chosen view that removed that life. */
+function checkFencing(replicas: ReadonlyMap<number, SimulatedReplica>, chosen: ReadonlyMap<number, View>, violations: string[]): void {
+  const added = addedAt(chosen);
+  for (const replica of replicas.values()) {
+    // Which of this database's fence views were chosen ones (an accepted view may lose its epoch).
+    const history = replica.fenceHistory;
+    const isChosen = history.map((view) => {
+      const winner = chosen.get(view.epoch);
+      return winner !== undefined && viewsEqual(winner, view);
+    });
+    /** Life -> the first fence view index that excluded it (Infinity: none). */
+    const excludedFrom = new Map<string, number>();
+    const firstExcluding = (life: string, member: Member, from: number): number => {
+      let index = excludedFrom.get(life);
+      if (index === undefined) {
+        index = history.findIndex((view, at) => isChosen[at] && view.epoch >= from && !admits(view, member));
+        if (index < 0) index = Infinity;
+        excludedFrom.set(life, index);
+      }
+      return index;
+    };
+    for (const written of replica.writtenApplies) {
+      const life = `${written.from.id}/${written.from.incarnation}`;
+      const from = added.get(life);
+      if (from === undefined) {
+        violations.push(`4: DATABASE${replica.id} wrote APPLY ${formatTimestamp(written.ts)} of ${life}, a life no chosen view has`);
+        continue;
+      }
+      const excluding = firstExcluding(life, written.from, from);
+      if (excluding <= written.fenceIndex) {
+        violations.push(`4: DATABASE${replica.id} wrote APPLY ${formatTimestamp(written.ts)} of ${life} at ${written.atMs} ms, after accepting view ${describeView(history[excluding]!)} without it`);
+      }
+    }
+  }
+}
+
+/** Invariant 7: no commit reported by a life that a view chosen before the transaction's decision (after its last vote) excludes. */
+function checkExcludedCommits(reported: ReadonlyArray<{ txid: TxnId; life: Member; decidedAtMs: number }>, chosen: ReadonlyMap<number, View>, times: ReadonlyMap<number, number>, violations: string[]): void {
+  const added = addedAt(chosen);
+  for (const commit of reported) {
+    const from = added.get(`${commit.life.id}/${commit.life.incarnation}`);
+    for (const [epoch, view] of chosen) {
+      const atMs = times.get(epoch);
+      if (from === undefined || epoch < from || atMs === undefined || atMs >= commit.decidedAtMs || isMember(view, commit.life)) continue;
+      violations.push(`7: ${commit.txid} reported committed by ${commit.life.id}/${commit.life.incarnation}, decided at ${commit.decidedAtMs} ms, after view ${describeView(view)} without it was chosen at ${atMs} ms`);
+      break;
+    }
+  }
+}
+
+/** Invariant 5's second half: a transaction acknowledged before another starts has the smaller timestamp. */
+function checkRealTimeStamps(transactions: readonly TxnRecord[], violations: string[]): void {
+  const commits = transactions.filter((record) => record.outcome === 'committed');
+  const byEnd = [...commits].sort((a, b) => a.endMs! - b.endMs!);
+  const byStart = [...commits].sort((a, b) => a.startMs! - b.startMs!);
+  let largest: { ts: Timestamp; id: string } | null = null;
+  let next = 0;
+  for (const record of byStart) {
+    while (next < byEnd.length && byEnd[next]!.endMs! < record.startMs!) {
+      const done = byEnd[next++]!;
+      if (!largest || isBefore(largest.ts, done.commitTs!)) largest = { ts: done.commitTs!, id: done.id };
+    }
+    if (largest && compareTimestamps(largest.ts, record.commitTs!) >= 0) {
+      violations.push(`5: ${largest.id} (${formatTimestamp(largest.ts)}) was acknowledged before ${record.id} started, which has the smaller timestamp ${formatTimestamp(record.commitTs!)}`);
+      return;
+    }
+  }
 }

@@ -12,6 +12,7 @@ import type { History } from '../history/checker.js';
 import { EventQueue } from './event-queue.js';
 import { Random } from './random.js';
 import { SimulatedReplica, type ReplicaRule, type SimulationScheduler } from './replica.js';
+import { initialView } from '../../database/server.js';
 
 /** The cluster, its clients and its network, as both simulators take them. */
 export interface SimulatedWorldOptions {
@@ -61,7 +62,11 @@ export class SimulatedWorld implements SimulationScheduler {
   private messageCount = 0;
   private eventCount = 0;
 
-  constructor(private readonly options: SimulatedWorldOptions, private readonly limits: RunLimits) {
+  /**
+   * `databases.views`: the replicas are Paxos acceptors that fence, starting from epoch 0 with
+   * every middleware (database/server.ts initialView); `skipFencing` breaks their fencing.
+   */
+  constructor(private readonly options: SimulatedWorldOptions, private readonly limits: RunLimits, databases: { views: boolean; skipFencing?: boolean } = { views: false }) {
     const { delayMsMax, slowMessageProbability = 0, slowMessageDelayMsMax = delayMsMax } = options;
     if (!(delayMsMax >= 1)) throw new Error(`${this.where}: delayMsMax must be at least 1, not ${delayMsMax}`);
     if (slowMessageProbability > 0 && !(slowMessageDelayMsMax > delayMsMax)) throw new Error(`${this.where}: slow messages must take longer than delayMsMax (${delayMsMax}), not up to ${slowMessageDelayMsMax}`);
@@ -69,7 +74,10 @@ export class SimulatedWorld implements SimulationScheduler {
     this.keys = Array.from({ length: options.keys }, (_, index) => `k${index}`);
     this.middlewareIds = Array.from({ length: options.middlewares }, (_, index) => index + 1);
     this.replicaIds = Array.from({ length: options.replicas }, (_, index) => index + 1);
-    const replicaOptions = options.replicaFault ? { brokenRule: options.replicaFault } : {};
+    const replicaOptions = {
+      ...(options.replicaFault ? { brokenRule: options.replicaFault } : {}),
+      ...(databases.views ? { initialView: initialView({ middlewares: this.middlewareIds.map((id) => ({ id })), databases: this.replicaIds.map((id) => ({ id })) }), skipFencing: databases.skipFencing ?? false } : {}),
+    };
     this.replicas = new Map(this.replicaIds.map((id) => [id, new SimulatedReplica(id, this, this.random, replicaOptions)]));
   }
 
@@ -152,7 +160,7 @@ export class SimulatedWorld implements SimulationScheduler {
     for (;;) {
       const event = this.queue.pop();
       if (!event) return;
-      if (++this.eventCount > this.limits.eventsMax) throw new Error(`${this.where}: more than ${this.limits.eventsMax} events; livelock?`);
+      if (++this.eventCount > this.limits.eventsMax) throw new Error(`${this.where}: more than ${this.limits.eventsMax} events (virtual time ${this.currentMs} ms); livelock?`);
       this.currentMs = event.atMs;
       event.run();
       if (stopAfter?.()) return;
