@@ -4,6 +4,7 @@
 // the protocol, the read path's included, is the core's.
 import { OccNode, type AbortReason, type OccEffect, type OccEvent } from '../occ/node.js';
 import type { MiddlewareFaults } from './faults.js';
+import { InstallGate } from './install-gate.js';
 import type { ReadEntry, ReadId } from '../occ/read-path.js';
 import type { Key, MiddlewareId, ReadSet, TxnId, Write } from '../transaction/types.js';
 import type { RequestLink } from '../protocol/connection.js';
@@ -14,8 +15,6 @@ import { TxidSource } from '../transaction/txid.js';
 import { OccdbError } from '../errors/catalogue.js';
 
 export const VOTE_TIMEOUT_MS = 5_000;
-/** How long a transaction waits for this middleware to validate again (a view being installed, or joining) before it fails. */
-export const VALIDATING_WAIT_MS = 10_000;
 
 export type CommitOutcome =
   | { outcome: 'committed'; ts: Timestamp }
@@ -54,14 +53,15 @@ export class Coordinator {
   private readonly reads: Array<ReadWaiter | undefined> = [];
   private readonly readIdsFree: ReadId[] = [];
   private readonly txids: TxidSource;
-  /** Called when this node validates again (a view installed). */
-  private validatingWaiters: Array<() => void> = [];
+  /** Where reads and commits wait while this node validates in no view. */
+  private readonly gate: InstallGate;
   /** Called when nothing this node coordinates is left unfinished (a view-stop waits for it). */
   private drainedWaiters: Array<() => void> = [];
 
   constructor(private readonly options: CoordinatorOptions) {
     this.node = new OccNode({ id: options.id, replicas: options.replicas.ids, faults: options.faults });
     this.txids = new TxidSource(options.id, process.pid, Date.now());
+    this.gate = new InstallGate(options.id, () => this.node.stopped);
   }
 
   /**
@@ -89,11 +89,7 @@ export class Coordinator {
   /** Installing a view, last step: validate in `epoch` with `members`, the clock past `clock`. */
   install(epoch: number, members: MiddlewareId[], clock: number, replaced: boolean): void {
     this.dispatch({ type: 'view-install', epoch, members, clock, replaced });
-    if (!this.node.stopped) {
-      const waiters = this.validatingWaiters;
-      this.validatingWaiters = [];
-      for (const waiter of waiters) waiter();
-    }
+    this.gate.open();
   }
 
   /** Every transaction of this life with a timestamp counter at or below this is finished. */
@@ -101,21 +97,6 @@ export class Coordinator {
     return this.node.unfinishedCounterMin() - 1;
   }
 
-  /** Resolves once this node validates (at once if it does); false if it did not within `VALIDATING_WAIT_MS`. */
-  private whenValidating(): Promise<boolean> {
-    if (!this.node.stopped) return Promise.resolve(true);
-    return new Promise((resolve) => {
-      const timer = setTimeout(() => {
-        this.validatingWaiters = this.validatingWaiters.filter((waiter) => waiter !== done);
-        resolve(false);
-      }, VALIDATING_WAIT_MS);
-      const done = (): void => {
-        clearTimeout(timer);
-        resolve(true);
-      };
-      this.validatingWaiters.push(done);
-    });
-  }
 
   newTxid(): TxnId {
     return this.txids.next();
@@ -131,7 +112,7 @@ export class Coordinator {
   /** Validation round and write phase for a transaction whose read phase is done. */
   async commit(txid: TxnId, readSet: ReadSet, writes: Write[]): Promise<CommitOutcome> {
     if (this.leaving) return { outcome: 'leaving' };
-    if (!(await this.whenValidating())) throw new OccdbError('NO_QUORUM', `MIDDLEWARE${this.options.id} has not been able to install a view for ${VALIDATING_WAIT_MS / 1000} s`);
+    await this.gate.pass();
     return new Promise((resolve) => {
       this.waiting.set(txid, resolve);
       this.dispatch({ type: 'commit-requested', txid, readSet, writes });
@@ -145,7 +126,7 @@ export class Coordinator {
    * when no replica answers.
    */
   async read(keys: Key[]): Promise<ReadEntry[]> {
-    if (!(await this.whenValidating())) throw new OccdbError('NO_QUORUM', `MIDDLEWARE${this.options.id} has not been able to install a view for ${VALIDATING_WAIT_MS / 1000} s`);
+    await this.gate.pass();
     const readId = this.readIdsFree.pop() ?? this.reads.length;
     return new Promise((resolve, reject) => {
       this.reads[readId] = { resolve, reject };

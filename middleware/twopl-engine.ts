@@ -22,7 +22,7 @@ import type { Logger } from '../runtime/log.js';
 import { type Command, type Entry, type PeerRequest, type TxnResult } from '../protocol/schemas.js';
 import type { EngineStatus, TransactionEngine } from './engine.js';
 import type { ReplicaSet } from './replicas.js';
-import { VALIDATING_WAIT_MS } from './coordinator.js';
+import { InstallGate } from './install-gate.js';
 import { invariantBroken } from '../errors/invariant.js';
 
 /** How long a lock request may wait at its home before the transaction gives up and restarts. */
@@ -89,8 +89,8 @@ export class TwoPhaseLockingEngine implements TransactionEngine {
   /** Other middlewares' lock requests waiting for this home's answer, by transaction. */
   private readonly lockReplies = new Map<TxnId, (answer: LockAnswer) => void>();
   private running = 0;
-  /** Called when a view is installed (transactions wait for one to begin). */
-  private installedWaiters: Array<() => void> = [];
+  /** Where transactions wait, between views, to begin. */
+  private readonly gate: InstallGate;
   /** Called when no decided transaction is left unfinished (a view-stop waits for it). */
   private drainedWaiters: Array<() => void> = [];
 
@@ -102,6 +102,7 @@ export class TwoPhaseLockingEngine implements TransactionEngine {
       replicas: options.replicas.ids,
     });
     this.txids = new TxidSource(options.id, process.pid, Date.now());
+    this.gate = new InstallGate(options.id, () => this.node.stopped);
   }
 
   async run(commands: Command[], end: 'commit' | 'rollback'): Promise<TxnResult> {
@@ -111,7 +112,7 @@ export class TwoPhaseLockingEngine implements TransactionEngine {
       return await runWithRetries(
         async (number) => {
           // Between views nothing begins (the core would restart it at once): wait for the install.
-          if (!(await this.whenInstalled())) throw new OccdbError('NO_QUORUM', `MIDDLEWARE${this.options.id} has not been able to install a view for ${VALIDATING_WAIT_MS / 1000} s`);
+          await this.gate.pass();
           return new Promise<AttemptOutcome>((resolve, reject) => {
             const txid = this.txids.next();
             this.attempts.set(txid, { transaction, number, keys: NO_KEYS, entries: NO_ENTRIES, interpreted: undefined, error: undefined, resolve, reject });
@@ -134,21 +135,6 @@ export class TwoPhaseLockingEngine implements TransactionEngine {
     }
   }
 
-  /** Resolves once a view is installed (at once if one is); false if none was within `VALIDATING_WAIT_MS`. */
-  private whenInstalled(): Promise<boolean> {
-    if (!this.node.stopped) return Promise.resolve(true);
-    return new Promise((resolve) => {
-      const timer = setTimeout(() => {
-        this.installedWaiters = this.installedWaiters.filter((waiter) => waiter !== done);
-        resolve(false);
-      }, VALIDATING_WAIT_MS);
-      const done = (): void => {
-        clearTimeout(timer);
-        resolve(true);
-      };
-      this.installedWaiters.push(done);
-    });
-  }
 
   private execute(effect: TwoPhaseLockingEffect): void {
     switch (effect.type) {
@@ -336,10 +322,7 @@ export class TwoPhaseLockingEngine implements TransactionEngine {
   /** Installing a view, last step: homes over its members, empty lock tables, the clock past `clock`; transactions begin again. */
   install(view: View, clock: number): void {
     this.dispatch({ type: 'view-install', epoch: view.epoch, members: view.members.map((member) => member.id), clock });
-    if (this.node.stopped) return;
-    const waiters = this.installedWaiters;
-    this.installedWaiters = [];
-    for (const waiter of waiters) waiter();
+    this.gate.open();
   }
 
   /** Every transaction of this life is dropped: the undecided run again in its next life, the decided end with TXN_OUTCOME_UNKNOWN. */

@@ -10,6 +10,7 @@
 // incarnation), pauses (nothing runs; messages and timers wait), partitions (one middleware
 // cut off), clean leaves and restarts. Clients fail over. The history every client saw goes to
 // the serializability checker; `invariantViolations` holds what the run broke of the others.
+import { INSTALL_WAIT_MS } from '../../middleware/install-gate.js';
 import { OccNode, type Faults, type OccEffect, type OccEvent } from '../../occ/node.js';
 import type { ReadEntry, ReadId } from '../../occ/read-path.js';
 import type { Key, ReadSet, TxnId, Write } from '../../transaction/types.js';
@@ -113,8 +114,8 @@ export interface SimulationResult extends FinalStateFaults {
 }
 
 const EVENTS_MAX = 20_000_000;
-/** VALIDATING_WAIT_MS of middleware/coordinator.ts. */
-const VALIDATING_WAIT_MS = 10_000;
+/** How long a transaction waits for its middleware to work in a view again (middleware/install-gate.ts). */
+const VALIDATING_WAIT_MS = INSTALL_WAIT_MS;
 const SETTLE_MS_DEFAULT = 6_000;
 
 export function simulate(options: SimulationOptions): SimulationResult {
@@ -503,7 +504,7 @@ export function simulate(options: SimulationOptions): SimulationResult {
     return candidates.length > 0 ? random.pick(candidates) : current;
   };
 
-  /** Like the real client: waits while the middleware validates nothing (coordinator.ts whenValidating), up to VALIDATING_WAIT_MS. */
+  /** Like the real client: waits while the middleware validates nothing (middleware/install-gate.ts), up to VALIDATING_WAIT_MS. */
   const whenValidating = (proc: Process, life: number, then: (ok: boolean) => void): void => {
     if (!proc.node.stopped) return then(true);
     let over = false;
