@@ -1,7 +1,6 @@
 // `occdb client` as a user runs it: a bad, missing or unparsable file is refused with
 // exit 2 before anything is sent; a middleware nobody runs gives exit 3; against a stand-in
 // middleware, the classic output, the exit codes 0 and 1, and the --json document.
-import { spawn } from 'node:child_process';
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
@@ -10,11 +9,10 @@ import test from 'ava';
 import type { TxnResult } from '../protocol/schemas.js';
 import { freePort } from './helpers/ports.js';
 import { standInMiddleware } from './helpers/stand-in-middleware.js';
+import { runCli as runCliIn, type CliRun } from './helpers/processes.js';
 
 const ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../..');
-const BIN = path.join(ROOT, 'bin', 'occdb.js');
 const BASIC = path.join(ROOT, 'test-scenarios', 'basic.op');
-const CLI_TIMEOUT_MS = 30_000;
 
 let tmpDir = '';
 test.before(() => {
@@ -30,31 +28,9 @@ function writeFile(name: string, lines: string[]): string {
   return file;
 }
 
-interface CliRun {
-  exitCode: number | null;
-  stdout: string;
-  stderr: string;
-}
-
-/** Runs `occdb <args>` and waits for it to end, at most CLI_TIMEOUT_MS; the process is killed in any case. */
-async function runCli(args: string[]): Promise<CliRun> {
-  const child = spawn(process.execPath, [BIN, ...args], { cwd: tmpDir, stdio: ['ignore', 'pipe', 'pipe'] });
-  let stdout = '';
-  let stderr = '';
-  child.stdout.on('data', (chunk: Buffer) => { stdout += chunk.toString(); });
-  child.stderr.on('data', (chunk: Buffer) => { stderr += chunk.toString(); });
-  let timer: NodeJS.Timeout | undefined;
-  try {
-    const exitCode = await new Promise<number | null>((resolve, reject) => {
-      timer = setTimeout(() => reject(new Error(`occdb ${args.join(' ')} did not end within ${CLI_TIMEOUT_MS} ms`)), CLI_TIMEOUT_MS);
-      child.once('error', reject);
-      child.once('close', (code) => resolve(code));
-    });
-    return { exitCode, stdout, stderr };
-  } finally {
-    clearTimeout(timer);
-    if (child.exitCode === null && child.signalCode === null && child.pid !== undefined) process.kill(child.pid, 'SIGKILL');
-  }
+/** Runs `occdb <args>` in this file's temporary directory. */
+function runCli(args: string[]): Promise<CliRun> {
+  return runCliIn(args, tmpDir);
 }
 
 /** A port on 127.0.0.1 that nothing listens on (it was free a moment ago). */

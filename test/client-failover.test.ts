@@ -4,11 +4,9 @@
 // (TXN_OUTCOME_UNKNOWN), while a read-only one is; --no-failover and a plain address do not
 // move; when no middleware answers, CLUSTER_UNREACHABLE names them all. The rules on results
 // (fenced, unknown, ROLLBACK, QUIT) are checked on the library's FailoverRoute directly.
-import { spawn } from 'node:child_process';
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
-import { fileURLToPath } from 'node:url';
 import test from 'ava';
 import { writeClusterFile, type ClusterFile } from '../cluster/cluster-file.js';
 import { OccdbClient } from '../client/client.js';
@@ -19,10 +17,8 @@ import { OccdbError } from '../errors/catalogue.js';
 import type { TxnResult } from '../protocol/schemas.js';
 import { freePort } from './helpers/ports.js';
 import { droppingMiddleware, standInMiddleware, type TxnRun } from './helpers/stand-in-middleware.js';
+import { runCli as runCliIn, type CliRun } from './helpers/processes.js';
 
-const ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../..');
-const BIN = path.join(ROOT, 'bin', 'occdb.js');
-const CLI_TIMEOUT_MS = 30_000;
 
 let tmpDir = '';
 test.before(() => {
@@ -54,31 +50,9 @@ function writeCluster(ports: number[]): string {
   return file;
 }
 
-interface CliRun {
-  exitCode: number | null;
-  stdout: string;
-  stderr: string;
-}
-
-/** Runs `occdb <args>` and waits for it to end, at most CLI_TIMEOUT_MS; the process is killed in any case. */
-async function runCli(args: string[]): Promise<CliRun> {
-  const child = spawn(process.execPath, [BIN, ...args], { cwd: tmpDir, stdio: ['ignore', 'pipe', 'pipe'] });
-  let stdout = '';
-  let stderr = '';
-  child.stdout.on('data', (chunk: Buffer) => { stdout += chunk.toString(); });
-  child.stderr.on('data', (chunk: Buffer) => { stderr += chunk.toString(); });
-  let timer: NodeJS.Timeout | undefined;
-  try {
-    const exitCode = await new Promise<number | null>((resolve, reject) => {
-      timer = setTimeout(() => reject(new Error(`occdb ${args.join(' ')} did not end within ${CLI_TIMEOUT_MS} ms`)), CLI_TIMEOUT_MS);
-      child.once('error', reject);
-      child.once('close', (code) => resolve(code));
-    });
-    return { exitCode, stdout, stderr };
-  } finally {
-    clearTimeout(timer);
-    if (child.exitCode === null && child.signalCode === null && child.pid !== undefined) process.kill(child.pid, 'SIGKILL');
-  }
+/** Runs `occdb <args>` in this file's temporary directory. */
+function runCli(args: string[]): Promise<CliRun> {
+  return runCliIn(args, tmpDir);
 }
 
 function committed(middlewareId: number, prints: string[] = [], request?: TxnRun): TxnResult {

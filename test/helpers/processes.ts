@@ -205,3 +205,30 @@ export function isStopped(pid: number): boolean {
     return false;
   }
 }
+
+export interface CliRun {
+  exitCode: number | null;
+  stdout: string;
+  stderr: string;
+}
+
+/** Runs `occdb <args>` in `cwd` and waits for it to end, at most `timeoutMs`; the process is killed in any case. */
+export async function runCli(args: string[], cwd: string, timeoutMs = 30_000): Promise<CliRun> {
+  const child = spawn(process.execPath, [OCCDB_BIN, ...args], { cwd, stdio: ['ignore', 'pipe', 'pipe'] });
+  let stdout = '';
+  let stderr = '';
+  child.stdout.on('data', (chunk: Buffer) => { stdout += chunk.toString(); });
+  child.stderr.on('data', (chunk: Buffer) => { stderr += chunk.toString(); });
+  let timer: NodeJS.Timeout | undefined;
+  try {
+    const exitCode = await new Promise<number | null>((resolve, reject) => {
+      timer = setTimeout(() => reject(new Error(`occdb ${args.join(' ')} did not end within ${timeoutMs} ms`)), timeoutMs);
+      child.once('error', reject);
+      child.once('close', (code) => resolve(code));
+    });
+    return { exitCode, stdout, stderr };
+  } finally {
+    clearTimeout(timer);
+    if (child.exitCode === null && child.signalCode === null && child.pid !== undefined) process.kill(child.pid, 'SIGKILL');
+  }
+}
