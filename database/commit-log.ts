@@ -9,9 +9,11 @@ import type { Member } from '../view/types.js';
 import { writtenKeys, type GroupApply } from './thomas.js';
 
 /**
- * Where the records are kept, one reserved key each: the prefix, then the timestamp's counter
- * and middleware id zero-padded, so the keys sort by timestamp. Reserved keys start with '!',
- * which no entry name can (database/storage.ts).
+ * Where the records are kept: one reserved key per written group of APPLYs, holding the records
+ * of that group still kept (a group's records are stored together: one put per group instead
+ * of one per APPLY, and one delete once all of them are trimmed). The key is the prefix, then
+ * the group's sequence number zero-padded, so the keys sort in writing order. Reserved keys
+ * start with '!', which no entry name can (database/storage.ts).
  */
 export const COMMIT_KEY_PREFIX = '!commit!';
 /** Just after every record key ('"' follows '!'): the end of a range read of the log. */
@@ -19,30 +21,46 @@ export const COMMIT_KEYS_END = '!commit"';
 /** Where the largest version ever written is kept. */
 export const MAX_VERSION_KEY = '!max-version';
 
-/** Number.MAX_SAFE_INTEGER has 16 digits: every counter and id fits. */
+/** Number.MAX_SAFE_INTEGER has 16 digits: every sequence number fits. */
 const PADDED_DIGITS = 16;
 
-/** The reserved key of the record of the transaction with timestamp `ts`. */
-export function commitRecordKey(ts: Timestamp): string {
-  return `${COMMIT_KEY_PREFIX}${String(ts[0]).padStart(PADDED_DIGITS, '0')}.${String(ts[1]).padStart(PADDED_DIGITS, '0')}`;
+/** The reserved key of the records of the group with sequence number `sequence`. */
+export function commitGroupKey(sequence: number): string {
+  return `${COMMIT_KEY_PREFIX}${String(sequence).padStart(PADDED_DIGITS, '0')}`;
+}
+
+function sequenceOf(groupKey: string): number {
+  return Number(groupKey.slice(COMMIT_KEY_PREFIX.length));
 }
 
 /** An APPLY as the log sees it: its coordinator, and its batch's watermark if it carried one. */
 export interface LoggedApply extends GroupApply {
   from: Member;
-  /** Every transaction of `from` with a counter at or below this is on every database of its view. */
-  watermark?: number;
+  /**
+   * Every transaction of `from` with a counter at or below this is on every database of its
+   * view. The database always sets it (undefined when the batch carried none): one object shape.
+   */
+  watermark?: number | undefined;
 }
 
-/** What one batch does to the log: records put and record keys deleted (never both for one key). */
+/**
+ * What one batch does to the log: group keys put (with every record the group keeps) and
+ * group keys deleted (never both for one key), and how many records leave the log.
+ */
 export interface CommitLogChange {
-  puts: Map<string, CommitRecord>;
+  puts: Map<string, CommitRecord[]>;
   deletes: Set<string>;
+  removed: number;
 }
 
 /** One life of a middleware as a map key; an incarnation holds no '/'. */
 function lifeKey(member: Member): string {
   return `${member.id}/${member.incarnation}`;
+}
+
+/** A transaction's timestamp as a map key (not stored). */
+function tsKey(ts: Timestamp): string {
+  return `${ts[0]}.${ts[1]}`;
 }
 
 /** The record an APPLY leaves: its timestamp, coordinator and the keys it writes (whether or not the Thomas rule kept them). */
@@ -58,16 +76,25 @@ export function maxVersionAfter(current: Timestamp, versions: Iterable<Timestamp
 }
 
 /**
- * The records a database holds, by key and by coordinator life. The store keeps it equal to
- * what is durable: it plans a change, writes it in a batch, and only then commits it here.
+ * The records a database holds, by timestamp, by coordinator life and by stored group. The
+ * store keeps it equal to what is durable: it plans a change, writes it in a batch, and only
+ * then commits it here.
  */
 export class CommitLog {
-  private readonly records = new Map<string, CommitRecord>();
-  /** Life key -> keys of its records: a watermark looks at its coordinator's records only. */
+  /** Timestamp key -> the record and the group key it is stored under. */
+  private readonly records = new Map<string, { record: CommitRecord; group: string }>();
+  /** Life key -> timestamp keys of its records: a watermark looks at its coordinator's records only. */
   private readonly byLife = new Map<string, Set<string>>();
+  /** Group key -> timestamp keys of the records it still stores. */
+  private readonly groups = new Map<string, Set<string>>();
+  private nextSequence = 0;
 
-  constructor(records: Iterable<CommitRecord> = []) {
-    for (const record of records) this.put(commitRecordKey(record.ts), record);
+  /** `stored`: the group keys and their records, as read back from storage. */
+  constructor(stored: Iterable<readonly [string, readonly CommitRecord[]]> = []) {
+    for (const [group, records] of stored) {
+      for (const record of records) this.add(group, record);
+      this.nextSequence = Math.max(this.nextSequence, sequenceOf(group) + 1);
+    }
   }
 
   get size(): number {
@@ -75,75 +102,108 @@ export class CommitLog {
   }
 
   /**
-   * The change a group of APPLYs written as one batch makes: each APPLY's record (a repeated
-   * APPLY rewrites the same one), then each watermark deletes every record of its own
-   * coordinator life at or below it, the group's own included, and never another's.
+   * The change a group of APPLYs written as one batch makes: each APPLY's record, unless the
+   * log holds it already (a repeated APPLY), in one new group key; then each watermark
+   * removes every record of its own coordinator life at or below it, the group's own
+   * included, and never another's. A stored group that loses some of its records is written
+   * again with the rest; one that loses all is deleted.
    */
   planGroup(applies: readonly LoggedApply[]): CommitLogChange {
-    const puts = new Map<string, CommitRecord>();
+    /** Timestamp key -> the new record, in the order of the group. */
+    const added = new Map<string, CommitRecord>();
     /** Life key -> the highest watermark its APPLYs in this group carry. */
     const watermarks = new Map<string, number>();
-    /** Life key -> the keys of the records this group puts for it. */
-    const putsByLife = new Map<string, string[]>();
     for (const apply of applies) {
-      const key = commitRecordKey(apply.ts);
-      const life = lifeKey(apply.from);
-      puts.set(key, commitRecordOf(apply));
-      const ofLife = putsByLife.get(life);
-      if (ofLife) ofLife.push(key);
-      else putsByLife.set(life, [key]);
-      if (apply.watermark !== undefined) watermarks.set(life, Math.max(watermarks.get(life) ?? 0, apply.watermark));
+      const key = tsKey(apply.ts);
+      if (!this.records.has(key) && !added.has(key)) added.set(key, commitRecordOf(apply));
+      if (apply.watermark !== undefined) {
+        const life = lifeKey(apply.from);
+        const before = watermarks.get(life);
+        if (before === undefined || apply.watermark > before) watermarks.set(life, apply.watermark);
+      }
     }
-    // Once per life, not per APPLY: a group holds hundreds of APPLYs of a few lives, and
-    // trimming per APPLY made the plan quadratic in the group (it doubled the database's CPU
-    // per commit under 16 bank clients).
-    const deletes = new Set<string>();
+    const removed = new Set<string>();
     for (const [life, watermark] of watermarks) {
-      for (const key of this.byLife.get(life) ?? []) if (this.records.get(key)!.ts[0] <= watermark) deletes.add(key);
-      for (const key of putsByLife.get(life) ?? []) if (puts.get(key)!.ts[0] <= watermark) deletes.add(key);
+      for (const key of this.byLife.get(life) ?? []) if (this.records.get(key)!.record.ts[0] <= watermark) removed.add(key);
     }
-    for (const key of deletes) puts.delete(key);
-    return { puts, deletes };
+    for (const [key, record] of added) {
+      const watermark = watermarks.get(lifeKey(record.coordinator));
+      if (watermark !== undefined && record.ts[0] <= watermark) added.delete(key);
+    }
+    const change = this.changeRemoving(removed);
+    if (added.size > 0) change.puts.set(commitGroupKey(this.nextSequence), [...added.values()]);
+    return change;
   }
 
-  /** The change a recovery's `drop` makes: the keys of the records it names that are here. */
+  /** The change a recovery's `drop` makes: the records it names that are here leave the log. */
   planDrop(drop: readonly Timestamp[]): CommitLogChange {
-    const deletes = new Set(drop.map(commitRecordKey).filter((key) => this.records.has(key)));
-    return { puts: new Map(), deletes };
+    return this.changeRemoving(new Set(drop.map(tsKey).filter((key) => this.records.has(key))));
   }
 
   /** Takes in a change once its batch is written. */
   commit(change: CommitLogChange): void {
-    for (const key of change.deletes) this.remove(key);
-    for (const [key, record] of change.puts) this.put(key, record);
+    for (const group of change.deletes) this.replaceGroup(group, []);
+    for (const [group, records] of change.puts) {
+      this.replaceGroup(group, records);
+      this.nextSequence = Math.max(this.nextSequence, sequenceOf(group) + 1);
+    }
   }
 
   /** Every record whose coordinator life is not among `members`, by timestamp: what recovery must settle. */
   notIn(members: readonly Member[]): CommitRecord[] {
     const kept = new Set(members.map(lifeKey));
-    const keys: string[] = [];
-    for (const [life, keysOfLife] of this.byLife) if (!kept.has(life)) keys.push(...keysOfLife);
-    // In timestamp order, as the keys sort: the same answer from every database that holds the same records.
-    return keys.sort().map((key) => this.records.get(key)!);
+    const found: CommitRecord[] = [];
+    for (const [life, keysOfLife] of this.byLife) if (!kept.has(life)) for (const key of keysOfLife) found.push(this.records.get(key)!.record);
+    // In timestamp order: the same answer from every database that holds the same records.
+    return found.sort((a, b) => a.ts[0] - b.ts[0] || a.ts[1] - b.ts[1]);
   }
 
-  private put(key: string, record: CommitRecord): void {
+  /** The stored groups rewritten or deleted so that the records `removed` names leave the log. */
+  private changeRemoving(removed: ReadonlySet<string>): CommitLogChange {
+    const change: CommitLogChange = { puts: new Map(), deletes: new Set(), removed: removed.size };
+    const touched = new Set<string>();
+    for (const key of removed) touched.add(this.records.get(key)!.group);
+    for (const group of touched) {
+      const rest: CommitRecord[] = [];
+      for (const key of this.groups.get(group)!) if (!removed.has(key)) rest.push(this.records.get(key)!.record);
+      if (rest.length === 0) change.deletes.add(group);
+      else change.puts.set(group, rest);
+    }
+    return change;
+  }
+
+  /** Makes `group` hold exactly `records` (none: the group is gone). */
+  private replaceGroup(group: string, records: readonly CommitRecord[]): void {
+    for (const key of this.groups.get(group) ?? []) this.remove(key);
+    for (const record of records) this.add(group, record);
+  }
+
+  private add(group: string, record: CommitRecord): void {
+    const key = tsKey(record.ts);
     // The same timestamp from another life would be a broken clock; the newer record stands.
     this.remove(key);
-    this.records.set(key, record);
-    const life = lifeKey(record.coordinator);
-    const keys = this.byLife.get(life);
-    if (keys) keys.add(key);
-    else this.byLife.set(life, new Set([key]));
+    this.records.set(key, { record, group });
+    addTo(this.byLife, lifeKey(record.coordinator), key);
+    addTo(this.groups, group, key);
   }
 
   private remove(key: string): void {
-    const record = this.records.get(key);
-    if (!record) return;
+    const held = this.records.get(key);
+    if (!held) return;
     this.records.delete(key);
-    const life = lifeKey(record.coordinator);
-    const keys = this.byLife.get(life)!;
-    keys.delete(key);
-    if (keys.size === 0) this.byLife.delete(life);
+    removeFrom(this.byLife, lifeKey(held.record.coordinator), key);
+    removeFrom(this.groups, held.group, key);
   }
+}
+
+function addTo(index: Map<string, Set<string>>, name: string, key: string): void {
+  const keys = index.get(name);
+  if (keys) keys.add(key);
+  else index.set(name, new Set([key]));
+}
+
+function removeFrom(index: Map<string, Set<string>>, name: string, key: string): void {
+  const keys = index.get(name)!;
+  keys.delete(key);
+  if (keys.size === 0) index.delete(name);
 }

@@ -183,11 +183,11 @@ export class DatabaseService {
     const { queue, storage } = this;
     switch (request.type) {
       case 'db.apply':
-        return this.whenAdmitted(request.from, () => queue.apply({ ts: request.ts, writes: request.writes, from: request.from }));
+        return this.whenAdmitted(request.from, () => queue.apply({ ts: request.ts, writes: request.writes, from: request.from, watermark: undefined }));
       case 'db.apply-batch': {
         const { from, watermark } = request;
         // Admitted together, so they land in the same group: one batch, one sync, and the watermark's trim in it.
-        return this.whenAdmitted(from, () => Promise.all(request.applies.map((apply) => queue.apply({ ...apply, from, ...(watermark !== undefined ? { watermark } : {}) }))))
+        return this.whenAdmitted(from, () => Promise.all(request.applies.map((apply) => queue.apply({ ts: apply.ts, writes: apply.writes, from, watermark }))))
           .then((results) => ({ written: results.map((result) => result.written) }));
       }
       case 'ping':

@@ -10,7 +10,7 @@ import os from 'node:os';
 import path from 'node:path';
 import { Level } from 'level';
 import { databaseEndpoint } from '../cluster/cluster-file.js';
-import { CommitLog, commitRecordKey } from '../database/commit-log.js';
+import { CommitLog, commitGroupKey } from '../database/commit-log.js';
 import { DatabaseService, INCARNATION_BEFORE_BOOT, initialView, type DatabaseStore } from '../database/server.js';
 import { Storage } from '../database/storage.js';
 import { OccdbError } from '../errors/catalogue.js';
@@ -53,11 +53,51 @@ function record(ts: [number, number], coordinator: Member, keys: string[]): Comm
   return { ts, coordinator, keys };
 }
 
-test('record keys sort by timestamp, counter first, whatever the number of digits', (t) => {
-  const timestamps: Array<[number, number]> = [[10, 1], [9, 2], [9, 10], [100, 1], [Number.MAX_SAFE_INTEGER, 3]];
-  const keys = timestamps.map(commitRecordKey);
-  t.deepEqual([...keys].sort(), [commitRecordKey([9, 2]), commitRecordKey([9, 10]), commitRecordKey([10, 1]), commitRecordKey([100, 1]), commitRecordKey([Number.MAX_SAFE_INTEGER, 3])]);
+test('group keys sort in writing order, whatever the number of digits', (t) => {
+  const sequences = [10, 9, 100, 0, Number.MAX_SAFE_INTEGER];
+  const keys = sequences.map(commitGroupKey);
+  t.deepEqual([...keys].sort(), [0, 9, 10, 100, Number.MAX_SAFE_INTEGER].map(commitGroupKey));
   t.true(keys.every((key) => key.startsWith('!')), 'a reserved key');
+});
+
+test('a group\'s records are stored under one key: a watermark that trims some of them writes the rest again, one that trims all deletes the key', (t) => {
+  const log = new CommitLog();
+  const first = log.planGroup([{ ts: [1, 1], writes: [{ key: 'a', value: 1 }], from: TEST_FROM }, { ts: [2, 2], writes: [{ key: 'b', value: 2 }], from: SECOND }, { ts: [3, 1], writes: [{ key: 'c', value: 3 }], from: TEST_FROM }]);
+  t.deepEqual([...first.puts.keys()], [commitGroupKey(0)], 'one put for three records');
+  t.deepEqual(first.puts.get(commitGroupKey(0))!.map((kept) => kept.ts), [[1, 1], [2, 2], [3, 1]]);
+  log.commit(first);
+  const trimSome = log.planGroup([{ ts: [4, 1], writes: [], from: TEST_FROM, watermark: 3 }]);
+  t.deepEqual(trimSome.puts.get(commitGroupKey(0))!.map((kept) => kept.ts), [[2, 2]], 'the first group written again with what it keeps');
+  t.deepEqual(trimSome.puts.get(commitGroupKey(1))!.map((kept) => kept.ts), [[4, 1]], 'the new record, above the watermark, in a group of its own');
+  t.deepEqual([...trimSome.deletes], []);
+  t.is(trimSome.removed, 2);
+  log.commit(trimSome);
+  const trimAll = log.planGroup([{ ts: [5, 2], writes: [{ key: 'd', value: 5 }], from: SECOND, watermark: 2 }]);
+  t.deepEqual([...trimAll.deletes], [commitGroupKey(0)]);
+  t.deepEqual(trimAll.puts.get(commitGroupKey(2))!.map((kept) => kept.ts), [[5, 2]]);
+  log.commit(trimAll);
+  t.deepEqual(log.notIn([]).map((kept) => kept.ts), [[4, 1], [5, 2]]);
+  t.is(log.size, 2);
+});
+
+test('a group key is never reused: numbering goes on after the stored groups, also after every record of the last one was trimmed', (t) => {
+  const log = new CommitLog([[commitGroupKey(6), [record([2, 1], TEST_FROM, ['a'])]], [commitGroupKey(4), [record([1, 1], TEST_FROM, ['b'])]]]);
+  const change = log.planGroup([{ ts: [3, 1], writes: [{ key: 'c', value: 3 }], from: TEST_FROM, watermark: 2 }]);
+  t.deepEqual([...change.deletes].sort(), [commitGroupKey(4), commitGroupKey(6)]);
+  t.deepEqual([...change.puts.keys()], [commitGroupKey(7)]);
+  log.commit(change);
+  t.deepEqual([...log.planGroup([{ ts: [9, 1], writes: [], from: TEST_FROM }]).puts.keys()], [commitGroupKey(8)]);
+});
+
+test('a repeated APPLY whose record is held adds nothing; a recovery that drops part of a group writes the rest again', (t) => {
+  const log = new CommitLog();
+  log.commit(log.planGroup([{ ts: [1, 1], writes: [], from: TEST_FROM }, { ts: [2, 1], writes: [], from: TEST_FROM }]));
+  t.is(log.planGroup([{ ts: [2, 1], writes: [], from: TEST_FROM }]).puts.size, 0, 'a repeat');
+  const drop = log.planDrop([[1, 1], [9, 9]]);
+  t.deepEqual(drop.puts.get(commitGroupKey(0))!.map((kept) => kept.ts), [[2, 1]]);
+  t.is(drop.removed, 1);
+  log.commit(drop);
+  t.deepEqual(log.notIn([]).map((kept) => kept.ts), [[2, 1]]);
 });
 
 test('every APPLY written leaves its record, even one the Thomas rule kept nothing of, and a repeated APPLY the same one', async (t) => {
@@ -82,7 +122,7 @@ test('a watermark trims its own coordinator life\'s records at or below it, in t
 
 test('a watermark does not trim another incarnation of the same middleware', (t) => {
   const earlier: Member = { id: 1, incarnation: '1.old' };
-  const log = new CommitLog([record([1, 1], earlier, ['a']), record([2, 1], TEST_FROM, ['b'])]);
+  const log = new CommitLog([[commitGroupKey(0), [record([1, 1], earlier, ['a']), record([2, 1], TEST_FROM, ['b'])]]]);
   const change = log.planGroup([{ ts: [3, 1], writes: [], from: TEST_FROM, watermark: 5 }]);
   log.commit(change);
   t.deepEqual(log.notIn([]), [record([1, 1], earlier, ['a'])], 'the own records, the new one included, are at or below 5');

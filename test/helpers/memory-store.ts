@@ -44,7 +44,7 @@ export class MemoryStore implements DatabaseStore {
     const plan = planRecovery(entries, this.storedVersions(entries.map((entry) => entry.key)));
     const change = this.commitLog.planDrop(drop);
     this.write(plan.finalEntries, change, entries.map((entry) => entry.version));
-    return { written: plan.written, dropped: change.deletes.size };
+    return { written: plan.written, dropped: change.removed };
   }
 
   commits(members: readonly Member[]): CommitRecord[] {
