@@ -26,7 +26,8 @@ export const LAYERS = {
   middleware:  { imports: ['view', 'occ', 'twopl', 'transaction', 'timestamp', 'protocol', 'cluster', 'runtime', 'errors'] },
   client:      { imports: ['protocol', 'cluster', 'errors'] },
   startup:     { imports: ['client', 'protocol', 'cluster', 'runtime', 'timestamp', 'errors'] },
-  bench:       { imports: ['client', 'startup', 'protocol', 'cluster', 'runtime', 'transaction', 'timestamp', 'errors'] },
+  // The benchmarks drive clusters through the client; database-apply.ts alone runs one database in process.
+  bench:       { imports: ['database', 'view', 'client', 'startup', 'protocol', 'cluster', 'runtime', 'transaction', 'timestamp', 'errors'] },
   scenario:    { imports: ['client', 'startup', 'protocol', 'cluster', 'runtime', 'transaction', 'timestamp', 'errors'] },
   // The report runs the scenarios and reads the benchmark's results, so it sits above both.
   report:      { imports: ['bench', 'scenario', 'client', 'startup', 'protocol', 'cluster', 'runtime', 'transaction', 'timestamp', 'errors'] },
