@@ -4,7 +4,7 @@
 // decision is kept where the data is: a coordinator that dies does not take it along, and
 // recovery finds it (docs/design.md, section 9).
 import type { CommitRecord } from '../protocol/schemas.js';
-import { maxTimestamp, type Timestamp } from '../timestamp/timestamp.js';
+import { formatTimestamp, maxTimestamp, type Timestamp } from '../timestamp/timestamp.js';
 import type { Member } from '../view/types.js';
 import { writtenKeys, type GroupApply } from './thomas.js';
 
@@ -58,11 +58,6 @@ function lifeKey(member: Member): string {
   return `${member.id}/${member.incarnation}`;
 }
 
-/** A transaction's timestamp as a map key (not stored). */
-function tsKey(ts: Timestamp): string {
-  return `${ts[0]}.${ts[1]}`;
-}
-
 /** The record an APPLY leaves: its timestamp, coordinator and the keys it writes (whether or not the Thomas rule kept them). */
 export function commitRecordOf(apply: LoggedApply): CommitRecord {
   return { ts: [apply.ts[0], apply.ts[1]], coordinator: { id: apply.from.id, incarnation: apply.from.incarnation }, keys: writtenKeys(apply.writes) };
@@ -114,7 +109,7 @@ export class CommitLog {
     /** Life key -> the highest watermark its APPLYs in this group carry. */
     const watermarks = new Map<string, number>();
     for (const apply of applies) {
-      const key = tsKey(apply.ts);
+      const key = formatTimestamp(apply.ts);
       if (!this.records.has(key) && !added.has(key)) added.set(key, commitRecordOf(apply));
       if (apply.watermark !== undefined) {
         const life = lifeKey(apply.from);
@@ -122,6 +117,8 @@ export class CommitLog {
         if (before === undefined || apply.watermark > before) watermarks.set(life, apply.watermark);
       }
     }
+    // Once per life, not per APPLY: a group holds many APPLYs of a few lives, and trimming per
+    // APPLY made the plan quadratic in the group.
     const removed = new Set<string>();
     for (const [life, watermark] of watermarks) {
       for (const key of this.byLife.get(life) ?? []) if (this.records.get(key)!.record.ts[0] <= watermark) removed.add(key);
@@ -137,7 +134,7 @@ export class CommitLog {
 
   /** The change a recovery's `drop` makes: the records it names that are here leave the log. */
   planDrop(drop: readonly Timestamp[]): CommitLogChange {
-    return this.changeRemoving(new Set(drop.map(tsKey).filter((key) => this.records.has(key))));
+    return this.changeRemoving(new Set(drop.map(formatTimestamp).filter((key) => this.records.has(key))));
   }
 
   /** Takes in a change once its batch is written. */
@@ -179,7 +176,7 @@ export class CommitLog {
   }
 
   private add(group: string, record: CommitRecord): void {
-    const key = tsKey(record.ts);
+    const key = formatTimestamp(record.ts);
     // The same timestamp from another life would be a broken clock; the newer record stands.
     this.remove(key);
     this.records.set(key, { record, group });
