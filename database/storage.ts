@@ -9,7 +9,7 @@ import { invariant } from '../errors/invariant.js';
 import { TIMESTAMP_ZERO, type Timestamp } from '../timestamp/timestamp.js';
 import type { AcceptorState } from '../view/acceptor.js';
 import type { Member } from '../view/types.js';
-import { COMMIT_KEYS_END, COMMIT_KEY_PREFIX, CommitLog, MAX_VERSION_KEY, maxVersionAfter, type CommitLogChange, type LoggedApply } from './commit-log.js';
+import { COMMIT_KEYS_END, COMMIT_KEY_PREFIX, CommitLog, MAX_VERSION_KEY, decodeGroup, encodeGroup, maxVersionAfter, storedLogState, type CommitLogChange, type EncodedGroup, type LoggedApply } from './commit-log.js';
 import { groupKeys, planGroup, planRecovery, type KeyedEntry } from './thomas.js';
 
 export interface ScanEntry extends Entry {
@@ -67,14 +67,13 @@ export class Storage {
 
   /** The largest version ever written here: by an APPLY (even one the Thomas rule kept nothing of) or a recovery. */
   get maxVersion(): Timestamp {
-    return this.largestVersion;
+    return this.commitLog.maxVersion;
   }
 
   private constructor(
     private readonly db: Level<string, Entry>,
-    /** The recent-commits log as stored, kept in memory. */
+    /** The recent-commits log as stored (with the largest version), kept in memory. */
     private readonly commitLog: CommitLog,
-    private largestVersion: Timestamp,
   ) {}
 
   /**
@@ -86,8 +85,9 @@ export class Storage {
     const db = new Level<string, Entry>(dir, { valueEncoding: 'json', writeBufferSize: WRITE_BUFFER_BYTES });
     await db.open();
     try {
-      const groups = await db.iterator<string, CommitRecord[]>({ gte: COMMIT_KEY_PREFIX, lt: COMMIT_KEYS_END, valueEncoding: 'json' }).all();
-      return new Storage(db, new CommitLog(groups), await loadMaxVersion(db));
+      const stored = await db.iterator<string, EncodedGroup | CommitRecord[]>({ gte: COMMIT_KEY_PREFIX, lt: COMMIT_KEYS_END, valueEncoding: 'json' }).all();
+      const groups = stored.map(([key, value]) => [key, decodeGroup(value)] as const);
+      return new Storage(db, storedLogState(groups) ? new CommitLog(groups) : new CommitLog(groups, await loadMaxVersion(db)));
     } catch (error) {
       await db.close();
       throw error;
@@ -137,14 +137,14 @@ export class Storage {
    * Group commit: applies several APPLYs, in the order given, as ONE atomic batch with one
    * sync. The plan (`planGroup`, the Thomas rule per key) is exactly the result of applying
    * them one after another; but the disk is synced once for all of them. The same batch
-   * writes each APPLY's recent-commits record, deletes the records its watermarks release
-   * and raises the largest version: the entries and the record that they landed are durable
+   * writes each APPLY's recent-commits record, trims the records its watermarks release and
+   * raises the largest version: the entries and the record that they landed are durable
    * together or not at all. Returns how many keys each APPLY wrote.
    */
   async applyGroup(applies: readonly LoggedApply[]): Promise<number[]> {
     return this.exclusively(async () => {
       const { finalEntries, written } = planGroup(applies, await this.storedVersions(groupKeys(applies)));
-      await this.writeBatch(finalEntries, this.commitLog.planGroup(applies), applies.map((apply) => apply.ts));
+      await this.writeBatch(finalEntries, this.commitLog.planGroup(applies));
       return written;
     });
   }
@@ -157,8 +157,8 @@ export class Storage {
   async recover(entries: readonly KeyedEntry[], drop: readonly Timestamp[]): Promise<{ written: number; dropped: number }> {
     return this.exclusively(async () => {
       const { finalEntries, written } = planRecovery(entries, await this.storedVersions(entries.map((entry) => entry.key)));
-      const change = this.commitLog.planDrop(drop);
-      await this.writeBatch(finalEntries, change, entries.map((entry) => entry.version));
+      const change = this.commitLog.planDrop(drop, entries.map((entry) => entry.version));
+      await this.writeBatch(finalEntries, change);
       return { written, dropped: change.removed };
     });
   }
@@ -187,27 +187,23 @@ export class Storage {
   }
 
   /**
-   * Writes entries and a change of the recent-commits log as one synced batch, with the
-   * largest version if `versions` raise it; then updates the caches. Every APPLY group writes
-   * one, even a group of repeated APPLYs: their records must be durable before they are
-   * acknowledged.
+   * Writes entries and a change of the recent-commits log (which holds the largest version) as
+   * one synced batch; then updates the caches. Every APPLY group writes one, even a group of
+   * repeated APPLYs: their records must be durable before they are acknowledged.
    */
-  private async writeBatch(finalEntries: ReadonlyMap<string, Entry>, change: CommitLogChange, versions: readonly Timestamp[]): Promise<void> {
-    const maxVersion = maxVersionAfter(this.largestVersion, versions);
+  private async writeBatch(finalEntries: ReadonlyMap<string, Entry>, change: CommitLogChange): Promise<void> {
     // A chained batch, not db.batch(array, options): the array form copies the options into
     // every operation (`{ ...options, ...operation }`), and on Node 20 an object made that way
     // and then changed costs microseconds per operation; with `{ sync }` given, a 5-put batch
     // cost the database's thread about 70 us instead of 25.
     const batch = this.db.batch();
     for (const [key, value] of finalEntries) batch.put(key, value);
-    for (const [key, records] of change.puts) batch.put(key, asStoredJson(records));
+    for (const [key, group] of change.puts) batch.put(key, asStoredJson(encodeGroup(group)));
     for (const key of change.deletes) batch.del(key);
-    if (maxVersion !== this.largestVersion) batch.put(MAX_VERSION_KEY, asStoredJson(maxVersion));
     await batch.write({ sync: true });
     this.batchesWritten += 1;
     for (const [key, entry] of finalEntries) this.cacheEntry(key, entry);
     this.commitLog.commit(change);
-    this.largestVersion = maxVersion;
   }
 
   private cacheEntry(key: string, entry: Entry): void {
@@ -250,13 +246,14 @@ export class Storage {
  * is JSON for every key, so it is stored as JSON like an entry; giving the encoding per put
  * instead (`{ valueEncoding: 'json' }`) cost each record about 10 us of the database's thread.
  */
-function asStoredJson(value: CommitRecord[] | Timestamp): Entry {
+function asStoredJson(value: EncodedGroup): Entry {
   return value as unknown as Entry;
 }
 
 /**
- * The largest version written, as stored beside the entries. A directory written before it was
- * kept there has none: then its largest entry version, found once by reading every entry.
+ * The largest version written, for a directory whose log holds no state: where it was kept
+ * beside the entries before, and before that nowhere: then its largest entry version, found
+ * once by reading every entry.
  */
 async function loadMaxVersion(db: Level<string, Entry>): Promise<Timestamp> {
   const stored = await db.get<string, Timestamp>(MAX_VERSION_KEY, { valueEncoding: 'json' });

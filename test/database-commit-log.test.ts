@@ -10,7 +10,7 @@ import os from 'node:os';
 import path from 'node:path';
 import { Level } from 'level';
 import { databaseEndpoint } from '../cluster/cluster-file.js';
-import { CommitLog, commitGroupKey } from '../database/commit-log.js';
+import { CommitLog, commitGroupKey, decodeGroup, encodeGroup, type CommitLogChange, type EncodedGroup, type LoggedApply, type StoredGroup } from '../database/commit-log.js';
 import { DatabaseService, INCARNATION_BEFORE_BOOT, initialView, type DatabaseStore } from '../database/server.js';
 import { Storage } from '../database/storage.js';
 import { OccdbError } from '../errors/catalogue.js';
@@ -60,28 +60,78 @@ test('group keys sort in writing order, whatever the number of digits', (t) => {
   t.true(keys.every((key) => key.startsWith('!')), 'a reserved key');
 });
 
-test('a group\'s records are stored under one key: a watermark that trims some of them writes the rest again, one that trims all deletes the key', (t) => {
+test('a group\'s records are stored under one key, with the log\'s state; a watermark trims by that state, without writing again the groups it takes records from, and a group with nothing left in the log is deleted', (t) => {
   const log = new CommitLog();
   const first = log.planGroup([{ ts: [1, 1], writes: [{ key: 'a', value: 1 }], from: TEST_FROM }, { ts: [2, 2], writes: [{ key: 'b', value: 2 }], from: SECOND }, { ts: [3, 1], writes: [{ key: 'c', value: 3 }], from: TEST_FROM }]);
   t.deepEqual([...first.puts.keys()], [commitGroupKey(0)], 'one put for three records');
-  t.deepEqual(first.puts.get(commitGroupKey(0))!.map((kept) => kept.ts), [[1, 1], [2, 2], [3, 1]]);
+  t.deepEqual(first.puts.get(commitGroupKey(0)), { records: [record([1, 1], TEST_FROM, ['a']), record([2, 2], SECOND, ['b']), record([3, 1], TEST_FROM, ['c'])], state: { watermarks: [], maxVersion: [3, 1] } });
   log.commit(first);
   const trimSome = log.planGroup([{ ts: [4, 1], writes: [], from: TEST_FROM, watermark: 3 }]);
-  t.deepEqual(trimSome.puts.get(commitGroupKey(0))!.map((kept) => kept.ts), [[2, 2]], 'the first group written again with what it keeps');
-  t.deepEqual(trimSome.puts.get(commitGroupKey(1))!.map((kept) => kept.ts), [[4, 1]], 'the new record, above the watermark, in a group of its own');
+  t.deepEqual([...trimSome.puts.keys()], [commitGroupKey(1)], 'the first group is not written again');
+  t.deepEqual(trimSome.puts.get(commitGroupKey(1)), { records: [record([4, 1], TEST_FROM, [])], state: { watermarks: [[TEST_FROM.id, TEST_FROM.incarnation, 3]], maxVersion: [4, 1] } });
   t.deepEqual([...trimSome.deletes], []);
   t.is(trimSome.removed, 2);
   log.commit(trimSome);
+  t.deepEqual(log.notIn([]).map((kept) => kept.ts), [[2, 2], [4, 1]]);
   const trimAll = log.planGroup([{ ts: [5, 2], writes: [{ key: 'd', value: 5 }], from: SECOND, watermark: 2 }]);
-  t.deepEqual([...trimAll.deletes], [commitGroupKey(0)]);
-  t.deepEqual(trimAll.puts.get(commitGroupKey(2))!.map((kept) => kept.ts), [[5, 2]]);
+  t.deepEqual([...trimAll.deletes], [commitGroupKey(0)], 'nothing of the first group is left in the log');
+  t.deepEqual(trimAll.puts.get(commitGroupKey(2)), {
+    records: [record([5, 2], SECOND, ['d'])],
+    state: { watermarks: [[TEST_FROM.id, TEST_FROM.incarnation, 3], [SECOND.id, SECOND.incarnation, 2]], maxVersion: [5, 2] },
+  });
   log.commit(trimAll);
   t.deepEqual(log.notIn([]).map((kept) => kept.ts), [[4, 1], [5, 2]]);
   t.is(log.size, 2);
+  t.deepEqual(log.maxVersion, [5, 2]);
 });
 
-test('a group key is never reused: numbering goes on after the stored groups, also after every record of the last one was trimmed', (t) => {
-  const log = new CommitLog([[commitGroupKey(6), [record([2, 1], TEST_FROM, ['a'])]], [commitGroupKey(4), [record([1, 1], TEST_FROM, ['b'])]]]);
+/** A log's groups as storage keeps them: each change's puts and deletes applied. */
+function storeChange(disk: Map<string, StoredGroup>, change: CommitLogChange): void {
+  for (const group of change.deletes) disk.delete(group);
+  for (const [group, stored] of change.puts) disk.set(group, structuredClone(stored));
+}
+
+test('a log read back from its stored groups holds what it held: trimmed records left in a kept group stay trimmed, and the largest version is the newest group\'s', (t) => {
+  const log = new CommitLog();
+  const disk = new Map<string, StoredGroup>();
+  const batches: LoggedApply[][] = [
+    [{ ts: [1, 1], writes: [], from: TEST_FROM }, { ts: [2, 2], writes: [], from: SECOND }],
+    [{ ts: [3, 1], writes: [], from: TEST_FROM, watermark: 1 }],
+    [{ ts: [4, 2], writes: [], from: SECOND }],
+  ];
+  for (const batch of batches) {
+    const change = log.planGroup(batch);
+    storeChange(disk, change);
+    log.commit(change);
+  }
+  t.true(disk.get(commitGroupKey(0))!.records.some((kept) => kept.ts[0] === 1), 'the trimmed record is still in its group\'s value');
+  const reloaded = new CommitLog([...disk]);
+  t.deepEqual(reloaded.notIn([]), log.notIn([]));
+  t.deepEqual(reloaded.notIn([]).map((kept) => kept.ts), [[2, 2], [3, 1], [4, 2]]);
+  t.deepEqual(reloaded.maxVersion, [4, 2]);
+});
+
+test('a stored group with nothing left in the log after a restart is deleted by the next change; the newest is kept, as it holds the state', (t) => {
+  const state = { watermarks: [[TEST_FROM.id, TEST_FROM.incarnation, 5]] as Array<[number, string, number]>, maxVersion: [5, 1] as [number, number] };
+  const log = new CommitLog([[commitGroupKey(0), { records: [record([1, 1], TEST_FROM, ['a'])] }], [commitGroupKey(1), { records: [record([5, 1], TEST_FROM, ['b'])], state }]]);
+  t.is(log.size, 0);
+  const change = log.planGroup([{ ts: [6, 1], writes: [], from: TEST_FROM }]);
+  t.deepEqual([...change.deletes].sort(), [commitGroupKey(0), commitGroupKey(1)], 'the old newest goes once the new group takes the state');
+  t.deepEqual([...change.puts.keys()], [commitGroupKey(2)]);
+});
+
+test('a group is stored with each life once and read back as it was; a bare array of records (before the encoding) is read too', (t) => {
+  const records = [record([1, 1], TEST_FROM, ['a', 'b']), record([2, 2], SECOND, []), record([3, 1], TEST_FROM, ['c'])];
+  const state = { watermarks: [[SECOND.id, SECOND.incarnation, 1]] as Array<[number, string, number]>, maxVersion: [3, 1] as [number, number] };
+  const encoded = encodeGroup({ records, state });
+  t.deepEqual(encoded.lives, [[TEST_FROM.id, TEST_FROM.incarnation], [SECOND.id, SECOND.incarnation]]);
+  t.deepEqual(decodeGroup(JSON.parse(JSON.stringify(encoded)) as EncodedGroup), { records, state });
+  t.deepEqual(decodeGroup(records), { records });
+});
+
+test('a group key is never reused: numbering goes on after the stored groups, also after every record of the last one was trimmed; with no state stored, the largest version is the one given', (t) => {
+  const log = new CommitLog([[commitGroupKey(4), { records: [record([1, 1], TEST_FROM, ['b'])] }], [commitGroupKey(6), { records: [record([2, 1], TEST_FROM, ['a'])] }]], [2, 1]);
+  t.deepEqual(log.maxVersion, [2, 1], 'no state stored: the largest version given');
   const change = log.planGroup([{ ts: [3, 1], writes: [{ key: 'c', value: 3 }], from: TEST_FROM, watermark: 2 }]);
   t.deepEqual([...change.deletes].sort(), [commitGroupKey(4), commitGroupKey(6)]);
   t.deepEqual([...change.puts.keys()], [commitGroupKey(7)]);
@@ -89,15 +139,19 @@ test('a group key is never reused: numbering goes on after the stored groups, al
   t.deepEqual([...log.planGroup([{ ts: [9, 1], writes: [], from: TEST_FROM }]).puts.keys()], [commitGroupKey(8)]);
 });
 
-test('a repeated APPLY whose record is held adds nothing; a recovery that drops part of a group writes the rest again', (t) => {
+test('a repeated APPLY whose record is held, or its life\'s watermark covers, adds nothing; a recovery that drops part of a group writes the rest again', (t) => {
   const log = new CommitLog();
-  log.commit(log.planGroup([{ ts: [1, 1], writes: [], from: TEST_FROM }, { ts: [2, 1], writes: [], from: TEST_FROM }]));
+  log.commit(log.planGroup([{ ts: [1, 1], writes: [], from: TEST_FROM }, { ts: [2, 1], writes: [], from: TEST_FROM }, { ts: [3, 2], writes: [], from: SECOND }]));
   t.is(log.planGroup([{ ts: [2, 1], writes: [], from: TEST_FROM }]).puts.size, 0, 'a repeat');
-  const drop = log.planDrop([[1, 1], [9, 9]]);
-  t.deepEqual(drop.puts.get(commitGroupKey(0))!.map((kept) => kept.ts), [[2, 1]]);
+  log.commit(log.planGroup([{ ts: [4, 2], writes: [], from: SECOND, watermark: 3 }]));
+  t.is(log.planGroup([{ ts: [3, 2], writes: [], from: SECOND }]).puts.size, 0, 'a repeat of a trimmed record');
+  const drop = log.planDrop([[1, 1], [9, 9]], [[6, 2]]);
+  t.deepEqual(drop.puts.get(commitGroupKey(0)), { records: [record([2, 1], TEST_FROM, [])] }, 'the rest, without the trimmed record');
+  t.deepEqual(drop.puts.get(commitGroupKey(2))!.state!.maxVersion, [6, 2], 'a new group with the state');
   t.is(drop.removed, 1);
   log.commit(drop);
-  t.deepEqual(log.notIn([]).map((kept) => kept.ts), [[2, 1]]);
+  t.deepEqual(log.notIn([]).map((kept) => kept.ts), [[2, 1], [4, 2]]);
+  t.deepEqual(log.maxVersion, [6, 2]);
 });
 
 test('every APPLY written leaves its record, even one the Thomas rule kept nothing of, and a repeated APPLY the same one', async (t) => {
@@ -122,7 +176,7 @@ test('a watermark trims its own coordinator life\'s records at or below it, in t
 
 test('a watermark does not trim another incarnation of the same middleware', (t) => {
   const earlier: Member = { id: 1, incarnation: '1.old' };
-  const log = new CommitLog([[commitGroupKey(0), [record([1, 1], earlier, ['a']), record([2, 1], TEST_FROM, ['b'])]]]);
+  const log = new CommitLog([[commitGroupKey(0), { records: [record([1, 1], earlier, ['a']), record([2, 1], TEST_FROM, ['b'])] }]]);
   const change = log.planGroup([{ ts: [3, 1], writes: [], from: TEST_FROM, watermark: 5 }]);
   log.commit(change);
   t.deepEqual(log.notIn([]), [record([1, 1], earlier, ['a'])], 'the own records, the new one included, are at or below 5');

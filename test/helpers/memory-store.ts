@@ -1,7 +1,7 @@
 // A database store in memory, for the in-process cluster: the same interface as the LevelDB
 // store (database/storage.ts), and the production rules for every write: the group plan
 // (Thomas rule), the recovery plan and the recent-commits log.
-import { CommitLog, maxVersionAfter, type CommitLogChange, type LoggedApply } from '../../database/commit-log.js';
+import { CommitLog, type CommitLogChange, type LoggedApply } from '../../database/commit-log.js';
 import type { DatabaseStore } from '../../database/server.js';
 import type { ScanPage } from '../../database/storage.js';
 import { groupKeys, planGroup, planRecovery, type KeyedEntry } from '../../database/thomas.js';
@@ -14,7 +14,6 @@ export class MemoryStore implements DatabaseStore {
   private readonly entries = new Map<string, Entry>();
   private readonly commitLog = new CommitLog();
   private groupsWritten = 0;
-  private largestVersion: Timestamp = TIMESTAMP_ZERO;
   /** Kept as JSON, as LevelDB keeps it, so a later change to the caller's object is not stored. */
   private acceptor: string | null = null;
 
@@ -23,7 +22,7 @@ export class MemoryStore implements DatabaseStore {
   }
 
   get maxVersion(): Timestamp {
-    return this.largestVersion;
+    return this.commitLog.maxVersion;
   }
 
   async read(keys: readonly string[]): Promise<Entry[]> {
@@ -36,14 +35,14 @@ export class MemoryStore implements DatabaseStore {
 
   async applyGroup(applies: readonly LoggedApply[]): Promise<number[]> {
     const plan = planGroup(applies, this.storedVersions(groupKeys(applies)));
-    this.write(plan.finalEntries, this.commitLog.planGroup(applies), applies.map((apply) => apply.ts));
+    this.write(plan.finalEntries, this.commitLog.planGroup(applies));
     return plan.written;
   }
 
   async recover(entries: readonly KeyedEntry[], drop: readonly Timestamp[]): Promise<{ written: number; dropped: number }> {
     const plan = planRecovery(entries, this.storedVersions(entries.map((entry) => entry.key)));
-    const change = this.commitLog.planDrop(drop);
-    this.write(plan.finalEntries, change, entries.map((entry) => entry.version));
+    const change = this.commitLog.planDrop(drop, entries.map((entry) => entry.version));
+    this.write(plan.finalEntries, change);
     return { written: plan.written, dropped: change.removed };
   }
 
@@ -69,10 +68,9 @@ export class MemoryStore implements DatabaseStore {
   }
 
   /** What one synced LevelDB batch does, all at once. */
-  private write(finalEntries: ReadonlyMap<string, Entry>, change: CommitLogChange, versions: readonly Timestamp[]): void {
+  private write(finalEntries: ReadonlyMap<string, Entry>, change: CommitLogChange): void {
     for (const [key, entry] of finalEntries) this.entries.set(key, entry);
     this.commitLog.commit(change);
-    this.largestVersion = maxVersionAfter(this.largestVersion, versions);
     this.groupsWritten += 1;
   }
 }

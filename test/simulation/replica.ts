@@ -323,7 +323,7 @@ export class SimulatedReplica {
       this.afterSync(() => {
         const plan = planRecovery(entries as readonly KeyedEntry[], this.storedVersionMap(entries.map((entry) => entry.key)));
         for (const [key, entry] of plan.finalEntries) this.storedEntries.set(key, entry);
-        this.commitLog.commit(this.commitLog.planDrop(drop));
+        this.commitLog.commit(this.commitLog.planDrop(drop, entries.map((entry) => entry.version)));
         this.largestVersion = maxVersionAfter(this.largestVersion, entries.map((entry) => entry.version));
         finished();
         done();
