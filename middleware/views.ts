@@ -172,12 +172,15 @@ export class ViewKeeper {
         return;
       }
       case 'engine-stop':
-        engine.stop().then((clock) => this.feed({ type: 'engine-stopped', id: effect.id, clock }), () => undefined);
+        // Reads and APPLYs go to the new view's databases from now on; one it leaves out is dead or behind.
+        this.options.replicas.useView(effect.view);
+        engine.stop(effect.view).then((clock) => this.feed({ type: 'engine-stopped', id: effect.id, clock }), () => undefined);
         return;
       case 'engine-clock':
         this.feed({ type: 'engine-stopped', id: effect.id, clock: engine.clockValue() });
         return;
       case 'engine-install':
+        this.options.replicas.useView(effect.view);
         engine.install(effect.view, effect.clock, effect.replaced);
         return;
       case 'engine-removed':
@@ -230,6 +233,10 @@ export class ViewKeeper {
       case 'db.commits': return link.request({ type: 'db.commits', from: request.from, members: request.members }, timeoutMs);
       case 'db.read': return link.request({ type: 'db.read', from: request.from, keys: request.keys }, timeoutMs);
       case 'db.recover': return link.request({ type: 'db.recover', from: request.from, entries: request.entries, drop: request.drop }, timeoutMs);
+      case 'db.scan': return link.request({ type: 'db.scan', ...(request.after === undefined ? {} : { after: request.after }), limit: request.limit }, timeoutMs);
+      // Answered by databases that know state transfer; until then, refused as an unknown message.
+      case 'db.transfer': return link.request({ type: 'db.transfer', from: request.from, entries: request.entries, records: request.records } as never, timeoutMs);
+      case 'db.transfer-done': return link.request({ type: 'db.transfer-done', from: request.from, epoch: request.epoch } as never, timeoutMs);
     }
   }
 
