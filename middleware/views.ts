@@ -67,6 +67,11 @@ export class ViewKeeper {
   }
 
   /** Why members are suspected now, for `status`. */
+  /** False while fewer than a majority of the databases answer: nothing can commit (KeeperCore.hasDatabaseQuorum). */
+  hasDatabaseQuorum(): boolean {
+    return this.core.hasDatabaseQuorum(performance.now());
+  }
+
   get suspected(): Array<{ id: number; why: string }> {
     return this.core.suspected;
   }

@@ -547,3 +547,15 @@ test('databases: a joining database is brought up to date from a replica (scan, 
   t.deepEqual(harness.core.installed?.replicas, [1, 2, 3]);
   t.deepEqual(harness.core.installed?.joining, []);
 });
+
+test('databases: with fewer than a majority of the databases answering, the keeper says there is no quorum; with a majority again, there is', (t) => {
+  const harness = watchingDatabases([1, 2, 3]);
+  harness.tickFor(SUSPECT_AFTER_MS + 2 * HEARTBEAT_INTERVAL_MS);
+  t.true(harness.core.hasDatabaseQuorum(harness.nowMs));
+  harness.refuse = (database, request) => (database !== 1 && request.type === 'db.view' ? { code: 'TIMEOUT', message: 'no answer' } : null);
+  harness.tickFor(SUSPECT_AFTER_MS + 2 * HEARTBEAT_INTERVAL_MS);
+  t.false(harness.core.hasDatabaseQuorum(harness.nowMs));
+  harness.refuse = () => null;
+  harness.tickFor(2 * HEARTBEAT_INTERVAL_MS);
+  t.true(harness.core.hasDatabaseQuorum(harness.nowMs));
+});

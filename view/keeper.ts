@@ -185,6 +185,8 @@ export class KeeperCore {
   private readonly databaseDetector = new FailureDetector(SUSPECT_AFTER_MS);
   /** Database -> its sync state as its last db.view answer gave it, and since when it has answered without a gap. */
   private readonly databaseAnswers = new Map<number, { sync: DatabaseSync; answeringSinceMs: number; lastMs: number }>();
+  /** When this member began to watch the databases (its first tick as a member). */
+  private databasesWatchedSinceMs: number | null = null;
   /** A change of the view's databases is under way (one at a time). */
   private databaseChange = false;
   /** The state transfer running here: to which database, and how many entries it copied. */
@@ -214,6 +216,19 @@ export class KeeperCore {
 
   get closed(): boolean {
     return this.closedNow;
+  }
+
+  /**
+   * Whether a majority of the cluster file's databases answered within SUSPECT_AFTER_MS of
+   * `nowMs`. Without it no view can be chosen, and no write can be acknowledged: the side of a
+   * partition that lacks it answers NO_QUORUM at once, read-only transactions included (true
+   * until the databases have been watched that long, and when they are not watched).
+   */
+  hasDatabaseQuorum(nowMs: number): boolean {
+    if (!this.options.manageDatabases || this.databasesWatchedSinceMs === null || nowMs - this.databasesWatchedSinceMs < SUSPECT_AFTER_MS) return true;
+    let answering = 0;
+    for (const answer of this.databaseAnswers.values()) if (nowMs - answer.lastMs <= SUSPECT_AFTER_MS) answering += 1;
+    return answering >= majorityOf(this.options.databases.length);
   }
 
   /** The state transfer this member runs now, for `status`. */
@@ -809,6 +824,7 @@ export class KeeperCore {
   private watchDatabases(nowMs: number): void {
     const view = this.installedNow;
     if (!view || !isMember(view, this.selfNow) || this.leaving || this.rejoining) return;
+    this.databasesWatchedSinceMs ??= nowMs;
     this.databaseDetector.watch(databasesOf(this.chosenNow ?? view), nowMs);
     for (const id of this.options.databases) {
       this.db(id, { type: 'db.view' }, HEARTBEAT_TIMEOUT_MS, (answer) => {
