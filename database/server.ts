@@ -361,7 +361,13 @@ export class DatabaseService {
     const sync = this.storage.syncState;
     if (event.type === 'chosen') {
       const next = syncOnChosen(this.id, event.view, sync);
-      if (!sameSyncState(next, sync)) await this.storage.writeSyncState(next);
+      if (sameSyncState(next, sync)) return;
+      try {
+        await this.storage.writeSyncState(next);
+      } catch (error) {
+        throw new OccdbError('STORAGE_UNAVAILABLE', `cannot write the sync state on learning view ${event.view.epoch}: ${(error as Error).message}`);
+      }
+      this.logger.info(`${this.name}: no longer joining, as view ${event.view.epoch} lists it ${event.view.replicas.includes(this.id) ? 'as a replica' : 'nowhere'}`);
       return;
     }
     if (event.type !== 'accept') return;

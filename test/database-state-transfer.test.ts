@@ -204,6 +204,26 @@ test('the clear runs in the APPLYs\' line: an APPLY admitted before the accept l
   t.deepEqual(store.commits([]).map((kept) => kept.ts), [[6, 1]]);
 });
 
+test('an accept whose clear fails is answered STORAGE_UNAVAILABLE and leaves no acceptor state: the accept did not happen, and the next one clears', async (t) => {
+  class FailingClear extends MemoryStore {
+    failing = true;
+    override async clear(): Promise<void> {
+      if (this.failing) throw new Error('disk full');
+      return super.clear();
+    }
+  }
+  const store = await staleStore(new FailingClear());
+  const service = newService(store);
+  await service.handle({ id: 1, type: 'db.prepare', epoch: 1, ballot: ballot(1) });
+  t.is(await codeOf(service.handle({ id: 2, type: 'db.accept', epoch: 1, ballot: ballot(1), view: JOIN })), 'STORAGE_UNAVAILABLE');
+  t.like(await store.readAcceptor(), { accepted: null });
+  t.is(store.syncState, null);
+  store.failing = false;
+  await accept(service, JOIN);
+  t.deepEqual(await store.read(['stale']), [{ version: [0, 0] }]);
+  t.deepEqual(store.syncState, { joiningSince: 1, complete: false });
+});
+
 test('a database that continues as joining (the chosen view lists it so already) keeps its store', async (t) => {
   const store = await staleStore(new MemoryStore());
   const service = newService(store);
