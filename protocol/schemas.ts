@@ -175,6 +175,13 @@ export const DbRecoverRequest = z.object({
   drop: z.array(TimestampSchema).max(KEYS_PER_REQUEST_MAX),
 });
 /**
+ * The most recent-commits records one db.transfer carries. A middleware copies the records
+ * db.commits answers, which counts none: so the bound is above what fits the message limit
+ * (4 MiB: about 48,000 records of two short keys), and that limit is the one a transfer meets
+ * first.
+ */
+export const RECORDS_PER_TRANSFER_MAX = 100_000;
+/**
  * State transfer, one page: a snapshot's `entries` written under the Thomas rule key by key
  * (each at its own version, as db.recover writes them), and its recent-commits `records` added
  * unless held already or below their life's watermark, in one synced batch. Fenced; refused with
@@ -185,7 +192,7 @@ export const DbTransferRequest = z.object({
   type: z.literal('db.transfer'),
   from: MemberSchema,
   entries: z.array(KeyedEntrySchema).max(KEYS_PER_REQUEST_MAX),
-  records: z.array(CommitRecordSchema).max(KEYS_PER_REQUEST_MAX),
+  records: z.array(CommitRecordSchema).max(RECORDS_PER_TRANSFER_MAX),
 });
 /**
  * State transfer, the end: the database records durably that its transfer for the view of
