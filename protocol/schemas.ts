@@ -175,10 +175,9 @@ export const DbRecoverRequest = z.object({
   drop: z.array(TimestampSchema).max(KEYS_PER_REQUEST_MAX),
 });
 /**
- * The most recent-commits records one db.transfer carries. A middleware copies the records
- * db.commits answers, which counts none: so the bound is above what fits the message limit
- * (4 MiB: about 48,000 records of two short keys), and that limit is the one a transfer meets
- * first.
+ * The most recent-commits records one db.transfer carries. A middleware copies what db.commits
+ * answers, which puts no bound on their number; so this bound is above what fits the message
+ * limit (4 MiB: about 48,000 records of two short keys), the one a transfer meets first.
  */
 export const RECORDS_PER_TRANSFER_MAX = 100_000;
 /**
