@@ -379,7 +379,7 @@ export class DatabaseService {
     } catch (error) {
       throw new OccdbError('STORAGE_UNAVAILABLE', `cannot clear the store to join in view ${event.view.epoch}: ${(error as Error).message}`);
     }
-    this.logger.info(`${this.name}: store cleared, joining in view ${event.view.epoch} (accepted from a proposer that lists it as joining)`);
+    this.logger.info(`${this.name}: store cleared: view ${event.view.epoch}, accepted, lists it as joining and view ${this.durableAcceptor.chosen.epoch} did not`);
   }
 
   /** Refuses what is queued and resolves once the running group is written. */
