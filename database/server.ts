@@ -361,13 +361,15 @@ export class DatabaseService {
     const sync = this.storage.syncState;
     if (event.type === 'chosen') {
       const next = syncOnChosen(this.id, event.view, sync);
-      if (sameSyncState(next, sync)) return;
+      if (!next.clear && sameSyncState(next.sync, sync)) return;
       try {
-        await this.storage.writeSyncState(next);
+        if (next.clear) await this.storage.clear();
+        await this.storage.writeSyncState(next.sync);
       } catch (error) {
-        throw new OccdbError('STORAGE_UNAVAILABLE', `cannot write the sync state on learning view ${event.view.epoch}: ${(error as Error).message}`);
+        throw new OccdbError('STORAGE_UNAVAILABLE', `cannot ${next.clear ? 'clear the store to join' : 'write the sync state on learning view'} ${event.view.epoch}: ${(error as Error).message}`);
       }
-      this.logger.info(`${this.name}: no longer joining, as view ${event.view.epoch} lists it ${event.view.replicas.includes(this.id) ? 'as a replica' : 'nowhere'}`);
+      if (next.clear) this.logger.info(`${this.name}: store cleared: view ${event.view.epoch}, learned chosen, lists it as joining and it was not joining`);
+      else this.logger.info(`${this.name}: no longer joining, as view ${event.view.epoch} lists it ${event.view.replicas.includes(this.id) ? 'as a replica' : 'nowhere'}`);
       return;
     }
     if (event.type !== 'accept') return;

@@ -37,13 +37,20 @@ export function syncOnAccept(id: number, chosen: View, accepted: View, sync: Syn
 }
 
 /**
- * The sync state of database `id` once it learns that `chosen` was chosen. Listed as joining,
- * it stays as it is: the transfer goes on, or is complete and waits for its promotion. Listed
- * as a replica, it was promoted; left out, it was removed: either way it is no longer being
- * brought up to date, and the state goes back to null (a later return clears it again).
+ * What database `id` does once it learns that `chosen` was chosen, its sync state being `sync`.
+ * Listed as joining while joining already, it stays as it is: the transfer goes on, or is
+ * complete and waits for its promotion. Listed as joining while not joining, it is cleared now,
+ * as an accept would have cleared it: a database may be listed without having accepted (its
+ * accept was lost, or came too late), and every installation tells each database of the view
+ * that it was chosen before any member sends it an APPLY of that view, so nothing it
+ * acknowledged of this joining is lost. Listed as a replica, it was promoted; left out, it was
+ * removed: either way it is no longer being brought up to date, and the state goes back to
+ * null (a later return clears it again).
  */
-export function syncOnChosen(id: number, chosen: View, sync: SyncState | null): SyncState | null {
-  return chosen.joining.includes(id) ? sync : null;
+export function syncOnChosen(id: number, chosen: View, sync: SyncState | null): { clear: boolean; sync: SyncState | null } {
+  if (!chosen.joining.includes(id)) return { clear: false, sync: null };
+  if (sync !== null) return { clear: false, sync };
+  return { clear: true, sync: { joiningSince: chosen.epoch, complete: false } };
 }
 
 /** Why database `database` (its name) refuses a page of a state transfer now, or null when it takes it. */

@@ -95,6 +95,7 @@ class Middleware implements RunningMiddleware {
       logger,
       nextIncarnation: () => nextIncarnation(this.self.dir),
       skipRecovery: options.faults?.skipRecovery ?? false,
+      faults: { skipTransfer: options.faults?.skipTransfer ?? false, admitReturningInSync: options.faults?.admitReturningInSync ?? false, recoverReplicasOnly: options.faults?.recoverReplicasOnly ?? false },
     });
   }
 

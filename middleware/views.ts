@@ -9,7 +9,7 @@ import { OccdbError, type ErrorCode } from '../errors/catalogue.js';
 import type { RequestLink } from '../protocol/connection.js';
 import type { Logger } from '../runtime/log.js';
 import { databasesOf } from '../view/changes.js';
-import { KeeperCore, type Answer, type DbRequest, type Failure, type KeeperEffect, type KeeperEventBody, type PeerRequest } from '../view/keeper.js';
+import { KeeperCore, type KeeperFaults, type Answer, type DbRequest, type Failure, type KeeperEffect, type KeeperEventBody, type PeerRequest } from '../view/keeper.js';
 import type { Incarnation, Member, View } from '../view/types.js';
 import type { TransactionEngine } from './engine.js';
 import type { ReplicaSet } from './replicas.js';
@@ -31,6 +31,8 @@ export interface ViewKeeperOptions {
   nextIncarnation(): Incarnation;
   /** The skip-recovery fault (middleware/faults.ts): installations leave removed coordinators' records alone. */
   skipRecovery?: boolean;
+  /** The keeper's other faults (middleware/faults.ts). */
+  faults?: KeeperFaults;
 }
 
 interface Waiter {
@@ -55,6 +57,8 @@ export class ViewKeeper {
       nextIncarnation: options.nextIncarnation,
       random: Math.random,
       nowMs: performance.now(),
+      manageDatabases: true,
+      faults: options.faults ?? {},
     });
   }
 

@@ -113,12 +113,16 @@ test('accepting again a view of the epoch it is joining since clears nothing: th
   t.deepEqual(syncOnAccept(SELF, EPOCH_0, JOIN, { joiningSince: 1, complete: true }), { clear: false }, 'a transfer recorded complete is kept');
 });
 
+test('learning a chosen view that lists the database as joining while it is not joining (it did not accept that view) clears it, as the accept would have', (t) => {
+  t.deepEqual(syncOnChosen(SELF, JOIN, null), { clear: true, sync: { joiningSince: JOIN.epoch, complete: false } });
+});
+
 test('learning a chosen view: listed as joining, the sync state stays; as a replica or not at all, it goes back to null', (t) => {
   const joining = { joiningSince: 1, complete: true };
-  t.is(syncOnChosen(SELF, CONTINUE, joining), joining);
-  t.is(syncOnChosen(SELF, PROMOTE, joining), null);
-  t.is(syncOnChosen(SELF, REMOVE, joining), null);
-  t.is(syncOnChosen(SELF, PROMOTE, null), null);
+  t.deepEqual(syncOnChosen(SELF, CONTINUE, joining), { clear: false, sync: joining });
+  t.deepEqual(syncOnChosen(SELF, PROMOTE, joining), { clear: false, sync: null });
+  t.deepEqual(syncOnChosen(SELF, REMOVE, joining), { clear: false, sync: null });
+  t.deepEqual(syncOnChosen(SELF, PROMOTE, null), { clear: false, sync: null });
   t.true(sameSyncState(null, null));
   t.false(sameSyncState(null, joining));
   t.true(sameSyncState({ joiningSince: 1, complete: true }, joining));
@@ -259,6 +263,19 @@ test('learning a chosen view that lists it as a replica ends the joining; one th
   t.is(store.syncState, null);
   t.deepEqual(await store.read(['copied']), [{ version: [3, 2], value: 3 }], 'promotion clears nothing');
   t.deepEqual(await service.handle({ id: 5, type: 'db.view' }), { chosen: { ...PROMOTE, epoch: 3 }, accepted: null, sync: null });
+});
+
+test('learning (without accepting) a chosen view that lists it as joining clears its store as an accept would; learning the next one that still does keeps what came since', async (t) => {
+  const store = await staleStore(new MemoryStore());
+  const service = newService(store);
+  await service.handle({ id: 1, type: 'db.chosen', view: JOIN });
+  t.deepEqual(await store.read(['stale', 'aborted']), [{ version: [0, 0] }, { version: [0, 0] }]);
+  t.deepEqual(store.commits([]), []);
+  t.deepEqual(store.syncState, { joiningSince: 1, complete: false });
+  await service.handle({ id: 2, type: 'db.apply', from: TEST_FROM, ts: [12, 1], writes: [{ key: 'new', value: 12 }] });
+  await service.handle({ id: 3, type: 'db.chosen', view: CONTINUE });
+  t.deepEqual(await store.read(['new']), [{ version: [12, 1], value: 12 }]);
+  t.deepEqual(store.syncState, { joiningSince: 1, complete: false });
 });
 
 test('learning a chosen view that leaves it out ends the joining too', async (t) => {

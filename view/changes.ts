@@ -14,8 +14,8 @@ export type ViewChange =
   | { type: 'remove'; members: Member[] }
   /** Databases out of the view (replicas or joining). */
   | { type: 'remove-databases'; databases: number[] }
-  /** A database from outside the view into `joining`. */
-  | { type: 'join-database'; database: number }
+  /** A database from outside the view into `joining` (`asReplica`: straight into the replicas, a fault for tests only). */
+  | { type: 'join-database'; database: number; asReplica?: boolean }
   /** Joining databases whose transfer completed into `replicas`. */
   | { type: 'promote'; databases: number[] };
 
@@ -59,7 +59,7 @@ function nextDatabases(previous: View, change: Extract<ViewChange, { type: 'remo
       break;
     case 'join-database':
       if (replicas.includes(change.database) || joining.includes(change.database)) return null;
-      joining.push(change.database);
+      (change.asReplica ? replicas : joining).push(change.database);
       break;
     case 'promote': {
       const promoted = joining.filter((id) => change.databases.includes(id));

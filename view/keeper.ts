@@ -147,6 +147,17 @@ export interface KeeperCoreOptions {
    * transfer's requests.
    */
   manageDatabases?: boolean;
+  /** Broken on purpose, for the tests that show their checks catch it (middleware/faults.ts); never set in production. */
+  faults?: KeeperFaults;
+}
+
+export interface KeeperFaults {
+  /** A joining database is marked transfer-complete without a copy. */
+  skipTransfer?: boolean;
+  /** A database that returns goes straight into the replicas, its store as it was. */
+  admitReturningInSync?: boolean;
+  /** Installations recover on the replicas only, not on the joining databases. */
+  recoverReplicasOnly?: boolean;
 }
 
 type Outcome = { type: 'chosen'; view: View; acceptedBy: number[] } | { type: 'adopt'; view: View } | { type: 'outbid' };
@@ -618,7 +629,7 @@ export class KeeperCore {
   }
 
   private runInstallation(view: View, end: (installed: boolean) => void): void {
-    const installation = new Installation(view, { skipRecovery: this.options.skipRecovery });
+    const installation = new Installation(view, { skipRecovery: this.options.skipRecovery, recoverReplicasOnly: this.options.faults?.recoverReplicasOnly ?? false });
     const startedMs = this.nowMs;
     let ended = false;
     let progressMs = this.nowMs;
@@ -663,6 +674,9 @@ export class KeeperCore {
       if (error.code === 'FENCED') this.onFenced(error.message);
     };
     switch (effect.type) {
+      case 'announce':
+        for (const database of effect.to) this.db(database, { type: 'db.chosen', view: effect.view }, STOP_TIMEOUT_MS, () => feed({ type: 'announced', database }), fromDatabase);
+        return;
       case 'send-stop':
         for (const member of effect.to) {
           const stopped = (clock: number): void => feed({ type: 'stopped', member, clock });
@@ -671,13 +685,11 @@ export class KeeperCore {
         }
         return;
       case 'read-commits':
+        // Each database learned the view in the first step, so it fences the removed lives before its log is read: nothing of theirs lands after.
         for (const database of effect.from) {
-          // The database learns the view first, so it fences the removed lives before its log is read: nothing of theirs lands after.
-          this.db(database, { type: 'db.chosen', view: this.chosenNow! }, STOP_TIMEOUT_MS, () => {
-            this.db(database, { type: 'db.commits', from: this.selfNow, members: effect.members }, DB_REQUEST_TIMEOUT_MS, (answer) => {
-              const { records, maxVersion } = answer as { records: CommitRecord[]; maxVersion: Timestamp };
-              feed({ type: 'commits-read', database, records, maxVersion });
-            }, fromDatabase);
+          this.db(database, { type: 'db.commits', from: this.selfNow, members: effect.members }, DB_REQUEST_TIMEOUT_MS, (answer) => {
+            const { records, maxVersion } = answer as { records: CommitRecord[]; maxVersion: Timestamp };
+            feed({ type: 'commits-read', database, records, maxVersion });
           }, fromDatabase);
         }
         return;
@@ -876,6 +888,10 @@ export class KeeperCore {
         this.databaseChange = false;
         return;
       }
+      if (this.options.faults?.admitReturningInSync) {
+        this.log('warn', `FAULT admit-returning-in-sync: DATABASE${database} goes straight into the replicas, its store as it was`);
+        return this.changeDatabases({ type: 'join-database', database, asReplica: true });
+      }
       this.log('info', `DATABASE${database} answers again; proposing that it join (its store is cleared, then brought up to date)`);
       this.changeDatabases({ type: 'join-database', database });
     }, () => {
@@ -901,6 +917,12 @@ export class KeeperCore {
       this.transferNow = null;
     };
     this.log('info', `state transfer from DATABASE${source} to DATABASE${target} begins (joining since view ${since})`);
+    if (this.options.faults?.skipTransfer) {
+      this.log('warn', `FAULT skip-transfer: DATABASE${target} is marked transfer-complete without a copy`);
+      return this.db(target, { type: 'db.transfer-done', from: this.selfNow, epoch: since }, DB_REQUEST_TIMEOUT_MS, () => {
+        this.transferNow = null;
+      }, failed);
+    }
     const page = (after: string | undefined): void => {
       this.db(source, { type: 'db.scan', ...(after === undefined ? {} : { after }), limit: TRANSFER_PAGE_ENTRIES }, DB_REQUEST_TIMEOUT_MS, (answer) => {
         const { entries, done } = answer as { entries: StoredEntry[]; done: boolean };
@@ -918,6 +940,9 @@ export class KeeperCore {
           this.db(target, { type: 'db.transfer-done', from: this.selfNow, epoch: since }, DB_REQUEST_TIMEOUT_MS, () => {
             this.log('info', `state transfer from DATABASE${source} to DATABASE${target} complete: ${transfer.copied} entries and ${found.length} records in ${Math.round(this.nowMs - startedMs)} ms`);
             this.transferNow = null;
+            // A db.view answer read before the end must not start the transfer again: the next tick promotes.
+            const answer = this.databaseAnswers.get(target);
+            if (answer) answer.sync = { joiningSince: since, complete: true };
           }, failed);
         }, failed);
       }, failed);

@@ -429,7 +429,12 @@ export class SimulatedReplica {
    */
   private syncBeforePersisting(event: AcceptorEvent): void {
     if (event.type === 'chosen') {
-      this.sync = syncOnChosen(this.id, event.view, this.sync);
+      const next = syncOnChosen(this.id, event.view, this.sync);
+      if (next.clear) {
+        this.storedEntries.clear();
+        this.commitLog.commit(this.commitLog.planClear());
+      }
+      this.sync = next.sync;
       return;
     }
     if (event.type !== 'accept') return;
