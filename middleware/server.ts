@@ -185,6 +185,8 @@ class Middleware implements RunningMiddleware {
       incarnation: this.views.self.incarnation,
       ...(this.views.installed ? { view: this.views.installed } : {}),
       suspected: this.views.suspected,
+      suspectedDatabases: this.views.suspectedDatabases,
+      transfer: this.views.transfer,
       messagesSent: Connection.requestsSent,
       connections: connectionsOf([this.clientServer, this.peerServer]),
       ...engine,

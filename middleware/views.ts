@@ -76,6 +76,14 @@ export class ViewKeeper {
     return this.core.hasDatabaseQuorum(performance.now());
   }
 
+  get suspectedDatabases(): Array<{ id: number; why: string }> {
+    return this.core.suspectedDatabases(performance.now());
+  }
+
+  get transfer(): { database: number; source: number; copied: number } | null {
+    return this.core.transfer;
+  }
+
   get suspected(): Array<{ id: number; why: string }> {
     return this.core.suspected;
   }

@@ -363,6 +363,10 @@ export const StatusResult = z.object({
   view: ViewSchema.optional(),
   /** Middleware: members it suspects now (missed heartbeats), with why. */
   suspected: z.array(z.object({ id: nodeId, why: z.string() })).optional(),
+  /** Middleware: databases of the view it suspects now (no answer), with why. */
+  suspectedDatabases: z.array(z.object({ id: nodeId, why: z.string() })).optional(),
+  /** Middleware: the state transfer it runs now: to which database, from which, entries copied so far. */
+  transfer: z.object({ database: nodeId, source: nodeId, copied: z.number().int().nonnegative() }).nullable().optional(),
 });
 export type Status = z.infer<typeof StatusResult>;
 

@@ -23,6 +23,8 @@ export interface ViewStanding {
   reason: string | null;
   /** What the answering members of the newest view suspect of it. */
   suspectedBy: { name: string; why: string }[];
+  /** Database: the state transfer a middleware runs to it now. */
+  transfer?: { by: string; source: number; copied: number };
   /** Database: where it says it stands in being brought up to date, when it reports it (null: not joining). */
   sync?: Status['sync'];
 }
@@ -51,9 +53,17 @@ export function viewStandings(statuses: readonly NodeStatus[]): ViewStanding[] {
     newestEpoch: newest?.epoch ?? null,
     incarnation: entry.status?.incarnation ?? null,
     ...(entry.node.role === 'middleware' ? middlewareStanding(entry, newest) : databaseStanding(entry, newest)),
-    // Suspicions name middleware ids: only members are heartbeaten.
-    suspectedBy: entry.node.role === 'middleware' ? suspicions.get(entry.node.id) ?? [] : [],
+    suspectedBy: (entry.node.role === 'middleware' ? suspicions.members : suspicions.databases).get(entry.node.id) ?? [],
+    ...(entry.node.role === 'database' ? transferTo(statuses, entry.node.id) : {}),
   }));
+}
+
+/** The state transfer an answering middleware runs to database `id`, if any. */
+function transferTo(statuses: readonly NodeStatus[], id: number): Pick<ViewStanding, 'transfer'> {
+  for (const { node, status } of statuses) {
+    if (node.role === 'middleware' && status?.transfer && status.transfer.database === id) return { transfer: { by: node.name, source: status.transfer.source, copied: status.transfer.copied } };
+  }
+  return {};
 }
 
 type Placement = Pick<ViewStanding, 'epoch' | 'place' | 'reason'>;
@@ -120,20 +130,23 @@ function databaseLag(epoch: number | null, newestEpoch: number): string[] {
 }
 
 /**
- * What each middleware id is suspected of, by the answering members of the newest view (by all
- * answering middlewares when there is none). A removed middleware that is cut off suspects
- * everyone, so its suspicions say nothing about the others.
+ * What each middleware id and each database id is suspected of, by the answering members of the
+ * newest view (by all answering middlewares when there is none). A removed middleware that is
+ * cut off suspects everyone, so its suspicions say nothing about the others.
  */
-function suspicionsByMembers(statuses: readonly NodeStatus[], newest: View | null): Map<number, { name: string; why: string }[]> {
-  const suspicions = new Map<number, { name: string; why: string }[]>();
+function suspicionsByMembers(statuses: readonly NodeStatus[], newest: View | null): Record<'members' | 'databases', Map<number, { name: string; why: string }[]>> {
+  const members = new Map<number, { name: string; why: string }[]>();
+  const databases = new Map<number, { name: string; why: string }[]>();
+  const add = (into: Map<number, { name: string; why: string }[]>, id: number, name: string, why: string): void => {
+    into.set(id, [...(into.get(id) ?? []), { name, why }]);
+  };
   for (const { node, status } of statuses) {
-    if (node.role !== 'middleware' || !status?.suspected) continue;
+    if (node.role !== 'middleware' || !status) continue;
     if (newest !== null && !listedAsMember(newest, node.id, status.incarnation)) continue;
-    for (const { id, why } of status.suspected) {
-      suspicions.set(id, [...(suspicions.get(id) ?? []), { name: node.name, why }]);
-    }
+    for (const { id, why } of status.suspected ?? []) add(members, id, node.name, why);
+    for (const { id, why } of status.suspectedDatabases ?? []) add(databases, id, node.name, why);
   }
-  return suspicions;
+  return { members, databases };
 }
 
 function listedAsMember(view: View, id: number, incarnation: string | undefined): boolean {
@@ -175,7 +188,8 @@ export function formatViewLine(view: View | null, width: number): string[] {
 function viewCell(standing: ViewStanding): string {
   if (standing.place === null || standing.place === 'out') return standing.reason ?? standing.place ?? '-';
   // A joining database says whether its transfer is complete, which is what its promotion waits for.
-  const place = standing.place === 'joining' && standing.sync ? joiningWords(standing.sync) : standing.place;
+  let place: string = standing.place === 'joining' && standing.sync ? joiningWords(standing.sync) : standing.place;
+  if (standing.place === 'joining' && standing.transfer) place += ` (${standing.transfer.copied} entries copied from ${nodeName('database', standing.transfer.source)} by ${standing.transfer.by})`;
   return standing.reason === null ? place : `${place}, ${standing.reason}`;
 }
 

@@ -203,3 +203,23 @@ test('id runs and wrapping: ranges for consecutive ids, lines broken between pie
   t.deepEqual(wrapPieces(['aaaa', 'bb', 'cc'], 7, 2), ['aaaa bb', '  cc']);
   t.deepEqual(wrapPieces(['a-very-long-piece', 'b'], 5, 1), ['a-very-long-piece', ' b']);
 });
+
+test('a database the members suspect shows who suspects it and why; a joining one shows the transfer a member runs to it, with the entries copied so far', (t) => {
+  const newest = view(8, [1, 2], [1, 2], [3]);
+  const statuses = [
+    member(1, newest, { suspectedDatabases: [{ id: 2, why: 'no answer for 1.2 s' }], transfer: { database: 3, source: 1, copied: 40_000 } }),
+    member(2, newest, { suspectedDatabases: [{ id: 2, why: 'no answer for 1.1 s' }] }),
+    acceptor(1, newest),
+    acceptor(2, newest),
+    database(3, { view: newest, chosenEpoch: 8, promised: null, sync: { joiningSince: 8, complete: false } }),
+  ];
+  t.deepEqual(formatViewSection(statuses).slice(-5), [
+    'DATABASE1    -            8      replica',
+    'DATABASE2    -            8      replica',
+    '                                 suspected by MIDDLEWARE1: no answer for 1.2 s',
+    '                                 suspected by MIDDLEWARE2: no answer for 1.1 s',
+    'DATABASE3    -            8      joining (40000 entries copied from DATABASE1 by MIDDLEWARE1)',
+  ]);
+  t.deepEqual(viewStandings(statuses)[4]!.transfer, { by: 'MIDDLEWARE1', source: 1, copied: 40_000 });
+  t.deepEqual(viewStandings(statuses)[0]!.suspectedBy, [], 'MIDDLEWARE1 shares an id with DATABASE1, not its suspicions');
+});

@@ -11,7 +11,7 @@
 import test from 'ava';
 import { Acceptor } from '../view/acceptor.js';
 import {
-  ATTEMPT_TIMEOUT_MS, HEARTBEAT_INTERVAL_MS, INSTALL_STALL_MS, INSTALL_TAKEOVER_MS, KeeperCore, RETURNING_AFTER_MS, SUSPECT_AFTER_MS, SUSPECT_MINORITY_WAIT_MS,
+  ATTEMPT_TIMEOUT_MS, HEARTBEAT_INTERVAL_MS, INSTALL_STALL_MS, INSTALL_TAKEOVER_MS, KeeperCore, RETURNING_AFTER_MS, TRANSFER_PAGE_ENTRIES, SUSPECT_AFTER_MS, SUSPECT_MINORITY_WAIT_MS,
   type DbRequest, type Failure, type KeeperEffect, type KeeperEventBody, type PeerRequest,
 } from '../view/keeper.js';
 import { isMember } from '../view/changes.js';
@@ -49,6 +49,8 @@ class Harness {
   private queue: Request[] = [];
   private incarnations = 0;
 
+  /** What every database stores, in key order (db.scan). */
+  stored: Array<{ key: string; version: [number, number]; value?: unknown }> = [];
   /** What each database says of its state transfer (db.view). */
   readonly syncs = new Map<number, { joiningSince: number; complete: boolean }>();
 
@@ -124,7 +126,11 @@ class Harness {
       case 'db.commits': return { records: [], maxVersion: [0, 0] };
       case 'db.read': return { entries: request.keys.map(() => ({ version: [0, 0] })) };
       case 'db.recover': return {};
-      case 'db.scan': return { entries: [], done: true };
+      case 'db.scan': {
+        const after = request.after;
+        const rest = this.stored.filter((entry) => after === undefined || entry.key > after);
+        return { entries: rest.slice(0, request.limit), done: rest.length <= request.limit };
+      }
       case 'db.transfer': return { written: request.entries.length, recorded: request.records.length };
       case 'db.transfer-done': return { complete: true };
     }
@@ -551,4 +557,32 @@ test('databases: with fewer than a majority of the databases answering, the keep
   harness.refuse = () => null;
   harness.tickFor(2 * HEARTBEAT_INTERVAL_MS);
   t.true(harness.core.hasDatabaseQuorum(harness.nowMs));
+});
+
+test('databases: a transfer copies every page of the source once, in key order, reading the next page while one is written', (t) => {
+  const harness = watchingDatabases([1, 2], [3]);
+  harness.stored = Array.from({ length: TRANSFER_PAGE_ENTRIES * 3 + 7 }, (_, index) => ({ key: `k${String(index).padStart(6, '0')}`, version: [index + 1, 1] as [number, number], value: index }));
+  harness.syncs.set(3, { joiningSince: 0, complete: false });
+  const mark = harness.effects.length;
+  harness.tickFor(2 * HEARTBEAT_INTERVAL_MS);
+  const written = harness.dbRequests('db.transfer', harness.since(mark)).flatMap((effect) => (effect.request as { entries: Array<{ key: string }> }).entries.map((entry) => entry.key));
+  t.deepEqual(written, harness.stored.map((entry) => entry.key));
+  t.is(harness.dbRequests('db.transfer-done', harness.since(mark)).length, 1);
+  t.is(harness.core.transfer, null, 'the transfer is over');
+});
+
+test('databases: one that dies while the view that lets it join is being installed is removed on top of that chosen view, which is then not needed', (t) => {
+  const harness = watchingDatabases([1, 2]);
+  let dead = false;
+  harness.hold = (request) => request.type === 'db-request' && request.database === 3 && request.request.type === 'db.chosen' && request.request.view.joining.includes(3);
+  harness.refuse = (database, request) => (dead && database === 3 && request.type !== 'db.chosen' ? { code: 'TIMEOUT', message: 'no answer' } : null);
+  harness.tickFor(RETURNING_AFTER_MS + 3 * HEARTBEAT_INTERVAL_MS);
+  const joinView = harness.core.chosen!;
+  t.deepEqual(joinView.joining, [3], 'the join is chosen');
+  t.true(harness.core.installedEpoch < joinView.epoch, 'and not installed: DATABASE3 does not answer its first step');
+  dead = true;
+  harness.tickFor(SUSPECT_AFTER_MS + INSTALL_STALL_MS + 6 * HEARTBEAT_INTERVAL_MS);
+  t.true(harness.core.installedEpoch > joinView.epoch, `installed ${harness.core.installedEpoch}`);
+  t.deepEqual(harness.core.installed?.replicas, [1, 2]);
+  t.deepEqual(harness.core.installed?.joining, []);
 });

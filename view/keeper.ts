@@ -43,7 +43,9 @@ export const CHANGE_DEADLINE_MS = 60_000;
 /** db.commits / db.read / db.recover (REPLICA_REQUEST_TIMEOUT_MS of middleware/replicas.ts). */
 export const DB_REQUEST_TIMEOUT_MS = 10_000;
 /** Entries per page of a state transfer (db.scan from the source, db.transfer to the joining database). */
-export const TRANSFER_PAGE_ENTRIES = 1_000;
+export const TRANSFER_PAGE_ENTRIES = 2_000;
+/** Pages of a state transfer read from the source and not yet written at the joining database, at most. */
+export const TRANSFER_PAGES_AHEAD = 2;
 /** A database outside the view that has answered for this long is asked to join. */
 export const RETURNING_AFTER_MS = 500;
 /** Rounds of change loops at one instant beyond which the keeper is spinning (a busy loop). */
@@ -198,8 +200,10 @@ export class KeeperCore {
   private readonly databaseAnswers = new Map<number, { sync: DatabaseSync; answeringSinceMs: number; lastMs: number }>();
   /** When this member began to watch the databases (its first tick as a member). */
   private databasesWatchedSinceMs: number | null = null;
-  /** A change of the view's databases is under way (one at a time). */
+  /** A join or a promotion is under way (one at a time). */
   private databaseChange = false;
+  /** A removal of databases is under way (one at a time, beside a join or a promotion). */
+  private databaseRemoval = false;
   /** The state transfer running here: to which database, and how many entries it copied. */
   private transferNow: { database: number; source: number; copied: number } | null = null;
 
@@ -240,6 +244,12 @@ export class KeeperCore {
     let answering = 0;
     for (const answer of this.databaseAnswers.values()) if (nowMs - answer.lastMs <= SUSPECT_AFTER_MS) answering += 1;
     return answering >= majorityOf(this.options.databases.length);
+  }
+
+  /** The databases of the view suspected now (silent since the suspicion time), for `status`. */
+  suspectedDatabases(nowMs: number): Array<{ id: number; why: string }> {
+    if (!this.options.manageDatabases) return [];
+    return this.databaseDetector.suspects(nowMs).map((suspicion) => ({ id: suspicion.id, why: `no answer for ${(suspicion.silentMs / 1000).toFixed(1)} s` }));
   }
 
   /** The state transfer this member runs now, for `status`. */
@@ -848,12 +858,16 @@ export class KeeperCore {
     }
     // A database not heard from for a tick and a half has a gap: its "answering since" starts again.
     for (const [id, answer] of this.databaseAnswers) if (nowMs - answer.lastMs > HEARTBEAT_INTERVAL_MS * 3 / 2 + HEARTBEAT_TIMEOUT_MS) this.databaseAnswers.delete(id);
-    if (this.databaseChange || (this.chosenNow && this.chosenNow.epoch > view.epoch)) return;
-    const suspects = this.databaseDetector.suspects(nowMs).map((suspicion) => suspicion.id);
-    if (suspects.length > 0 && nextView(view, { type: 'remove-databases', databases: suspects }) !== null) {
+    // A removal builds on the newest chosen view, installed or not: a view chosen with a
+    // database that died since cannot be installed (its first step waits for every database).
+    const base = this.chosenNow && this.chosenNow.epoch > view.epoch ? this.chosenNow : view;
+    const suspects = this.databaseDetector.suspects(nowMs).map((suspicion) => suspicion.id).filter((id) => databasesOf(base).includes(id));
+    if (suspects.length > 0 && !this.databaseRemoval && nextView(base, { type: 'remove-databases', databases: suspects }) !== null) {
       this.log('warn', `suspecting ${suspects.map((id) => `DATABASE${id}`).join(', ')} (no answer for ${(SUSPECT_AFTER_MS / 1000).toFixed(1)} s)`);
-      return this.changeDatabases({ type: 'remove-databases', databases: suspects });
+      return this.removeDatabases(suspects);
     }
+    // The rest waits for a settled view: the one installed here is the newest chosen.
+    if (this.databaseChange || this.databaseRemoval || base !== view) return;
     if (Math.min(...view.members.map((member) => member.id)) !== this.options.id) return;
     const complete = view.joining.filter((id) => this.databaseAnswers.get(id)?.sync?.complete === true);
     if (complete.length > 0) return this.changeDatabases({ type: 'promote', databases: complete });
@@ -863,17 +877,37 @@ export class KeeperCore {
     if (behind !== undefined && this.transferNow === null) this.runTransfer(view, behind, this.databaseAnswers.get(behind)!.sync!.joiningSince);
   }
 
-  /** Proposes `change` of the databases until the installed view has it (or it is no longer possible). */
-  private changeDatabases(change: ViewChange): void {
+  /**
+   * Proposes the removal of `suspects` until an installed view, the newest chosen, has none of
+   * them. It runs beside a join or a promotion under way (it may be what unblocks them).
+   */
+  private removeDatabases(suspects: number[]): void {
+    this.databaseRemoval = true;
+    const change: ViewChange = { type: 'remove-databases', databases: suspects };
+    const done = (): boolean => this.settled() && nextView(this.installedNow!, change) === null;
+    this.change(change, done, (error) => {
+      if (error) this.log('warn', `could not ${describeChange(change)}: ${error.message}`);
+      this.databaseRemoval = false;
+    });
+  }
+
+  /**
+   * Proposes a join or a promotion until an installed view, the newest chosen, has it; or until
+   * a database it concerns stops answering (a removal takes over then).
+   */
+  private changeDatabases(change: Extract<ViewChange, { type: 'join-database' | 'promote' }>): void {
     this.databaseChange = true;
-    const wanted = (): boolean => {
-      const view = this.installedNow;
-      return view === null || (this.chosenNow !== null && this.chosenNow.epoch > view.epoch) || nextView(view, change) === null;
-    };
-    this.change(change, wanted, (error) => {
+    const concerned = change.type === 'join-database' ? [change.database] : change.databases;
+    const done = (): boolean => (this.settled() && nextView(this.installedNow!, change) === null) || concerned.some((id) => !this.databaseAnswers.has(id));
+    this.change(change, done, (error) => {
       if (error) this.log('warn', `could not ${describeChange(change)}: ${error.message}`);
       this.databaseChange = false;
     });
+  }
+
+  /** A view is installed here and no newer one is known chosen. */
+  private settled(): boolean {
+    return this.installedNow !== null && (this.chosenNow === null || this.chosenNow.epoch <= this.installedNow.epoch);
   }
 
   /**
@@ -923,15 +957,52 @@ export class KeeperCore {
         this.transferNow = null;
       }, failed);
     }
-    const page = (after: string | undefined): void => {
-      this.db(source, { type: 'db.scan', ...(after === undefined ? {} : { after }), limit: TRANSFER_PAGE_ENTRIES }, DB_REQUEST_TIMEOUT_MS, (answer) => {
+    // The next page is read from the source while the one before is written at the joining
+    // database: the two overlap, with at most PAGES_AHEAD pages read and not yet written.
+    const pagesRead: StoredEntry[][] = [];
+    let scanning = false;
+    let writing = false;
+    let lastKey: string | undefined;
+    let allRead = false;
+    let over = false;
+    const stop = (error: Failure): void => {
+      if (over) return;
+      over = true;
+      failed(error);
+    };
+    const read = (): void => {
+      if (over || scanning || allRead || pagesRead.length >= TRANSFER_PAGES_AHEAD) return;
+      scanning = true;
+      this.db(source, { type: 'db.scan', ...(lastKey === undefined ? {} : { after: lastKey }), limit: TRANSFER_PAGE_ENTRIES }, DB_REQUEST_TIMEOUT_MS, (answer) => {
+        scanning = false;
         const { entries, done } = answer as { entries: StoredEntry[]; done: boolean };
-        this.db(target, { type: 'db.transfer', from: this.selfNow, entries, records: [] }, DB_REQUEST_TIMEOUT_MS, () => {
-          transfer.copied += entries.length;
-          if (!done && entries.length > 0) return page(entries[entries.length - 1]!.key);
+        if (entries.length > 0) {
+          pagesRead.push(entries);
+          lastKey = entries[entries.length - 1]!.key;
+        }
+        allRead = done || entries.length === 0;
+        read();
+        write();
+      }, stop);
+    };
+    const write = (): void => {
+      if (over || writing) return;
+      const entries = pagesRead.shift();
+      if (entries === undefined) {
+        if (allRead && !scanning) {
+          over = true;
           records();
-        }, failed);
-      }, failed);
+        }
+        return;
+      }
+      writing = true;
+      read();
+      this.db(target, { type: 'db.transfer', from: this.selfNow, entries, records: [] }, DB_REQUEST_TIMEOUT_MS, () => {
+        writing = false;
+        transfer.copied += entries.length;
+        read();
+        write();
+      }, stop);
     };
     const records = (): void => {
       this.db(source, { type: 'db.commits', from: this.selfNow, members: [] }, DB_REQUEST_TIMEOUT_MS, (answer) => {
@@ -947,7 +1018,7 @@ export class KeeperCore {
         }, failed);
       }, failed);
     };
-    page(undefined);
+    read();
   }
 
   private maybeRemoveSuspects(watchedCount: number, nowMs: number): void {
