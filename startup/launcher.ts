@@ -60,6 +60,12 @@ export const STDOUT_LOG_NAME = 'stdout.log';
 const TAIL_BYTES_MAX = 64 * 1024;
 
 export class LocalLauncher implements Launcher {
+  /**
+   * `commandPrefix` runs the process through another program that execs it in place (keeping
+   * the pid), e.g. `ip netns exec <namespace>` to start it in a network namespace.
+   */
+  constructor(private readonly commandPrefix: readonly string[] = []) {}
+
   async start(spec: LaunchSpec): Promise<{ pid: number }> {
     fs.mkdirSync(spec.dir, { recursive: true });
     const stdoutFile = path.join(spec.dir, STDOUT_LOG_NAME);
@@ -67,9 +73,10 @@ export class LocalLauncher implements Launcher {
     fs.appendFileSync(stdoutFile, `==== ${new Date().toISOString()} starting ${spec.role.toUpperCase()}${spec.id}\n`);
     const output = fs.openSync(stdoutFile, 'a');
     try {
+      const command = [...this.commandPrefix, process.execPath, OCCDB_BIN, spec.role, String(spec.id), '--cluster', spec.clusterFile, '--log-level', spec.logLevel];
       const child = spawn(
-        process.execPath,
-        [OCCDB_BIN, spec.role, String(spec.id), '--cluster', spec.clusterFile, '--log-level', spec.logLevel],
+        command[0]!,
+        command.slice(1),
         { cwd: spec.dir, detached: true, stdio: ['ignore', output, output], env: { ...roleEnvironment(spec.role), ...process.env } },
       );
       const pid = await new Promise<number>((resolve, reject) => {
@@ -79,7 +86,7 @@ export class LocalLauncher implements Launcher {
       child.unref();
       return { pid };
     } catch (error) {
-      throw new OccdbError('PROCESS_CONTROL_FAILED', `could not run ${process.execPath} ${OCCDB_BIN}: ${(error as Error).message}`);
+      throw new OccdbError('PROCESS_CONTROL_FAILED', `could not run ${[...this.commandPrefix, process.execPath, OCCDB_BIN].join(' ')}: ${(error as Error).message}`);
     } finally {
       fs.closeSync(output);
     }
