@@ -53,6 +53,22 @@ export async function namespacesUnavailable(): Promise<string | null> {
 }
 
 /**
+ * Why namespaces cannot be used here, or null: namespacesUnavailable's checks, then one
+ * namespace made and removed, which shows whether the kernel lets this process make them.
+ */
+export async function probeNamespaces(): Promise<string | null> {
+  const unavailable = await namespacesUnavailable();
+  if (unavailable !== null) return unavailable;
+  try {
+    const network = await createNamespaceNetwork(1);
+    await network.remove();
+    return null;
+  } catch (error) {
+    return `a network namespace could not be made: ${(error as Error).message.split('\n')[0]}`;
+  }
+}
+
+/**
  * `count` namespaces, each with a veth into one new bridge, addressed in the first free
  * `<prefix>.N.0/24`. Everything made so far is removed if a step fails (the error says which).
  */

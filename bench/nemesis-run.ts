@@ -34,6 +34,8 @@ export interface NemesisOptions {
   gapMs: number;
   /** Run the cluster in network namespaces (needed for partitions; root only). */
   namespaces: boolean;
+  /** Why the cluster runs on loopback, for the rows of the partitions skipped because of it. */
+  loopbackReason?: string;
   /** Where the cluster lives (its processes' directories and logs). */
   dir: string;
   seed: number;
@@ -92,7 +94,8 @@ export async function runNemesis(options: NemesisOptions, say: (line: string) =>
     await delay(options.warmupMs, undefined, { signal: options.signal });
 
     for (const [index, step] of options.steps.entries()) {
-      const skipped = step.kind === 'partition' ? cluster.partitionUnavailable(step.target) : null;
+      const unavailable = step.kind === 'partition' ? cluster.partitionUnavailable(step.target) : null;
+      const skipped = unavailable !== null && cluster.network === null && options.loopbackReason !== undefined ? `${unavailable}: ${options.loopbackReason}` : unavailable;
       if (skipped !== null) {
         say(`PARTITION OF ${step.target} SKIPPED: ${skipped}`);
         records.push(skippedRecord(step, skipped, now()));

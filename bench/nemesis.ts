@@ -11,7 +11,7 @@ import os from 'node:os';
 import path from 'node:path';
 import { parseArgs } from 'node:util';
 import { STRATEGIES, type Strategy } from '../cluster/cluster-file.js';
-import { namespacesUnavailable } from './namespaces.js';
+import { probeNamespaces } from './namespaces.js';
 import { checksPassed, FAULT_KINDS, faultSummaryLine, faultTableMarkdown, timelineSvg, type FaultKind, type FaultRecord } from './nemesis-report.js';
 import { runNemesis, type FaultStep, type NemesisOptions, type NemesisResult } from './nemesis-run.js';
 
@@ -108,19 +108,19 @@ function parseOptions(argv: string[]): CliOptions | 'help' {
   };
 }
 
-/** Whether to run in namespaces, and why not when a partition was asked for. */
-async function chooseNetwork(options: CliOptions, say: (line: string) => void): Promise<boolean> {
+/** Whether to run in namespaces, or why not. */
+async function chooseNetwork(options: CliOptions, say: (line: string) => void): Promise<{ namespaces: true } | { namespaces: false; reason: string }> {
   const wantsPartition = options.run.steps.some((step) => step.kind === 'partition');
   if (options.network === 'loopback') {
-    if (wantsPartition) say('PARTITIONS WILL BE SKIPPED: --network loopback (a partition needs network namespaces)');
-    return false;
+    if (wantsPartition) say('PARTITIONS WILL BE SKIPPED: --network loopback was asked for');
+    return { namespaces: false, reason: '--network loopback was asked for' };
   }
-  if (options.network === 'auto' && !wantsPartition) return false;
-  const unavailable = await namespacesUnavailable();
-  if (unavailable === null) return true;
+  if (options.network === 'auto' && !wantsPartition) return { namespaces: false, reason: 'no partition was asked for' };
+  const unavailable = await probeNamespaces();
+  if (unavailable === null) return { namespaces: true };
   if (options.network === 'namespaces') throw new UsageError(`--network namespaces: ${unavailable}`);
   say(`PARTITIONS WILL BE SKIPPED: ${unavailable}`);
-  return false;
+  return { namespaces: false, reason: unavailable };
 }
 
 function writeResults(options: CliOptions, result: NemesisResult, argv: string[]): string[] {
@@ -198,12 +198,19 @@ async function main(): Promise<number> {
     process.stderr.write(`bench:nemesis: ${options.out} exists; results never overwrite a folder (give another --out)\n`);
     return 2;
   }
+  try {
+    // Made now, so that a folder that cannot be written stops the run before it starts.
+    fs.mkdirSync(options.out, { recursive: true });
+  } catch (error) {
+    process.stderr.write(`bench:nemesis: cannot make ${options.out}: ${(error as Error).message}\n`);
+    return 2;
+  }
   const say = (line: string): void => {
     process.stderr.write(`nemesis: ${line}\n`);
   };
-  let namespaces: boolean;
+  let network: Awaited<ReturnType<typeof chooseNetwork>>;
   try {
-    namespaces = await chooseNetwork(options, say);
+    network = await chooseNetwork(options, say);
   } catch (error) {
     process.stderr.write(`bench:nemesis: ${(error as Error).message}\n`);
     return 2;
@@ -211,14 +218,14 @@ async function main(): Promise<number> {
   const dir = options.dir ?? fs.mkdtempSync(path.join(os.tmpdir(), 'occdb-nemesis-'));
   const abort = new AbortController();
   const onSignal = (signal: string): void => {
-    say(`${signal}: ending the run, stopping the cluster${namespaces ? ' and removing the namespaces' : ''}`);
+    say(`${signal}: ending the run, stopping the cluster${network.namespaces ? ' and removing the namespaces' : ''}`);
     abort.abort();
   };
   process.once('SIGINT', onSignal);
   process.once('SIGTERM', onSignal);
   let result: NemesisResult;
   try {
-    result = await runNemesis({ ...options.run, namespaces, dir, signal: abort.signal }, say);
+    result = await runNemesis({ ...options.run, namespaces: network.namespaces, ...(network.namespaces ? {} : { loopbackReason: network.reason }), dir, signal: abort.signal }, say);
   } catch (error) {
     process.stderr.write(`bench:nemesis: the run failed: ${(error as Error).message}\n(the cluster's logs are in ${dir})\n`);
     return 3;
