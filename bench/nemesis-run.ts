@@ -28,7 +28,10 @@ export interface NemesisOptions {
   holdMs: number;
   /** The most to wait after a heal for the process to be back and the commits to resume. */
   recoveryMs: number;
-  /** Load kept running after the recovery, before the checks, so that the chart shows the rate settle. */
+  /**
+   * Load kept running after the recovery, before the checks, so that the chart shows the rate
+   * settle; and after the checks, before the next fault, so that the next one meets a running load.
+   */
   settleMs: number;
   /** A stretch without a commit at least this long is a gap (the commits stopped). */
   gapMs: number;
@@ -90,6 +93,7 @@ export async function runNemesis(options: NemesisOptions, say: (line: string) =>
 
     originMs = performance.now();
     workload = startLoad(0);
+    let loadStartMs = now();
     say(`warm-up ${options.warmupMs / 1000} s, ${options.clients} clients`);
     await delay(options.warmupMs, undefined, { signal: options.signal });
 
@@ -113,7 +117,8 @@ export async function runNemesis(options: NemesisOptions, say: (line: string) =>
       const watcher = (async (): Promise<void> => {
         for (let attempt = 0; attempt < options.holdMs / POLL_MS + 1 && holding; attempt++) {
           const standing = await cluster.standing(step.target).catch(() => null);
-          if (standing !== null) standingSeen.add(describeStanding(standing));
+          // An answer that came after the heal says nothing of the fault.
+          if (standing !== null && holding) standingSeen.add(describeStanding(standing));
           await delay(STANDING_POLL_MS);
         }
       })();
@@ -170,7 +175,8 @@ export async function runNemesis(options: NemesisOptions, say: (line: string) =>
         healMs,
         windowEndMs,
         checksEndMs,
-        recovery: commitRecovery(commitTimes(), injectMs, windowEndMs, options.gapMs, RATE_WINDOW_MS),
+        // The rate before counts only while this load ran: not the checks before it.
+        recovery: commitRecovery(commitTimes(), injectMs, windowEndMs, options.gapMs, Math.min(RATE_WINDOW_MS, injectMs - loadStartMs)),
         backAfterHealMs: backAfterHealMs === null ? null : Math.round(backAfterHealMs),
         rejoined: 'afterHealMs' in rejoined ? { afterHealMs: Math.round(rejoined.afterHealMs) } : rejoined,
         standingSeen: [...standingSeen],
@@ -184,7 +190,11 @@ export async function runNemesis(options: NemesisOptions, say: (line: string) =>
         checks,
         notes,
       });
-      if (index < options.steps.length - 1) workload = startLoad(index + 1);
+      if (index < options.steps.length - 1) {
+        workload = startLoad(index + 1);
+        loadStartMs = now();
+        await delay(options.settleMs, undefined, { signal: options.signal });
+      }
     }
     measured = { network, records, commitTimesMs: commitTimes(), endMs: now(), transferCount: transfers.length };
   } finally {

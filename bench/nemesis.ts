@@ -24,7 +24,7 @@ const HELP = `npm run bench:nemesis -- [options]
   --warmup <s>          load before the first fault (default 5)
   --hold <s>            how long each fault is held before it is healed (default 4)
   --recovery <s>        the most to wait after a heal for the process and the commits (default 20)
-  --settle <s>          load kept after the recovery, before the checks (default 2)
+  --settle <s>          load kept after the recovery before the checks, and after the checks before the next fault (default 2)
   --bucket-ms <ms>      the chart's bucket, and the shortest stretch without a commit that counts as a gap (default 250)
   --network <kind>      auto, loopback or namespaces (default auto: namespaces when a partition is asked for and they work)
   --strategy <s>        ${STRATEGIES.join(', ')} (default occ)
