@@ -217,19 +217,34 @@ async function main(): Promise<number> {
   }
   const dir = options.dir ?? fs.mkdtempSync(path.join(os.tmpdir(), 'occdb-nemesis-'));
   const abort = new AbortController();
+  // Kept for the whole run: a second Ctrl-C must not kill the nemesis half-way through stopping
+  // the cluster and removing the namespaces (which is bounded).
   const onSignal = (signal: string): void => {
+    if (abort.signal.aborted) {
+      say(`${signal}: already stopping the cluster, wait`);
+      return;
+    }
     say(`${signal}: ending the run, stopping the cluster${network.namespaces ? ' and removing the namespaces' : ''}`);
     abort.abort();
   };
-  process.once('SIGINT', onSignal);
-  process.once('SIGTERM', onSignal);
+  process.on('SIGINT', onSignal);
+  process.on('SIGTERM', onSignal);
   let result: NemesisResult;
   try {
     result = await runNemesis({ ...options.run, namespaces: network.namespaces, ...(network.namespaces ? {} : { loopbackReason: network.reason }), dir, signal: abort.signal }, say);
   } catch (error) {
-    process.stderr.write(`bench:nemesis: the run failed: ${(error as Error).message}\n(the cluster's logs are in ${dir})\n`);
+    const why = abort.signal.aborted ? 'interrupted; the cluster is stopped, no results are written' : `the run failed: ${(error as Error).message}`;
+    process.stderr.write(`bench:nemesis: ${why}\n(the cluster's logs are in ${dir})\n`);
+    // The results folder was made empty at the start: leave no empty one behind.
+    try {
+      fs.rmdirSync(options.out);
+    } catch {
+      // Not empty after all, or gone: leave it.
+    }
     return 3;
   }
+  process.off('SIGINT', onSignal);
+  process.off('SIGTERM', onSignal);
   if (options.dir === undefined && result.stopProblems.length === 0) fs.rmSync(dir, { recursive: true, force: true });
   const files = writeResults(options, result, argv);
   for (const record of result.records) process.stdout.write(`${faultSummaryLine(record)}\n`);
