@@ -145,7 +145,7 @@ export async function runNemesis(options: NemesisOptions, say: (line: string) =>
           else if (standing !== 'no-answer' && standing.reason === null && (standing.place === 'member' || standing.place === 'replica')) rejoined = { afterHealMs: now() - healMs };
           else standingSeen.add(describeStanding(standing));
         }
-        const committedSinceHeal = commitTimes().some((at) => at > healMs);
+        const committedSinceHeal = committedSince(workload?.transfers ?? [], originMs + healMs);
         if (backAfterHealMs !== null && (!('notKnown' in rejoined) || !statusReportsViews) && committedSinceHeal) break;
         await delay(POLL_MS, undefined, { signal: options.signal });
       }
@@ -284,4 +284,15 @@ function skippedRecord(step: FaultStep, why: string, atMs: number): FaultRecord 
 function describeStanding(standing: Standing | 'no-answer'): string {
   if (standing === 'no-answer') return 'status round not over within its deadline';
   return `${standing.place ?? 'no view'}${standing.reason ? `: ${standing.reason}` : ''}`;
+}
+
+/**
+ * Whether a transfer committed after `sinceMs` (performance.now() time). Transfers are recorded
+ * as they end, so the search walks back from the newest and stops at the first one older.
+ */
+function committedSince(transfers: readonly Transfer[], sinceMs: number): boolean {
+  for (let index = transfers.length - 1; index >= 0 && transfers[index]!.endMs > sinceMs; index--) {
+    if (transfers[index]!.outcome === 'committed') return true;
+  }
+  return false;
 }

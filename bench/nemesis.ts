@@ -78,7 +78,7 @@ function parseOptions(argv: string[]): CliOptions | 'help' {
   for (const kind of kinds) if (!(FAULT_KINDS as readonly string[]).includes(kind)) throw new UsageError(`--nemesis takes ${FAULT_KINDS.join(', ')}, not '${kind}'`);
   if (kinds.length === 0) throw new UsageError('--nemesis names no fault');
   const targets = values.targets.split(',').map((target) => target.trim().toUpperCase()).filter((target) => target !== '');
-  for (const target of targets) if (!/^(MIDDLEWARE|DATABASE)\d{1,3}$/.test(target)) throw new UsageError(`--targets takes names like MIDDLEWARE2 or DATABASE1, not '${target}'`);
+  for (const target of targets) if (!/^(MIDDLEWARE|DATABASE)[1-3]$/.test(target)) throw new UsageError(`--targets takes MIDDLEWARE1-3 and DATABASE1-3 (the cluster is 3x3), not '${target}'`);
   if (targets.length === 0) throw new UsageError('--targets names no process');
   if (!(STRATEGIES as readonly string[]).includes(values.strategy)) throw new UsageError(`--strategy is one of ${STRATEGIES.join(', ')}, not '${values.strategy}'`);
   if (!['auto', 'loopback', 'namespaces'].includes(values.network)) throw new UsageError(`--network is auto, loopback or namespaces, not '${values.network}'`);
@@ -166,7 +166,9 @@ function writeResults(options: CliOptions, result: NemesisResult, argv: string[]
     `${options.bucketMs} ms without one ("never stopped" if there was none). Process back: from the heal`,
     '(for a kill, the restart) until it answers status as itself. Rejoined: until `occdb status --json`',
     'shows it where the newest view puts it with nothing wrong (a middleware a member, a database a',
-    'replica that does not lag): the cluster reports no finer sync state of a database. Unknown:',
+    'replica that does not lag). The cluster reports no finer sync state of a database, and views',
+    'do not take a dead database out yet, so for a database this is only "answers and is listed as a',
+    'replica" until that work lands. Unknown:',
     'transfers told TXN_OUTCOME_UNKNOWN or not answered; aborts: told they did not commit; both from',
     'the injection to the checks. The checks run with the load stopped.',
     '',
