@@ -236,6 +236,39 @@ export class CommitLog {
     return this.change(removed, new Map(), new Map(), maxVersionAfter(this.largestVersion, versions), true);
   }
 
+  /**
+   * The change a page of a state transfer makes (docs/design.md, section 9): each record of an
+   * in-sync replica's log enters this one, unless the log holds it already (the APPLY reached
+   * this database too, or an earlier page brought it) or its life's watermark covers it (the
+   * transaction is on every database of its view: a later APPLY here said so), in one new
+   * group; and the largest version rises to `versions` and to the records' timestamps, as an
+   * APPLY of them would raise it.
+   */
+  planTransfer(records: readonly CommitRecord[], versions: readonly Timestamp[]): CommitLogChange {
+    const added = new Map<string, CommitRecord>();
+    for (const record of records) {
+      const key = formatTimestamp(record.ts);
+      if (this.records.has(key) || added.has(key)) continue;
+      const watermark = this.watermarks.get(lifeKey(record.coordinator))?.counter;
+      if (watermark === undefined || record.ts[0] > watermark) added.set(key, copyRecord(record));
+    }
+    const maxVersion = maxVersionAfter(maxVersionAfter(this.largestVersion, versions), records.map((record) => record.ts));
+    return this.change(new Set(), added, new Map(), maxVersion, false);
+  }
+
+  /**
+   * The change that empties the log, for a store being cleared: every stored group deleted,
+   * and one new group with no record that holds the state: no watermark (no life has a record
+   * here any more) and the largest version as it was. The largest version is kept, not reset:
+   * it feeds the INSTALL clock, which must be above every version stored here, and a version
+   * stored before the clear may come back through the transfer; a clock above a version no
+   * longer stored costs nothing.
+   */
+  planClear(): CommitLogChange {
+    const state: LogState = { watermarks: [], maxVersion: [this.largestVersion[0], this.largestVersion[1]] };
+    return { puts: new Map([[commitGroupKey(this.nextSequence), { records: [], state }]]), deletes: new Set(this.groups.keys()), removed: this.records.size };
+  }
+
   /** Takes in a change once its batch is written. */
   commit(change: CommitLogChange): void {
     for (const group of change.deletes) this.forgetGroup(group);
@@ -350,6 +383,11 @@ export class CommitLog {
     removeFrom(this.byLife, lifeKey(held.record.coordinator), key);
     this.groups.get(held.group)?.delete(key);
   }
+}
+
+/** A record as this log keeps it: a copy, so a later change to the caller's object is not stored. */
+function copyRecord(record: CommitRecord): CommitRecord {
+  return { ts: [record.ts[0], record.ts[1]], coordinator: { id: record.coordinator.id, incarnation: record.coordinator.incarnation }, keys: [...record.keys] };
 }
 
 function addTo(index: Map<string, Set<string>>, name: string, key: string): void {

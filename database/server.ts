@@ -1,6 +1,8 @@
 // The DATABASE process: a server (TCP, and a Unix socket for its own machine) over one LevelDB
 // directory. APPLYs are written in arrival order, in synced groups (group commit); reads do
-// not wait behind them. It knows nothing of replication or of the other databases.
+// not wait behind them. It knows nothing of replication or of the other databases, but for the
+// views it votes on: one that lists it as joining clears its store and opens it to a state
+// transfer (database/sync-state.ts).
 import fs from 'node:fs';
 import path from 'node:path';
 import { OccdbError } from '../errors/catalogue.js';
@@ -12,6 +14,7 @@ import { NdjsonServer, connectionsOf, unixSocketsNote } from '../protocol/server
 import { formatTimestamp, type Timestamp } from '../timestamp/timestamp.js';
 import type { LoggedApply } from './commit-log.js';
 import { fenceRefusal } from './fencing.js';
+import { sameSyncState, syncOnAccept, syncOnChosen, transferDoneRefusal, transferRefusal } from './sync-state.js';
 import { atLeastReached } from './read-rules.js';
 import { RequestQueue, type ApplyOutcome } from './request-queue.js';
 import { Storage, isLockedError } from './storage.js';
@@ -83,7 +86,7 @@ export async function runDatabase(options: DatabaseOptions): Promise<RunningData
   const host = listenAddress(entry.host);
   const service = new DatabaseService(name, storage, logger, () => ({
     role: 'database', id: options.id, pid: process.pid, ports: { port: server?.port ?? entry.port }, uptimeMs: Date.now() - startedAtMs, connections: connectionsOf([server]),
-  }), acceptor, options.faults);
+  }), acceptor, { id: options.id, ...(options.faults ? { faults: options.faults } : {}) });
   const handle = (request: DatabaseRequest): Promise<unknown> => service.handle(request);
 
   try {
@@ -115,7 +118,17 @@ export async function runDatabase(options: DatabaseOptions): Promise<RunningData
 }
 
 /** What a database needs of its store: LevelDB in production (storage.ts), memory in tests. */
-export type DatabaseStore = Pick<Storage, 'read' | 'versions' | 'applyGroup' | 'recover' | 'commits' | 'maxVersion' | 'scan' | 'syncs' | 'readAcceptor' | 'writeAcceptor'>;
+export type DatabaseStore = Pick<Storage,
+  'read' | 'versions' | 'applyGroup' | 'recover' | 'commits' | 'maxVersion' | 'scan' | 'syncs' | 'readAcceptor' | 'writeAcceptor' | 'clear' | 'transfer' | 'syncState' | 'writeSyncState'>;
+
+export interface DatabaseServiceOptions {
+  /**
+   * This database's id, as views list it: whether a view lists it as joining decides whether it
+   * clears its store. Default: the id its status reports (`processStatus`), the same database.
+   */
+  id?: number;
+  faults?: DatabaseFaults;
+}
 
 /**
  * The incarnation epoch 0 gives every middleware: boot 0, before any life's. The view of epoch
@@ -159,17 +172,21 @@ export class DatabaseService {
   /** The acceptor state last written to the store: what a failed write falls back to, and what fences. */
   private durableAcceptor: AcceptorState;
   private requests = 0;
+  private readonly id: number;
+  private readonly faults: DatabaseFaults;
 
   constructor(
     private readonly name: string,
     private readonly storage: DatabaseStore,
-    logger: Logger,
+    private readonly logger: Logger,
     /** The process's part of `status`: role, id, pid, ports, uptime, connections. */
-    private readonly processStatus: () => Omit<Status, 'requests' | 'syncs' | 'applies' | 'lingers' | 'chosenEpoch' | 'promised' | 'view'>,
+    private readonly processStatus: () => Omit<Status, 'requests' | 'syncs' | 'applies' | 'lingers' | 'chosenEpoch' | 'promised' | 'view' | 'sync'>,
     /** The Paxos acceptor of this database, as `openAcceptor` restored it. */
     private acceptor: Acceptor,
-    private readonly faults: DatabaseFaults = {},
+    options: DatabaseServiceOptions = {},
   ) {
+    this.id = options.id ?? processStatus().id;
+    this.faults = options.faults ?? {};
     this.durableAcceptor = acceptor.snapshot();
     this.queue = new RequestQueue(name, async (applies) => {
       const outcomes = await this.writeGroup(applies);
@@ -195,7 +212,7 @@ export class DatabaseService {
       case 'status':
         return queue.read(async () => ({
           ...this.processStatus(), requests: this.requests, syncs: storage.syncs, applies: this.appliesDone, lingers: queue.lingers,
-          chosenEpoch: this.durableAcceptor.chosen.epoch, promised: this.durableAcceptor.promised, view: this.durableAcceptor.chosen,
+          chosenEpoch: this.durableAcceptor.chosen.epoch, promised: this.durableAcceptor.promised, view: this.durableAcceptor.chosen, sync: storage.syncState,
         }));
       case 'db.read':
         return this.fencedRead(request.from, () => {
@@ -213,7 +230,7 @@ export class DatabaseService {
           return {};
         });
       case 'db.view':
-        return queue.read(async (): Promise<ResultOf<'db.view'>> => ({ chosen: this.durableAcceptor.chosen, accepted: this.durableAcceptor.accepted }));
+        return queue.read(async (): Promise<ResultOf<'db.view'>> => ({ chosen: this.durableAcceptor.chosen, accepted: this.durableAcceptor.accepted, sync: storage.syncState }));
       case 'db.commits':
         // A step: it sees every APPLY admitted before it written, and none admitted after.
         return queue.step(async (): Promise<ResultOf<'db.commits'>> => {
@@ -225,6 +242,26 @@ export class DatabaseService {
         return queue.step(async () => {
           this.checkFence(request.from);
           return storage.recover(request.entries, request.drop);
+        });
+      case 'db.transfer':
+        // A step, like the votes: a clear runs before it or after it, never in the middle.
+        return queue.step(async (): Promise<ResultOf<'db.transfer'>> => {
+          this.checkFence(request.from);
+          const refusal = transferRefusal(this.name, storage.syncState);
+          if (refusal) throw refusal;
+          return storage.transfer(request.entries, request.records);
+        });
+      case 'db.transfer-done':
+        return queue.step(async (): Promise<ResultOf<'db.transfer-done'>> => {
+          this.checkFence(request.from);
+          const sync = storage.syncState;
+          const refusal = transferDoneRefusal(this.name, sync, request.epoch);
+          if (refusal) throw refusal;
+          if (!sync!.complete) {
+            await storage.writeSyncState({ joiningSince: request.epoch, complete: true });
+            this.logger.info(`${this.name}: state transfer complete (joining since epoch ${request.epoch}), recorded at the request of MIDDLEWARE${request.from.id}`);
+          }
+          return { complete: true };
         });
       case 'db.prepare':
         return queue.step(() => this.vote({ type: 'prepare', epoch: request.epoch, ballot: request.ballot }));
@@ -299,14 +336,52 @@ export class DatabaseService {
         continue;
       }
       try {
+        await this.syncBeforePersisting(event);
         await this.storage.writeAcceptor(effect.state);
       } catch (error) {
         this.acceptor = Acceptor.restore(this.durableAcceptor);
+        if (error instanceof OccdbError) throw error;
         throw new OccdbError('STORAGE_UNAVAILABLE', `cannot write the acceptor state: ${(error as Error).message}`);
       }
       this.durableAcceptor = effect.state;
     }
     return answer;
+  }
+
+  /**
+   * What a granted vote does to the store before its acceptor state is written
+   * (database/sync-state.ts). An accept that makes this database joining clears it and writes
+   * the sync state first: a crash before the acceptor state is written means the accept never
+   * happened, and the next one clears again (or, finding the sync state of its epoch, knows the
+   * clear was finished). A chosen view that promoted or removed it resets the sync state.
+   * A vote is a step in the APPLYs' line, so APPLYs admitted before it land on the store before
+   * the clear, and those admitted after it on the cleared store.
+   */
+  private async syncBeforePersisting(event: AcceptorEvent): Promise<void> {
+    const sync = this.storage.syncState;
+    if (event.type === 'chosen') {
+      const next = syncOnChosen(this.id, event.view, sync);
+      if (!next.clear && sameSyncState(next.sync, sync)) return;
+      try {
+        if (next.clear) await this.storage.clear();
+        await this.storage.writeSyncState(next.sync);
+      } catch (error) {
+        throw new OccdbError('STORAGE_UNAVAILABLE', `cannot ${next.clear ? 'clear the store to join' : 'write the sync state on learning view'} ${event.view.epoch}: ${(error as Error).message}`);
+      }
+      if (next.clear) this.logger.info(`${this.name}: store cleared: view ${event.view.epoch}, learned chosen, lists it as joining and it was not joining`);
+      else this.logger.info(`${this.name}: no longer joining, as view ${event.view.epoch} lists it ${event.view.replicas.includes(this.id) ? 'as a replica' : 'nowhere'}`);
+      return;
+    }
+    if (event.type !== 'accept') return;
+    const plan = syncOnAccept(this.id, this.durableAcceptor.chosen, event.view, sync);
+    if (!plan.clear) return;
+    try {
+      await this.storage.clear();
+      await this.storage.writeSyncState(plan.sync);
+    } catch (error) {
+      throw new OccdbError('STORAGE_UNAVAILABLE', `cannot clear the store to join in view ${event.view.epoch}: ${(error as Error).message}`);
+    }
+    this.logger.info(`${this.name}: store cleared: view ${event.view.epoch}, accepted, lists it as joining and view ${this.durableAcceptor.chosen.epoch} did not`);
   }
 
   /** Refuses what is queued and resolves once the running group is written. */

@@ -1,9 +1,9 @@
 // LevelDB access for one DATABASE: every key holds { version, value? } (no value = tombstone).
-// Entries are written only by APPLYs and recoveries, each as one synced batch under the Thomas
-// write rule; reserved keys beside them hold the acceptor state, the recent-commits log and
-// the largest version written.
+// Entries are written only by APPLYs, recoveries and state transfers, each as one synced batch
+// under the Thomas write rule, and removed only by a clear; reserved keys beside them hold the
+// acceptor state, the recent-commits log, the largest version written and the sync state.
 import { Level } from 'level';
-import type { CommitRecord, Entry } from '../protocol/schemas.js';
+import type { CommitRecord, Entry, SyncState } from '../protocol/schemas.js';
 import type { Write } from '../transaction/types.js';
 import { invariant } from '../errors/invariant.js';
 import { TIMESTAMP_ZERO, type Timestamp } from '../timestamp/timestamp.js';
@@ -28,11 +28,16 @@ export interface ScanPage {
  * write it and no read can ask for it.
  */
 export const ACCEPTOR_KEY = '!acceptor';
+/** Where the database keeps its sync state (database/sync-state.ts); absent means null, not joining. */
+export const SYNC_KEY = '!sync';
 /**
  * The least key an entry name can be ('A' is the smallest first character one may have): a
  * scan starts here, so it never returns a reserved key (they all sort before it).
  */
 export const ENTRY_KEYS_START = 'A';
+
+/** How many entries a clear deletes per synced batch: a bounded batch, and few syncs. */
+const CLEAR_BATCH_KEYS = 10_000;
 
 /** How many keys' stored entries the database keeps in memory. */
 export const ENTRY_CACHE_MAX = 1_000_000;
@@ -59,6 +64,8 @@ export class Storage {
   private readonly entryCache = new Map<string, Entry>();
   /** Counts the batches written: a LevelDB read that overlapped one does not fill the cache. */
   private batchesWritten = 0;
+  /** Counts the clears, for the same reason: a read that overlapped one may have seen what it deleted. */
+  private clears = 0;
 
   /** Synced batches written since the database opened. */
   get syncs(): number {
@@ -70,10 +77,17 @@ export class Storage {
     return this.commitLog.maxVersion;
   }
 
+  /** The sync state last written (database/sync-state.ts); null: not joining. */
+  get syncState(): SyncState | null {
+    return this.sync;
+  }
+
   private constructor(
     private readonly db: Level<string, Entry>,
     /** The recent-commits log as stored (with the largest version), kept in memory. */
     private readonly commitLog: CommitLog,
+    /** The sync state as stored, kept in memory. */
+    private sync: SyncState | null,
   ) {}
 
   /**
@@ -87,7 +101,8 @@ export class Storage {
     try {
       const stored = await db.iterator<string, EncodedGroup | CommitRecord[]>({ gte: COMMIT_KEY_PREFIX, lt: COMMIT_KEYS_END, valueEncoding: 'json' }).all();
       const groups = stored.map(([key, value]) => [key, decodeGroup(value)] as const);
-      return new Storage(db, storedLogState(groups) ? new CommitLog(groups) : new CommitLog(groups, await loadMaxVersion(db)));
+      const sync = (await db.get<string, SyncState>(SYNC_KEY, { valueEncoding: 'json' })) ?? null;
+      return new Storage(db, storedLogState(groups) ? new CommitLog(groups) : new CommitLog(groups, await loadMaxVersion(db)), sync);
     } catch (error) {
       await db.close();
       throw error;
@@ -101,10 +116,11 @@ export class Storage {
     const missing = keys.filter((_, index) => entries[index] === undefined);
     if (missing.length > 0) {
       const batchesBefore = this.batchesWritten;
+      const clearsBefore = this.clears;
       const stored: (Entry | undefined)[] = await this.db.getMany(missing);
-      // A batch written meanwhile may have changed these keys after LevelDB's snapshot:
-      // then the answer is still a consistent past state, but must not be cached.
-      const cacheable = this.batchesWritten === batchesBefore;
+      // A batch written or a clear made meanwhile may have changed these keys after LevelDB's
+      // snapshot: then the answer is still a consistent past state, but must not be cached.
+      const cacheable = this.batchesWritten === batchesBefore && this.clears === clearsBefore;
       let next = 0;
       for (let index = 0; index < keys.length; index++) {
         if (entries[index] !== undefined) continue;
@@ -161,6 +177,59 @@ export class Storage {
       await this.writeBatch(finalEntries, change);
       return { written, dropped: change.removed };
     });
+  }
+
+  /**
+   * A page of a state transfer: `entries` of an in-sync replica under the Thomas rule key by
+   * key, as a recovery writes them (an APPLY that reached this database first keeps its newer
+   * version), and `records` of its recent-commits log added unless held already or below their
+   * life's watermark (CommitLog.planTransfer), in one synced batch. Returns how many entries
+   * were written and how many records added.
+   */
+  async transfer(entries: readonly KeyedEntry[], records: readonly CommitRecord[]): Promise<{ written: number; recorded: number }> {
+    return this.exclusively(async () => {
+      const { finalEntries, written } = planRecovery(entries, await this.storedVersions(entries.map((entry) => entry.key)));
+      const change = this.commitLog.planTransfer(records, entries.map((entry) => entry.version));
+      const recorded = [...change.puts.values()].reduce((count, group) => count + group.records.length, 0);
+      await this.writeBatch(finalEntries, change);
+      return { written, recorded };
+    });
+  }
+
+  /**
+   * Empties the store of a database that is to be brought up to date: every entry and every
+   * recent-commits record goes; the acceptor state and the sync state stay, and so does the
+   * largest version (CommitLog.planClear says why). The entries go first, in synced batches,
+   * then the log in one last synced batch: a crash part way leaves a store that is partly
+   * cleared, which the next clear finishes. Nothing else may write meanwhile.
+   */
+  async clear(): Promise<void> {
+    return this.exclusively(async () => {
+      const keys: string[] = [];
+      // The iterator reads one snapshot; deleting behind it does not disturb it.
+      for await (const key of this.db.keys({ gte: ENTRY_KEYS_START })) {
+        keys.push(key);
+        if (keys.length === CLEAR_BATCH_KEYS) await this.deleteSynced(keys.splice(0));
+      }
+      if (keys.length > 0) await this.deleteSynced(keys);
+      await this.writeBatch(new Map(), this.commitLog.planClear());
+    });
+  }
+
+  private async deleteSynced(keys: readonly string[]): Promise<void> {
+    const batch = this.db.batch();
+    for (const key of keys) batch.del(key);
+    await batch.write({ sync: true });
+    // Emptied at each batch, not once at the end: a read meanwhile must not find a deleted entry in it.
+    this.clears += 1;
+    this.entryCache.clear();
+  }
+
+  /** Writes the sync state, synced: it resolves only once the state is durable. Null deletes it. */
+  async writeSyncState(state: SyncState | null): Promise<void> {
+    if (state === null) await this.db.del(SYNC_KEY, { sync: true });
+    else await this.db.put<string, SyncState>(SYNC_KEY, state, { valueEncoding: 'json', sync: true });
+    this.sync = state === null ? null : { joiningSince: state.joiningSince, complete: state.complete };
   }
 
   /** The recent-commits records of every coordinator life not among `members`, by timestamp. */

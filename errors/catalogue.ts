@@ -14,6 +14,7 @@ export const ERROR_CODES = {
   TXN_OUTCOME_UNKNOWN: 'The middleware was removed from the cluster while committing; the transaction may or may not have committed.',
   FENCED: 'The sender is no longer a member of the cluster (a newer view removed it); it must rejoin as a new incarnation.',
   NO_QUORUM: 'Not enough databases answered to agree on the cluster\'s membership; nothing can commit until they do.',
+  NOT_JOINING: 'The database is not being brought up to date; a state transfer to it was refused.',
   BAD_MESSAGE: 'A message did not match its schema.',
   UNKNOWN_MESSAGE: 'A message of an unknown type.',
   MESSAGE_TOO_LARGE: 'A message was larger than the limit.',

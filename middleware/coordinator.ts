@@ -6,11 +6,11 @@ import { OccNode, type AbortReason, type OccEffect, type OccEvent } from '../occ
 import type { MiddlewareFaults } from './faults.js';
 import { InstallGate } from './install-gate.js';
 import type { ReadEntry, ReadId } from '../occ/read-path.js';
-import type { Key, MiddlewareId, ReadSet, TxnId, Write } from '../transaction/types.js';
+import type { Key, MiddlewareId, ReadSet, ReplicaId, TxnId, Write } from '../transaction/types.js';
 import type { RequestLink } from '../protocol/connection.js';
 import type { Logger } from '../runtime/log.js';
 import { formatTimestamp, type Timestamp } from '../timestamp/timestamp.js';
-import type { ReplicaSet } from './replicas.js';
+import { LeftViewError, type ReplicaSet } from './replicas.js';
 import { TxidSource } from '../transaction/txid.js';
 import { OccdbError } from '../errors/catalogue.js';
 
@@ -76,10 +76,10 @@ export class Coordinator {
    * Installing a view, step one at this member: stop validating, abort what is undecided,
    * and resolve with the clock once every decided transaction is on every database.
    */
-  async stop(): Promise<number> {
+  async stop(databases?: ReplicaId[]): Promise<number> {
     const abortsBefore = this.node.aborts;
     const wasStopped = this.node.stopped;
-    this.dispatch({ type: 'view-stop' });
+    this.dispatch(databases ? { type: 'view-stop', databases } : { type: 'view-stop' });
     const decided = this.node.coordinatingCount;
     if (!wasStopped) this.options.logger.info(`stopped validating for a view change: ${this.node.aborts - abortsBefore} undecided transactions aborted (they run again in the new view), ${decided} decided ones to finish first`);
     if (decided > 0) await new Promise<void>((resolve) => this.drainedWaiters.push(resolve));
@@ -87,8 +87,8 @@ export class Coordinator {
   }
 
   /** Installing a view, last step: validate in `epoch` with `members`, the clock past `clock`. */
-  install(epoch: number, members: MiddlewareId[], clock: number, replaced: boolean): void {
-    this.dispatch({ type: 'view-install', epoch, members, clock, replaced });
+  install(epoch: number, members: MiddlewareId[], clock: number, replaced: boolean, databases?: ReplicaId[]): void {
+    this.dispatch(databases ? { type: 'view-install', epoch, members, clock, replaced, databases } : { type: 'view-install', epoch, members, clock, replaced });
     this.gate.open();
   }
 
@@ -209,7 +209,7 @@ export class Coordinator {
           this.options.replicas.apply(replica, effect.ts, effect.writes).then(
             () => this.dispatch({ type: 'replica-acked', txid: effect.txid, replica }),
             (error: Error) => {
-              if (!this.fencedBy(error)) this.options.logger.error(`APPLY ${formatTimestamp(effect.ts)} to DATABASE${replica} abandoned: ${error.message}`);
+              if (!this.fencedBy(error) && !(error instanceof LeftViewError)) this.options.logger.error(`APPLY ${formatTimestamp(effect.ts)} to DATABASE${replica} abandoned: ${error.message}`);
             },
           );
         }

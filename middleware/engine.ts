@@ -26,7 +26,7 @@ export interface TransactionEngine {
    * Installing a view, step one (docs/design.md, "Installing a view"): stop taking part in the
    * old view; resolves with the clock once nothing decided is left unfinished.
    */
-  stop(): Promise<number>;
+  stop(view: View): Promise<number>;
   /** Installing a view, last step: work in `view`, the clock moved past `clock`. `replaced`: a member of the view before is gone. */
   install(view: View, clock: number, replaced: boolean): void;
   /** A newer view removed this middleware's life: drop every transaction (decided ones end with TXN_OUTCOME_UNKNOWN). */

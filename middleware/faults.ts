@@ -23,6 +23,12 @@ export interface MiddlewareFaults extends Faults {
    * depend on (the vote wait; see skip-finished-wait).
    */
   holdFirstApply?: boolean;
+  /** A joining database is marked transfer-complete without a copy: it is promoted with only the APPLYs since it joined. */
+  skipTransfer?: boolean;
+  /** A database that returns is taken straight into the replicas, its store as it was: a stale store admitted as in sync. */
+  admitReturningInSync?: boolean;
+  /** Installations recover removed coordinators' transactions on the replicas only, leaving the joining databases out. */
+  recoverReplicasOnly?: boolean;
 }
 
 /** The `--fault` names, as the command line takes them. */
@@ -36,4 +42,7 @@ export const FAULT_NAMES: Record<string, keyof MiddlewareFaults> = {
   'crash-after-first-apply': 'crashAfterFirstApply',
   'pause-before-first-apply': 'pauseBeforeFirstApply',
   'hold-first-apply': 'holdFirstApply',
+  'skip-transfer': 'skipTransfer',
+  'admit-returning-in-sync': 'admitReturningInSync',
+  'recover-replicas-only': 'recoverReplicasOnly',
 };

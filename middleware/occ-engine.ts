@@ -1,4 +1,5 @@
 // The optimistic strategy: private workspace, VALIDATE round with Lamport timestamps, APPLY.
+import { databasesOf } from '../view/changes.js';
 import type { MiddlewareFaults } from './faults.js';
 import type { RequestLink } from '../protocol/connection.js';
 import type { Logger } from '../runtime/log.js';
@@ -49,12 +50,12 @@ export class OccEngine implements TransactionEngine {
     return this.coordinator.node.clock.value;
   }
 
-  stop(): Promise<number> {
-    return this.coordinator.stop();
+  stop(view: View): Promise<number> {
+    return this.coordinator.stop(databasesOf(view));
   }
 
   install(view: View, clock: number, replaced: boolean): void {
-    this.coordinator.install(view.epoch, view.members.map((member) => member.id), clock, replaced);
+    this.coordinator.install(view.epoch, view.members.map((member) => member.id), clock, replaced, databasesOf(view));
   }
 
   removed(): void {

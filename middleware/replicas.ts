@@ -53,8 +53,18 @@ const APPLY_BATCH_MAX = 256;
  */
 const APPLY_BATCHES_IN_FLIGHT_MAX = 3;
 
+/** An APPLY to a database the installed view no longer has: dropped, as the view's installation no longer waits for it. */
+export class LeftViewError extends OccdbError {
+  constructor(replica: ReplicaId) {
+    super('NODE_UNAVAILABLE', `DATABASE${replica} is not a database of the view any more`);
+  }
+}
+
 export class ReplicaSet {
   private readonly connections = new Map<ReplicaId, RequestLink>();
+  /** The view's databases in sync (reads go only to them) and all of its databases (APPLYs); null before the first view: every database. */
+  private readable: ReadonlySet<ReplicaId> | null = null;
+  private targets: ReadonlySet<ReplicaId> | null = null;
   private readonly applyQueues = new Map<ReplicaId, ApplyQueue>();
   private readonly order: ReplicaId[];
   private closed = false;
@@ -87,6 +97,16 @@ export class ReplicaSet {
 
   get ids(): ReplicaId[] {
     return [...this.connections.keys()];
+  }
+
+  /**
+   * The view's databases from now on: reads and version checks go to its replicas only (a
+   * joining database is still behind), APPLYs to its replicas and joining databases; APPLYs
+   * queued for a database it leaves out are dropped (LeftViewError).
+   */
+  useView(view: { replicas: readonly ReplicaId[]; joining: readonly ReplicaId[] }): void {
+    this.readable = new Set(view.replicas);
+    this.targets = new Set([...view.replicas, ...view.joining]);
   }
 
   /**
@@ -147,6 +167,10 @@ export class ReplicaSet {
         if (batch.length === 0) continue;
         const message = { type: 'db.apply-batch' as const, from: batch[0]!.from, watermark: this.identity.watermark(), applies: batch.map(({ ts, writes }) => ({ ts, writes })) };
         for (let attempt = 0; ; attempt++) {
+          if (this.targets && !this.targets.has(replica)) {
+            for (const apply of batch) apply.reject(new LeftViewError(replica));
+            break;
+          }
           try {
             await connection.request(message, REPLICA_REQUEST_TIMEOUT_MS);
             for (const apply of batch) apply.resolve();
@@ -285,6 +309,7 @@ export class ReplicaSet {
   private async fromAnyReplica<T>(what: string, attempt: (connection: RequestLink) => Promise<T>): Promise<T> {
     let lastError: unknown;
     for (const id of this.order) {
+      if (this.readable && !this.readable.has(id)) continue;
       try {
         return await attempt(this.connections.get(id)!);
       } catch (error) {

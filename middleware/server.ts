@@ -95,6 +95,7 @@ class Middleware implements RunningMiddleware {
       logger,
       nextIncarnation: () => nextIncarnation(this.self.dir),
       skipRecovery: options.faults?.skipRecovery ?? false,
+      faults: { skipTransfer: options.faults?.skipTransfer ?? false, admitReturningInSync: options.faults?.admitReturningInSync ?? false, recoverReplicasOnly: options.faults?.recoverReplicasOnly ?? false },
     });
   }
 
@@ -148,6 +149,7 @@ class Middleware implements RunningMiddleware {
 
   private async runClientTransaction(commands: Extract<ClientRequest, { type: 'txn.run' }>['commands'], end: 'commit' | 'rollback'): Promise<TxnResult> {
     if (this.leaving) throw new OccdbError('MIDDLEWARE_LEAVING', `MIDDLEWARE${this.options.id} is shutting down; use another middleware`);
+    if (!this.views.hasDatabaseQuorum()) throw new OccdbError('NO_QUORUM', `MIDDLEWARE${this.options.id} reaches fewer than a majority of the databases; nothing can commit here until it does`);
     if (this.activeTransactions >= ACTIVE_TRANSACTIONS_MAX) {
       return failedResult(this.options.id, 0, 'NODE_UNAVAILABLE', `MIDDLEWARE${this.options.id} is overloaded (${ACTIVE_TRANSACTIONS_MAX} transactions running); try again`);
     }

@@ -6,6 +6,7 @@
 // APPLYs to the replicas, the interpreter, and the retry loop with its back-off. It also answers
 // the other middlewares' lock requests for the keys this middleware homes. Views come in from
 // the view keeper (middleware/views.ts) as the core's view-stop, view-install and removed.
+import { databasesOf } from '../view/changes.js';
 import { TwoPhaseLockingNode, type LockAnswer, type LockRequest, type TwoPhaseLockingEffect, type TwoPhaseLockingEvent } from '../twopl/node.js';
 import { TIMESTAMP_ZERO, formatTimestamp, type Timestamp } from '../timestamp/timestamp.js';
 import { accessesOf } from '../transaction/footprint.js';
@@ -21,7 +22,7 @@ import type { View } from '../view/types.js';
 import type { Logger } from '../runtime/log.js';
 import { type Command, type Entry, type PeerRequest, type TxnResult } from '../protocol/schemas.js';
 import type { EngineStatus, TransactionEngine } from './engine.js';
-import type { ReplicaSet } from './replicas.js';
+import { LeftViewError, type ReplicaSet } from './replicas.js';
 import { InstallGate } from './install-gate.js';
 import { invariantBroken } from '../errors/invariant.js';
 
@@ -162,6 +163,8 @@ export class TwoPhaseLockingEngine implements TransactionEngine {
           this.options.replicas.apply(replica, effect.ts, effect.writes).then(
             () => this.dispatch({ type: 'replica-acked', txid: effect.txid, replica }),
             (error: unknown) => {
+              // The view being installed left this database out; the core no longer waits for it.
+              if (error instanceof LeftViewError) return;
               if (!fenced(error)) return this.giveUp(effect.txid, error);
               // This life was removed: the view keeper drops every transaction (the core's
               // `removed`: no decided one releases its locks, its writes may still land), and
@@ -313,15 +316,15 @@ export class TwoPhaseLockingEngine implements TransactionEngine {
    * views"): the core restarts every undecided transaction and begins none; resolves with the
    * clock once every decided one is on every replica.
    */
-  async stop(): Promise<number> {
-    this.dispatch({ type: 'view-stop' });
+  async stop(view: View): Promise<number> {
+    this.dispatch({ type: 'view-stop', databases: databasesOf(view) });
     if (this.node.decidedCount > 0) await new Promise<void>((resolve) => this.drainedWaiters.push(resolve));
     return this.node.clock.value;
   }
 
   /** Installing a view, last step: homes over its members, empty lock tables, the clock past `clock`; transactions begin again. */
   install(view: View, clock: number): void {
-    this.dispatch({ type: 'view-install', epoch: view.epoch, members: view.members.map((member) => member.id), clock });
+    this.dispatch({ type: 'view-install', epoch: view.epoch, members: view.members.map((member) => member.id), clock, databases: databasesOf(view) });
     this.gate.open();
   }
 

@@ -9,7 +9,7 @@ import { OccdbError, type ErrorCode } from '../errors/catalogue.js';
 import type { RequestLink } from '../protocol/connection.js';
 import type { Logger } from '../runtime/log.js';
 import { databasesOf } from '../view/changes.js';
-import { KeeperCore, type Answer, type DbRequest, type Failure, type KeeperEffect, type KeeperEventBody, type PeerRequest } from '../view/keeper.js';
+import { KeeperCore, type KeeperFaults, type Answer, type DbRequest, type Failure, type KeeperEffect, type KeeperEventBody, type PeerRequest } from '../view/keeper.js';
 import type { Incarnation, Member, View } from '../view/types.js';
 import type { TransactionEngine } from './engine.js';
 import type { ReplicaSet } from './replicas.js';
@@ -31,6 +31,8 @@ export interface ViewKeeperOptions {
   nextIncarnation(): Incarnation;
   /** The skip-recovery fault (middleware/faults.ts): installations leave removed coordinators' records alone. */
   skipRecovery?: boolean;
+  /** The keeper's other faults (middleware/faults.ts). */
+  faults?: KeeperFaults;
 }
 
 interface Waiter {
@@ -55,6 +57,8 @@ export class ViewKeeper {
       nextIncarnation: options.nextIncarnation,
       random: Math.random,
       nowMs: performance.now(),
+      manageDatabases: true,
+      faults: options.faults ?? {},
     });
   }
 
@@ -67,6 +71,11 @@ export class ViewKeeper {
   }
 
   /** Why members are suspected now, for `status`. */
+  /** False while fewer than a majority of the databases answer: nothing can commit (KeeperCore.hasDatabaseQuorum). */
+  hasDatabaseQuorum(): boolean {
+    return this.core.hasDatabaseQuorum(performance.now());
+  }
+
   get suspected(): Array<{ id: number; why: string }> {
     return this.core.suspected;
   }
@@ -172,12 +181,15 @@ export class ViewKeeper {
         return;
       }
       case 'engine-stop':
-        engine.stop().then((clock) => this.feed({ type: 'engine-stopped', id: effect.id, clock }), () => undefined);
+        // Reads and APPLYs go to the new view's databases from now on; one it leaves out is dead or behind.
+        this.options.replicas.useView(effect.view);
+        engine.stop(effect.view).then((clock) => this.feed({ type: 'engine-stopped', id: effect.id, clock }), () => undefined);
         return;
       case 'engine-clock':
         this.feed({ type: 'engine-stopped', id: effect.id, clock: engine.clockValue() });
         return;
       case 'engine-install':
+        this.options.replicas.useView(effect.view);
         engine.install(effect.view, effect.clock, effect.replaced);
         return;
       case 'engine-removed':
@@ -230,6 +242,10 @@ export class ViewKeeper {
       case 'db.commits': return link.request({ type: 'db.commits', from: request.from, members: request.members }, timeoutMs);
       case 'db.read': return link.request({ type: 'db.read', from: request.from, keys: request.keys }, timeoutMs);
       case 'db.recover': return link.request({ type: 'db.recover', from: request.from, entries: request.entries, drop: request.drop }, timeoutMs);
+      case 'db.scan': return link.request({ type: 'db.scan', ...(request.after === undefined ? {} : { after: request.after }), limit: request.limit }, timeoutMs);
+      // Answered by databases that know state transfer; until then, refused as an unknown message.
+      case 'db.transfer': return link.request({ type: 'db.transfer', from: request.from, entries: request.entries, records: request.records } as never, timeoutMs);
+      case 'db.transfer-done': return link.request({ type: 'db.transfer-done', from: request.from, epoch: request.epoch } as never, timeoutMs);
     }
   }
 

@@ -35,13 +35,14 @@ export type OccEvent =
    * A view is being installed: stop validating in this one. Undecided transactions abort, votes
    * asked are answered NO; decided ones go on to finish (the installer waits for them).
    */
-  | { type: 'view-stop' }
+  /** `databases`: the new view's replicas and joining databases, where decided writes must land (absent: unchanged). */
+  | { type: 'view-stop'; databases?: ReplicaId[] }
   /**
    * Validate in view `epoch` with these `members` (this node among them), after moving the
    * clock past `clock`. `replaced`: a member of the previous view is not in this one (removed,
    * or replaced by a new life), so what it remembered of its finished writes is gone.
    */
-  | { type: 'view-install'; epoch: number; members: MiddlewareId[]; clock: number; replaced: boolean }
+  | { type: 'view-install'; epoch: number; members: MiddlewareId[]; clock: number; replaced: boolean; databases?: ReplicaId[] }
   /**
    * A newer view removed this node: it drops every transaction. Decided ones may or may not be
    * completed by the recovery of the view that removed it: their outcome is unknown.
@@ -150,7 +151,7 @@ export class OccNode {
   private readonly deferredVotes = new Map<TxnId, VoteAsked[]>();
   private deferredCount = 0;
   private readonly deferVotes: boolean;
-  private readonly replicas: ReplicaId[];
+  private replicas: ReplicaId[];
   private readonly members = new Set<MiddlewareId>();
   private readonly coordinated = new Map<TxnId, Coordinated>();
   private readonly faults: Faults;
@@ -275,7 +276,7 @@ export class OccNode {
       case 'replica-acked': return this.onReplicaAcked(event);
       case 'confirmed': return this.onConfirmed(event.txid);
       case 'confirm-failed': return this.abortIf(event.txid, 'confirming', 'replica-unavailable', 'the databases did not confirm this middleware is still a member');
-      case 'view-stop': return this.onViewStop();
+      case 'view-stop': return this.onViewStop(event.databases);
       case 'view-install': return this.onViewInstall(event);
       case 'removed': return this.onRemoved();
     }
@@ -506,9 +507,33 @@ export class OccNode {
     return [{ type: 'aborted', txid: txn.txid, ts: txn.ts, reason, detail }, ...this.releaseDeferred(txn.txid), ...this.reads.writerDecided(txn.txid)];
   }
 
-  private onViewStop(): OccEffect[] {
+  private onViewStop(databases: ReplicaId[] | undefined): OccEffect[] {
     this.stoppedNow = true;
-    return [...this.abortUndecided('view-change', 'a view is being installed'), ...this.answerDeferredNo()];
+    const effects = [...this.abortUndecided('view-change', 'a view is being installed'), ...this.answerDeferredNo()];
+    return databases ? [...effects, ...this.retarget(databases)] : effects;
+  }
+
+  /**
+   * The databases of the view being installed: every decided write must be on each of them
+   * before the view is installed, and on no other. A database the view leaves out will not
+   * acknowledge (it may be dead): its acknowledgement is no longer awaited. One it adds (joining)
+   * gets the write now.
+   */
+  private retarget(databases: ReplicaId[]): OccEffect[] {
+    const added = databases.filter((database) => !this.replicas.includes(database));
+    this.replicas = [...databases];
+    if (this.replicas.length === 0) invariantBroken('a view has at least one database');
+    const effects: OccEffect[] = [];
+    for (const txn of [...this.coordinated.values()]) {
+      if (txn.phase !== 'applying') continue;
+      for (const database of [...txn.acksAwaited]) if (!databases.includes(database)) txn.acksAwaited.delete(database);
+      if (added.length > 0) {
+        for (const database of added) txn.acksAwaited.add(database);
+        effects.push({ type: 'apply', txid: txn.txid, ts: txn.ts, writes: txn.writes, replicas: [...added] });
+      }
+      if (txn.acksAwaited.size === 0) effects.push(...this.finish(txn));
+    }
+    return effects;
   }
 
   private onViewInstall(event: Extract<OccEvent, { type: 'view-install' }>): OccEffect[] {
@@ -522,6 +547,10 @@ export class OccNode {
     // finished writes are all at or below this clock too (they are on every database).
     if (!this.finished.hasJoined) this.finished.joined(this.clock.value);
     else if (event.replaced) this.finished.memberLeft(this.clock.value);
+    if (event.databases) {
+      if (event.databases.length === 0) invariantBroken('a view has at least one database');
+      this.replicas = [...event.databases];
+    }
     this.epochNow = event.epoch;
     this.stoppedNow = false;
     return [];

@@ -158,6 +158,9 @@ export const DbApplyBatchRequest = z.object({
  * `members` (the new view's), and the largest version stored, for the INSTALL clock.
  */
 export const DbCommitsRequest = z.object({ id, type: z.literal('db.commits'), from: MemberSchema, members: z.array(MemberSchema).max(1_000) });
+/** One transaction in a database's recent-commits log: written in its APPLY's batch. */
+export const CommitRecordSchema = z.object({ ts: TimestampSchema, coordinator: MemberSchema, keys: KeyListSchema });
+export type CommitRecord = z.infer<typeof CommitRecordSchema>;
 /** A stored entry with its key: what recovery copies from one database to the others. */
 export const KeyedEntrySchema = EntrySchema.extend({ key: KeySchema });
 /**
@@ -171,6 +174,31 @@ export const DbRecoverRequest = z.object({
   entries: z.array(KeyedEntrySchema).max(KEYS_PER_REQUEST_MAX),
   drop: z.array(TimestampSchema).max(KEYS_PER_REQUEST_MAX),
 });
+/**
+ * The most recent-commits records one db.transfer carries. A middleware copies what db.commits
+ * answers, which puts no bound on their number; so this bound is above what fits the message
+ * limit (4 MiB: about 48,000 records of two short keys), the one a transfer meets first.
+ */
+export const RECORDS_PER_TRANSFER_MAX = 100_000;
+/**
+ * State transfer, one page: a snapshot's `entries` written under the Thomas rule key by key
+ * (each at its own version, as db.recover writes them), and its recent-commits `records` added
+ * unless held already or below their life's watermark, in one synced batch. Fenced; refused with
+ * NOT_JOINING unless the database is being brought up to date and has not yet recorded the end.
+ */
+export const DbTransferRequest = z.object({
+  id,
+  type: z.literal('db.transfer'),
+  from: MemberSchema,
+  entries: z.array(KeyedEntrySchema).max(KEYS_PER_REQUEST_MAX),
+  records: z.array(CommitRecordSchema).max(RECORDS_PER_TRANSFER_MAX),
+});
+/**
+ * State transfer, the end: the database records durably that its transfer for the view of
+ * `epoch` (the one that made it joining) is complete. Fenced; NOT_JOINING unless it is joining
+ * since `epoch`. Idempotent.
+ */
+export const DbTransferDoneRequest = z.object({ id, type: z.literal('db.transfer-done'), from: MemberSchema, epoch });
 /** Answers {} only while `from` is a member of the newest view accepted (else FENCED): a read-only commit's confirmation. */
 export const DbConfirmRequest = z.object({ id, type: z.literal('db.confirm'), from: MemberSchema });
 /** The newest chosen view this database knows, and the value it accepted for the epoch after, if any. */
@@ -190,6 +218,7 @@ export const DbChosenRequest = z.object({ id, type: z.literal('db.chosen'), view
 export const DatabaseRequestSchema = compiled(z.discriminatedUnion('type', [
   PingRequest, StatusRequest, DbReadRequest, DbVersionsRequest, DbApplyRequest, DbApplyBatchRequest, DbScanRequest,
   DbPrepareRequest, DbAcceptRequest, DbChosenRequest, DbCommitsRequest, DbRecoverRequest, DbConfirmRequest, DbViewRequest,
+  DbTransferRequest, DbTransferDoneRequest,
 ]));
 export type DatabaseRequest = z.infer<typeof DatabaseRequestSchema>;
 
@@ -217,12 +246,18 @@ export const DbPrepareResult = compiled(z.union([
 export const DbAcceptResult = compiled(z.union([z.object({ type: z.literal('accepted'), epoch, ballot: BallotSchema }), ...RefusedResults]));
 /** The epoch of the newest chosen view the database knows, after taking in the one sent. */
 export const DbChosenResult = compiled(z.object({ epoch }));
-/** One transaction in a database's recent-commits log: written in its APPLY's batch. */
-export const CommitRecordSchema = z.object({ ts: TimestampSchema, coordinator: MemberSchema, keys: KeyListSchema });
-export type CommitRecord = z.infer<typeof CommitRecordSchema>;
 export const DbCommitsResult = compiled(z.object({ records: z.array(CommitRecordSchema), maxVersion: TimestampSchema }));
 export const DbRecoverResult = compiled(z.object({ written: z.number().int().nonnegative(), dropped: z.number().int().nonnegative() }));
-export const DbViewResult = compiled(z.object({ chosen: ViewSchema, accepted: AcceptedValueSchema.nullable() }));
+export const DbTransferResult = compiled(z.object({ written: z.number().int().nonnegative(), recorded: z.number().int().nonnegative() }));
+export const DbTransferDoneResult = compiled(z.object({ complete: z.literal(true) }));
+/**
+ * Where a database stands in being brought up to date: joining since the view of epoch
+ * `joiningSince` (the one that made it joining and cleared its store), and whether its state
+ * transfer is complete. null: not joining (in sync, or out of the views).
+ */
+export const SyncStateSchema = z.object({ joiningSince: epoch, complete: z.boolean() }).nullable();
+export type SyncState = NonNullable<z.infer<typeof SyncStateSchema>>;
+export const DbViewResult = compiled(z.object({ chosen: ViewSchema, accepted: AcceptedValueSchema.nullable(), sync: SyncStateSchema }));
 
 // middleware, client port
 export const TxnRunRequest = z.object({
@@ -320,6 +355,8 @@ export const StatusResult = z.object({
   chosenEpoch: epoch.optional(),
   /** Database: the ballot it promised for the epoch after, if any. */
   promised: BallotSchema.nullable().optional(),
+  /** Database: where it stands in being brought up to date (db.view's `sync`). */
+  sync: SyncStateSchema.optional(),
   /** Middleware: this life's incarnation. */
   incarnation: IncarnationSchema.optional(),
   /** The installed view (middleware), or the newest chosen one (database). */
@@ -365,6 +402,8 @@ export const RESULT_SCHEMAS = {
   'db.recover': DbRecoverResult,
   'db.confirm': EmptyResult,
   'db.view': DbViewResult,
+  'db.transfer': DbTransferResult,
+  'db.transfer-done': DbTransferDoneResult,
   'txn.run': TxnResultSchema,
   shutdown: EmptyResult,
   'peer.validate': VoteResult,

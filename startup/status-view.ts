@@ -23,6 +23,8 @@ export interface ViewStanding {
   reason: string | null;
   /** What the answering members of the newest view suspect of it. */
   suspectedBy: { name: string; why: string }[];
+  /** Database: where it says it stands in being brought up to date, when it reports it (null: not joining). */
+  sync?: Status['sync'];
 }
 
 /** Whether any answering process reports view fields; older processes report none, and then status prints as before views. */
@@ -81,15 +83,32 @@ function outOfView(epoch: number | null, newestEpoch: number): string {
   return 'not in the view';
 }
 
-function databaseStanding({ node, state, status }: NodeStatus, newest: View | null): Placement {
+function databaseStanding({ node, state, status }: NodeStatus, newest: View | null): Placement & Pick<ViewStanding, 'sync'> {
   const epoch = status?.chosenEpoch ?? status?.view?.epoch ?? null;
-  if (newest === null) return { epoch, place: null, reason: state === 'down' ? 'not answering' : null };
+  const sync = status?.sync === undefined ? {} : { sync: status.sync };
+  if (newest === null) return { epoch, place: null, reason: state === 'down' ? 'not answering' : null, ...sync };
   const place = newest.replicas.includes(node.id) ? 'replica' : newest.joining.includes(node.id) ? 'joining' : 'out';
   const reasons = [
     ...(place === 'out' ? ['not in the view'] : []),
     ...(state === 'down' ? ['not answering'] : databaseLag(epoch, newest.epoch)),
+    ...syncDisagreement(place, status?.sync),
   ];
-  return { epoch, place, reason: reasons.length > 0 ? reasons.join('; ') : null };
+  return { epoch, place, reason: reasons.length > 0 ? reasons.join('; ') : null, ...sync };
+}
+
+/**
+ * Where a database's own sync state and the view's place for it disagree: a database the view
+ * lists as joining that says it is not (it never cleared its store for it), or one that says it
+ * is joining where the view does not list it so (it has not learned the view yet).
+ */
+function syncDisagreement(place: 'replica' | 'joining' | 'out', sync: Status['sync']): string[] {
+  if (sync === undefined) return [];
+  if (place === 'joining') return sync === null ? ['reports not joining'] : [];
+  return sync === null ? [] : [`reports ${joiningWords(sync)} since epoch ${sync.joiningSince}`];
+}
+
+function joiningWords(sync: NonNullable<Status['sync']>): string {
+  return sync.complete ? 'joining (transfer complete)' : 'joining';
 }
 
 function databaseLag(epoch: number | null, newestEpoch: number): string[] {
@@ -155,7 +174,9 @@ export function formatViewLine(view: View | null, width: number): string[] {
 /** What the VIEW column says of a process. */
 function viewCell(standing: ViewStanding): string {
   if (standing.place === null || standing.place === 'out') return standing.reason ?? standing.place ?? '-';
-  return standing.reason === null ? standing.place : `${standing.place}, ${standing.reason}`;
+  // A joining database says whether its transfer is complete, which is what its promotion waits for.
+  const place = standing.place === 'joining' && standing.sync ? joiningWords(standing.sync) : standing.place;
+  return standing.reason === null ? place : `${place}, ${standing.reason}`;
 }
 
 /**

@@ -41,7 +41,7 @@ const FENCED_FIRST = { code: 'FENCED', message: 'DATABASE1 accepted view 1 witho
 function newService(store: MemoryStore, faults: DatabaseFaults = {}): DatabaseService {
   const logger = createLogger({ name: 'test', level: 'error', console: false });
   const acceptor = Acceptor.start(initialView({ middlewares: [{ id: 1 }, { id: 2 }], databases: [{ id: 1 }] }));
-  return new DatabaseService('DATABASE1', store, logger, () => ({ role: 'database', id: 1, pid: process.pid, ports: {}, uptimeMs: 0 }), acceptor, faults);
+  return new DatabaseService('DATABASE1', store, logger, () => ({ role: 'database', id: 1, pid: process.pid, ports: {}, uptimeMs: 0 }), acceptor, { id: 1, faults });
 }
 
 /**
@@ -134,14 +134,14 @@ test('db.confirm answers {} while the sender is in the fence view, FENCED once i
   t.deepEqual(await service.handle({ id: 4, type: 'db.confirm', from: SECOND }), {});
 });
 
-test('db.view answers the chosen view and the accepted value; status carries the chosen view', async (t) => {
+test('db.view answers the chosen view, the accepted value and the sync state; status carries the chosen view', async (t) => {
   const service = newService(new MemoryStore());
   const chosen = initialView({ middlewares: [{ id: 1 }, { id: 2 }], databases: [{ id: 1 }] });
-  t.deepEqual(await service.handle({ id: 1, type: 'db.view' }), { chosen, accepted: null });
+  t.deepEqual(await service.handle({ id: 1, type: 'db.view' }), { chosen, accepted: null, sync: null });
   await accept(service, withoutFirst);
-  t.deepEqual(await service.handle({ id: 2, type: 'db.view' }), { chosen, accepted: { ballot, view: withoutFirst } });
+  t.deepEqual(await service.handle({ id: 2, type: 'db.view' }), { chosen, accepted: { ballot, view: withoutFirst }, sync: null });
   await service.handle({ id: 3, type: 'db.chosen', view: withoutFirst });
-  t.deepEqual(await service.handle({ id: 4, type: 'db.view' }), { chosen: withoutFirst, accepted: null });
+  t.deepEqual(await service.handle({ id: 4, type: 'db.view' }), { chosen: withoutFirst, accepted: null, sync: null });
   t.like(await service.handle({ id: 5, type: 'status' }), { chosenEpoch: 1, view: withoutFirst });
   t.deepEqual(await refusal(service.handle({ id: 6, type: 'db.apply', from: TEST_FROM, ts: [1, 1], writes: [] })), FENCED_FIRST, 'a chosen view fences as the accepted one did');
 });

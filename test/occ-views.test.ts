@@ -121,6 +121,36 @@ test('views: view-stop keeps a decided transaction, which finishes and commits w
   t.is(node.coordinatingCount, 0);
 });
 
+test('views: a view-stop naming the new view\'s databases stops awaiting an acknowledgement from one it leaves out: a write acked by the others finishes', (t) => {
+  const node = member({ replicas: [1, 2, 3] });
+  decideWriter(node, 'W', 'x');
+  node.handle({ type: 'replica-acked', txid: 'W', replica: 1 });
+  node.handle({ type: 'replica-acked', txid: 'W', replica: 2 });
+  t.is(node.coordinatingCount, 1, 'DATABASE3 has not acknowledged');
+  const effects = node.handle({ type: 'view-stop', databases: [1, 2] });
+  t.like(only(effects, 'committed'), { txid: 'W' });
+  t.is(node.coordinatingCount, 0);
+});
+
+test('views: a view-stop naming a database the old view lacked (joining) sends it the decided writes, and awaits its acknowledgement too', (t) => {
+  const node = member({ replicas: [1, 2] });
+  decideWriter(node, 'W', 'x');
+  node.handle({ type: 'replica-acked', txid: 'W', replica: 1 });
+  const apply = only(node.handle({ type: 'view-stop', databases: [1, 2, 3] }), 'apply');
+  t.deepEqual(apply.replicas, [3]);
+  t.deepEqual(node.handle({ type: 'replica-acked', txid: 'W', replica: 2 }), []);
+  t.like(only(node.handle({ type: 'replica-acked', txid: 'W', replica: 3 }), 'committed'), { txid: 'W' });
+});
+
+test('views: after a view-install naming its databases, a commit applies to those databases only', (t) => {
+  const node = member({ replicas: [1, 2, 3] });
+  node.handle({ type: 'view-stop', databases: [1, 3] });
+  node.handle({ type: 'view-install', epoch: 1, members: [1, 2], clock: 5, replaced: false, databases: [1, 3] });
+  const ts = startWriter(node, 'W', 'x');
+  t.true(ts[0] > 5);
+  t.deepEqual(only(node.handle({ type: 'vote-received', txid: 'W', voter: 2, vote: 'yes' }), 'apply').replicas, [1, 3]);
+});
+
 test('views: view-stop aborts each undecided transaction once and for view-change, even when one\'s own vote waited for another', (t) => {
   const node = member();
   startWriter(node, 'W', 'x');

@@ -289,3 +289,39 @@ test('a crash loses the APPLYs not yet stored, unacknowledged, and keeps what wa
   t.deepEqual(written, [[1], [1]]);
   t.is(compareTimestamps(replica.stored().get('lost')!.version, [2, 1]), 0);
 });
+
+// ---- the database side of state transfer, with views ----
+
+/** DATABASE3, which epoch 0 leaves out; MIDDLEWARE1 as epoch 0 lists it. */
+const OUTSIDE_VIEW = { epoch: 0, members: [{ id: 1, incarnation: '0.0' }], replicas: [1, 2], joining: [] };
+const JOINING_VIEW = { ...OUTSIDE_VIEW, epoch: 1, joining: [3] };
+const SIM_MEMBER = OUTSIDE_VIEW.members[0]!;
+const SIM_BALLOT = { round: 1, proposer: 1, incarnation: '1.abc' };
+
+function joiningReplica(time: VirtualTime): SimulatedReplica {
+  return new SimulatedReplica(3, time, { int: (_min, max) => max }, { syncDelayMsMax: SYNC_DELAY_MS, initialView: OUTSIDE_VIEW });
+}
+
+test('a simulated replica that accepts a view newly listing it as joining clears its entries and records, as production does, and takes a transfer under the Thomas rule', (t) => {
+  const time = new VirtualTime();
+  const replica = joiningReplica(time);
+  const refused: string[] = [];
+  const from = { member: SIM_MEMBER, refused: (refusal: { code: string }) => refused.push(refusal.code) };
+  replica.apply([{ ts: [5, 1], writes: [{ key: 'stale', value: 5 }] }], () => {}, from);
+  replica.transfer(from, [], [], () => refused.push('answered'), (refusal) => refused.push(refusal.code));
+  replica.vote({ type: 'prepare', epoch: 1, ballot: SIM_BALLOT }, () => {});
+  replica.vote({ type: 'accept', epoch: 1, ballot: SIM_BALLOT, view: JOINING_VIEW }, () => {});
+  replica.apply([{ ts: [7, 1], writes: [{ key: 'x', value: 'applied' }] }], () => {}, from);
+  const answers: unknown[] = [];
+  replica.transfer(from, [{ key: 'x', version: [6, 2], value: 'snapshot' }, { key: 'y', version: [4, 2], value: 'snapshot' }], [{ ts: [4, 2], coordinator: SIM_MEMBER, keys: ['y'] }], (answer) => answers.push(answer), (refusal) => refused.push(refusal.code));
+  replica.transferDone(from, 1, (answer) => answers.push(answer), (refusal) => refused.push(refusal.code));
+  time.runAll();
+  t.deepEqual(refused, ['NOT_JOINING'], 'a transfer before the joining view is refused');
+  t.deepEqual([...replica.stored()], [['x', { version: [7, 1], value: 'applied' }], ['y', { version: [4, 2], value: 'snapshot' }]]);
+  t.is(replica.commitRecords, 2, 'the APPLY\'s and the transferred one; the cleared one is gone');
+  t.deepEqual(answers, [{ written: 1, recorded: 1 }, { complete: true }]);
+  t.deepEqual(replica.syncState, { joiningSince: 1, complete: true });
+  replica.vote({ type: 'chosen', view: { ...JOINING_VIEW, epoch: 2, replicas: [1, 2, 3], joining: [] } }, () => {});
+  time.runAll();
+  t.is(replica.syncState, null, 'promoted');
+});

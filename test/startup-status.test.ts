@@ -146,6 +146,30 @@ test('a lagging database is behind; one ahead has a chosen view not installed ye
   ]);
 });
 
+test('a joining database shows whether its transfer is complete; where it and the view disagree about its joining, the row says so', (t) => {
+  const newest = view(7, [1], [1], [2, 3, 4]);
+  const reporting = (id: number, sync: Status['sync'], chosen = newest): NodeStatus => database(id, { view: chosen, chosenEpoch: chosen.epoch, promised: null, sync });
+  const statuses = [
+    member(1, newest),
+    reporting(1, null),
+    reporting(2, { joiningSince: 6, complete: true }),
+    reporting(3, { joiningSince: 6, complete: false }),
+    reporting(4, null),
+    reporting(5, { joiningSince: 5, complete: false }, view(5, [1], [1], [5])),
+    acceptor(6, newest),
+  ];
+  t.deepEqual(formatViewSection(statuses).filter((line) => line.startsWith('DATABASE')), [
+    'DATABASE1    -            7      replica',
+    'DATABASE2    -            7      joining (transfer complete)',
+    'DATABASE3    -            7      joining',
+    'DATABASE4    -            7      joining, reports not joining',
+    'DATABASE5    -            5      not in the view; behind: knows chosen epoch 5; reports joining since epoch 5',
+    'DATABASE6    -            7      not in the view',
+  ]);
+  t.like(statusReport(statuses)[2], { viewStanding: { place: 'joining', sync: { joiningSince: 6, complete: true } } });
+  t.false('sync' in viewStandings(statuses)[6]!, 'a database that does not report it (an older one) has none');
+});
+
 test('old documents without the view fields print as before views, with no view section or JSON field', (t) => {
   const statuses = [middleware(1), middleware(2), database(1, { keys: 4 }), down('database', 2)];
   t.deepEqual(formatViewSection(statuses), []);

@@ -122,6 +122,19 @@ test('the block runs only after the read, and the commit timestamp is above ever
   for (const version of [...versions, [30, 2] as Timestamp]) t.true(isBefore(version, apply.ts), `${apply.ts.join('.')} is not above ${version.join('.')}`);
 });
 
+test('a view-stop naming the new view\'s databases stops awaiting one it leaves out, and sends the decided writes to one it adds', (t) => {
+  const core = node({ replicas: [1, 2, 3] });
+  lockedEverywhere(core, 'T');
+  core.handle({ type: 'read-answered', txid: 'T', entries: [{ version: [0, 0] }, { version: [0, 0] }, { version: [0, 0] }] });
+  const apply = only(core.handle({ type: 'finish-requested', txid: 'T', decision: 'commit', writes: [{ key: AT_1, value: 5 }] }), 'apply');
+  core.handle({ type: 'replica-acked', txid: 'T', replica: 1 });
+  const stopped = core.handle({ type: 'view-stop', databases: [1, 2, 4] });
+  t.deepEqual(only(stopped, 'apply'), { type: 'apply', txid: 'T', ts: apply.ts, writes: [{ key: AT_1, value: 5 }], replicas: [4] });
+  t.deepEqual(ofType(stopped, 'committed'), []);
+  t.deepEqual(core.handle({ type: 'replica-acked', txid: 'T', replica: 2 }), [], 'DATABASE4 not yet');
+  t.deepEqual(only(core.handle({ type: 'replica-acked', txid: 'T', replica: 4 }), 'committed').ts, apply.ts, 'DATABASE3 was not waited for');
+});
+
 test('locks are released only after every replica acknowledged the writes', (t) => {
   const core = node({ replicas: [1, 2, 3] });
   lockedEverywhere(core, 'T');

@@ -92,3 +92,28 @@ test('changes: only boot 0 is a place of a middleware that never ran', (t) => {
 test('changes: the databases of a view are its replicas, then its joining databases', (t) => {
   t.deepEqual(databasesOf(view(4, [ONE], [2, 1], [5, 3])), [2, 1, 5, 3]);
 });
+
+test('changes: removing databases takes them out of the replicas and of joining', (t) => {
+  t.deepEqual(nextView(view(4, [ONE], [1, 2], [3]), { type: 'remove-databases', databases: [2, 3] }), view(5, [ONE], [1], []));
+});
+
+test('changes: removing databases none of which is in the view changes nothing (null)', (t) => {
+  t.is(nextView(view(4, [ONE], [1, 2]), { type: 'remove-databases', databases: [3] }), null);
+});
+
+test('changes: no view loses its last replica: removing it changes nothing (null), even with a joining database left', (t) => {
+  t.is(nextView(view(4, [ONE], [1], [2]), { type: 'remove-databases', databases: [1] }), null);
+  t.is(nextView(view(4, [ONE], [1, 2]), { type: 'remove-databases', databases: [1, 2] }), null);
+});
+
+test('changes: a database from outside the view joins; one already in it (replica or joining) changes nothing (null)', (t) => {
+  t.deepEqual(nextView(view(4, [ONE], [2]), { type: 'join-database', database: 3 }), view(5, [ONE], [2], [3]));
+  t.is(nextView(view(4, [ONE], [2], [3]), { type: 'join-database', database: 3 }), null);
+  t.is(nextView(view(4, [ONE], [2, 3]), { type: 'join-database', database: 3 }), null);
+});
+
+test('changes: promotion moves joining databases into the replicas; a database not joining is not promoted', (t) => {
+  t.deepEqual(nextView(view(4, [ONE], [2], [1, 3]), { type: 'promote', databases: [3, 1] }), view(5, [ONE], [1, 2, 3], []));
+  t.deepEqual(nextView(view(4, [ONE], [2], [3]), { type: 'promote', databases: [1, 3] }), view(5, [ONE], [2, 3], []));
+  t.is(nextView(view(4, [ONE], [2]), { type: 'promote', databases: [1] }), null);
+});

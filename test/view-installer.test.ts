@@ -1,7 +1,8 @@
-// Installing a chosen view (view/installer.ts), one test per rule: stop every member, read the
-// removed coordinators' recent-commits records from every database, read their keys' entries
-// from every database and recover the newest of each to all of them, drop the records only once
-// every database has them, then INSTALL with a clock above everything seen. Answers from
+// Installing a chosen view (view/installer.ts), one test per rule: tell every database of the
+// view that it was chosen, stop every member, read the removed coordinators' recent-commits
+// records from every database, read their keys' entries from every database and recover the
+// newest of each to all of them, drop the records only once every database has them, then
+// INSTALL with a clock above everything seen. Answers from
 // strangers, repeated answers and answers to another step are ignored; a resend asks again only
 // whoever has not answered the step running now.
 import test from 'ava';
@@ -27,6 +28,7 @@ function record(ts: Timestamp, keys: string[], coordinator: Member = GONE): Comm
 function started(view: View = VIEW): Installation {
   const installation = new Installation(view);
   installation.start();
+  for (const database of [...view.replicas, ...view.joining]) installation.handle({ type: 'announced', database });
   return installation;
 }
 
@@ -77,10 +79,20 @@ function recovering(): Installation {
   return installation;
 }
 
-test('installer: starts by asking every member of the new view to stop, and nothing else', (t) => {
+test('installer: starts by telling every database of the view that it was chosen, and nothing else', (t) => {
   const installation = new Installation(VIEW);
   t.is(installation.phase, 'idle');
-  t.deepEqual(installation.start(), [{ type: 'send-stop', to: MEMBERS, view: VIEW }]);
+  t.deepEqual(installation.start(), [{ type: 'announce', to: DATABASES, view: VIEW }]);
+  t.is(installation.phase, 'announcing');
+});
+
+test('installer: asks every member of the new view to stop only once every database of it knows the view (a joining one clears its store before any APPLY the stop sends)', (t) => {
+  const installation = new Installation(VIEW);
+  installation.start();
+  t.deepEqual(installation.handle({ type: 'announced', database: 1 }), []);
+  t.deepEqual(installation.handle({ type: 'announced', database: 2 }), []);
+  t.deepEqual(installation.handle({ type: 'resend' }), [{ type: 'announce', to: [3], view: VIEW }]);
+  t.deepEqual(installation.handle({ type: 'announced', database: 3 }), [{ type: 'send-stop', to: MEMBERS, view: VIEW }]);
   t.is(installation.phase, 'stopping');
 });
 
@@ -287,7 +299,9 @@ test('installer: a resend asks again only whoever has not answered the step runn
 test('installer: a view without members stops nobody, still recovers every record, and is done without any INSTALL', (t) => {
   const empty: View = { epoch: 6, members: [], replicas: [1, 2], joining: [] };
   const installation = new Installation(empty);
-  t.deepEqual(installation.start(), [{ type: 'read-commits', from: [1, 2], members: [] }], 'straight to the records');
+  t.deepEqual(installation.start(), [{ type: 'announce', to: [1, 2], view: empty }]);
+  installation.handle({ type: 'announced', database: 1 });
+  t.deepEqual(installation.handle({ type: 'announced', database: 2 }), [{ type: 'read-commits', from: [1, 2], members: [] }], 'straight to the records');
   installation.handle({ type: 'commits-read', database: 1, records: [record([30, 1], ['x'], ONE)], maxVersion: [30, 1] });
   t.deepEqual(installation.handle({ type: 'commits-read', database: 2, records: [], maxVersion: [12, 2] }), [{ type: 'read-entries', from: [1, 2], keys: ['x'] }]);
   installation.handle({ type: 'entries-read', database: 1, entries: [{ key: 'x', version: [30, 1], value: 7 }] });
@@ -301,8 +315,7 @@ test('installer: a view without members stops nobody, still recovers every recor
 
 test('installer: a view without members and without records is done as soon as the records are read', (t) => {
   const empty: View = { epoch: 6, members: [], replicas: [1], joining: [2] };
-  const installation = new Installation(empty);
-  installation.start();
+  const installation = started(empty);
   installation.handle({ type: 'commits-read', database: 2, records: [], maxVersion: [8, 1] });
   t.deepEqual(installation.handle({ type: 'commits-read', database: 1, records: [], maxVersion: [9, 1] }), [{ type: 'done', view: empty, clock: 10, recovered: 0 }]);
 });

@@ -11,7 +11,7 @@
 import test from 'ava';
 import { Acceptor } from '../view/acceptor.js';
 import {
-  ATTEMPT_TIMEOUT_MS, HEARTBEAT_INTERVAL_MS, INSTALL_STALL_MS, INSTALL_TAKEOVER_MS, KeeperCore, SUSPECT_AFTER_MS, SUSPECT_MINORITY_WAIT_MS,
+  ATTEMPT_TIMEOUT_MS, HEARTBEAT_INTERVAL_MS, INSTALL_STALL_MS, INSTALL_TAKEOVER_MS, KeeperCore, RETURNING_AFTER_MS, SUSPECT_AFTER_MS, SUSPECT_MINORITY_WAIT_MS,
   type DbRequest, type Failure, type KeeperEffect, type KeeperEventBody, type PeerRequest,
 } from '../view/keeper.js';
 import { isMember } from '../view/changes.js';
@@ -49,9 +49,12 @@ class Harness {
   private queue: Request[] = [];
   private incarnations = 0;
 
-  constructor(initial: View, random = 0) {
+  /** What each database says of its state transfer (db.view). */
+  readonly syncs = new Map<number, { joiningSince: number; complete: boolean }>();
+
+  constructor(initial: View, random = 0, manageDatabases = false) {
     for (const id of DATABASES) this.acceptors.set(id, Acceptor.start(initial));
-    this.core = new KeeperCore({ id: SELF_ID, databases: DATABASES, skipRecovery: false, nextIncarnation: () => `${++this.incarnations}.k${this.incarnations}`, random: () => random, nowMs: 0 });
+    this.core = new KeeperCore({ id: SELF_ID, databases: DATABASES, skipRecovery: false, nextIncarnation: () => `${++this.incarnations}.k${this.incarnations}`, random: () => random, nowMs: 0, manageDatabases });
   }
 
   feed(event: KeeperEventBody): KeeperEffect[] {
@@ -117,10 +120,13 @@ class Harness {
       case 'db.chosen':
         acceptor.handle({ type: 'chosen', view: request.view });
         return { epoch: acceptor.openEpoch - 1 };
-      case 'db.view': return { chosen: acceptor.snapshot().chosen, accepted: acceptor.snapshot().accepted };
+      case 'db.view': return { chosen: acceptor.snapshot().chosen, accepted: acceptor.snapshot().accepted, sync: this.syncs.get(id) ?? null };
       case 'db.commits': return { records: [], maxVersion: [0, 0] };
       case 'db.read': return { entries: request.keys.map(() => ({ version: [0, 0] })) };
       case 'db.recover': return {};
+      case 'db.scan': return { entries: [], done: true };
+      case 'db.transfer': return { written: request.entries.length, recorded: request.records.length };
+      case 'db.transfer-done': return { complete: true };
     }
   }
 
@@ -178,8 +184,8 @@ class Harness {
 }
 
 /** A keeper joined to a view with the other members `others`. */
-function joined(others: number[], random = 0): Harness {
-  const harness = new Harness(viewOf(0, others.map(peer)), random);
+function joined(others: number[], random = 0, initial?: View): Harness {
+  const harness = new Harness(initial ?? viewOf(0, others.map(peer)), random, initial !== undefined);
   harness.feed({ type: 'join' });
   harness.run();
   return harness;
@@ -215,28 +221,21 @@ test('a chosen view is written to a majority of the acceptors before it is insta
   t.is(harness.core.installedEpoch, 1);
 });
 
-test('the installer writes the chosen view to each database before reading its log', (t) => {
+test('the installer tells every database of the view that it was chosen before it stops the members or reads a log', (t) => {
   const harness = new Harness(viewOf(0, [peer(2)]));
-  let installing = false;
-  // Once the majority write is done, the installer's db.chosen to DATABASE2 is held.
-  harness.hold = (request) => installing && request.type === 'db-request' && request.request.type === 'db.chosen' && request.database === 2;
+  // DATABASE2 does not answer db.chosen (the majority write after the choice is done without it).
+  harness.hold = (request) => request.type === 'db-request' && request.request.type === 'db.chosen' && request.database === 2;
   harness.feed({ type: 'join' });
-  const original = harness.answer.bind(harness);
-  harness.answer = (request): void => {
-    if (request.type === 'engine-stop') installing = true;
-    original(request);
-  };
   harness.run();
-  const commits = harness.dbRequests('db.commits');
-  t.deepEqual(commits.map((effect) => effect.database).sort(), [1, 3], 'DATABASE2 has not answered the chosen view: its log is not read');
-  const stopAt = harness.effects.findIndex((effect) => effect.type === 'engine-stop');
-  for (const read of commits) {
-    const chosenAt = harness.effects.findIndex((effect, index) => index > stopAt && effect.type === 'db-request' && effect.request.type === 'db.chosen' && effect.database === read.database);
-    t.true(chosenAt > stopAt && chosenAt < harness.effects.indexOf(read), `DATABASE${read.database} learns the view before its log is read`);
-  }
+  t.true(harness.dbRequests('db.chosen').some((effect) => effect.database === 2));
+  t.false(harness.has('engine-stop'), 'no member is stopped before DATABASE2 knows the view');
+  t.deepEqual(harness.dbRequests('db.commits'), []);
   harness.hold = () => false;
   harness.release();
+  const stopAt = harness.effects.findIndex((effect) => effect.type === 'engine-stop');
+  t.true(stopAt >= 0);
   t.deepEqual(harness.dbRequests('db.commits').map((effect) => effect.database).sort(), [1, 2, 3]);
+  t.true(harness.dbRequests('db.commits').every((read) => harness.effects.indexOf(read) > stopAt));
   t.is(harness.core.installedEpoch, 1);
 });
 
@@ -488,4 +487,68 @@ test('a closed keeper stops heartbeating and its join gives up', (t) => {
   harness.release();
   t.like(harness.effects.find((effect) => effect.type === 'join-failed'), { error: { code: 'MIDDLEWARE_LEAVING' } });
   t.deepEqual(harness.feed({ type: 'tick' }).filter((effect) => effect.type === 'peer-request'), []);
+});
+
+// ---- the databases ----
+
+/** A keeper that watches the databases, joined to epoch 0 with databases `replicas` in sync and `joining`, and MIDDLEWARE2. */
+function watchingDatabases(replicas: number[], joining: number[] = []): Harness {
+  return joined([2], 0, { epoch: 0, members: [peer(2)], replicas, joining });
+}
+
+test('databases: one of the view\'s databases silent for the suspicion time is removed; the view keeps the others', (t) => {
+  const harness = watchingDatabases([1, 2, 3]);
+  harness.refuse = (database) => (database === 3 ? { code: 'TIMEOUT', message: 'no answer' } : null);
+  harness.tickFor(SUSPECT_AFTER_MS + 4 * HEARTBEAT_INTERVAL_MS);
+  t.deepEqual(harness.core.installed?.replicas, [1, 2]);
+  t.true(harness.logs().some((line) => line.includes('suspecting DATABASE3')));
+});
+
+test('databases: the last replica is never removed: with only it in sync and it silent, no view is proposed', (t) => {
+  const harness = watchingDatabases([3], [1, 2]);
+  const epoch = harness.core.installedEpoch;
+  harness.refuse = (database, request) => (database === 3 && request.type === 'db.view' ? { code: 'TIMEOUT', message: 'no answer' } : null);
+  harness.tickFor(SUSPECT_AFTER_MS * 2);
+  t.is(harness.core.installedEpoch, epoch);
+});
+
+test('databases: one outside the view that answers again first learns the chosen view (where it is out), then joins', (t) => {
+  const harness = watchingDatabases([1, 2]);
+  const mark = harness.effects.length;
+  harness.tickFor(RETURNING_AFTER_MS + 3 * HEARTBEAT_INTERVAL_MS);
+  const told = harness.dbRequests('db.chosen', harness.since(mark)).filter((effect) => effect.database === 3);
+  t.true(told.length > 0);
+  t.deepEqual((told[0]!.request as { view: View }).view.joining, [], 'told a view without it');
+  t.deepEqual(harness.core.installed?.joining, [3]);
+  t.deepEqual(harness.core.installed?.replicas, [1, 2]);
+});
+
+test('databases: a joining database is brought up to date from a replica (scan, transfer, its records, done), then promoted once it reports the transfer complete', (t) => {
+  const harness = watchingDatabases([1, 2], [3]);
+  harness.syncs.set(3, { joiningSince: 0, complete: false });
+  const mark = harness.effects.length;
+  harness.tickFor(2 * HEARTBEAT_INTERVAL_MS);
+  const sent = harness.since(mark);
+  t.true(harness.dbRequests('db.scan', sent).every((effect) => effect.database === 1 || effect.database === 2));
+  t.true(harness.dbRequests('db.transfer', sent).every((effect) => effect.database === 3));
+  const done = harness.dbRequests('db.transfer-done', sent);
+  t.is(done.length, 1);
+  t.like(done[0]!.request, { epoch: 0 });
+  t.deepEqual(harness.core.installed?.joining, [3], 'not promoted before it says so');
+  harness.syncs.set(3, { joiningSince: 0, complete: true });
+  harness.tickFor(3 * HEARTBEAT_INTERVAL_MS);
+  t.deepEqual(harness.core.installed?.replicas, [1, 2, 3]);
+  t.deepEqual(harness.core.installed?.joining, []);
+});
+
+test('databases: with fewer than a majority of the databases answering, the keeper says there is no quorum; with a majority again, there is', (t) => {
+  const harness = watchingDatabases([1, 2, 3]);
+  harness.tickFor(SUSPECT_AFTER_MS + 2 * HEARTBEAT_INTERVAL_MS);
+  t.true(harness.core.hasDatabaseQuorum(harness.nowMs));
+  harness.refuse = (database, request) => (database !== 1 && request.type === 'db.view' ? { code: 'TIMEOUT', message: 'no answer' } : null);
+  harness.tickFor(SUSPECT_AFTER_MS + 2 * HEARTBEAT_INTERVAL_MS);
+  t.false(harness.core.hasDatabaseQuorum(harness.nowMs));
+  harness.refuse = () => null;
+  harness.tickFor(2 * HEARTBEAT_INTERVAL_MS);
+  t.true(harness.core.hasDatabaseQuorum(harness.nowMs));
 });

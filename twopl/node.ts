@@ -74,9 +74,10 @@ export type TwoPhaseLockingEvent =
    * A view is being installed: undecided attempts restart, new ones wait for the install; the
    * decided ones go on to finish (`decidedCount`: the shell answers the stop when it is 0).
    */
-  | { type: 'view-stop' }
+  /** `databases`: the new view's replicas and joining databases, where decided writes must land (absent: unchanged). */
+  | { type: 'view-stop'; databases?: readonly ReplicaId[] }
   /** Run transactions in view `epoch` with these members (this middleware among them), the clock past `clock`. */
-  | { type: 'view-install'; epoch: number; members: readonly MiddlewareId[]; clock: number }
+  | { type: 'view-install'; epoch: number; members: readonly MiddlewareId[]; clock: number; databases?: readonly ReplicaId[] }
   /** A newer view removed this middleware's life: every attempt is dropped, until a view of its next life is installed. */
   | { type: 'removed' }
   /** For the keys this middleware homes. */
@@ -142,6 +143,8 @@ interface Attempt {
   /** Set when the commit is decided (applying). */
   commitTs: Timestamp | undefined;
   acksAwaited: Set<ReplicaId> | undefined;
+  /** Set when the commit is decided (applying): sent again to a database a new view adds. */
+  writes: Write[] | undefined;
   released: boolean;
 }
 
@@ -155,7 +158,7 @@ export class TwoPhaseLockingNode {
   private epochNow = -1;
   /** True until a view is installed, from a view-stop to the next install, and after removal. */
   private stoppedNow = true;
-  private readonly replicas: ReplicaId[];
+  private replicas: ReplicaId[];
   private readonly attempts = new Map<TxnId, Attempt>();
   private readonly faults: TwoPhaseLockingFaults;
   commits = 0;
@@ -218,7 +221,7 @@ export class TwoPhaseLockingNode {
       case 'finish-requested': return this.onFinishRequested(event);
       case 'replica-acked': return this.onReplicaAcked(event);
       case 'attempt-failed': return this.onAttemptFailed(event);
-      case 'view-stop': return this.onViewStop();
+      case 'view-stop': return this.onViewStop(event.databases);
       case 'view-install': return this.onViewInstall(event);
       case 'removed': return this.onRemoved();
       case 'lock-requested':
@@ -258,6 +261,7 @@ export class TwoPhaseLockingNode {
       remoteHomesAsked: false,
       commitTs: undefined,
       acksAwaited: undefined,
+      writes: undefined,
       released: false,
     };
     this.attempts.set(attempt.txid, attempt);
@@ -328,6 +332,7 @@ export class TwoPhaseLockingNode {
     attempt.phase = 'applying';
     attempt.commitTs = commitTs;
     attempt.acksAwaited = new Set(this.replicas);
+    attempt.writes = event.writes;
     const effects: TwoPhaseLockingEffect[] = [{ type: 'apply', txid: attempt.txid, ts: commitTs, writes: event.writes, replicas: [...this.replicas] }];
     if (this.faults.releaseBeforeApplied) effects.push(...this.releaseEverywhere(attempt, attempt.homes.keys()));
     return effects;
@@ -391,10 +396,33 @@ export class TwoPhaseLockingNode {
    * The home first: it refuses the requests waiting in it, so the releases of the attempts
    * restarted next grant nothing. Then every undecided attempt restarts; the decided ones go on.
    */
-  private onViewStop(): TwoPhaseLockingEffect[] {
+  private onViewStop(databases?: readonly ReplicaId[]): TwoPhaseLockingEffect[] {
     this.stoppedNow = true;
     const effects = this.route(this.home.handle({ type: 'view-stop' }));
     effects.push(...this.restartUndecided('view-change', `MIDDLEWARE${this.id} is installing a new view`));
+    if (databases) effects.push(...this.retarget(databases));
+    return effects;
+  }
+
+  /**
+   * The databases of the view being installed: every decided write must be on each of them
+   * before it is installed, and on no other. One it leaves out will not acknowledge (it may be
+   * dead); one it adds (joining) gets the write now.
+   */
+  private retarget(databases: readonly ReplicaId[]): TwoPhaseLockingEffect[] {
+    if (databases.length === 0) invariantBroken('twopl: a view has at least one database');
+    const added = databases.filter((database) => !this.replicas.includes(database));
+    this.replicas = [...databases];
+    const effects: TwoPhaseLockingEffect[] = [];
+    for (const attempt of [...this.attempts.values()]) {
+      if (attempt.phase !== 'applying') continue;
+      for (const database of [...attempt.acksAwaited!]) if (!databases.includes(database)) attempt.acksAwaited!.delete(database);
+      if (added.length > 0) {
+        for (const database of added) attempt.acksAwaited!.add(database);
+        effects.push({ type: 'apply', txid: attempt.txid, ts: attempt.commitTs!, writes: attempt.writes!, replicas: [...added] });
+      }
+      if (attempt.acksAwaited!.size === 0) effects.push(...this.commit(attempt, attempt.commitTs!));
+    }
     return effects;
   }
 
@@ -408,6 +436,10 @@ export class TwoPhaseLockingNode {
     const effects = this.stoppedNow ? [] : this.onViewStop();
     if (this.attempts.size > 0) invariantBroken(`twopl: view ${event.epoch} installed at MIDDLEWARE${this.id} with ${this.attempts.size} decided transactions not finished`);
     this.clock.observe(event.clock);
+    if (event.databases) {
+      if (event.databases.length === 0) invariantBroken('twopl: a view has at least one database');
+      this.replicas = [...event.databases];
+    }
     this.members = [...event.members];
     this.epochNow = event.epoch;
     effects.push(...this.route(this.home.handle({ type: 'view-install', epoch: event.epoch })));

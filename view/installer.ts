@@ -1,4 +1,7 @@
 // Installing a chosen view, as a pure state machine (docs/design.md, "Installing a view"):
+//   0. every database of the view learns that it was chosen: it fences the lives the view
+//      removed from then on, and a database the view newly lists as joining clears its store
+//      now, before the stop below sends it any APPLY (whether or not it accepted the view);
 //   1. every member of the new view stops validating in its old view and answers its clock
 //      (undecided transactions abort; decided ones are finished first);
 //   2. every recent-commits record, on every database of the view, whose coordinator is not a
@@ -32,6 +35,7 @@ export interface StoredEntry {
 }
 
 export type InstallationEvent =
+  | { type: 'announced'; database: number }
   | { type: 'stopped'; member: number; clock: number }
   | { type: 'commits-read'; database: number; records: CommitRecord[]; maxVersion: Timestamp }
   | { type: 'entries-read'; database: number; entries: StoredEntry[] }
@@ -42,6 +46,8 @@ export type InstallationEvent =
   | { type: 'resend' };
 
 export type InstallationEffect =
+  /** The view was chosen: db.chosen. */
+  | { type: 'announce'; to: number[]; view: View }
   | { type: 'send-stop'; to: number[]; view: View }
   /** Records of every coordinator that is not one of `members`, and the largest stored version. */
   | { type: 'read-commits'; from: number[]; members: Member[] }
@@ -52,7 +58,7 @@ export type InstallationEffect =
   /** Every member installed `view`; `recovered`: transactions of removed coordinators completed. */
   | { type: 'done'; view: View; clock: number; recovered: number };
 
-export type InstallationPhase = 'idle' | 'stopping' | 'reading-commits' | 'reading-entries' | 'recovering' | 'dropping' | 'installing' | 'done';
+export type InstallationPhase = 'idle' | 'announcing' | 'stopping' | 'reading-commits' | 'reading-entries' | 'recovering' | 'dropping' | 'installing' | 'done';
 
 export class Installation {
   private phaseNow: InstallationPhase = 'idle';
@@ -68,9 +74,10 @@ export class Installation {
   private readonly newest = new Map<Key, StoredEntry>();
 
   /** `skipRecovery`: a fault for tests (the step of recovery is left out), never set in production. */
-  constructor(readonly view: View, private readonly options: { skipRecovery?: boolean } = {}) {
+  /** `recoverReplicasOnly`: a fault for tests (the joining databases are left out of recovery), never set in production. */
+  constructor(readonly view: View, private readonly options: { skipRecovery?: boolean; recoverReplicasOnly?: boolean } = {}) {
     this.members = view.members.map((member) => member.id);
-    this.databases = databasesOf(view);
+    this.databases = options.recoverReplicasOnly ? [...view.replicas] : databasesOf(view);
     invariant(this.databases.length > 0, `view ${view.epoch} has databases`);
   }
 
@@ -85,12 +92,15 @@ export class Installation {
 
   start(): InstallationEffect[] {
     invariant(this.phaseNow === 'idle', 'an installation starts once');
-    return this.enter('stopping');
+    return this.enter('announcing');
   }
 
   handle(event: InstallationEvent): InstallationEffect[] {
     if (event.type === 'resend') return this.ask(this.waitingFor());
     switch (this.phaseNow) {
+      case 'announcing':
+        if (event.type !== 'announced' || !this.answer(event.database, this.databases)) return [];
+        return this.complete() ? this.enter('stopping') : [];
       case 'stopping':
         if (event.type !== 'stopped' || !this.answer(event.member, this.members)) return [];
         this.clock = Math.max(this.clock, event.clock);
@@ -166,6 +176,7 @@ export class Installation {
   private ask(to: number[]): InstallationEffect[] {
     if (to.length === 0) return [];
     switch (this.phaseNow) {
+      case 'announcing': return [{ type: 'announce', to, view: this.view }];
       case 'stopping': return [{ type: 'send-stop', to, view: this.view }];
       case 'reading-commits': return [{ type: 'read-commits', from: to, members: this.view.members.map((member) => ({ ...member })) }];
       case 'reading-entries': return [{ type: 'read-entries', from: to, keys: [...this.keys].sort() }];

@@ -10,7 +10,7 @@
 // log a line...), and their answers come back as events naming the effect's id.
 // Two shells carry it: middleware/views.ts over the real network, timers and engine, and
 // test/simulation/view-keeper.ts over the simulated world. Neither takes a decision of its own.
-import { isMember, neverRan, nextView, removedMembers, sameMember, type ViewChange } from './changes.js';
+import { databasesOf, isMember, neverRan, nextView, removedMembers, sameMember, type ViewChange } from './changes.js';
 import { FailureDetector, type Suspicion } from './detector.js';
 import { Installation, type CommitRecord, type InstallationEffect, type InstallationEvent, type StoredEntry } from './installer.js';
 import { ProposerAttempt, type ProposerEffect, type ProposerEvent } from './proposer.js';
@@ -42,6 +42,10 @@ export const STOP_TIMEOUT_MS = 5_000;
 export const CHANGE_DEADLINE_MS = 60_000;
 /** db.commits / db.read / db.recover (REPLICA_REQUEST_TIMEOUT_MS of middleware/replicas.ts). */
 export const DB_REQUEST_TIMEOUT_MS = 10_000;
+/** Entries per page of a state transfer (db.scan from the source, db.transfer to the joining database). */
+export const TRANSFER_PAGE_ENTRIES = 1_000;
+/** A database outside the view that has answered for this long is asked to join. */
+export const RETURNING_AFTER_MS = 500;
 /** Rounds of change loops at one instant beyond which the keeper is spinning (a busy loop). */
 export const SPIN_ROUNDS_MAX = 1_000;
 
@@ -61,7 +65,13 @@ export type DbRequest =
   | { type: 'db.view' }
   | { type: 'db.commits'; from: Member; members: Member[] }
   | { type: 'db.read'; from: Member; keys: string[] }
-  | { type: 'db.recover'; from: Member; entries: StoredEntry[]; drop: Timestamp[] };
+  | { type: 'db.recover'; from: Member; entries: StoredEntry[]; drop: Timestamp[] }
+  | { type: 'db.scan'; after?: string; limit: number }
+  | { type: 'db.transfer'; from: Member; entries: StoredEntry[]; records: CommitRecord[] }
+  | { type: 'db.transfer-done'; from: Member; epoch: number };
+
+/** What a database says of its own state transfer (db.view): none when it is not joining. */
+export type DatabaseSync = { joiningSince: number; complete: boolean } | null;
 
 export type PeerRequest =
   | { type: 'peer.heartbeat'; from: Member; epoch: number }
@@ -102,7 +112,7 @@ export type KeeperEffect =
   /** The answer to a `*-requested` event. */
   | { type: 'reply'; replyId: number; answer: Answer }
   /** The engine stops validating; feed its clock back once nothing decided is unfinished. */
-  | { type: 'engine-stop'; id: number }
+  | { type: 'engine-stop'; id: number; view: View }
   /** Feed the engine's clock back now. */
   | { type: 'engine-clock'; id: number }
   | { type: 'engine-install'; view: View; clock: number; replaced: boolean }
@@ -131,6 +141,23 @@ export interface KeeperCoreOptions {
   /** Uniform in [0, 1): the back-offs. */
   random(): number;
   nowMs: number;
+  /**
+   * Watch the databases too: remove one that stops answering, let one that returns join, bring
+   * it up to date by a state transfer and promote it. Off where the shell cannot carry the
+   * transfer's requests.
+   */
+  manageDatabases?: boolean;
+  /** Broken on purpose, for the tests that show their checks catch it (middleware/faults.ts); never set in production. */
+  faults?: KeeperFaults;
+}
+
+export interface KeeperFaults {
+  /** A joining database is marked transfer-complete without a copy. */
+  skipTransfer?: boolean;
+  /** A database that returns goes straight into the replicas, its store as it was. */
+  admitReturningInSync?: boolean;
+  /** Installations recover on the replicas only, not on the joining databases. */
+  recoverReplicasOnly?: boolean;
 }
 
 type Outcome = { type: 'chosen'; view: View; acceptedBy: number[] } | { type: 'adopt'; view: View } | { type: 'outbid' };
@@ -166,6 +193,15 @@ export class KeeperCore {
   private out: KeeperEffect[] = [];
   private spinAtMs = -1;
   private spins = 0;
+  private readonly databaseDetector = new FailureDetector(SUSPECT_AFTER_MS);
+  /** Database -> its sync state as its last db.view answer gave it, and since when it has answered without a gap. */
+  private readonly databaseAnswers = new Map<number, { sync: DatabaseSync; answeringSinceMs: number; lastMs: number }>();
+  /** When this member began to watch the databases (its first tick as a member). */
+  private databasesWatchedSinceMs: number | null = null;
+  /** A change of the view's databases is under way (one at a time). */
+  private databaseChange = false;
+  /** The state transfer running here: to which database, and how many entries it copied. */
+  private transferNow: { database: number; source: number; copied: number } | null = null;
 
   constructor(private readonly options: KeeperCoreOptions) {
     this.nowMs = options.nowMs;
@@ -191,6 +227,24 @@ export class KeeperCore {
 
   get closed(): boolean {
     return this.closedNow;
+  }
+
+  /**
+   * Whether a majority of the cluster file's databases answered within SUSPECT_AFTER_MS of
+   * `nowMs`. Without it no view can be chosen, and no write can be acknowledged: the side of a
+   * partition that lacks it answers NO_QUORUM at once, read-only transactions included (true
+   * until the databases have been watched that long, and when they are not watched).
+   */
+  hasDatabaseQuorum(nowMs: number): boolean {
+    if (!this.options.manageDatabases || this.databasesWatchedSinceMs === null || nowMs - this.databasesWatchedSinceMs < SUSPECT_AFTER_MS) return true;
+    let answering = 0;
+    for (const answer of this.databaseAnswers.values()) if (nowMs - answer.lastMs <= SUSPECT_AFTER_MS) answering += 1;
+    return answering >= majorityOf(this.options.databases.length);
+  }
+
+  /** The state transfer this member runs now, for `status`. */
+  get transfer(): { database: number; source: number; copied: number } | null {
+    return this.transferNow ? { ...this.transferNow } : null;
   }
 
   /** Why members are suspected now, for `status`. */
@@ -274,11 +328,11 @@ export class KeeperCore {
     if (this.waiting.delete(timer)) this.emit({ type: 'cancel-timer', id: timer });
   }
 
-  private engine(type: 'engine-stop' | 'engine-clock', then: (clock: number) => void): void {
+  private engine(type: 'engine-stop' | 'engine-clock', then: (clock: number) => void, view?: View): void {
     const id = this.await((answer) => {
       if (answer.ok) then(answer.value as number);
     });
-    this.emit({ type, id });
+    this.emit(type === 'engine-stop' ? { type, id, view: view! } : { type, id });
   }
 
   // ---- join, leave, close ----
@@ -325,7 +379,7 @@ export class KeeperCore {
     if (view.epoch <= this.installedEpoch) return this.engine('engine-clock', answer);
     if (!isMember(view, this.selfNow)) return fail(this.fenced(view));
     if (!this.stoppedFor || this.stoppedFor.view.epoch < view.epoch) this.stoppedFor = { view, sinceMs: this.nowMs };
-    this.engine('engine-stop', answer);
+    this.engine('engine-stop', answer, view);
   }
 
   /** Installing `view`, last step at this member: null once done (or nothing to do), else FENCED. */
@@ -575,7 +629,7 @@ export class KeeperCore {
   }
 
   private runInstallation(view: View, end: (installed: boolean) => void): void {
-    const installation = new Installation(view, { skipRecovery: this.options.skipRecovery });
+    const installation = new Installation(view, { skipRecovery: this.options.skipRecovery, recoverReplicasOnly: this.options.faults?.recoverReplicasOnly ?? false });
     const startedMs = this.nowMs;
     let ended = false;
     let progressMs = this.nowMs;
@@ -620,6 +674,9 @@ export class KeeperCore {
       if (error.code === 'FENCED') this.onFenced(error.message);
     };
     switch (effect.type) {
+      case 'announce':
+        for (const database of effect.to) this.db(database, { type: 'db.chosen', view: effect.view }, STOP_TIMEOUT_MS, () => feed({ type: 'announced', database }), fromDatabase);
+        return;
       case 'send-stop':
         for (const member of effect.to) {
           const stopped = (clock: number): void => feed({ type: 'stopped', member, clock });
@@ -628,13 +685,11 @@ export class KeeperCore {
         }
         return;
       case 'read-commits':
+        // Each database learned the view in the first step, so it fences the removed lives before its log is read: nothing of theirs lands after.
         for (const database of effect.from) {
-          // The database learns the view first, so it fences the removed lives before its log is read: nothing of theirs lands after.
-          this.db(database, { type: 'db.chosen', view: this.chosenNow! }, STOP_TIMEOUT_MS, () => {
-            this.db(database, { type: 'db.commits', from: this.selfNow, members: effect.members }, DB_REQUEST_TIMEOUT_MS, (answer) => {
-              const { records, maxVersion } = answer as { records: CommitRecord[]; maxVersion: Timestamp };
-              feed({ type: 'commits-read', database, records, maxVersion });
-            }, fromDatabase);
+          this.db(database, { type: 'db.commits', from: this.selfNow, members: effect.members }, DB_REQUEST_TIMEOUT_MS, (answer) => {
+            const { records, maxVersion } = answer as { records: CommitRecord[]; maxVersion: Timestamp };
+            feed({ type: 'commits-read', database, records, maxVersion });
           }, fromDatabase);
         }
         return;
@@ -750,7 +805,10 @@ export class KeeperCore {
     const nowMs = this.nowMs;
     // A gap far longer than the interval: this process was not running (paused, or blocked),
     // and cannot tell who fell silent meanwhile.
-    if (nowMs - this.lastTickMs > SUSPECT_AFTER_MS / 2) this.detector.resumed(nowMs);
+    if (nowMs - this.lastTickMs > SUSPECT_AFTER_MS / 2) {
+      this.detector.resumed(nowMs);
+      this.databaseDetector.resumed(nowMs);
+    }
     this.lastTickMs = nowMs;
     const watched = this.watchedIds();
     this.detector.watch(watched, nowMs);
@@ -763,6 +821,133 @@ export class KeeperCore {
     this.suspicions = this.detector.suspects(nowMs);
     this.maybeRemoveSuspects(watched.length, nowMs);
     this.maybeTakeOver(nowMs);
+    if (this.options.manageDatabases) this.watchDatabases(nowMs);
+  }
+
+  // ---- the databases: failure, return, state transfer, promotion ----
+
+  /**
+   * Asks every database of the cluster file for its view and sync state, each tick. One of the
+   * view's databases silent for SUSPECT_AFTER_MS is removed (a view never loses its last
+   * replica: then the cluster waits). The member with the lowest id of the installed view also
+   * lets a database that returned join, runs its state transfer once the view with it joining
+   * is installed, and promotes it once it recorded the transfer complete.
+   */
+  private watchDatabases(nowMs: number): void {
+    const view = this.installedNow;
+    if (!view || !isMember(view, this.selfNow) || this.leaving || this.rejoining) return;
+    this.databasesWatchedSinceMs ??= nowMs;
+    this.databaseDetector.watch(databasesOf(this.chosenNow ?? view), nowMs);
+    for (const id of this.options.databases) {
+      this.db(id, { type: 'db.view' }, HEARTBEAT_TIMEOUT_MS, (answer) => {
+        this.databaseDetector.heard(id, this.nowMs);
+        const before = this.databaseAnswers.get(id);
+        const sync = (answer as { sync?: DatabaseSync }).sync ?? null;
+        this.databaseAnswers.set(id, { sync, answeringSinceMs: before?.answeringSinceMs ?? this.nowMs, lastMs: this.nowMs });
+      }, () => this.databaseAnswers.delete(id));
+    }
+    // A database not heard from for a tick and a half has a gap: its "answering since" starts again.
+    for (const [id, answer] of this.databaseAnswers) if (nowMs - answer.lastMs > HEARTBEAT_INTERVAL_MS * 3 / 2 + HEARTBEAT_TIMEOUT_MS) this.databaseAnswers.delete(id);
+    if (this.databaseChange || (this.chosenNow && this.chosenNow.epoch > view.epoch)) return;
+    const suspects = this.databaseDetector.suspects(nowMs).map((suspicion) => suspicion.id);
+    if (suspects.length > 0 && nextView(view, { type: 'remove-databases', databases: suspects }) !== null) {
+      this.log('warn', `suspecting ${suspects.map((id) => `DATABASE${id}`).join(', ')} (no answer for ${(SUSPECT_AFTER_MS / 1000).toFixed(1)} s)`);
+      return this.changeDatabases({ type: 'remove-databases', databases: suspects });
+    }
+    if (Math.min(...view.members.map((member) => member.id)) !== this.options.id) return;
+    const complete = view.joining.filter((id) => this.databaseAnswers.get(id)?.sync?.complete === true);
+    if (complete.length > 0) return this.changeDatabases({ type: 'promote', databases: complete });
+    const returned = this.options.databases.find((id) => !databasesOf(view).includes(id) && nowMs - (this.databaseAnswers.get(id)?.answeringSinceMs ?? nowMs) >= RETURNING_AFTER_MS);
+    if (returned !== undefined) return this.joinDatabase(view, returned);
+    const behind = view.joining.find((id) => this.databaseAnswers.get(id)?.sync?.complete === false);
+    if (behind !== undefined && this.transferNow === null) this.runTransfer(view, behind, this.databaseAnswers.get(behind)!.sync!.joiningSince);
+  }
+
+  /** Proposes `change` of the databases until the installed view has it (or it is no longer possible). */
+  private changeDatabases(change: ViewChange): void {
+    this.databaseChange = true;
+    const wanted = (): boolean => {
+      const view = this.installedNow;
+      return view === null || (this.chosenNow !== null && this.chosenNow.epoch > view.epoch) || nextView(view, change) === null;
+    };
+    this.change(change, wanted, (error) => {
+      if (error) this.log('warn', `could not ${describeChange(change)}: ${error.message}`);
+      this.databaseChange = false;
+    });
+  }
+
+  /**
+   * A database that returned joins. It first learns the newest chosen view, in which it is out:
+   * so whatever it stored, it counts as not joining, and it clears its store when it learns or
+   * accepts the view that has it joining, before any APPLY of that view reaches it.
+   */
+  private joinDatabase(view: View, database: number): void {
+    this.databaseChange = true;
+    this.db(database, { type: 'db.chosen', view }, ATTEMPT_TIMEOUT_MS, (answer) => {
+      if ((answer as { epoch: number }).epoch !== view.epoch) {
+        this.databaseChange = false;
+        return;
+      }
+      if (this.options.faults?.admitReturningInSync) {
+        this.log('warn', `FAULT admit-returning-in-sync: DATABASE${database} goes straight into the replicas, its store as it was`);
+        return this.changeDatabases({ type: 'join-database', database, asReplica: true });
+      }
+      this.log('info', `DATABASE${database} answers again; proposing that it join (its store is cleared, then brought up to date)`);
+      this.changeDatabases({ type: 'join-database', database });
+    }, () => {
+      this.databaseChange = false;
+    });
+  }
+
+  /**
+   * Copies an in-sync replica into a joining database: every entry (tombstones included) page
+   * by page, then its recent-commits records, then marks the transfer complete. Entries are
+   * written under the Thomas rule, so the copy overlaps safely with the APPLYs the joining
+   * database receives meanwhile; a failure ends the attempt, and the next tick starts again
+   * (every step can be repeated).
+   */
+  private runTransfer(view: View, target: number, since: number): void {
+    const source = view.replicas.find((id) => this.databaseAnswers.has(id));
+    if (source === undefined) return;
+    const transfer = { database: target, source, copied: 0 };
+    this.transferNow = transfer;
+    const startedMs = this.nowMs;
+    const failed = (error: Failure): void => {
+      this.log('warn', `state transfer from DATABASE${source} to DATABASE${target} stopped after ${transfer.copied} entries: ${error.message}; it starts again`);
+      this.transferNow = null;
+    };
+    this.log('info', `state transfer from DATABASE${source} to DATABASE${target} begins (joining since view ${since})`);
+    if (this.options.faults?.skipTransfer) {
+      this.log('warn', `FAULT skip-transfer: DATABASE${target} is marked transfer-complete without a copy`);
+      return this.db(target, { type: 'db.transfer-done', from: this.selfNow, epoch: since }, DB_REQUEST_TIMEOUT_MS, () => {
+        this.transferNow = null;
+      }, failed);
+    }
+    const page = (after: string | undefined): void => {
+      this.db(source, { type: 'db.scan', ...(after === undefined ? {} : { after }), limit: TRANSFER_PAGE_ENTRIES }, DB_REQUEST_TIMEOUT_MS, (answer) => {
+        const { entries, done } = answer as { entries: StoredEntry[]; done: boolean };
+        this.db(target, { type: 'db.transfer', from: this.selfNow, entries, records: [] }, DB_REQUEST_TIMEOUT_MS, () => {
+          transfer.copied += entries.length;
+          if (!done && entries.length > 0) return page(entries[entries.length - 1]!.key);
+          records();
+        }, failed);
+      }, failed);
+    };
+    const records = (): void => {
+      this.db(source, { type: 'db.commits', from: this.selfNow, members: [] }, DB_REQUEST_TIMEOUT_MS, (answer) => {
+        const found = (answer as { records: CommitRecord[] }).records;
+        this.db(target, { type: 'db.transfer', from: this.selfNow, entries: [], records: found }, DB_REQUEST_TIMEOUT_MS, () => {
+          this.db(target, { type: 'db.transfer-done', from: this.selfNow, epoch: since }, DB_REQUEST_TIMEOUT_MS, () => {
+            this.log('info', `state transfer from DATABASE${source} to DATABASE${target} complete: ${transfer.copied} entries and ${found.length} records in ${Math.round(this.nowMs - startedMs)} ms`);
+            this.transferNow = null;
+            // A db.view answer read before the end must not start the transfer again: the next tick promotes.
+            const answer = this.databaseAnswers.get(target);
+            if (answer) answer.sync = { joiningSince: since, complete: true };
+          }, failed);
+        }, failed);
+      }, failed);
+    };
+    page(undefined);
   }
 
   private maybeRemoveSuspects(watchedCount: number, nowMs: number): void {
@@ -844,7 +1029,17 @@ export class KeeperCore {
 }
 
 export function describeChange(change: ViewChange): string {
-  return change.type === 'add' ? `add MIDDLEWARE${change.member.id} (${change.member.incarnation})` : `remove ${formatMembers(change.members)}`;
+  switch (change.type) {
+    case 'add': return `add MIDDLEWARE${change.member.id} (${change.member.incarnation})`;
+    case 'remove': return `remove ${formatMembers(change.members)}`;
+    case 'remove-databases': return `remove ${formatDatabases(change.databases)}`;
+    case 'join-database': return `DATABASE${change.database} joins`;
+    case 'promote': return `promote ${formatDatabases(change.databases)} (transfer complete)`;
+  }
+}
+
+export function formatDatabases(databases: readonly number[]): string {
+  return databases.length === 0 ? 'none' : databases.map((id) => `DATABASE${id}`).join(', ');
 }
 
 export function formatMembers(members: readonly Member[]): string {

@@ -143,6 +143,15 @@ export class TestCluster implements SuiteCluster {
     return child.pid;
   }
 
+  /** Sends `signal` to DATABASE<id>'s process (SIGKILL, SIGSTOP, SIGCONT, ...); its PID. */
+  signalDatabase(id: number, signal: NodeJS.Signals): number {
+    const child = this.databaseProcesses.get(id);
+    if (!child || child.pid === undefined) throw new Error(`DATABASE${id} was not started`);
+    if (child.exitCode !== null || child.signalCode !== null) throw new Error(`DATABASE${id} (pid ${child.pid}) has exited already (${child.exitCode ?? child.signalCode})`);
+    child.kill(signal);
+    return child.pid;
+  }
+
   middlewareLog(id: number): string {
     const entry = this.cluster.middlewares.find((middleware) => middleware.id === id)!;
     try {

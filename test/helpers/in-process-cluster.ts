@@ -148,7 +148,7 @@ export class InProcessCluster implements SuiteCluster {
     for (const id of this.databaseIds) {
       const store = new MemoryStore();
       const name = `DATABASE${id}`;
-      const service = new DatabaseService(name, store, logger, () => ({ role: 'database', id, pid: process.pid, ports: {}, uptimeMs: 0 }), Acceptor.start(view));
+      const service = new DatabaseService(name, store, logger, () => ({ role: 'database', id, pid: process.pid, ports: {}, uptimeMs: 0 }), Acceptor.start(view), { id });
       const serve: Serve = (raw, send) => serveRequest(raw, { schema: DatabaseRequestSchema, knownTypes: knownTypes(DatabaseRequestSchema), handle: (request) => service.handle(request), logger, label: name }, send);
       this.services.set(id, { store, service, serve });
     }

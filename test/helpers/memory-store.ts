@@ -1,11 +1,12 @@
 // A database store in memory, for the in-process cluster: the same interface as the LevelDB
 // store (database/storage.ts), and the production rules for every write: the group plan
-// (Thomas rule), the recovery plan and the recent-commits log.
+// (Thomas rule), the recovery plan, the recent-commits log, and the clear and state transfer
+// of a database being brought up to date.
 import { CommitLog, type CommitLogChange, type LoggedApply } from '../../database/commit-log.js';
 import type { DatabaseStore } from '../../database/server.js';
 import type { ScanPage } from '../../database/storage.js';
 import { groupKeys, planGroup, planRecovery, type KeyedEntry } from '../../database/thomas.js';
-import type { CommitRecord, Entry } from '../../protocol/schemas.js';
+import type { CommitRecord, Entry, SyncState } from '../../protocol/schemas.js';
 import { TIMESTAMP_ZERO, type Timestamp } from '../../timestamp/timestamp.js';
 import type { AcceptorState } from '../../view/acceptor.js';
 import type { Member } from '../../view/types.js';
@@ -16,6 +17,7 @@ export class MemoryStore implements DatabaseStore {
   private groupsWritten = 0;
   /** Kept as JSON, as LevelDB keeps it, so a later change to the caller's object is not stored. */
   private acceptor: string | null = null;
+  private sync: string | null = null;
 
   get syncs(): number {
     return this.groupsWritten;
@@ -44,6 +46,27 @@ export class MemoryStore implements DatabaseStore {
     const change = this.commitLog.planDrop(drop, entries.map((entry) => entry.version));
     this.write(plan.finalEntries, change);
     return { written: plan.written, dropped: change.removed };
+  }
+
+  async transfer(entries: readonly KeyedEntry[], records: readonly CommitRecord[]): Promise<{ written: number; recorded: number }> {
+    const plan = planRecovery(entries, this.storedVersions(entries.map((entry) => entry.key)));
+    const change = this.commitLog.planTransfer(records, entries.map((entry) => entry.version));
+    const recorded = [...change.puts.values()].reduce((count, group) => count + group.records.length, 0);
+    this.write(plan.finalEntries, change);
+    return { written: plan.written, recorded };
+  }
+
+  async clear(): Promise<void> {
+    this.entries.clear();
+    this.write(new Map(), this.commitLog.planClear());
+  }
+
+  get syncState(): SyncState | null {
+    return this.sync === null ? null : JSON.parse(this.sync) as SyncState;
+  }
+
+  async writeSyncState(state: SyncState | null): Promise<void> {
+    this.sync = state === null ? null : JSON.stringify(state);
   }
 
   commits(members: readonly Member[]): CommitRecord[] {
@@ -94,5 +117,15 @@ export class GatedStore extends MemoryStore {
   override async writeAcceptor(...args: Parameters<MemoryStore['writeAcceptor']>): Promise<void> {
     this.log.push('acceptor');
     return super.writeAcceptor(...args);
+  }
+
+  override async clear(): Promise<void> {
+    this.log.push('clear');
+    return super.clear();
+  }
+
+  override async writeSyncState(...args: Parameters<MemoryStore['writeSyncState']>): Promise<void> {
+    this.log.push(`sync ${JSON.stringify(args[0])}`);
+    return super.writeSyncState(...args);
   }
 }

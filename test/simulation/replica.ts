@@ -13,12 +13,15 @@
 // votes run as steps in the line of groups (request-queue.ts `step`), fencing
 // (database/fencing.ts: an APPLY checked when admitted and again when its group is written, a
 // read when it arrives and before it is answered), the recent-commits log
-// (database/commit-log.ts) written in each group, and recovery (planRecovery, planDrop).
+// (database/commit-log.ts) written in each group, recovery (planRecovery, planDrop), and the
+// database side of state transfer (database/sync-state.ts): the clear as it accepts a view that
+// newly lists it as joining, db.transfer and db.transfer-done.
 import { CommitLog, maxVersionAfter, type LoggedApply } from '../../database/commit-log.js';
 import { admits, fenceView } from '../../database/fencing.js';
 import { AdmittedWrites, atLeastReached, type AdmittedWrite } from '../../database/read-rules.js';
+import { syncOnAccept, syncOnChosen, transferDoneRefusal, transferRefusal } from '../../database/sync-state.js';
 import { groupKeys, planGroup, planRecovery, type GroupApply, type KeyedEntry } from '../../database/thomas.js';
-import type { CommitRecord, Entry } from '../../protocol/schemas.js';
+import type { CommitRecord, Entry, SyncState } from '../../protocol/schemas.js';
 import { TIMESTAMP_ZERO, type Timestamp } from '../../timestamp/timestamp.js';
 import type { Key } from '../../transaction/types.js';
 import { Acceptor, type AcceptorEffect, type AcceptorEvent, type AcceptorState } from '../../view/acceptor.js';
@@ -64,6 +67,12 @@ const SYNC_DELAY_MS_MAX_DEFAULT = 5;
 /** FENCED, as the database answers a request from a life its fence view leaves out. */
 export interface Refusal {
   code: 'FENCED';
+  message: string;
+}
+
+/** NOT_JOINING, as the database answers a state transfer it does not take. */
+export interface TransferRefusal {
+  code: 'NOT_JOINING';
   message: string;
 }
 
@@ -137,6 +146,8 @@ export class SimulatedReplica {
   private acceptor: Acceptor | null = null;
   /** The acceptor state last "synced": what fences, and what db.view answers. */
   private durable: AcceptorState | null = null;
+  /** The sync state last "synced" (database/sync-state.ts); null: not joining. */
+  private sync: SyncState | null = null;
   private readonly skipFencing: boolean;
   /** Every fence view this database had, in order (a new one each time it changed). */
   readonly fenceHistory: View[] = [];
@@ -165,6 +176,11 @@ export class SimulatedReplica {
   /** The acceptor state as last synced (null without views). */
   get acceptorState(): AcceptorState | null {
     return this.durable;
+  }
+
+  /** Where the replica stands in being brought up to date, as synced. */
+  get syncState(): SyncState | null {
+    return this.sync;
   }
 
   /** The recent-commits records held now. */
@@ -267,10 +283,10 @@ export class SimulatedReplica {
     else done();
   }
 
-  /** `db.view`: the newest chosen view known and the accepted value, as synced. */
-  view(done: (answer: { chosen: View; accepted: AcceptorState['accepted'] }) => void): void {
+  /** `db.view`: the newest chosen view known, the accepted value and the sync state, as synced. */
+  view(done: (answer: { chosen: View; accepted: AcceptorState['accepted']; sync: SyncState | null }) => void): void {
     const state = this.requireAcceptor();
-    done({ chosen: state.chosen, accepted: state.accepted });
+    done({ chosen: state.chosen, accepted: state.accepted, sync: this.sync });
   }
 
   /**
@@ -293,6 +309,8 @@ export class SimulatedReplica {
       if (!persisted) return reply();
       const state = persisted;
       this.afterSync(() => {
+        // As database/server.ts: the clear and the sync state are durable before the acceptor state.
+        this.syncBeforePersisting(event);
         this.durable = state;
         this.acceptorLog.push({ atMs: this.scheduler.nowMs ?? 0, state });
         const fence = fenceView(state);
@@ -332,6 +350,48 @@ export class SimulatedReplica {
     });
   }
 
+  /**
+   * `db.transfer`: a step; an in-sync replica's `entries` under the Thomas rule and its
+   * `records` unless held or below their life's watermark, in one synced batch. Refused with
+   * FENCED, or NOT_JOINING unless the replica is joining and its transfer not complete.
+   */
+  transfer(from: FencedBy, entries: readonly KeyedEntry[], records: readonly CommitRecord[], done: (answer: { written: number; recorded: number }) => void, notJoining: (refusal: TransferRefusal) => void): void {
+    this.step((finished) => {
+      const refusal = this.fenceRefusal(from.member) ?? this.notJoining(transferRefusal(`DATABASE${this.id}`, this.sync));
+      if (refusal) {
+        finished();
+        return refusal.code === 'FENCED' ? from.refused(refusal) : notJoining(refusal);
+      }
+      this.afterSync(() => {
+        const plan = planRecovery(entries, this.storedVersionMap(entries.map((entry) => entry.key)));
+        for (const [key, entry] of plan.finalEntries) this.storedEntries.set(key, entry);
+        const change = this.commitLog.planTransfer(records, entries.map((entry) => entry.version));
+        const recorded = [...change.puts.values()].reduce((count, group) => count + group.records.length, 0);
+        this.commitLog.commit(change);
+        this.largestVersion = maxVersionAfter(maxVersionAfter(this.largestVersion, entries.map((entry) => entry.version)), records.map((record) => record.ts));
+        finished();
+        done({ written: plan.written, recorded });
+        this.answerAtLeastReads();
+      });
+    });
+  }
+
+  /** `db.transfer-done`: a step; records the transfer for the joining of `epoch` complete. Refused with FENCED or NOT_JOINING. */
+  transferDone(from: FencedBy, epoch: number, done: (answer: { complete: true }) => void, notJoining: (refusal: TransferRefusal) => void): void {
+    this.step((finished) => {
+      const refusal = this.fenceRefusal(from.member) ?? this.notJoining(transferDoneRefusal(`DATABASE${this.id}`, this.sync, epoch));
+      if (refusal) {
+        finished();
+        return refusal.code === 'FENCED' ? from.refused(refusal) : notJoining(refusal);
+      }
+      this.afterSync(() => {
+        this.sync = { joiningSince: epoch, complete: true };
+        finished();
+        done({ complete: true });
+      });
+    });
+  }
+
   /** What is stored: the written groups only, for convergence checks. */
   stored(): ReadonlyMap<Key, Entry> {
     return this.storedEntries;
@@ -356,6 +416,33 @@ export class SimulatedReplica {
   private requireAcceptor(): AcceptorState {
     if (!this.durable) throw new Error(`replica ${this.id} was built without views`);
     return this.durable;
+  }
+
+  private notJoining(error: { message: string } | null): TransferRefusal | null {
+    return error === null ? null : { code: 'NOT_JOINING', message: error.message };
+  }
+
+  /**
+   * database/server.ts syncBeforePersisting, at the moment the vote's state is synced: an accept
+   * that newly makes this replica joining clears its entries and its log (the largest version
+   * stays); a chosen view that promotes or removes it ends its joining.
+   */
+  private syncBeforePersisting(event: AcceptorEvent): void {
+    if (event.type === 'chosen') {
+      const next = syncOnChosen(this.id, event.view, this.sync);
+      if (next.clear) {
+        this.storedEntries.clear();
+        this.commitLog.commit(this.commitLog.planClear());
+      }
+      this.sync = next.sync;
+      return;
+    }
+    if (event.type !== 'accept') return;
+    const plan = syncOnAccept(this.id, this.durable!.chosen, event.view, this.sync);
+    if (!plan.clear) return;
+    this.storedEntries.clear();
+    this.commitLog.commit(this.commitLog.planClear());
+    this.sync = plan.sync;
   }
 
   /** database/server.ts fenceRefusal: null when the fence view admits `member` (or fencing is off, or there are no views). */
