@@ -69,6 +69,8 @@ export interface LogCounts {
 export interface Standing {
   place: string | null;
   reason: string | null;
+  /** A database: whether it is joining (being brought up to date), and whether its transfer is complete. */
+  sync?: { joiningSince: number; complete: boolean } | null;
 }
 
 export class NemesisCluster {
@@ -221,9 +223,11 @@ export class NemesisCluster {
     const node = this.node(name);
     const statuses = await withDeadline(collectStatus(this.cluster, STATUS_TIMEOUT_MS), STATUS_ROUND_MS, null);
     if (statuses === null) return 'no-answer';
-    const rows = statusReport(statuses) as { name: string; viewStanding?: { place: string | null; reason: string | null } }[];
+    const rows = statusReport(statuses) as { name: string; viewStanding?: Standing }[];
     const row = rows.find((candidate) => candidate.name === node.name);
-    return row?.viewStanding ? { place: row.viewStanding.place, reason: row.viewStanding.reason } : null;
+    if (!row?.viewStanding) return null;
+    const { place, reason, sync } = row.viewStanding;
+    return { place, reason, ...(sync === undefined ? {} : { sync }) };
   }
 
   /** Totals over every middleware's log so far (a killed middleware's log goes on in its next life). */

@@ -283,7 +283,8 @@ function skippedRecord(step: FaultStep, why: string, atMs: number): FaultRecord 
 
 function describeStanding(standing: Standing | 'no-answer'): string {
   if (standing === 'no-answer') return 'status round not over within its deadline';
-  return `${standing.place ?? 'no view'}${standing.reason ? `: ${standing.reason}` : ''}`;
+  const place = standing.place === 'joining' && standing.sync ? `joining (transfer ${standing.sync.complete ? 'complete' : 'under way'})` : standing.place ?? 'no view';
+  return `${place}${standing.reason ? `: ${standing.reason}` : ''}`;
 }
 
 /**
