@@ -19,6 +19,16 @@ export interface ChartSeries {
   dash?: string;
   /** Shown in the legend after the name, e.g. why the series has no points. */
   note?: string;
+  /** Draw a dot at every point (the default); a dense time series reads better as a bare line. */
+  dots?: boolean;
+}
+
+/** A shaded stretch of x, e.g. while a fault was in force, labelled at the top of the plot. */
+export interface ChartBand {
+  from: number;
+  to: number;
+  label: string;
+  color?: string;
 }
 
 export interface ChartSpec {
@@ -32,11 +42,14 @@ export interface ChartSpec {
   xScale?: 'linear' | 'log2';
   /** Tick positions on x; by default nice round values (linear) or the points' x values (log2). */
   xTicks?: number[];
+  /** Drawn behind the series, in order; labels alternate between two rows so that neighbours do not collide. */
+  bands?: ChartBand[];
   width?: number;
   height?: number;
 }
 
 const PALETTE = ['#1f77b4', '#d62728', '#2ca02c', '#9467bd', '#ff7f0e', '#8c564b'];
+const BAND_COLOR = '#ff7f0e';
 const DASHES = ['', '8 4', '2 3', '12 3 2 3', '4 4', '1 2'];
 /** Sideways shift between series, so that min-max bars at one x do not hide each other. */
 const DODGE_PIXELS = 7;
@@ -139,6 +152,15 @@ export function lineChart(spec: ChartSpec): string {
   const yLabelY = margin.top + plotHeight / 2;
   parts.push(`<text x="${yLabelX}" y="${yLabelY}" text-anchor="middle" font-size="14" transform="rotate(-90 ${yLabelX} ${yLabelY})">${escapeXml(spec.yLabel)}</text>`);
 
+  // Bands behind the series, clipped to the plot.
+  (spec.bands ?? []).forEach((band, index) => {
+    const left = Math.max(margin.left, xPixel(band.from));
+    const right = Math.min(margin.left + plotWidth, xPixel(band.to));
+    const color = band.color ?? BAND_COLOR;
+    parts.push(`<rect x="${fixed(left)}" y="${margin.top}" width="${fixed(Math.max(1, right - left))}" height="${plotHeight}" fill="${color}" fill-opacity="0.22"/>`);
+    parts.push(`<text x="${fixed(left + 3)}" y="${margin.top + 14 + (index % 2) * 15}" font-size="11" fill="#333333">${escapeXml(band.label)}</text>`);
+  });
+
   // Series: spread bars first, then lines, then points on top. Each series is shifted a few
   // pixels sideways ("dodged") so that bars at the same x stay apart.
   const seriesCount = spec.series.length;
@@ -162,7 +184,7 @@ export function lineChart(spec: ChartSpec): string {
       const path = points.map((point) => `${fixed(xAt(point))},${fixed(yPixel(point.y))}`).join(' ');
       parts.push(`<polyline points="${path}" fill="none" stroke-width="2.5"${dash ? ` stroke-dasharray="${dash}"` : ''}/>`);
     }
-    for (const point of points) parts.push(`<circle cx="${fixed(xAt(point))}" cy="${fixed(yPixel(point.y))}" r="4"/>`);
+    if (series.dots ?? true) for (const point of points) parts.push(`<circle cx="${fixed(xAt(point))}" cy="${fixed(yPixel(point.y))}" r="4"/>`);
     parts.push('</g>');
   });
 

@@ -4,6 +4,7 @@
 import { spawn } from 'node:child_process';
 import fs from 'node:fs';
 import path from 'node:path';
+import { setTimeout as delay } from 'node:timers/promises';
 import { fileURLToPath } from 'node:url';
 import { OccdbError } from '../errors/catalogue.js';
 import type { LogLevel } from '../runtime/log.js';
@@ -56,10 +57,20 @@ export const OCCDB_BIN = path.resolve(path.dirname(fileURLToPath(import.meta.url
 
 export const STDOUT_LOG_NAME = 'stdout.log';
 
+/** How often, and how far apart, isAlive looks again at a process caught in the middle of an exec. */
+const EXEC_CHECKS_MAX = 50;
+const EXEC_CHECK_PAUSE_MS = 10;
+
 // Reading a tail never needs more than the end of the file.
 const TAIL_BYTES_MAX = 64 * 1024;
 
 export class LocalLauncher implements Launcher {
+  /**
+   * `commandPrefix` runs the process through another program that execs it in place (keeping
+   * the pid), e.g. `ip netns exec <namespace>` to start it in a network namespace.
+   */
+  constructor(private readonly commandPrefix: readonly string[] = []) {}
+
   async start(spec: LaunchSpec): Promise<{ pid: number }> {
     fs.mkdirSync(spec.dir, { recursive: true });
     const stdoutFile = path.join(spec.dir, STDOUT_LOG_NAME);
@@ -67,9 +78,10 @@ export class LocalLauncher implements Launcher {
     fs.appendFileSync(stdoutFile, `==== ${new Date().toISOString()} starting ${spec.role.toUpperCase()}${spec.id}\n`);
     const output = fs.openSync(stdoutFile, 'a');
     try {
+      const command = [...this.commandPrefix, process.execPath, OCCDB_BIN, spec.role, String(spec.id), '--cluster', spec.clusterFile, '--log-level', spec.logLevel];
       const child = spawn(
-        process.execPath,
-        [OCCDB_BIN, spec.role, String(spec.id), '--cluster', spec.clusterFile, '--log-level', spec.logLevel],
+        command[0]!,
+        command.slice(1),
         { cwd: spec.dir, detached: true, stdio: ['ignore', output, output], env: { ...roleEnvironment(spec.role), ...process.env } },
       );
       const pid = await new Promise<number>((resolve, reject) => {
@@ -79,7 +91,7 @@ export class LocalLauncher implements Launcher {
       child.unref();
       return { pid };
     } catch (error) {
-      throw new OccdbError('PROCESS_CONTROL_FAILED', `could not run ${process.execPath} ${OCCDB_BIN}: ${(error as Error).message}`);
+      throw new OccdbError('PROCESS_CONTROL_FAILED', `could not run ${[...this.commandPrefix, process.execPath, OCCDB_BIN].join(' ')}: ${(error as Error).message}`);
     } finally {
       fs.closeSync(output);
     }
@@ -92,7 +104,14 @@ export class LocalLauncher implements Launcher {
       // ESRCH: gone. EPERM: the pid now belongs to another user, so it is not ours either.
       return false;
     }
-    return isRunningOccdbProcess(pid);
+    // A process that execs occdb in place (through a command prefix) shows an empty command
+    // line for a moment while its exec is under way: ask again shortly, a bounded number of times.
+    for (let attempt = 0; attempt < EXEC_CHECKS_MAX; attempt += 1) {
+      const running = isRunningOccdbProcess(pid);
+      if (running !== 'exec-under-way') return running;
+      await delay(EXEC_CHECK_PAUSE_MS);
+    }
+    return false;
   }
 
   async signal(pid: number, signal: NodeJS.Signals): Promise<void> {
@@ -135,9 +154,10 @@ export class LocalLauncher implements Launcher {
 /**
  * Where /proc exists (Linux), a pid that kill(pid, 0) accepts may still be a zombie (an
  * exited process whose parent is gone and that init has not reaped: common in containers)
- * or a pid reused by another program; neither is a running occdb process.
+ * or a pid reused by another program; neither is a running occdb process. An empty command
+ * line (a process in the middle of an exec) is neither yes nor no yet.
  */
-function isRunningOccdbProcess(pid: number): boolean {
+function isRunningOccdbProcess(pid: number): boolean | 'exec-under-way' {
   let stat: string;
   let commandLine: string;
   try {
@@ -150,6 +170,7 @@ function isRunningOccdbProcess(pid: number): boolean {
   }
   const state = stat.slice(stat.lastIndexOf(')') + 2, stat.lastIndexOf(')') + 3);
   if (state === 'Z' || state === 'X') return false;
+  if (commandLine === '') return 'exec-under-way';
   return commandLine.split('\0').some((argument) => path.basename(argument) === path.basename(OCCDB_BIN));
 }
 

@@ -19,11 +19,20 @@ export interface NodeStatus {
   problem?: string;
 }
 
+/**
+ * Every process's status, each asked at once. `timeoutMs` bounds the whole question, making
+ * the connection included: a request's own timeout starts only once its connection is made,
+ * which to a host cut off the network takes the connect timeout (seconds) to fail.
+ */
 export async function collectStatus(cluster: ClusterFile, timeoutMs = STATUS_TIMEOUT_MS): Promise<NodeStatus[]> {
   return Promise.all(clusterNodes(cluster).map(async (node): Promise<NodeStatus> => {
     const connection = new Connection(node.endpoint, node.name);
+    let timer: NodeJS.Timeout | undefined;
+    const deadline = new Promise<never>((_, reject) => {
+      timer = setTimeout(() => reject(new Error(`${node.name} did not answer status within ${timeoutMs} ms`)), timeoutMs);
+    });
     try {
-      const status = await connection.request({ type: 'status' }, timeoutMs);
+      const status = await Promise.race([connection.request({ type: 'status' }, timeoutMs), deadline]);
       // Another process on the recorded port (say, of another cluster) is not this node.
       if (status.role !== node.role || status.id !== node.id) {
         return { node, state: 'down', problem: `port ${node.endpoint.port} is answered by ${status.role.toUpperCase()}${status.id}` };
@@ -32,6 +41,7 @@ export async function collectStatus(cluster: ClusterFile, timeoutMs = STATUS_TIM
     } catch (error) {
       return { node, state: 'down', problem: (error as Error).message };
     } finally {
+      clearTimeout(timer);
       connection.close();
     }
   }));

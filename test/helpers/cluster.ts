@@ -10,6 +10,7 @@ import { Connection } from '../../protocol/connection.js';
 import { databaseEndpoint, middlewareClientEndpoint, type ClusterFile, type Strategy } from '../../cluster/cluster-file.js';
 import { type Status, type TxnResult } from '../../protocol/schemas.js';
 import type { SuiteCluster } from '../suites/transactional.js';
+import { scanReplica } from '../../bench/bank-markers.js';
 import { capturedOutput, killProcess, spawnOccdb, waitForExit, waitForPing, writeTestCluster } from './processes.js';
 
 export interface ClusterOptions {
@@ -110,22 +111,8 @@ export class TestCluster implements SuiteCluster {
   }
 
   /** Every entry of one replica, tombstones included. */
-  async scan(databaseId: number): Promise<Map<string, string>> {
-    const entry = this.cluster.databases.find((database) => database.id === databaseId)!;
-    const connection = new Connection(databaseEndpoint(entry), `DATABASE${databaseId}`);
-    const entries = new Map<string, string>();
-    try {
-      let after: string | undefined;
-      for (let page = 0; page < 10_000; page++) {
-        const result = await connection.request({ type: 'db.scan', limit: 1000, ...(after ? { after } : {}) }, 10_000);
-        for (const item of result.entries) entries.set(item.key, JSON.stringify([item.version, item.value ?? null]));
-        if (result.done || result.entries.length === 0) break;
-        after = result.entries[result.entries.length - 1]!.key;
-      }
-    } finally {
-      connection.close();
-    }
-    return entries;
+  scan(databaseId: number): Promise<Map<string, string>> {
+    return scanReplica(this.cluster, databaseId);
   }
 
   /** Keys on which the replicas disagree (empty when all agree). */

@@ -9,6 +9,7 @@ import os from 'node:os';
 import path from 'node:path';
 import { promisify } from 'node:util';
 import { setTimeout as delay } from 'node:timers/promises';
+import { createNamespaceNetwork } from '../../bench/namespaces.js';
 import { killProcess } from './processes.js';
 import { runOccdb, runStartupScript, type CommandResult } from './startup-cluster.js';
 import { freePort } from './ports.js';
@@ -125,56 +126,18 @@ interface Network {
   remove(): Promise<void>;
 }
 
-async function ip(...args: string[]): Promise<void> {
-  await execFileAsync('ip', args, { timeout: 10_000 });
-}
-
-/** One namespace per host, each with a veth into one bridge; removed whatever happens. */
+/** One namespace per host, each with a veth into one bridge (bench/namespaces.ts); removed whatever happens. */
 async function createNamespaces(count: number): Promise<Network> {
-  const subnet = await freeSubnet();
-  // Interface names are at most 15 characters: keep the run id short.
-  const run = Math.random().toString(36).slice(2, 8);
-  const bridge = `ob${run}`;
-  const namespaces: string[] = [];
-  const remove = async (): Promise<void> => {
-    for (const namespace of namespaces) await ip('netns', 'del', namespace).catch(() => undefined);
-    await ip('link', 'del', bridge).catch(() => undefined);
+  const network = await createNamespaceNetwork(count, '10.222');
+  const subnet = network.gateway.replace(/\.1$/, '');
+  return {
+    mode: 'namespaces',
+    bridge: network.bridge,
+    gateway: network.gateway,
+    hosts: network.hosts.map(({ address, namespace }) => ({ address, namespace })),
+    unreachableHost: `${subnet}.99`,
+    remove: network.remove,
   };
-  try {
-    await ip('link', 'add', bridge, 'type', 'bridge');
-    await ip('addr', 'add', `${subnet}.1/24`, 'dev', bridge);
-    await ip('link', 'set', bridge, 'up');
-    const hosts: Network['hosts'] = [];
-    for (let index = 1; index <= count; index += 1) {
-      const namespace = `occdb-${run}-${index}`;
-      const outside = `ov${run}${index}`;
-      const inside = `op${run}${index}`;
-      const address = `${subnet}.${index + 1}`;
-      await ip('netns', 'add', namespace);
-      namespaces.push(namespace);
-      await ip('link', 'add', outside, 'type', 'veth', 'peer', 'name', inside);
-      await ip('link', 'set', inside, 'netns', namespace);
-      await ip('-n', namespace, 'addr', 'add', `${address}/24`, 'dev', inside);
-      await ip('-n', namespace, 'link', 'set', inside, 'up');
-      await ip('-n', namespace, 'link', 'set', 'lo', 'up');
-      await ip('link', 'set', outside, 'master', bridge);
-      await ip('link', 'set', outside, 'up');
-      hosts.push({ address, namespace });
-    }
-    return { mode: 'namespaces', bridge, gateway: `${subnet}.1`, hosts, unreachableHost: `${subnet}.99`, remove };
-  } catch (error) {
-    await remove();
-    throw error;
-  }
-}
-
-/** 10.222.0 unless some interface already has an address there (another run's lab): then the next free one. */
-async function freeSubnet(): Promise<string> {
-  const { stdout } = await execFileAsync('ip', ['-4', '-o', 'addr', 'show'], { timeout: 10_000 });
-  for (let third = 0; third < 256; third += 1) {
-    if (!stdout.includes(` 10.222.${third}.`)) return `10.222.${third}`;
-  }
-  throw new Error('every 10.222.x.0/24 is in use');
 }
 
 function loopbackNetwork(count: number): Network {
