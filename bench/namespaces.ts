@@ -29,6 +29,14 @@ export interface NamespaceNetwork {
   /** Cuts `host` off the network (both directions). */
   cut(host: NamespaceHost): Promise<void>;
   heal(host: NamespaceHost): Promise<void>;
+  /**
+   * Splits the hosts into `groups` (hosts in none form a group of their own): no packet passes
+   * between hosts of two groups, while this namespace still reaches every host. Done with a
+   * blackhole route to each host of the other groups in each host's namespace.
+   */
+  split(groups: NamespaceHost[][]): Promise<void>;
+  /** Removes every route `split` added. */
+  unsplit(): Promise<void>;
   /** Deletes every namespace and link it made; never throws. Processes still in a namespace keep it alive until they exit. */
   remove(): Promise<void>;
 }
@@ -104,12 +112,33 @@ export async function createNamespaceNetwork(count: number, prefix = '10.222'): 
       await ip('link', 'set', link, 'up');
       hosts.push({ address, namespace, link });
     }
+    /** Routes `split` added: [namespace, address] pairs. */
+    let blackholes: Array<[string, string]> = [];
+    const unsplit = async (): Promise<void> => {
+      const added = blackholes;
+      blackholes = [];
+      for (const [namespace, address] of added) await ip('-n', namespace, 'route', 'del', 'blackhole', `${address}/32`).catch(() => undefined);
+    };
+    const split = async (groups: NamespaceHost[][]): Promise<void> => {
+      const grouped = new Set(groups.flat());
+      const all = [...groups, ...hosts.filter((host) => !grouped.has(host)).map((host) => [host])];
+      for (const [index, group] of all.entries()) {
+        for (const host of group) {
+          for (const other of all.filter((_, at) => at !== index).flat()) {
+            await ip('-n', host.namespace, 'route', 'add', 'blackhole', `${other.address}/32`);
+            blackholes.push([host.namespace, other.address]);
+          }
+        }
+      }
+    };
     return {
       bridge,
       gateway: `${subnet}.1`,
       hosts,
       cut: (host) => ip('link', 'set', host.link, 'down'),
       heal: (host) => ip('link', 'set', host.link, 'up'),
+      split,
+      unsplit,
       remove,
     };
   } catch (error) {

@@ -192,6 +192,19 @@ export class NemesisCluster {
     await this.network.cut(host);
   }
 
+  /** Cuts the processes `names` off the others, while they still reach each other (and this process reaches all). */
+  async isolateTogether(names: string[]): Promise<void> {
+    if (!this.network) throw new Error(`a partition needs network namespaces: ${this.partitionUnavailable(names[0]!)}`);
+    const hosts = names.map((name) => this.hostsByName.get(this.node(name).name)!);
+    const others = this.network.hosts.filter((host) => !hosts.includes(host));
+    await this.network.split([hosts, others]);
+  }
+
+  /** Undoes isolateTogether. */
+  async reunite(): Promise<void> {
+    await this.network?.unsplit();
+  }
+
   async heal(name: string): Promise<void> {
     const host = this.hostsByName.get(this.node(name).name);
     if (!this.network || !host) return;
@@ -260,6 +273,7 @@ export class NemesisCluster {
     } catch (error) {
       problems.push(`cannot read the cluster file: ${(error as Error).message}`);
     }
+    await this.network?.unsplit().catch(() => undefined);
     for (const node of nodes) {
       if (node.pid !== undefined) await this.launchers.forHost(node.host).signal(node.pid, 'SIGCONT').catch(() => undefined);
       const host = this.hostsByName.get(node.name);

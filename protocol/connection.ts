@@ -39,7 +39,12 @@ export class LinkError extends OccdbError {
 }
 
 export const REQUEST_TIMEOUT_MS_DEFAULT = 10_000;
-const CONNECT_TIMEOUT_MS = 5_000;
+/**
+ * A connection not made by then is given up. Short: a peer cut off by a partition drops the
+ * SYN, and one attempt waiting for the kernel's retransmission would delay the reconnection
+ * after the heal by seconds; a fresh attempt at the next request sends a new SYN at once.
+ */
+const CONNECT_TIMEOUT_MS = 1_000;
 const PENDING_REQUESTS_MAX = 100_000;
 
 /**
@@ -78,16 +83,18 @@ export class Connection implements RequestLink {
    * result schema of its type (RESULT_SCHEMAS). Rejects with an OccdbError: the remote's own
    * code, BAD_MESSAGE when the answer breaks its schema, or a LinkError: NODE_UNAVAILABLE when
    * the connection cannot be made (not sent) or is lost (sent), TIMEOUT after `timeoutMs` (sent).
+   * `timeoutMs` counts from the call, connecting included.
    */
   async request<M extends OutgoingRequest>(message: M & { id?: never }, timeoutMs = REQUEST_TIMEOUT_MS_DEFAULT): Promise<ResultOf<M['type']>> {
     if (this.closed) throw new LinkError('NODE_UNAVAILABLE', `connection to ${this.label} is closed`, false);
     if (this.pending.size >= PENDING_REQUESTS_MAX) {
       throw new LinkError('NODE_UNAVAILABLE', `too many requests in flight to ${this.label}`, false);
     }
-    const writer = this.socket && this.writer ? this.writer : await this.connect();
+    const startedMs = performance.now();
+    const writer = this.socket && this.writer ? this.writer : await this.connectWithin(timeoutMs);
     const id = this.nextId++;
     const result = await new Promise<unknown>((resolve, reject) => {
-      const deadlineMs = performance.now() + timeoutMs;
+      const deadlineMs = startedMs + timeoutMs;
       this.pending.set(id, { resolve, reject, deadlineMs, type: message.type, timeoutMs });
       this.armTimeout(deadlineMs);
       Connection.requestsSent += 1;
@@ -129,6 +136,16 @@ export class Connection implements RequestLink {
       waiter.reject(new LinkError('TIMEOUT', `${this.label} did not answer ${waiter.type} within ${waiter.timeoutMs} ms`, true));
     }
     if (nextMs !== Infinity) this.armTimeout(nextMs);
+  }
+
+  /** `connect`, but NODE_UNAVAILABLE (nothing sent) if it is not done within `timeoutMs`; the attempt itself goes on. */
+  private connectWithin(timeoutMs: number): Promise<CoalescingWriter> {
+    let timer: NodeJS.Timeout | undefined;
+    const late = new Promise<never>((_, reject) => {
+      timer = setTimeout(() => reject(new LinkError('NODE_UNAVAILABLE', `${this.label} could not be reached within ${timeoutMs} ms`, false)), timeoutMs);
+      timer.unref();
+    });
+    return Promise.race([this.connect(), late]).finally(() => clearTimeout(timer));
   }
 
   private connect(): Promise<CoalescingWriter> {

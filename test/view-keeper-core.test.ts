@@ -586,3 +586,12 @@ test('databases: one that dies while the view that lets it join is being install
   t.deepEqual(harness.core.installed?.replicas, [1, 2]);
   t.deepEqual(harness.core.installed?.joining, []);
 });
+
+test('databases: a keeper whose process was paused does not say there is no quorum for the old silence: its answers are old, not missing', (t) => {
+  const harness = watchingDatabases([1, 2, 3]);
+  harness.tickFor(SUSPECT_AFTER_MS + 2 * HEARTBEAT_INTERVAL_MS);
+  harness.advance(3 * SUSPECT_AFTER_MS);
+  t.true(harness.core.hasDatabaseQuorum(harness.nowMs), 'just woken, before its first tick');
+  harness.tickFor(HEARTBEAT_INTERVAL_MS);
+  t.true(harness.core.hasDatabaseQuorum(harness.nowMs), 'after its first tick');
+});

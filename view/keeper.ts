@@ -241,6 +241,8 @@ export class KeeperCore {
    */
   hasDatabaseQuorum(nowMs: number): boolean {
     if (!this.options.manageDatabases || this.databasesWatchedSinceMs === null || nowMs - this.databasesWatchedSinceMs < SUSPECT_AFTER_MS) return true;
+    // No tick for a while: this process was paused or blocked, and its answers are old, not missing.
+    if (nowMs - this.lastTickMs > SUSPECT_AFTER_MS / 2) return true;
     let answering = 0;
     for (const answer of this.databaseAnswers.values()) if (nowMs - answer.lastMs <= SUSPECT_AFTER_MS) answering += 1;
     return answering >= majorityOf(this.options.databases.length);
@@ -818,6 +820,7 @@ export class KeeperCore {
     if (nowMs - this.lastTickMs > SUSPECT_AFTER_MS / 2) {
       this.detector.resumed(nowMs);
       this.databaseDetector.resumed(nowMs);
+      if (this.databasesWatchedSinceMs !== null) this.databasesWatchedSinceMs = nowMs;
     }
     this.lastTickMs = nowMs;
     const watched = this.watchedIds();
