@@ -671,9 +671,9 @@ export function faultVerdict(record: FaultRecord): FaultVerdict {
 }
 
 const FAULT_DESCRIPTIONS: Record<FaultKind, string> = {
-  kill: '`kill` sends it SIGKILL (`kill -9`), and the heal starts it again on its ports and directory, as `occdb start` does',
-  pause: '`pause` stops it with SIGSTOP, and the heal continues it with SIGCONT',
-  partition: '`partition` takes its network link down, cutting it off from every other process and the clients in both directions, and the heal brings the link up',
+  kill: '`kill` sends the process SIGKILL (`kill -9`), and the heal starts it again on its ports and directory, as `occdb start` does',
+  pause: '`pause` stops the process with SIGSTOP, and the heal continues it with SIGCONT',
+  partition: '`partition` takes the process\'s network link down, cutting it off from every other process and the clients in both directions, and the heal brings the link up',
   none: '`none` injects nothing: the same window on a healthy cluster, as a baseline',
 };
 
@@ -743,7 +743,7 @@ function failuresBody(input: ReportInput): string[] {
   const held = faultsRun.length === 0
     ? '**No fault ran**, so this run shows nothing'
     : invariantsBroken.length === 0
-    ? `**Every invariant held after every fault that ran** (${faultsRun.length} of ${document.faults.length})`
+    ? `Every invariant held after every fault that ran (${faultsRun.length} of ${document.faults.length})`
     : `**An invariant was broken** after ${kindsList(invariantsBroken.map((record) => `${record.kind} ${record.target}`))}`;
   const recovered = failed.length === invariantsBroken.length ? '' : `; ${plural(failed.length - invariantsBroken.length, 'fault')} failed for want of recovery (see the table)`;
   const skippedText = skipped.length === 0 ? '' : `; ${plural(skipped.length, 'fault')} did not run: ${skipped.map((record) => `${record.kind} ${record.target} (${record.skipped})`).join('; ')}`;
