@@ -11,6 +11,7 @@ import os from 'node:os';
 import path from 'node:path';
 import { parseArgs } from 'node:util';
 import { STRATEGIES, type Strategy } from '../cluster/cluster-file.js';
+import { clockTicks, machineInfo } from './measure.js';
 import { probeNamespaces } from './namespaces.js';
 import { checksPassed, FAULT_KINDS, faultSummaryLine, faultTableMarkdown, timelineSvg, type FaultKind, type FaultRecord } from './nemesis-report.js';
 import { runNemesis, type FaultStep, type NemesisOptions, type NemesisResult } from './nemesis-run.js';
@@ -123,7 +124,7 @@ async function chooseNetwork(options: CliOptions, say: (line: string) => void): 
   return { namespaces: false, reason: unavailable };
 }
 
-function writeResults(options: CliOptions, result: NemesisResult, argv: string[]): string[] {
+function writeResults(options: CliOptions, result: NemesisResult, argv: string[], startedAt: Date): string[] {
   fs.mkdirSync(options.out, { recursive: true });
   const passed = result.records.every((record) => record.skipped !== undefined || checksPassed(record.checks));
   const subtitle = [
@@ -134,7 +135,10 @@ function writeResults(options: CliOptions, result: NemesisResult, argv: string[]
   fs.writeFileSync(path.join(options.out, 'timeline.svg'), svg);
   const json = {
     command: `npm run bench:nemesis -- ${argv.join(' ')}`.trim(),
+    startedAt: startedAt.toISOString(),
     date: new Date().toISOString(),
+    // What it ran on, as the benchmark records it: report 2 shows it beside the table.
+    machine: machineInfo(clockTicks()),
     network: result.network,
     options: options.run,
     bucketMs: options.bucketMs,
@@ -183,6 +187,7 @@ function writeResults(options: CliOptions, result: NemesisResult, argv: string[]
 }
 
 async function main(): Promise<number> {
+  const startedAt = new Date();
   const argv = process.argv.slice(2);
   let options: CliOptions | 'help';
   try {
@@ -247,7 +252,7 @@ async function main(): Promise<number> {
   process.off('SIGINT', onSignal);
   process.off('SIGTERM', onSignal);
   if (options.dir === undefined && result.stopProblems.length === 0) fs.rmSync(dir, { recursive: true, force: true });
-  const files = writeResults(options, result, argv);
+  const files = writeResults(options, result, argv, startedAt);
   for (const record of result.records) process.stdout.write(`${faultSummaryLine(record)}\n`);
   process.stdout.write(`wrote ${files.join(', ')}\n`);
   const broken = result.records.filter((record: FaultRecord) => record.skipped === undefined && !checksPassed(record.checks));

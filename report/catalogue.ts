@@ -2,7 +2,7 @@
 // it runs, with which of their tests bear on which property. A test is placed by its title;
 // a test no rule places is still run, counted and listed (under "Other tests"), never dropped.
 
-export const REPORT_PROPERTIES = ['atomicity', 'consistency', 'isolation', 'durability', 'deadlock-freedom', 'performance'] as const;
+export const REPORT_PROPERTIES = ['atomicity', 'consistency', 'isolation', 'durability', 'deadlock-freedom', 'failures', 'performance'] as const;
 export type ReportProperty = (typeof REPORT_PROPERTIES)[number];
 
 export const PROPERTY_TITLES: Record<ReportProperty, string> = {
@@ -11,6 +11,7 @@ export const PROPERTY_TITLES: Record<ReportProperty, string> = {
   isolation: 'Isolation',
   durability: 'Durability',
   'deadlock-freedom': 'Absence of deadlocks',
+  failures: 'Failures',
   performance: 'Performance',
 };
 
@@ -21,6 +22,7 @@ export const PROPERTY_CLAIMS: Record<ReportProperty, string> = {
   isolation: 'Concurrent transactions give the result of running them one at a time in some order that also respects real time (strict serializability): no lost update, dirty read, non-repeatable read or write skew.',
   durability: 'Once a commit has been acknowledged to the client it survives crashes: every replica applied it as one batch synced to disk before the acknowledgement.',
   'deadlock-freedom': 'No set of transactions can wait for each other forever. The optimistic strategy takes no locks; its only wait (a deferred vote) always waits for a smaller timestamp. The 2PL baseline prevents deadlock with wait-die (or no-wait).',
+  failures: 'A middleware or a database that crashes, stops or is cut off the network, and comes back, costs no acknowledged transaction and breaks no invariant: the bank total holds, every transfer the client was told committed is on every replica, and the replicas end identical. And the cluster recovers: the commits resume, and the process answers again once healed.',
   performance: 'No transaction should wait longer than it must. Measured: throughput, restarts and latency of the optimistic strategy against strict two-phase locking (wait-die and no-wait), on the same cluster, workloads and machine, as contention grows.',
 };
 

@@ -1,7 +1,7 @@
 // Getting the evidence report 2 is rendered from: running the project's own programs (ava on
-// selected test files, `occdb scenario`, the benchmark) with their output kept under
-// reports/results/ and reports/bench/, and reading back the documents they leave. Nothing
-// here interprets results; render.ts does.
+// selected test files, `occdb scenario`, the fault benchmark, the benchmark) with their output
+// kept under reports/results/, reports/nemesis/ and reports/bench/, and reading back the
+// documents they leave. Nothing here interprets results; render.ts does.
 import { spawn } from 'node:child_process';
 import fs from 'node:fs';
 import path from 'node:path';
@@ -17,6 +17,8 @@ import {
   type ChartFile,
   type CommandRun,
   type Missing,
+  type NemesisEvidence,
+  type NemesisResultsDocument,
   type RunsDocument,
   type ScenarioEvidence,
   type ScenarioManifestListing,
@@ -32,11 +34,24 @@ export const SCENARIOS_TARGET = 'test-scenarios';
 export const BENCH_DIR = 'reports/bench';
 export const BENCH_FILE = `${BENCH_DIR}/results.json`;
 export const BENCH_OUTPUT_FILE = `${RESULTS_DIR}/bench.txt`;
+export const NEMESIS_DIR = 'reports/nemesis';
+export const NEMESIS_FILE = `${NEMESIS_DIR}/results.json`;
+export const NEMESIS_CHART_FILE = `${NEMESIS_DIR}/timeline.svg`;
+export const NEMESIS_OUTPUT_FILE = `${RESULTS_DIR}/nemesis.txt`;
+/**
+ * The nemesis never writes into a folder that exists: it writes here, and only a run that
+ * wrote its results replaces NEMESIS_DIR with this folder. A failed run leaves the old one.
+ */
+export const NEMESIS_NEXT_DIR = `${NEMESIS_DIR}.new`;
+const NEMESIS_PREVIOUS_DIR = `${NEMESIS_DIR}.old`;
+/** Every fault on a middleware and on a database; partitions need root (else they are skipped and say so). */
+export const NEMESIS_ARGS = ['--nemesis', 'kill,pause,partition'];
 
 /** Bounds on each command; far above what they take, so only a hang reaches them. */
 const TEST_FILE_TIMEOUT_MS = 20 * 60_000;
 const SCENARIOS_TIMEOUT_MS = 30 * 60_000;
 const BENCH_TIMEOUT_MS = 90 * 60_000;
+const NEMESIS_TIMEOUT_MS = 20 * 60_000;
 /** After SIGINT or SIGTERM, how long a command gets to stop its clusters before SIGKILL. */
 const STOP_GRACE_MS = 30_000;
 /** A document older than the command that should have written it (by more than clock jitter) is stale. */
@@ -47,6 +62,7 @@ export const HOW_TO_PRODUCE = {
   scenarios: `run \`npm run report\` without --reuse-scenarios (or \`node dist/cli/main.js scenario ${SCENARIOS_TARGET} --out ${SCENARIOS_FILE}\`)`,
   tests: 'run `npm run report` without --reuse-tests',
   bench: `run \`npm run report\` without --reuse-bench (or \`node dist/bench/main.js --sweep report --out ${BENCH_DIR}\`, about 12 minutes)`,
+  nemesis: `run \`npm run report\` without --reuse-nemesis (or \`node dist/bench/nemesis.js ${NEMESIS_ARGS.join(' ')} --out ${NEMESIS_DIR}\` with no ${NEMESIS_DIR} there, about 3 minutes; as root, or the partitions are skipped)`,
 };
 
 // ---- running a command ----
@@ -147,7 +163,7 @@ export function writeRuns(root: string, document: RunsDocument): void {
   fs.writeFileSync(file, `${JSON.stringify(document, null, 2)}\n`);
 }
 
-// ---- the three kinds of evidence ----
+// ---- the four kinds of evidence ----
 
 export async function runTests(root: string, runs: RunsDocument, signal: AbortSignal): Promise<void> {
   runs.testsMachine = machineFacts();
@@ -185,6 +201,37 @@ export async function runBench(root: string, runs: RunsDocument, signal: AbortSi
     outputFile: BENCH_OUTPUT_FILE,
     timeoutMs: BENCH_TIMEOUT_MS,
   }, signal);
+  writeRuns(root, runs);
+}
+
+/**
+ * Runs the nemesis into NEMESIS_NEXT_DIR (the nemesis refuses a folder that exists), and when it
+ * wrote its results (exit 0, or 1 for a broken invariant, which is a result to show) puts that
+ * folder in place of NEMESIS_DIR. Any other ending leaves NEMESIS_DIR as it was; the reading
+ * then finds no new document and says so.
+ */
+export async function runNemesis(root: string, runs: RunsDocument, signal: AbortSignal): Promise<void> {
+  const next = path.join(root, NEMESIS_NEXT_DIR);
+  const previous = path.join(root, NEMESIS_PREVIOUS_DIR);
+  const target = path.join(root, NEMESIS_DIR);
+  // Left by a run that was itself killed: never results of this run.
+  fs.rmSync(next, { recursive: true, force: true });
+  fs.rmSync(previous, { recursive: true, force: true });
+  runs.nemesis = await runCommand(root, {
+    shown: `node dist/bench/nemesis.js ${NEMESIS_ARGS.join(' ')} --out ${NEMESIS_NEXT_DIR}`,
+    executable: process.execPath,
+    args: ['dist/bench/nemesis.js', ...NEMESIS_ARGS, '--out', NEMESIS_NEXT_DIR],
+    outputFile: NEMESIS_OUTPUT_FILE,
+    timeoutMs: NEMESIS_TIMEOUT_MS,
+  }, signal);
+  const wroteResults = (runs.nemesis.exitCode === 0 || runs.nemesis.exitCode === 1) && !signal.aborted && fs.existsSync(path.join(next, 'results.json'));
+  if (wroteResults) {
+    if (fs.existsSync(target)) fs.renameSync(target, previous);
+    fs.renameSync(next, target);
+    fs.rmSync(previous, { recursive: true, force: true });
+  } else {
+    fs.rmSync(next, { recursive: true, force: true });
+  }
   writeRuns(root, runs);
 }
 
@@ -326,14 +373,39 @@ export function loadBenchEvidence(root: string, runs: RunsDocument, reused: bool
   return { reused, run: madeByRun ? run : null, document: results, charts: loadCharts(root), missing: null };
 }
 
+export function loadNemesisEvidence(root: string, runs: RunsDocument, reused: boolean): NemesisEvidence {
+  const run = runs.nemesis ?? null;
+  const missingBecause = (reason: string): NemesisEvidence => ({
+    reused, run, document: null, chart: null,
+    missing: { what: `the fault benchmark's results (${reason})`, howToProduce: `To produce them, ${HOW_TO_PRODUCE.nemesis}.${run ? ` The last nemesis command's output is in ${run.outputFile}.` : ''}` },
+  });
+  const read = readJson(root, NEMESIS_FILE);
+  if ('error' in read) return missingBecause(read.error);
+  const document = read.value;
+  const faultsWellFormed = isRecord(document) && Array.isArray(document.faults)
+    && document.faults.every((fault) => isRecord(fault) && typeof fault.kind === 'string' && typeof fault.target === 'string' && (fault.skipped !== undefined || isRecord(fault.checks)));
+  if (!isRecord(document) || typeof document.command !== 'string' || typeof document.date !== 'string' || typeof document.invariantsHeld !== 'boolean' || !isRecord(document.options) || !faultsWellFormed) {
+    return missingBecause(`${NEMESIS_FILE} is not a result document of bench/nemesis.ts`);
+  }
+  const results = document as unknown as NemesisResultsDocument;
+  const madeByRun = madeBy(results.date, run);
+  if (!reused && !madeByRun) return missingBecause(`the nemesis did not write new results; the ${NEMESIS_FILE} there is from ${results.date}`);
+  const chartPath = path.join(root, NEMESIS_CHART_FILE);
+  const chart = fs.existsSync(chartPath) ? { fileName: path.basename(NEMESIS_CHART_FILE), title: chartTitle(fs.readFileSync(chartPath, 'utf8'), 'Commits per second under the nemesis') } : null;
+  return { reused, run: madeByRun ? run : null, document: results, chart, missing: null };
+}
+
 /** What a --reuse-* flag needs that is not there, checked before anything runs. */
-export function missingForReuse(root: string, reuse: { scenarios: boolean; tests: boolean; bench: boolean }): Missing[] {
+export function missingForReuse(root: string, reuse: { scenarios: boolean; tests: boolean; bench: boolean; nemesis: boolean }): Missing[] {
   const missing: Missing[] = [];
   if (reuse.scenarios && !fs.existsSync(path.join(root, SCENARIOS_FILE))) {
     missing.push({ what: `${SCENARIOS_FILE} (needed by --reuse-scenarios)`, howToProduce: HOW_TO_PRODUCE.scenarios });
   }
   if (reuse.bench && !fs.existsSync(path.join(root, BENCH_FILE))) {
     missing.push({ what: `${BENCH_FILE} (needed by --reuse-bench)`, howToProduce: HOW_TO_PRODUCE.bench });
+  }
+  if (reuse.nemesis && !fs.existsSync(path.join(root, NEMESIS_FILE))) {
+    missing.push({ what: `${NEMESIS_FILE} (needed by --reuse-nemesis)`, howToProduce: HOW_TO_PRODUCE.nemesis });
   }
   if (reuse.tests) {
     const runs = readRuns(root);

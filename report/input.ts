@@ -2,6 +2,8 @@
 // code, times, where its output went), and the result documents it left. evidence.ts fills
 // these from real runs and files; render.ts turns them into markdown and reads nothing else.
 import type { MachineInfo } from '../bench/measure.js';
+import type { FaultRecord } from '../bench/nemesis-report.js';
+import type { NemesisOptions } from '../bench/nemesis-run.js';
 import type { BenchOptions } from '../bench/options.js';
 import type { RunRecord } from '../bench/runner.js';
 import type { GroupSummary } from '../bench/summary.js';
@@ -36,6 +38,7 @@ export interface RunsDocument {
   testsMachine?: MachineFacts;
   tests?: Record<string, CommandRun>;
   bench?: CommandRun;
+  nemesis?: CommandRun;
 }
 
 /** reports/bench/results.json as bench/main.ts writes it. */
@@ -49,6 +52,27 @@ export interface BenchResultsDocument {
   plannedRunCount: number;
   runs: RunRecord[];
   summaries: (Omit<GroupSummary, 'failedRuns'> & { failedRunIndexes: number[] })[];
+}
+
+/** reports/nemesis/results.json as bench/nemesis.ts writes it. */
+export interface NemesisResultsDocument {
+  /** As the nemesis was invoked. */
+  command: string;
+  /** Absent in documents written before the nemesis recorded it. */
+  startedAt?: string;
+  /** When the results were written, at the end of the run. */
+  date: string;
+  machine?: MachineInfo;
+  /** 'loopback' or 'namespaces (…)'. */
+  network: string;
+  options: Omit<NemesisOptions, 'namespaces' | 'dir' | 'signal' | 'loopbackReason'>;
+  bucketMs: number;
+  /** The nemesis's own verdict: every fault that ran left the bank total, the acknowledged transfers and the replicas intact. */
+  invariantsHeld: boolean;
+  /** One per fault, in the order they ran; a skipped one says why. */
+  faults: FaultRecord[];
+  transfers: number;
+  stopProblems: string[];
 }
 
 /** A piece of evidence that could not be had, and what to do about it. */
@@ -106,6 +130,15 @@ export interface BenchEvidence {
   missing: Missing | null;
 }
 
+export interface NemesisEvidence {
+  reused: boolean;
+  run: CommandRun | null;
+  document: NemesisResultsDocument | null;
+  /** The timeline next to the document (commits per second, faults shaded), if there. */
+  chart: ChartFile | null;
+  missing: Missing | null;
+}
+
 export interface ReportInput {
   /** When the markdown was rendered (ISO time). */
   generatedAt: string;
@@ -114,4 +147,5 @@ export interface ReportInput {
   scenarios: ScenarioEvidence;
   tests: TestEvidence;
   bench: BenchEvidence;
+  nemesis: NemesisEvidence;
 }

@@ -1,6 +1,7 @@
-// npm run report [-- --reuse-bench --reuse-scenarios --reuse-tests]: runs the evidence (selected
-// test files, every scenario under every strategy, the benchmark's report sweep), keeps what
-// they print and write under reports/results/ and reports/bench/, and generates
+// npm run report [-- --reuse-bench --reuse-scenarios --reuse-tests --reuse-nemesis]: runs the
+// evidence (selected test files, every scenario under every strategy, the fault benchmark, the
+// benchmark's report sweep), keeps what they print and write under reports/results/,
+// reports/nemesis/ and reports/bench/, and generates
 // reports/report2-tests.md from those files. Exits 0 when every piece of evidence passed, 1
 // when the report was written but shows a failure or a missing part, 2 when an input a
 // --reuse flag needs is missing (nothing is run then) or the command line is wrong, 130 when
@@ -13,11 +14,13 @@ import { EXIT_FAILED, EXIT_OK, EXIT_USAGE } from '../errors/exit-codes.js';
 import { PROPERTY_TITLES, TEST_FILES, testCompiledFile } from './catalogue.js';
 import {
   loadBenchEvidence,
+  loadNemesisEvidence,
   loadScenarioEvidence,
   loadTestEvidence,
   missingForReuse,
   readRuns,
   runBench,
+  runNemesis,
   runScenarios,
   runTests,
 } from './evidence.js';
@@ -30,6 +33,7 @@ interface ReportOptions {
   reuseBench?: boolean;
   reuseScenarios?: boolean;
   reuseTests?: boolean;
+  reuseNemesis?: boolean;
 }
 
 /** The project folder: dist/report/main.js lives two levels below it. */
@@ -45,10 +49,11 @@ function generatorCommand(): string {
 function buildProgram(): Command {
   return new Command()
     .name('npm run report --')
-    .description('Run the evidence (test files, scenarios, benchmark) and generate reports/report2-tests.md from its result files.')
+    .description('Run the evidence (test files, scenarios, fault benchmark, benchmark) and generate reports/report2-tests.md from its result files.')
     .option('--reuse-bench', 'do not run the benchmark (about 12 minutes); use reports/bench/results.json as it is')
     .option('--reuse-scenarios', 'do not run the scenarios; use reports/results/scenarios.json as it is')
     .option('--reuse-tests', 'do not run the test files; use their outputs recorded under reports/results/')
+    .option('--reuse-nemesis', 'do not run the fault benchmark (about 3 minutes); use reports/nemesis/results.json as it is')
     .option('--root <dir>', 'the project folder (default: the one this program was built in)')
     .showHelpAfterError('(run with --help for usage)')
     .exitOverride();
@@ -59,6 +64,7 @@ function missingPrograms(root: string, options: ReportOptions): string[] {
   const needed = [
     ...(options.reuseTests ? [] : TEST_FILES.map((spec) => testCompiledFile(spec.name))),
     ...(options.reuseScenarios ? [] : ['dist/cli/main.js']),
+    ...(options.reuseNemesis ? [] : ['dist/bench/nemesis.js']),
     ...(options.reuseBench ? [] : ['dist/bench/main.js']),
   ];
   return needed.filter((file) => !fs.existsSync(path.join(root, file)));
@@ -69,7 +75,7 @@ async function main(): Promise<number> {
   program.parse(process.argv);
   const options = program.opts<ReportOptions>();
   const root = options.root !== undefined ? path.resolve(options.root) : projectRoot();
-  const reuse = { scenarios: options.reuseScenarios === true, tests: options.reuseTests === true, bench: options.reuseBench === true };
+  const reuse = { scenarios: options.reuseScenarios === true, tests: options.reuseTests === true, bench: options.reuseBench === true, nemesis: options.reuseNemesis === true };
 
   const missing = missingForReuse(root, reuse);
   if (missing.length > 0) {
@@ -83,8 +89,9 @@ async function main(): Promise<number> {
     tests: reuse.tests ? loadTestEvidence(root, runs, true) : null,
     scenarios: reuse.scenarios ? loadScenarioEvidence(root, runs, true) : null,
     bench: reuse.bench ? loadBenchEvidence(root, runs, true) : null,
+    nemesis: reuse.nemesis ? loadNemesisEvidence(root, runs, true) : null,
   };
-  const unreadable = [reused.scenarios?.missing, reused.bench?.missing, ...(reused.tests?.files.map((file) => file.missing) ?? [])].filter((entry) => entry != null);
+  const unreadable = [reused.scenarios?.missing, reused.nemesis?.missing, reused.bench?.missing, ...(reused.tests?.files.map((file) => file.missing) ?? [])].filter((entry) => entry != null);
   if (unreadable.length > 0) {
     for (const entry of unreadable) process.stderr.write(`occdb report: ${entry.what}. ${entry.howToProduce}\n`);
     return EXIT_USAGE;
@@ -109,6 +116,7 @@ async function main(): Promise<number> {
   try {
     if (!reuse.tests) await runTests(root, runs, abort.signal);
     if (!reuse.scenarios && !abort.signal.aborted) await runScenarios(root, runs, abort.signal);
+    if (!reuse.nemesis && !abort.signal.aborted) await runNemesis(root, runs, abort.signal);
     if (!reuse.bench && !abort.signal.aborted) await runBench(root, runs, abort.signal);
   } finally {
     process.off('SIGINT', onSignal);
@@ -122,6 +130,7 @@ async function main(): Promise<number> {
     tests: reused.tests ?? loadTestEvidence(root, runs, false),
     scenarios: reused.scenarios ?? loadScenarioEvidence(root, runs, false),
     bench: reused.bench ?? loadBenchEvidence(root, runs, false),
+    nemesis: reused.nemesis ?? loadNemesisEvidence(root, runs, false),
   };
   const markdown = renderReport(input);
   fs.writeFileSync(path.join(root, REPORT_FILE), markdown);
@@ -129,7 +138,7 @@ async function main(): Promise<number> {
   const assessments = assess(input);
   process.stderr.write(`\noccdb report: wrote ${REPORT_FILE} in ${formatDuration(Date.now() - startedMs)}\n`);
   for (const assessment of assessments) process.stderr.write(`  ${assessment.passed ? 'PASS' : 'FAIL'}  ${PROPERTY_TITLES[assessment.property]}\n`);
-  for (const entry of [input.scenarios.missing, input.bench.missing, ...input.tests.files.map((file) => file.missing)]) {
+  for (const entry of [input.scenarios.missing, input.nemesis.missing, input.bench.missing, ...input.tests.files.map((file) => file.missing)]) {
     if (entry) process.stderr.write(`  missing: ${entry.what}. ${entry.howToProduce}\n`);
   }
   return assessments.every((assessment) => assessment.passed) ? EXIT_OK : EXIT_FAILED;

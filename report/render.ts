@@ -1,14 +1,17 @@
 // Report 2 as markdown, from the evidence documents alone: the scenario runner's results, the
-// captured ava runs, and the benchmark's results. Pure: ReportInput in, text out. Every number,
+// captured ava runs, the fault benchmark's results and the benchmark's results. Pure:
+// ReportInput in, text out. Every number,
 // listing and output comes from the input; the only prose written here says what the parts
 // are and how to read them.
+import type { MachineInfo } from '../bench/measure.js';
+import { checksPassed, describeBack, describeRejoined, describeResume, type FaultKind, type FaultRecord } from '../bench/nemesis-report.js';
 import { COLUMNS, formatSummary, markdownTable } from '../bench/report.js';
 import { BANK_ACCOUNT_COUNT, BANK_BALANCE_INITIAL, BANK_TRANSFER_AMOUNT_MAX, YCSB_KEY_COUNT } from '../bench/workloads.js';
 import type { ClientRun, ExpectationResult, MachineFacts, ScenarioRun, StepRun } from '../scenario/report.js';
 import { allPassed, type ParsedTest } from './ava-output.js';
 import { configurationLabel, readBenchmark, throughputLeaders } from './bench-reading.js';
 import { PROPERTY_CLAIMS, PROPERTY_TITLES, REPORT_PROPERTIES, TEST_FILES, byScenarioOrder, propertiesOf, type ReportProperty } from './catalogue.js';
-import type { BenchResultsDocument, CommandRun, ReportInput, TestFileEvidence } from './input.js';
+import type { BenchResultsDocument, CommandRun, NemesisResultsDocument, ReportInput, TestFileEvidence } from './input.js';
 
 export const REPORT_FILE = 'reports/report2-tests.md';
 /** Links in the report are relative to the folder it is in. */
@@ -97,8 +100,7 @@ function fromFacts(facts: MachineFacts): MachineLine {
   };
 }
 
-function fromBench(document: BenchResultsDocument): MachineLine {
-  const { machine } = document;
+function fromMachineInfo(machine: MachineInfo): MachineLine {
   return { cpu: machine.cpuModel, cores: machine.cores, memory: `${(machine.memoryMiB / 1024).toFixed(1)} GiB`, system: `${machine.platform}, kernel ${machine.kernel}`, node: machine.nodeVersion };
 }
 
@@ -110,7 +112,8 @@ function machines(input: ReportInput): { evidence: string; machine: MachineLine 
   const list: { evidence: string; machine: MachineLine }[] = [];
   if (input.tests.machine) list.push({ evidence: 'test files', machine: fromFacts(input.tests.machine) });
   if (input.scenarios.document) list.push({ evidence: 'scenarios', machine: fromFacts(input.scenarios.document.machine) });
-  if (input.bench.document) list.push({ evidence: 'benchmark', machine: fromBench(input.bench.document) });
+  if (input.nemesis.document?.machine) list.push({ evidence: 'fault benchmark', machine: fromMachineInfo(input.nemesis.document.machine) });
+  if (input.bench.document) list.push({ evidence: 'benchmark', machine: fromMachineInfo(input.bench.document.machine) });
   return list;
 }
 
@@ -162,6 +165,10 @@ export interface PropertyAssessment {
   fileProblems: string[];
   benchRuns: number;
   benchRunsFailed: number;
+  /** Faults the nemesis injected (skipped ones not counted), those after which a check failed, and those it skipped. */
+  faults: number;
+  faultsFailed: number;
+  faultsSkipped: number;
   /** Evidence that was not there. */
   missing: string[];
   /** Nothing at all bore on the property: not demonstrated, so not passed. */
@@ -172,7 +179,7 @@ export interface PropertyAssessment {
 export function assess(input: ReportInput): PropertyAssessment[] {
   const placed = placeTests(input.tests.files);
   return REPORT_PROPERTIES.map((property) => {
-    const runs = property === 'performance' ? [] : (input.scenarios.document?.runs ?? []).filter((run) => run.property === property);
+    const runs = property === 'performance' || property === 'failures' ? [] : (input.scenarios.document?.runs ?? []).filter((run) => run.property === property);
     const tests = placed.filter((entry) => entry.properties.includes(property));
     const files = input.tests.files.filter((file) => fileProperties(file.name).includes(property));
     const fileProblems = files.flatMap((file) => {
@@ -180,14 +187,18 @@ export function assess(input: ReportInput): PropertyAssessment[] {
       return problem === null ? [] : [`${file.name}: ${problem}`];
     });
     const missing: string[] = [];
-    if (property !== 'performance' && input.scenarios.missing) missing.push(input.scenarios.missing.what);
+    if (property !== 'performance' && property !== 'failures' && input.scenarios.missing) missing.push(input.scenarios.missing.what);
     if (property === 'performance' && input.bench.missing) missing.push(input.bench.missing.what);
+    if (property === 'failures' && input.nemesis.missing) missing.push(input.nemesis.missing.what);
+    const faultRecords = property === 'failures' ? input.nemesis.document?.faults ?? [] : [];
+    const faultsRun = faultRecords.filter((record) => record.skipped === undefined);
+    const faultsFailed = faultsRun.filter((record) => faultVerdict(record).kind === 'fail').length;
     const benchRuns = property === 'performance' ? input.bench.document?.runs ?? [] : [];
     const benchRunsFailed = benchRuns.filter((run) => run.status === 'failed').length;
     const interrupted = property === 'performance' && input.bench.document?.interrupted === true;
     const scenarioRunsFailed = runs.filter((run) => !run.passed).length;
     const testsFailed = tests.filter((entry) => entry.test.status !== 'passed').length;
-    const noEvidence = runs.length === 0 && tests.length === 0 && benchRuns.length === 0 && fileProblems.length === 0 && missing.length === 0;
+    const noEvidence = runs.length === 0 && tests.length === 0 && benchRuns.length === 0 && faultsRun.length === 0 && fileProblems.length === 0 && missing.length === 0;
     return {
       property,
       scenarioNames: [...new Set(runs.map((run) => run.scenario))].sort(byScenarioOrder),
@@ -199,9 +210,12 @@ export function assess(input: ReportInput): PropertyAssessment[] {
       fileProblems,
       benchRuns: benchRuns.length,
       benchRunsFailed,
+      faults: faultsRun.length,
+      faultsFailed,
+      faultsSkipped: faultRecords.length - faultsRun.length,
       missing,
       noEvidence,
-      passed: !noEvidence && scenarioRunsFailed === 0 && testsFailed === 0 && fileProblems.length === 0 && benchRunsFailed === 0 && !interrupted && missing.length === 0,
+      passed: !noEvidence && scenarioRunsFailed === 0 && testsFailed === 0 && fileProblems.length === 0 && benchRunsFailed === 0 && faultsFailed === 0 && !interrupted && missing.length === 0,
     };
   });
 }
@@ -211,6 +225,7 @@ export function assess(input: ReportInput): PropertyAssessment[] {
 const DEFAULT_COMMANDS = {
   scenarios: 'node dist/cli/main.js scenario test-scenarios --out reports/results/scenarios.json',
   bench: 'node dist/bench/main.js --sweep report --out reports/bench',
+  nemesis: 'node dist/bench/nemesis.js --nemesis kill,pause,partition --out reports/nemesis',
   test: (name: string): string => `npx ava dist/test/${name}.test.js --verbose`,
 };
 
@@ -226,7 +241,8 @@ function header(input: ReportInput, assessments: readonly PropertyAssessment[]):
   const placed = placeTests(input.tests.files);
   const benchRuns = input.bench.document?.runs ?? [];
   const allGood = assessments.every((assessment) => assessment.passed);
-  const counts = `${plural(scenarioRuns.length, 'scenario run')}, ${plural(placed.length, 'test')} in ${plural(input.tests.files.length, 'test file')}, ${plural(benchRuns.length, 'benchmark run')}`;
+  const faultsRun = (input.nemesis.document?.faults ?? []).filter((record) => record.skipped === undefined);
+  const counts = `${plural(scenarioRuns.length, 'scenario run')}, ${plural(placed.length, 'test')} in ${plural(input.tests.files.length, 'test file')}, ${plural(faultsRun.length, 'fault')} injected, ${plural(benchRuns.length, 'benchmark run')}`;
   const failedProperties = assessments.filter((assessment) => !assessment.passed).map((assessment) => PROPERTY_TITLES[assessment.property]);
   const machineList = machines(input);
   out.push('# Report 2: the tests of occdb and their results');
@@ -238,7 +254,7 @@ function header(input: ReportInput, assessments: readonly PropertyAssessment[]):
     ['Report', `2 of 2. Report 1, ${link('reports/report1-strategies.md', 'the two strategies and the choice')}, describes the strategies; this one shows the tests`],
     ['Produced', `${formatTime(input.generatedAt)} by ${code(input.generatorCommand)}, from the result files of real runs (section 1); nothing in it is typed by hand`],
     ['Machine', machineList.length > 0 ? machineText(machineList[0]!.machine) + (machineList.some((entry) => machineText(entry.machine) !== machineText(machineList[0]!.machine)) ? ' (the evidence ran on more than one machine: see section 1)' : '') : 'unknown: no result document'],
-    ['Result', allGood ? `every check passed: ${counts}` : `**NOT ALL PASSED** (${failedProperties.join(', ')}): ${counts}; see "Failures" below`],
+    ['Result', allGood ? `every check passed: ${counts}` : `**NOT ALL PASSED** (${failedProperties.join(', ')}): ${counts}; see "What did not pass" below`],
   ]));
   out.push('');
   return out;
@@ -247,7 +263,7 @@ function header(input: ReportInput, assessments: readonly PropertyAssessment[]):
 /** Everything that failed or is missing, listed before anything else. */
 function failures(input: ReportInput): string[] {
   const lines: string[] = [];
-  for (const missing of [input.scenarios.missing, input.bench.missing, ...input.tests.files.map((file) => file.missing)]) {
+  for (const missing of [input.scenarios.missing, input.nemesis.missing, input.bench.missing, ...input.tests.files.map((file) => file.missing)]) {
     if (missing) lines.push(`- MISSING: ${missing.what}. ${missing.howToProduce}`);
   }
   for (const run of input.scenarios.document?.runs ?? []) {
@@ -264,6 +280,11 @@ function failures(input: ReportInput): string[] {
       if (test.status !== 'passed') lines.push(`- ${test.status === 'failed' ? 'FAILED' : test.status.toUpperCase()} test ${code(file.name)} › ${test.title}${test.message ? `: ${test.message}` : ''}`);
     }
   }
+  input.nemesis.document?.faults.forEach((record, index) => {
+    const faultVerdictNow = faultVerdict(record);
+    if (faultVerdictNow.kind === 'fail') lines.push(`- FAILED fault ${index + 1}, ${record.kind} ${record.target}: ${faultVerdictNow.reasons.join('; ')}`);
+    if (faultVerdictNow.kind === 'skipped') lines.push(`- Not run: fault ${index + 1}, ${record.kind} ${record.target}: ${record.skipped}`);
+  });
   const bench = input.bench.document;
   if (bench) {
     for (const run of bench.runs.filter((record) => record.status === 'failed')) {
@@ -272,7 +293,7 @@ function failures(input: ReportInput): string[] {
     if (bench.interrupted) lines.push(`- The benchmark was INTERRUPTED after ${bench.runs.length} of ${bench.plannedRunCount} runs.`);
   }
   if (lines.length === 0) return [];
-  return ['## Failures', '', 'Each is shown again, with its evidence, in its section below.', '', ...lines, ''];
+  return ['## What did not pass', '', 'Each is shown again, with its evidence, in its section below.', '', ...lines, ''];
 }
 
 function howProduced(input: ReportInput): string[] {
@@ -280,6 +301,7 @@ function howProduced(input: ReportInput): string[] {
   const parts = [
     { reused: input.tests.reused, ms: input.tests.files.reduce((sum, file) => sum + (file.run?.durationMs ?? 0), 0) },
     { reused: input.scenarios.reused, ms: input.scenarios.run?.durationMs ?? 0 },
+    { reused: input.nemesis.reused, ms: input.nemesis.run?.durationMs ?? (input.nemesis.document ? nemesisDurationMs(input.nemesis.document) ?? 0 : 0) },
     { reused: input.bench.reused, ms: input.bench.run?.durationMs ?? (input.bench.document ? input.bench.document.wallSeconds * 1000 : 0) },
   ];
   const freshMs = parts.filter((part) => !part.reused).reduce((sum, part) => sum + part.ms, 0);
@@ -289,10 +311,10 @@ function howProduced(input: ReportInput): string[] {
     : anyReused
     ? `the parts run this time took ${formatDuration(freshMs)}; the reused parts are marked in the table`
     : `running them took ${formatDuration(freshMs)} on this machine, plus the build`;
-  out.push(`This file is written by ${code('npm run report')} (${link('report/main.ts')}): it builds the project, runs the test files, the scenarios and the benchmark below, `
-    + `keeps their output under ${link('reports/results/')} and ${link('reports/bench/')}, and renders this report from those files alone. `
+  out.push(`This file is written by ${code('npm run report')} (${link('report/main.ts')}): it builds the project, runs the test files, the scenarios, the fault benchmark and the benchmark below, `
+    + `keeps their output under ${link('reports/results/')}, ${link('reports/nemesis/')} and ${link('reports/bench/')}, and renders this report from those files alone. `
     + `To reproduce it, run ${code('npm run report')} in the project folder (${timing}). `
-    + `${code('npm run report -- --reuse-bench')} (likewise ${code('--reuse-scenarios')}, ${code('--reuse-tests')}) renders again from the result files already there instead of running that part again; the table says which parts were reused.`);
+    + `${code('npm run report -- --reuse-bench')} (likewise ${code('--reuse-scenarios')}, ${code('--reuse-tests')}, ${code('--reuse-nemesis')}) renders again from the result files already there instead of running that part again; the table says which parts were reused.`);
   out.push('');
   const rows: string[][] = [];
   const fresh = (reused: boolean): string => (reused ? 'reused: an earlier run' : 'this run');
@@ -304,6 +326,12 @@ function howProduced(input: ReportInput): string[] {
     scenarios.document ? formatTime(scenarios.document.startedAt) : '-',
     scenarios.document ? formatDuration(Date.parse(scenarios.document.finishedAt) - Date.parse(scenarios.document.startedAt)) : '-',
     runCell(scenarios.run), scenarios.document ? `${link('reports/results/scenarios.json')}${scenarios.run ? `, ${link(scenarios.run.outputFile, 'text')}` : ''}` : 'missing']);
+  const nemesis = input.nemesis;
+  const nemesisMs = nemesis.run?.durationMs ?? (nemesis.document ? nemesisDurationMs(nemesis.document) : null);
+  rows.push(['fault benchmark', code(nemesis.run?.command ?? nemesis.document?.command ?? DEFAULT_COMMANDS.nemesis), fresh(nemesis.reused),
+    nemesis.run ? formatTime(nemesis.run.startedAt) : nemesis.document?.startedAt ? formatTime(nemesis.document.startedAt) : '-',
+    nemesisMs !== null && nemesisMs !== undefined ? formatDuration(nemesisMs) : '-',
+    runCell(nemesis.run), nemesis.document ? `${link('reports/nemesis/results.json')}, ${link('reports/nemesis/results.md')}, ${link('reports/nemesis/timeline.svg')}${nemesis.run ? `, ${link(nemesis.run.outputFile, 'text')}` : ''}` : 'missing']);
   const bench = input.bench;
   rows.push(['benchmark', code(bench.run?.command ?? bench.document?.commandLine ?? DEFAULT_COMMANDS.bench), fresh(bench.reused),
     bench.document ? formatTime(bench.document.machine.date) : '-',
@@ -318,12 +346,14 @@ function howProduced(input: ReportInput): string[] {
     out.push(markdownTable(['evidence', 'CPU', 'cores', 'memory', 'system', 'Node'], machineList.map(({ evidence, machine }) => [evidence, machine.cpu, String(machine.cores), machine.memory, machine.system, machine.node])));
     out.push('');
   }
-  out.push('Every process of a cluster (3 middlewares, 3 databases) runs on this one machine and talks over 127.0.0.1. The commands, in the order they ran:');
+  const namespaces = nemesis.document?.network.startsWith('namespaces') === true;
+  out.push(`Every process of a cluster (3 middlewares, 3 databases) runs on this one machine and talks over 127.0.0.1${namespaces ? ', except the fault benchmark\'s, whose processes each run in a network namespace of their own, joined by a bridge, so that one can be cut off' : ''}. The commands, in the order they ran:`);
   out.push('');
   const commands = [
     'npm run build',
     ...input.tests.files.map((file) => file.run?.command ?? DEFAULT_COMMANDS.test(file.name)),
     scenarios.run?.command ?? DEFAULT_COMMANDS.scenarios,
+    ...nemesisCommands(nemesis.run?.command ?? nemesis.document?.command ?? DEFAULT_COMMANDS.nemesis),
     bench.run?.command ?? bench.document?.commandLine ?? DEFAULT_COMMANDS.bench,
   ];
   out.push(fence(commands.join('\n'), 'sh'));
@@ -542,7 +572,7 @@ function performanceBody(input: ReportInput, sectionNumber: string): string[] {
     out.push('');
     return out;
   }
-  out.push(`The benchmark (${link('bench/main.ts')}) ${input.bench.reused ? `was **not** run again for this report (${code('--reuse-bench')}): these numbers are from` : 'ran for this report:'} ${code(document.commandLine)}, started ${formatTime(document.machine.date)}, ${formatDuration(document.wallSeconds * 1000)}, on ${machineText(fromBench(document))}. Its own write-up is ${link('reports/bench/results.md')}; every run's raw numbers are in ${link('reports/bench/results.json')}.`);
+  out.push(`The benchmark (${link('bench/main.ts')}) ${input.bench.reused ? `was **not** run again for this report (${code('--reuse-bench')}): these numbers are from` : 'ran for this report:'} ${code(document.commandLine)}, started ${formatTime(document.machine.date)}, ${formatDuration(document.wallSeconds * 1000)}, on ${machineText(fromMachineInfo(document.machine))}. Its own write-up is ${link('reports/bench/results.md')}; every run's raw numbers are in ${link('reports/bench/results.json')}.`);
   out.push('');
   const failed = document.runs.filter((run) => run.status === 'failed');
   if (failed.length > 0 || document.interrupted) {
@@ -603,6 +633,161 @@ function performanceBody(input: ReportInput, sectionNumber: string): string[] {
   return out;
 }
 
+// ---- failures: the nemesis ----
+
+/** Where the fault benchmark writes when the report runs it; the report then moves it to reports/nemesis. */
+const NEMESIS_NEXT_OUT = '--out reports/nemesis.new';
+
+function nemesisCommands(command: string): string[] {
+  return command.endsWith(NEMESIS_NEXT_OUT) ? [command, 'rm -rf reports/nemesis && mv reports/nemesis.new reports/nemesis'] : [command];
+}
+
+function nemesisDurationMs(document: NemesisResultsDocument): number | null {
+  return document.startedAt === undefined ? null : Date.parse(document.date) - Date.parse(document.startedAt);
+}
+
+export type FaultVerdict = { kind: 'pass' } | { kind: 'fail'; reasons: string[] } | { kind: 'skipped' };
+
+/**
+ * One fault's verdict, from its record: it passed when every invariant held after it (the
+ * nemesis's own check), the commits resumed while it lasted or after it, and the process
+ * answered again after the heal. How long the process took to be back in sync is shown, not judged.
+ */
+export function faultVerdict(record: FaultRecord): FaultVerdict {
+  if (record.skipped !== undefined) return { kind: 'skipped' };
+  const reasons: string[] = [];
+  const { checks } = record;
+  if (checks.totalRead === null) reasons.push('the bank total could not be read');
+  else if (checks.totalRead !== checks.totalExpected) reasons.push(`the bank total is ${checks.totalRead}, not ${checks.totalExpected}`);
+  if (checks.lostAcknowledged > 0) reasons.push(`${plural(checks.lostAcknowledged, 'acknowledged transfer')} missing from a replica`);
+  const otherBankProblems = checks.bankProblems.length - (checks.lostAcknowledged > 0 ? 1 : 0) - (checks.totalRead !== checks.totalExpected ? 1 : 0);
+  if (!checksPassed(checks) && checks.bankProblems.length > 0 && otherBankProblems > 0) reasons.push(`bank check: ${shorten(checks.bankProblems.join('; '), 300)}`);
+  if (!checks.replicasIdentical) reasons.push(`the replicas differ (${checks.verifyDifferences.length > 0 ? shorten(checks.verifyDifferences.join('; '), 300) : 'occdb verify found differences'})`);
+  if (record.recovery !== null && record.recovery.resumedAfterMs === null) reasons.push(`the commits ${describeResume(record)}`);
+  if (record.kind !== 'none' && record.backAfterHealMs === null) reasons.push(`the process was ${describeBack(record)}`);
+  // The nemesis's own verdict is the bank check and verify; a problem it saw that none of the above names still fails the fault.
+  if (reasons.length === 0 && !checksPassed(checks)) reasons.push(shorten([...checks.bankProblems, ...checks.verifyDifferences].join('; ') || 'an invariant check failed', 300));
+  return reasons.length === 0 ? { kind: 'pass' } : { kind: 'fail', reasons };
+}
+
+const FAULT_DESCRIPTIONS: Record<FaultKind, string> = {
+  kill: '`kill` sends the process SIGKILL (`kill -9`), and the heal starts it again on its ports and directory, as `occdb start` does',
+  pause: '`pause` stops the process with SIGSTOP, and the heal continues it with SIGCONT',
+  partition: '`partition` takes the process\'s network link down, cutting it off from every other process and the clients in both directions, and the heal brings the link up',
+  none: '`none` injects nothing: the same window on a healthy cluster, as a baseline',
+};
+
+function seconds(ms: number): string {
+  return `${(ms / 1000).toFixed(2)} s`;
+}
+
+function faultRow(record: FaultRecord, index: number): string[] {
+  const head = [String(index + 1), record.kind, record.target];
+  if (record.skipped !== undefined) return [...head, ...Array<string>(9).fill('-'), `SKIPPED: ${record.skipped}`];
+  const { checks } = record;
+  const verdictNow = faultVerdict(record);
+  return [
+    ...head,
+    seconds(record.healMs - record.injectMs),
+    describeResume(record),
+    describeBack(record),
+    describeRejoined(record),
+    String(record.unknown),
+    String(record.aborted),
+    checks.totalRead === null ? '**not read**' : checks.totalRead === checks.totalExpected ? `${checks.totalRead} of ${checks.totalExpected}` : `**${checks.totalRead}** of ${checks.totalExpected}`,
+    checks.lostAcknowledged === 0 ? '0' : `**${checks.lostAcknowledged}**`,
+    checks.replicasIdentical ? 'identical' : `**differ** (${plural(checks.verifyDifferences.length, 'difference')} shown)`,
+    verdictNow.kind === 'pass' ? 'PASS' : `**FAIL**: ${verdictNow.kind === 'fail' ? verdictNow.reasons.join('; ') : ''}`,
+  ];
+}
+
+function kindsList(kinds: readonly string[]): string {
+  if (kinds.length <= 1) return kinds.join('');
+  return `${kinds.slice(0, -1).join(', ')} and ${kinds[kinds.length - 1]}`;
+}
+
+function failuresBody(input: ReportInput): string[] {
+  const out: string[] = [];
+  const { document } = input.nemesis;
+  if (document === null) {
+    out.push(`**MISSING: ${input.nemesis.missing?.what ?? 'the fault benchmark\'s results'}.** ${input.nemesis.missing?.howToProduce ?? ''}`);
+    out.push('');
+    return out;
+  }
+  const { options } = document;
+  const durationMs = input.nemesis.run?.durationMs ?? nemesisDurationMs(document);
+  const started = input.nemesis.run?.startedAt ?? document.startedAt;
+  const shownCommand = input.nemesis.run?.command ?? document.command;
+  out.push(`The fault benchmark (${link('bench/nemesis.ts')}) ${input.nemesis.reused ? `was **not** run again for this report (${code('--reuse-nemesis')}): these results are from` : 'ran for this report:'} ${code(shownCommand)}`
+    + `${started !== undefined ? `, started ${formatTime(started)}` : `, finished ${formatTime(document.date)}`}${durationMs !== null && durationMs !== undefined ? `, ${formatDuration(durationMs)}` : ''}`
+    + `, on ${document.machine ? machineText(fromMachineInfo(document.machine)) : 'a machine its results do not record'}.`
+    + `${nemesisCommands(shownCommand).length > 1 ? ' Its output folder then replaced reports/nemesis/ (the nemesis never writes into a folder that exists).' : ''}`
+    + ` Its own write-up is ${link('reports/nemesis/results.md')}; every number is in ${link('reports/nemesis/results.json')}${input.nemesis.run ? `, and what it printed in ${link(input.nemesis.run.outputFile)}` : ''}.`);
+  out.push('');
+  const kinds = [...new Set(options.steps.map((step) => step.kind))];
+  const targets = [...new Set(options.steps.map((step) => step.target))];
+  const network = document.network.startsWith('namespaces')
+    ? 'each process in a network namespace of its own, joined to the others by a bridge (so that a partition is a real one)'
+    : `on loopback (${document.network}), where no process can be cut off the network`;
+  out.push(`**What it does.** It starts a local cluster of ${options.middlewares} middlewares and ${options.databases} databases under ${options.strategy}, ${network}, `
+    + `and runs the bank workload on it: ${options.clients} closed-loop clients spread over the middlewares, each transaction a transfer between two of ${options.accounts} accounts that also writes a marker key of its own, so that afterwards every acknowledged transfer can be looked for on every replica. `
+    + `After a ${options.warmupMs / 1000} s warm-up it injects ${plural(options.steps.length, 'fault')}, one at a time: ${kindsList(kinds.map((kind) => `\`${kind}\``))} on each of ${kindsList(targets)}. `
+    + `${kinds.map((kind) => FAULT_DESCRIPTIONS[kind]).join('; ')}. `
+    + `Each fault is held ${options.holdMs / 1000} s and healed; the run then waits (at most ${options.recoveryMs / 1000} s) until the process answers again and the commits resume, lets the load run ${options.settleMs / 1000} s more, stops it and checks before the next fault: `
+    + 'the bank total read through another middleware; on each replica every acknowledged transfer\'s marker, no marker of a transfer the client was told did not commit, no stray marker, and each balance equal to its initial balance plus the transfers whose markers are there; and `occdb verify`, comparing the replicas key by key.');
+  out.push('');
+  const faultsRun = document.faults.filter((record) => record.skipped === undefined);
+  const failed = faultsRun.filter((record) => faultVerdict(record).kind === 'fail');
+  const skipped = document.faults.filter((record) => record.skipped !== undefined);
+  const invariantsBroken = faultsRun.filter((record) => !checksPassed(record.checks));
+  const held = faultsRun.length === 0
+    ? '**No fault ran**, so this run shows nothing'
+    : invariantsBroken.length === 0
+    ? `Every invariant held after every fault that ran (${faultsRun.length} of ${document.faults.length})`
+    : `**An invariant was broken** after ${kindsList(invariantsBroken.map((record) => `${record.kind} ${record.target}`))}`;
+  const recovered = failed.length === invariantsBroken.length ? '' : `; ${plural(failed.length - invariantsBroken.length, 'fault')} failed for want of recovery (see the table)`;
+  const skippedText = skipped.length === 0 ? '' : `; ${plural(skipped.length, 'fault')} did not run: ${skipped.map((record) => `${record.kind} ${record.target} (${record.skipped})`).join('; ')}`;
+  const agreement = (invariantsBroken.length === 0) === document.invariantsHeld ? '' : ` **The nemesis's own verdict disagrees** (it recorded invariantsHeld: ${document.invariantsHeld}).`;
+  if (input.nemesis.chart) {
+    out.push(`![${input.nemesis.chart.title}](nemesis/${input.nemesis.chart.fileName})`);
+    out.push('');
+    out.push(`Commits per second over the whole run, in ${document.bucketMs} ms buckets; each fault is shaded from injection to heal and labelled, and the checks (load stopped) are grey. File: ${link(`reports/nemesis/${input.nemesis.chart.fileName}`, input.nemesis.chart.fileName)}.`);
+  } else {
+    out.push('No timeline (timeline.svg) was found next to the results.');
+  }
+  out.push('');
+  out.push(markdownTable(
+    ['#', 'fault', 'target', 'held', 'commits resumed after injection', 'process back after heal', 'back in sync after heal', 'unknown outcomes', 'aborts', 'bank total', 'acknowledged transfers lost', 'replicas (occdb verify)', 'result'],
+    document.faults.map(faultRow),
+  ));
+  out.push('');
+  out.push(`How to read the table: commits resumed is the time from the injection to the first commit after the first stretch of at least ${document.bucketMs} ms without one ("never stopped" when there was none). `
+    + 'Process back is from the heal (for a kill, the restart) until the process answers status as itself; back in sync is until `occdb status --json` shows it where the newest view puts it with nothing wrong: a middleware a member again, a database a replica again (removed while it was away, it rejoins, is brought up to date by state transfer and is promoted). '
+    + 'Unknown outcomes are transfers whose client was told TXN_OUTCOME_UNKNOWN or got no answer; aborts, transfers told they did not commit; both counted from the injection to the checks, and neither breaks an invariant (only a transfer acknowledged as committed must be there). '
+    + 'A fault passes when every check held after it, the commits resumed, and the process answered again after the heal; the time back in sync is measured, not judged.');
+  out.push('');
+  out.push(`**Invariants.** ${held}${recovered}${skippedText}.${agreement}`);
+  out.push('');
+  const activity = faultsRun.map((record) => [String(document.faults.indexOf(record) + 1), `${record.kind} ${record.target}`, String(record.committed), String(record.suspicions), String(record.viewsInstalled), String(record.transactionsRecovered)]);
+  if (activity.length > 0) {
+    out.push('What the cluster did meanwhile, from the injection to the checks (transfers committed; suspicions, view installations and transactions recovered, as the middlewares logged them):');
+    out.push('');
+    out.push(markdownTable(['#', 'fault', 'committed', 'suspicions', 'view installations', 'transactions recovered'], activity));
+    out.push('');
+  }
+  const notes = document.faults.flatMap((record, index) => [...record.notes, ...record.checks.bankProblems, ...record.checks.verifyDifferences].map((note) => `- ${index + 1}, ${record.kind} ${record.target}: ${note}`));
+  const problems = document.stopProblems.map((problem) => `- stopping the cluster: ${problem}`);
+  if (notes.length > 0 || problems.length > 0) {
+    out.push('Notes the run recorded:');
+    out.push('');
+    out.push(...notes, ...problems);
+    out.push('');
+  }
+  out.push(`In all, ${plural(document.transfers, 'transfer')} ran over the whole run.`);
+  out.push('');
+  return out;
+}
+
 // ---- the property sections ----
 
 function propertySection(property: ReportProperty, input: ReportInput, assessment: PropertyAssessment): string[] {
@@ -615,6 +800,7 @@ function propertySection(property: ReportProperty, input: ReportInput, assessmen
   out.push(`**Result.** ${resultText(assessment)}`);
   out.push('');
   if (property === 'performance') return [...out, ...performanceBody(input, number)];
+  if (property === 'failures') return [...out, ...failuresBody(input)];
   if (input.scenarios.missing) {
     out.push(`**MISSING: ${input.scenarios.missing.what}.** ${input.scenarios.missing.howToProduce}`);
     out.push('');
@@ -635,6 +821,8 @@ function resultText(assessment: PropertyAssessment): string {
   if (assessment.scenarioRuns > 0) parts.push(`${assessment.scenarioRuns - assessment.scenarioRunsFailed} of ${plural(assessment.scenarioRuns, 'scenario run')} passed (${assessment.scenarioNames.map(code).join(', ')})`);
   if (assessment.tests > 0) parts.push(`${assessment.tests - assessment.testsFailed} of ${plural(assessment.tests, 'test')} passed (${assessment.testFiles.map(code).join(', ')})`);
   if (assessment.benchRuns > 0) parts.push(`${assessment.benchRuns - assessment.benchRunsFailed} of ${plural(assessment.benchRuns, 'benchmark run')} passed their checks`);
+  if (assessment.faults > 0) parts.push(`${assessment.faults - assessment.faultsFailed} of ${plural(assessment.faults, 'fault')} injected passed`);
+  if (assessment.faultsSkipped > 0) parts.push(`${plural(assessment.faultsSkipped, 'fault')} skipped`);
   for (const problem of assessment.fileProblems) parts.push(`test file ${problem}`);
   for (const missing of assessment.missing) parts.push(`MISSING: ${missing}`);
   const text = parts.join('; ') || 'NO EVIDENCE: nothing that ran bears on this property';
@@ -647,12 +835,14 @@ function summarySection(assessments: readonly PropertyAssessment[], number: numb
     if (assessment.scenarioNames.length > 0) evidence.push(`scenarios ${assessment.scenarioNames.map(code).join(', ')}`);
     if (assessment.testFiles.length > 0) evidence.push(`tests in ${assessment.testFiles.map(code).join(', ')}`);
     if (assessment.property === 'performance' && assessment.benchRuns > 0) evidence.push(`the benchmark (${assessment.benchRuns} runs)`);
+    if (assessment.faults + assessment.faultsSkipped > 0) evidence.push(`the fault benchmark (${plural(assessment.faults + assessment.faultsSkipped, 'fault')})`);
     const counts = [
       ...(assessment.scenarioRuns > 0 ? [`${assessment.scenarioRuns - assessment.scenarioRunsFailed} of ${plural(assessment.scenarioRuns, 'scenario run')}`] : []),
       ...(assessment.tests > 0 ? [`${assessment.tests - assessment.testsFailed} of ${plural(assessment.tests, 'test')}`] : []),
       ...(assessment.benchRuns > 0 ? [`${assessment.benchRuns - assessment.benchRunsFailed} of ${plural(assessment.benchRuns, 'benchmark run')}`] : []),
+      ...(assessment.faults > 0 ? [`${assessment.faults - assessment.faultsFailed} of ${plural(assessment.faults, 'fault')}`] : []),
     ];
-    const problems = [...assessment.fileProblems.map((problem) => `test file ${problem}`), ...assessment.missing.map((missing) => `MISSING: ${missing}`)];
+    const problems = [...(assessment.faultsSkipped > 0 ? [`${plural(assessment.faultsSkipped, 'fault')} skipped`] : []), ...assessment.fileProblems.map((problem) => `test file ${problem}`), ...assessment.missing.map((missing) => `MISSING: ${missing}`)];
     const result = assessment.noEvidence
       ? '**NO EVIDENCE**'
       : `${assessment.passed ? 'PASS' : '**FAIL**'}: ${counts.length > 0 ? `${counts.join(', ')} passed` : 'nothing ran'}${problems.length > 0 ? `; ${problems.join('; ')}` : ''}`;

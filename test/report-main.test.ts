@@ -44,7 +44,7 @@ function write(root: string, file: string, text: string): void {
   fs.writeFileSync(path.join(root, file), text);
 }
 
-const ALL_REUSED = ['--reuse-bench', '--reuse-scenarios', '--reuse-tests'];
+const ALL_REUSED = ['--reuse-bench', '--reuse-scenarios', '--reuse-tests', '--reuse-nemesis'];
 
 test('absent inputs for --reuse flags: exit 2, each named with how to produce it, nothing run or written', async (t) => {
   const root = scratchRoot(t);
@@ -53,6 +53,7 @@ test('absent inputs for --reuse flags: exit 2, each named with how to produce it
   t.regex(stderr, /missing reports\/results\/scenarios\.json \(needed by --reuse-scenarios\): run `npm run report` without --reuse-scenarios/);
   t.regex(stderr, /missing reports\/bench\/results\.json \(needed by --reuse-bench\): run `npm run report` without --reuse-bench/);
   t.regex(stderr, /needed by --reuse-tests\): run `npm run report` without --reuse-tests/);
+  t.regex(stderr, /missing reports\/nemesis\/results\.json \(needed by --reuse-nemesis\): run `npm run report` without --reuse-nemesis/);
   t.notRegex(stderr, /\n\s+at /, 'no stack trace');
   t.false(fs.existsSync(path.join(root, 'reports/report2-tests.md')));
 });
@@ -116,13 +117,23 @@ test('with every input reused, the report is written from the files alone', asyn
     summaries: groups.map(({ failedRuns, ...group }) => ({ ...group, failedRunIndexes: failedRuns.map((record) => record.index) })),
   }));
   write(root, 'reports/bench/ycsb-throughput-vs-theta-c16.svg', '<svg><title>Throughput &amp; skew</title></svg>');
+  const checks = { totalRead: 100, totalExpected: 100, lostAcknowledged: 0, bankProblems: [], replicasIdentical: true, verifyDifferences: [] };
+  write(root, 'reports/nemesis/results.json', JSON.stringify({
+    command: 'npm run bench:nemesis -- --nemesis kill', startedAt: '2026-01-01T07:00:00.000Z', date: '2026-01-01T07:01:00.000Z', network: 'loopback',
+    options: { steps: [{ kind: 'kill', target: 'DATABASE2' }], strategy: 'occ', middlewares: 3, databases: 3, clients: 4, accounts: 10, warmupMs: 1000, holdMs: 1000, recoveryMs: 5000, settleMs: 500, gapMs: 250, seed: 1, transferTimeoutMs: 10000 },
+    bucketMs: 250, invariantsHeld: true, transfers: 50, stopProblems: [],
+    faults: [{ kind: 'kill', target: 'DATABASE2', injectMs: 1000, healMs: 2000, windowEndMs: 4000, checksEndMs: 4500, recovery: { resumedAfterMs: 0, longestGapMs: 100, rateBeforePerSecond: 10, halfRateAfterMs: 0, rateEndPerSecond: 10 }, backAfterHealMs: 300, rejoined: { afterHealMs: 900 }, standingSeen: [], committed: 20, unknown: 0, aborted: 0, abortCodes: {}, suspicions: 1, viewsInstalled: 2, transactionsRecovered: 0, checks, notes: [] }],
+  }));
+  write(root, 'reports/nemesis/timeline.svg', '<svg><title>Commits under faults</title></svg>');
 
   const { code, stderr } = await runReport(['--root', root, ...ALL_REUSED]);
   t.is(code, 0, stderr);
   const report = fs.readFileSync(path.join(root, 'reports/report2-tests.md'), 'utf8');
-  t.true(report.includes(`| Result | every check passed: 5 scenario runs, ${TEST_FILES.length} tests in ${TEST_FILES.length} test files, 27 benchmark runs |`));
+  t.true(report.includes(`| Result | every check passed: 5 scenario runs, ${TEST_FILES.length} tests in ${TEST_FILES.length} test files, 1 fault injected, 27 benchmark runs |`));
   t.regex(report, /\| benchmark \| `npm run bench -- --quick` \| reused: an earlier run \|/);
   t.true(report.includes('![Throughput & skew](bench/ycsb-throughput-vs-theta-c16.svg)'));
+  t.true(report.includes('![Commits under faults](nemesis/timeline.svg)'));
+  t.regex(report, /\| 1 \| kill \| DATABASE2 \| 1\.00 s \| never stopped \| 0\.30 s \| 0\.90 s \| 0 \| 0 \| 100 of 100 \| 0 \| identical \| PASS \|/);
   t.true(report.includes('"description": "(the paragraph above)"'), 'the manifest is listed without its description');
   t.true(report.includes('What occ-core shows.'), 'a test file is described by its opening comment');
   t.true(report.includes('```\nlogged by simulation\n```'));
