@@ -64,10 +64,14 @@ export interface SimulationOptions extends SimulatedWorldOptions {
   /**
    * Database faults drawn from the seed, one at a time, in the same schedule as the middleware
    * faults (each fault is of a database or of a middleware, with these counts): how many, and of
-   * which kinds. None by default. `thenMiddleware`: each database fault is followed closely (while
-   * the database is likely joining) by a middleware fault of that kind.
+   * which kinds. None by default. `paired`: each database fault comes with a middleware crash
+   * between its APPLYs (crash-mid-apply), timed to hit a mechanism: `crash-while-joining`, once
+   * the database is back and joining, the member that would run its transfer (the lowest id)
+   * crashes with an APPLY sent to the joining database only; `after-crash-mid-apply`, a
+   * middleware crashes with an APPLY sent to one database only, and that database then fails at
+   * once (so it alone holds the write).
    */
-  databaseFaults?: { count: number; kinds: readonly DatabaseFaultKind[]; thenMiddleware?: MiddlewareFaultKind };
+  databaseFaults?: { count: number; kinds: readonly DatabaseFaultKind[]; paired?: 'crash-while-joining' | 'after-crash-mid-apply' };
   /** The keeper's faults (KeeperCoreOptions.faults; broken on purpose). */
   keeperFaults?: KeeperFaults;
   /** Installations skip recovery (view/installer.ts option; broken on purpose). */
@@ -107,6 +111,8 @@ interface Process {
    * the write's databases, or the last (a joining database when the view has one); false: no.
    */
   crashAtNextApply: false | 'first' | 'last';
+  /** Told which database got the one APPLY, as it crashes between its APPLYs. */
+  crashedMidApply: ((database: number) => void) | null;
   /**
    * The databases of the view installed or being installed (middleware/replicas.ts `useView`):
    * reads and version checks go to `readable` (its replicas), APPLYs to `targets` (replicas and
@@ -158,8 +164,8 @@ const EVENTS_MAX = 20_000_000;
 /** How long a transaction waits for its middleware to work in a view again (middleware/install-gate.ts). */
 const VALIDATING_WAIT_MS = INSTALL_WAIT_MS;
 const SETTLE_MS_DEFAULT = 6_000;
-/** How much longer than settleMs a run with database faults may go on for the databases to be back (two transfer requests lost, each waiting DB_REQUEST_TIMEOUT_MS, and the view changes). */
-const SETTLE_FOR_DATABASES_MS_MAX = 25_000;
+/** How much longer than settleMs a run with database faults may go on for the databases to be back (a transfer request lost waits DB_REQUEST_TIMEOUT_MS, 10 s, and some seeds lose several in a row). */
+const SETTLE_FOR_DATABASES_MS_MAX = 60_000;
 
 export function simulate(options: SimulationOptions): SimulationResult {
   const world = new SimulatedWorld(options, { eventsMax: EVENTS_MAX, name: 'simulation' }, { views: true, skipFencing: options.skipFencing ?? false });
@@ -286,7 +292,7 @@ export function simulate(options: SimulationOptions): SimulationResult {
 
   const startProcess = (id: number, life: number): Process => {
     const node = new OccNode({ id, replicas: [...replicaIds], faults: options.faults, finishedWritesMax: options.finishedWritesMax, deferVotes: options.deferVotes, parkReads: options.parkReads });
-    const proc = { id, life, down: false, paused: false, waiting: [], partitioned: false, blipUntilMs: 0, node, joined: false, leaving: false, drained: [], validating: [], crashAtNextApply: false, readable: [...replicaIds], targets: new Set(replicaIds) } as unknown as Process;
+    const proc = { id, life, down: false, paused: false, waiting: [], partitioned: false, blipUntilMs: 0, node, joined: false, leaving: false, drained: [], validating: [], crashAtNextApply: false, crashedMidApply: null, readable: [...replicaIds], targets: new Set(replicaIds) } as unknown as Process;
     /** middleware/replicas.ts `useView`. */
     const useView = (view: View): void => {
       proc.readable = [...view.replicas];
@@ -298,7 +304,18 @@ export function simulate(options: SimulationOptions): SimulationResult {
       now: () => world.nowMs,
       random: () => random.next(),
       after: (ms, run) => world.schedule(ms, () => inProcess(id, life, run)),
-      db: (database, req, timeoutMs, answered, failed) => toDatabase<DbAnswer>(id, life, database, timeoutMs, (replica, reply) => serveDatabase(replica, req, reply), answered, failed),
+      db: (database, req, timeoutMs, answered, failed) => {
+        // The state transfer's requests, traced: they are few, and a stalled transfer is found by them.
+        const traced = trace && (req.type === 'db.scan' || req.type === 'db.transfer' || req.type === 'db.transfer-done' || (req.type === 'db.commits' && req.members.length === 0)) ? trace : null;
+        traced?.(`${world.nowMs} M${id} -> DATABASE${database} ${req.type}`);
+        toDatabase<DbAnswer>(id, life, database, timeoutMs, (replica, reply) => serveDatabase(replica, req, reply), (answer) => {
+          traced?.(`${world.nowMs} M${id} <- DATABASE${database} ${req.type} answered`);
+          answered(answer);
+        }, (error) => {
+          traced?.(`${world.nowMs} M${id} <- DATABASE${database} ${req.type} failed: ${error.code}`);
+          failed(error);
+        });
+      },
       peer: (member, req, timeoutMs, answered, failed) => {
         request<Answer<unknown>>(id, life, timeoutMs, (reply) => {
           const target = processes.get(member)!;
@@ -386,6 +403,10 @@ export function simulate(options: SimulationOptions): SimulationResult {
    * Invariant 2b, as the first member installs epoch `view.epoch`: every write acknowledged to a
    * client so far is stored on every replica of the view. (A joining database may not hold it
    * yet: the transfer from a replica brings it; it is checked once promoted, and at the end.)
+   * And what an installation guarantees (docs/design.md, "Installing a view"): every write that
+   * landed on a database of the view (since that database was last cleared) is on every replica
+   * of it, acknowledged or not: the members finished their decided writes before they stopped,
+   * and recovery completed the removed coordinators' from any database of the view.
    */
   const noteInstall = (view: View): void => {
     if (installedEpochs.has(view.epoch)) return;
@@ -393,6 +414,21 @@ export function simulate(options: SimulationOptions): SimulationResult {
     for (const database of view.replicas) {
       const missing = missingAcknowledged(replicas.get(database)!, transactions);
       if (missing) violations.push(`2b: at the installation of view ${describeView(view)} at ${world.nowMs} ms, DATABASE${database}, a replica, lacks ${missing}`);
+    }
+    const landedHere = new Map<string, { ts: Timestamp; at: number }>();
+    for (const database of databasesOf(view)) {
+      const replica = replicas.get(database)!;
+      const lastClearMs = replica.clearedAtMs.length > 0 ? replica.clearedAtMs[replica.clearedAtMs.length - 1]! : -1;
+      for (const written of replica.writtenApplies) if (written.atMs > lastClearMs) landedHere.set(formatTimestamp(written.ts), { ts: written.ts, at: database });
+    }
+    for (const database of view.replicas) {
+      const stored = replicas.get(database)!.stored();
+      for (const [key, { ts, at }] of landedHere) {
+        const write = appliedWrites.get(key)!.writes.find((one) => compareTimestamps(stored.get(one.key)?.version ?? [0, 0], ts) < 0);
+        if (!write) continue;
+        violations.push(`2b: at the installation of view ${describeView(view)} at ${world.nowMs} ms, DATABASE${database}, a replica, lacks the write of ${write.key} at ${key} (${appliedWrites.get(key)!.txid}) that landed on DATABASE${at}`);
+        break;
+      }
     }
   };
 
@@ -501,8 +537,11 @@ export function simulate(options: SimulationOptions): SimulationResult {
           // A coordinator that dies between its APPLYs to different databases.
           const only = proc.crashAtNextApply === 'first' ? effect.replicas[0]! : effect.replicas[effect.replicas.length - 1]!;
           proc.crashAtNextApply = false;
+          trace?.(`${world.nowMs} M${id} CRASHES between its APPLYs of ${formatTimestamp(effect.ts)}: sent to DATABASE${only} only`);
           sendApply(proc, life, deciding, only, effect.txid, effect.ts, effect.writes);
+          const crashed = proc.crashedMidApply;
           crashNow(proc);
+          crashed?.(only);
           return;
         }
         for (const replica of effect.replicas) sendApply(proc, life, deciding, replica, effect.txid, effect.ts, effect.writes);
@@ -749,7 +788,7 @@ export function simulate(options: SimulationOptions): SimulationResult {
    * A middleware fault of `kind` on M`target`; `healed` runs once it is over. `crashAt`: which
    * database a crash-mid-apply's one APPLY goes to.
    */
-  const injectMiddlewareFault = (kind: MiddlewareFaultKind, target: number, healed: () => void, crashAt: 'first' | 'last' = 'first'): void => {
+  const injectMiddlewareFault = (kind: MiddlewareFaultKind, target: number, healed: () => void, crashAt: 'first' | 'last' = 'first', crashedMidApply: ((database: number) => void) | null = null): void => {
     // Pauses and partitions from shorter than detection (1 s) to several times it.
     const durationMs = kind === 'pause' ? random.int(200, 3_000) : kind === 'partition' ? random.int(300, 3_500) : random.int(100, 1_500);
     const proc = processes.get(target)!;
@@ -770,6 +809,7 @@ export function simulate(options: SimulationOptions): SimulationResult {
       case 'crash-mid-apply':
         // Crashes on its next decided write, between its APPLYs; or after the duration anyway.
         proc.crashAtNextApply = crashAt;
+        proc.crashedMidApply = crashedMidApply;
         world.schedule(durationMs, () => {
           crashNow(processes.get(target)!);
           world.schedule(random.int(100, 1_000), () => {
@@ -809,9 +849,9 @@ export function simulate(options: SimulationOptions): SimulationResult {
   };
 
   /** A database fault of `kind` on DATABASE`target`; `healed` runs once it is over (the database then has to come back). */
-  const injectDatabaseFault = (kind: DatabaseFaultKind, target: number, healed: () => void): void => {
+  const injectDatabaseFault = (kind: DatabaseFaultKind, target: number, healed: () => void, durationMsMin = 200): void => {
     // From shorter than detection (1 s) to several times it.
-    const durationMs = random.int(200, 4_000);
+    const durationMs = random.int(durationMsMin, 4_000);
     const database = databaseStates.get(target)!;
     const startMs = world.nowMs;
     trace?.(`${world.nowMs} FAULT ${kind} DATABASE${target} for ${durationMs} ms`);
@@ -875,10 +915,39 @@ export function simulate(options: SimulationOptions): SimulationResult {
         if (index + 1 < total) world.schedule(random.int(200, 1_500), () => inject(index + 1));
       };
       if (slots[index] === 'middleware') return injectMiddlewareFault(random.pick(middlewarePlan!.kinds), random.pick(middlewareIds), healed);
-      const then = databasePlan!.thenMiddleware;
-      injectDatabaseFault(random.pick(databasePlan!.kinds), random.pick(replicaIds), !then ? healed : () => {
-        // Closely after: while the database is likely joining (its return takes RETURNING_AFTER_MS, then a view change).
-        world.schedule(random.int(400, 1_500), () => injectMiddlewareFault(then, random.pick(middlewareIds), healed, 'last'));
+      const kind = random.pick(databasePlan!.kinds);
+      const paired = databasePlan!.paired;
+      if (paired === 'after-crash-mid-apply') {
+        // Two faults, both healed before the next starts: the middleware's crash and restart, and the database's.
+        let over = 0;
+        const both = (): void => {
+          if (++over === 2) healed();
+        };
+        let databaseFailed = false;
+        const databaseFails = (database: number): void => {
+          if (databaseFailed) return;
+          databaseFailed = true;
+          // Once its one APPLY is likely written there (a message takes up to delayMsMax, a sync up to 5 ms).
+          world.schedule(random.int(options.delayMsMax + 6, options.delayMsMax + 40), () => injectDatabaseFault(kind, database, both, 1_500));
+        };
+        const target = random.pick(middlewareIds);
+        return injectMiddlewareFault('crash-mid-apply', target, () => {
+          // It crashed at the end of its duration instead, with no APPLY under way: some database fails anyway.
+          databaseFails(random.pick(replicaIds));
+          both();
+        }, 'first', databaseFails);
+      }
+      const database = random.pick(replicaIds);
+      injectDatabaseFault(kind, database, paired !== 'crash-while-joining' ? healed : () => {
+        // Once the database is joining in an installed view, the member that runs its transfer crashes between its APPLYs.
+        const startedMs = world.nowMs;
+        const watch = (): void => {
+          const joiningIn = [...processes.values()].map((proc) => (proc.down ? null : proc.keeper.installed)).find((view) => view?.joining.includes(database));
+          if (!joiningIn && world.nowMs - startedMs < 10_000) return world.schedule(5, watch);
+          const lowest = joiningIn ? Math.min(...joiningIn.members.map((member) => member.id)) : random.pick(middlewareIds);
+          injectMiddlewareFault('crash-mid-apply', lowest, healed, 'last');
+        };
+        watch();
       });
     };
     world.schedule(500 + random.int(0, 500), () => inject(0));
