@@ -409,7 +409,9 @@ export function simulate(options: SimulationOptions): SimulationResult {
    * and recovery completed the removed coordinators' from any database of the view.
    */
   const noteInstall = (view: View): void => {
-    if (installedEpochs.has(view.epoch)) return;
+    // Only the newest: a member that was paused may install a view that a newer one has
+    // superseded meanwhile, when writes of the newer view are under way.
+    if (installedEpochs.has(view.epoch) || [...installedEpochs].some((epoch) => epoch > view.epoch)) return;
     installedEpochs.add(view.epoch);
     for (const database of view.replicas) {
       const missing = missingAcknowledged(replicas.get(database)!, transactions);
@@ -631,6 +633,8 @@ export function simulate(options: SimulationOptions): SimulationResult {
   let nextReadId = 1;
   let lastFaultEndMs = 0;
   let faultsPending = 0;
+  /** The clients stopped and heartbeats too: what is under way finishes. */
+  let quiescent = false;
   const faultsInjected: string[] = [];
 
   /** Every running middleware installed the newest view some member saw chosen, and every database is a replica of it: those that failed are back. */
@@ -640,21 +644,23 @@ export function simulate(options: SimulationOptions): SimulationResult {
     return [...processes.values()].every((proc) => proc.down || proc.keeper.installedEpoch === newest.epoch);
   };
   /**
-   * After the last fault, the run goes on for settleMs, and with database faults until every
-   * database is back (removal, joining, transfer and promotion take a while, longer when a
-   * request of the transfer was lost and waits out its timeout), but no longer than
+   * After the last fault, the run goes on for settleMs, and then until every database is back
+   * (removal, joining, transfer and promotion take a while, longer when a request of the
+   * transfer was lost and waits out its timeout), but no longer than
    * SETTLE_FOR_DATABASES_MS_MAX: a database still out then is a violation of 9.
    */
   const clientsMayStop = (): boolean => {
     if (started < options.transactions || faultsPending > 0 || world.nowMs < lastFaultEndMs + settleMs) return false;
-    return !options.databaseFaults || databasesBack() || world.nowMs >= lastFaultEndMs + settleMs + SETTLE_FOR_DATABASES_MS_MAX;
+    // Not only after database faults: a middleware may remove a database it could not reach.
+    return databasesBack() || world.nowMs >= lastFaultEndMs + settleMs + SETTLE_FOR_DATABASES_MS_MAX;
   };
 
   /** A middleware a client may use: running, joined, not leaving; the current one if it still is. */
   const usable = (id: number): boolean => {
     const proc = processes.get(id)!;
-    // middleware/server.ts: without a majority of the databases answering, NO_QUORUM at once.
-    return !proc.down && proc.joined && !proc.leaving && proc.keeper.hasDatabaseQuorum();
+    // middleware/server.ts: without a majority of the databases answering, NO_QUORUM at once
+    // (not once the run is quiescent: heartbeats, and so the databases' answers, have stopped).
+    return !proc.down && proc.joined && !proc.leaving && (quiescent || proc.keeper.hasDatabaseQuorum());
   };
   const pickMiddleware = (current: number): number => {
     if (usable(current)) return current;
@@ -997,6 +1003,7 @@ export function simulate(options: SimulationOptions): SimulationResult {
   const endMs = world.nowMs;
   // Quiescence: no more heartbeats; what is under way (APPLYs, view changes) finishes.
   for (const proc of processes.values()) proc.keeper.stopTicking();
+  quiescent = true;
   world.run();
 
   // ---- checks after quiescence ----
@@ -1032,30 +1039,36 @@ export function simulate(options: SimulationOptions): SimulationResult {
     const missing = missingAcknowledged(replicas.get(database)!, transactions);
     if (missing) violations.push(`2b: at the end, DATABASE${database}, a replica of the final view ${describeView(finalView)}, lacks ${missing}`);
   }
-  // 6: what landed at some database, and what clients were told committed. A write counts as
-  // landed where a clear did not erase it later (a returning database is cleared: what it alone
-  // held is gone, and recovery, which could not read it, forgot its transaction), or where a
-  // recovery found its record (it copied it everywhere).
+  // 6: what landed at some database, and what clients were told committed. A transaction is
+  // committed when an APPLY of it landed on a database and was not erased there by a later clear
+  // (a returning database is cleared: a write it alone held is gone, and recovery, which could
+  // not read it, forgot its transaction), when a recovery found its record (and copied it
+  // everywhere), or when its client was told so (it was on every database of its view, and a
+  // transfer carries it on where a clear erased it since).
   const landed = new Map<string, GroupApply>();
+  const writtenAnywhere = new Set<string>();
+  const commit = (key: string): void => {
+    const applied = appliedWrites.get(key);
+    if (applied) landed.set(key, { ts: appliedTs.get(applied.txid)!, writes: applied.writes });
+  };
   for (const replica of replicas.values()) {
     const lastClearMs = replica.clearedAtMs.length > 0 ? replica.clearedAtMs[replica.clearedAtMs.length - 1]! : -1;
     for (const written of replica.writtenApplies) {
       const key = formatTimestamp(written.ts);
-      const applied = appliedWrites.get(key);
-      if (!applied) violations.push(`6: DATABASE${replica.id} wrote ${key}, which no coordinator decided`);
-      else if (written.atMs > lastClearMs) landed.set(key, { ts: written.ts, writes: applied.writes });
+      writtenAnywhere.add(key);
+      if (!appliedWrites.has(key)) violations.push(`6: DATABASE${replica.id} wrote ${key}, which no coordinator decided`);
+      else if (written.atMs > lastClearMs) commit(key);
     }
-    for (const key of replica.recoveredTs) {
-      const applied = appliedWrites.get(key);
-      if (applied) landed.set(key, { ts: appliedTs.get(applied.txid)!, writes: applied.writes });
-    }
+    for (const key of replica.recoveredTs) commit(key);
   }
   for (const record of transactions) {
-    if (record.outcome === 'committed' && record.writes.length > 0 && !landed.has(formatTimestamp(record.commitTs!))) violations.push(`6: ${record.id} was acknowledged committed at ${formatTimestamp(record.commitTs!)} but no database wrote it`);
+    if (record.outcome !== 'committed' || record.writes.length === 0) continue;
+    const key = formatTimestamp(record.commitTs!);
+    if (!writtenAnywhere.has(key)) violations.push(`6: ${record.id} was acknowledged committed at ${key} but no database wrote it`);
+    else commit(key);
   }
-  // A transaction is committed exactly when one APPLY of it landed on some database: one whose
-  // client never learned its outcome and that landed nowhere was aborted (recovery forgot it),
-  // so a read of its write is a read of an aborted transaction.
+  // One whose client never learned its outcome and that is not committed as above was aborted
+  // (recovery forgot it), so a read of its write is a read of an aborted transaction.
   for (const record of transactions) {
     if (record.outcome === 'unknown' && !(record.commitTs && landed.has(formatTimestamp(record.commitTs)))) record.outcome = 'aborted';
   }
