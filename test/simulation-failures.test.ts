@@ -60,6 +60,7 @@ for (const variant of variants) {
     let resumeMsMax = 0;
     let faults = 0;
     let views = 0;
+    let databaseRemovals = 0;
     /** The failing seeds, and what the first few broke (ava shows one failure per test: all are in it). */
     const failing: number[] = [];
     const failures: string[] = [];
@@ -74,9 +75,10 @@ for (const variant of variants) {
       unknown += result.unknown;
       faults += result.faultsInjected.length;
       views += result.views;
+      databaseRemovals += result.databaseRemovals;
       resumeMsMax = Math.max(resumeMsMax, result.resumeMs ?? 0);
     }
-    t.log(`${list.length} seeds in ${Date.now() - startedMs} ms: ${faults} faults, ${views} views, ${committed} commits, ${unknown} outcomes unknown; commits resumed at most ${resumeMsMax.toFixed(0)} ms after the last fault`);
+    t.log(`${list.length} seeds in ${Date.now() - startedMs} ms: ${faults} faults, ${views} views (${databaseRemovals} removing a database), ${committed} commits, ${unknown} outcomes unknown; commits resumed at most ${resumeMsMax.toFixed(0)} ms after the last fault`);
     if (failing.length > 0) t.fail(`${failing.length} of ${list.length} seeds failed (${variant.name}): ${failing.join(', ')}\n\n${failures.join('\n\n')}`);
     t.true(committed > 0);
   });

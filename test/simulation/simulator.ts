@@ -150,6 +150,8 @@ export interface SimulationResult extends FinalStateFaults {
   faultsInjected: string[];
   /** Transactions of removed coordinators found by installations (what recovery completed). */
   membershipChanges: number;
+  /** Chosen views that removed a database (each costs it a clear and a full transfer to come back). */
+  databaseRemovals: number;
   readsFromMemory: number;
   readsParked: number;
   readsAwaitingWriters: number;
@@ -876,6 +878,7 @@ export function simulate(options: SimulationOptions): SimulationResult {
         });
         return;
       case 'pause':
+        // Requests wait, and so do answers; its own writes under way finish (the disk is not paused).
         database.paused = true;
         world.schedule(durationMs, () => {
           database.paused = false;
@@ -1085,6 +1088,10 @@ export function simulate(options: SimulationOptions): SimulationResult {
     views: finalEpoch,
     faultsInjected,
     membershipChanges,
+    databaseRemovals: [...chosen.keys()].filter((epoch) => {
+      const previous = chosen.get(epoch - 1);
+      return previous !== undefined && databasesOf(previous).some((id) => !databasesOf(chosen.get(epoch)!).includes(id));
+    }).length,
     readsFromMemory,
     readsParked,
     readsAwaitingWriters,
