@@ -11,7 +11,8 @@
 // the history (serializable, real-time order), the final state of the final view's replicas,
 // and invariants 1, 2, 4, 5, 6, 7 and 9 of docs/design.md "What the tests must show". Then the
 // builds broken on purpose. A failing seed replays alone with
-// SIM_SEED=<seed> npx ava dist/test/simulation-failures.test.js (add --match '*<variant>*' for one variant).
+// SIM_SEED=<seed> npx ava dist/test/simulation-failures.test.js (add --match '*<variant>*' for one
+// variant, and SIM_TRACE=1 to print every event and effect of the run, the keepers' log lines included).
 import test from 'ava';
 import { simulate, type DatabaseFaultKind, type MiddlewareFaultKind, type SimulationOptions } from './simulation/simulator.js';
 import { seeds } from './simulation/seeds.js';
@@ -19,6 +20,8 @@ import { checksFailed, describeRun, problemsOf } from './simulation/verdict.js';
 
 const ALL_FAULTS: readonly MiddlewareFaultKind[] = ['crash', 'crash-mid-apply', 'blip-crash', 'pause', 'partition'];
 const ALL_DATABASE_FAULTS: readonly DatabaseFaultKind[] = ['crash', 'pause', 'partition'];
+/** SIM_TRACE=1 with SIM_SEED: the run's trace, to stdout (a whole sweep would print millions of lines). */
+const TRACE = process.env.SIM_TRACE && process.env.SIM_SEED ? (line: string): void => console.log(line) : null;
 /** How many failing seeds a sweep describes. */
 const FAILURES_SHOWN = 3;
 /** After database faults, the run goes on at least this long after the last (and until every database is back). */
@@ -65,7 +68,7 @@ for (const variant of variants) {
     const failing: number[] = [];
     const failures: string[] = [];
     for (const seed of list) {
-      const result = simulate({ ...BASE, ...variant.options, seed });
+      const result = simulate({ ...BASE, ...variant.options, seed, ...(TRACE ? { trace: TRACE } : {}) });
       const problems = problemsOf(result);
       if (problems.length > 0) {
         failing.push(seed);
