@@ -161,6 +161,8 @@ export class SimulatedReplica {
   readonly clearedAtMs: number[] = [];
   /** The records each recovery dropped here: transactions recovery found, so committed (formatted timestamps). */
   readonly recoveredTs = new Set<string>();
+  /** Epoch -> when the first APPLY sent for that view's databases was admitted here (`apply`'s `from.viewEpoch`). */
+  readonly firstAdmittedForEpoch = new Map<number, number>();
   /** Every sync state made durable, with when (the first is null, at the start). */
   readonly syncLog: Array<{ atMs: number; sync: SyncState | null }> = [{ atMs: 0, sync: null }];
 
@@ -205,11 +207,12 @@ export class SimulatedReplica {
    * `from`: the batch's coordinator life (with its watermark): fenced when admitted and when
    * its group is written; `refused` is told instead of `done` if either refuses.
    */
-  apply(applies: readonly GroupApply[], done: (written: number[]) => void, from?: FencedBy & { watermark?: number }): void {
+  apply(applies: readonly GroupApply[], done: (written: number[]) => void, from?: FencedBy & { watermark?: number; viewEpoch?: number }): void {
     if (applies.length === 0) throw new Error(`replica ${this.id}: an apply of no APPLY (a db.apply-batch has at least one)`);
     if (from) {
       const refusal = this.fenceRefusal(from.member);
       if (refusal) return from.refused(refusal);
+      if (from.viewEpoch !== undefined && !this.firstAdmittedForEpoch.has(from.viewEpoch)) this.firstAdmittedForEpoch.set(from.viewEpoch, this.scheduler.nowMs ?? 0);
     }
     const last = this.line[this.line.length - 1];
     let group: Group;

@@ -121,6 +121,8 @@ interface Process {
    */
   readable: number[];
   targets: Set<number>;
+  /** The epoch of the view `targets` is of (-1 before the first). */
+  targetsEpoch: number;
 }
 
 /** A database's state under the faults. */
@@ -294,11 +296,12 @@ export function simulate(options: SimulationOptions): SimulationResult {
 
   const startProcess = (id: number, life: number): Process => {
     const node = new OccNode({ id, replicas: [...replicaIds], faults: options.faults, finishedWritesMax: options.finishedWritesMax, deferVotes: options.deferVotes, parkReads: options.parkReads });
-    const proc = { id, life, down: false, paused: false, waiting: [], partitioned: false, blipUntilMs: 0, node, joined: false, leaving: false, drained: [], validating: [], crashAtNextApply: false, crashedMidApply: null, readable: [...replicaIds], targets: new Set(replicaIds) } as unknown as Process;
+    const proc = { id, life, down: false, paused: false, waiting: [], partitioned: false, blipUntilMs: 0, node, joined: false, leaving: false, drained: [], validating: [], crashAtNextApply: false, crashedMidApply: null, readable: [...replicaIds], targets: new Set(replicaIds), targetsEpoch: -1 } as unknown as Process;
     /** middleware/replicas.ts `useView`. */
     const useView = (view: View): void => {
       proc.readable = [...view.replicas];
       proc.targets = new Set(databasesOf(view));
+      proc.targetsEpoch = view.epoch;
     };
     const host: KeeperHost = {
       id,
@@ -604,7 +607,7 @@ export function simulate(options: SimulationOptions): SimulationResult {
     if (!proc.targets.has(database)) return;
     const watermark = proc.node.unfinishedCounterMin() - 1;
     toDatabase<number[]>(proc.id, life, database, options.requestTimeoutMs,
-      (replica, reply) => replica.apply([{ ts, writes }], (written) => reply({ ok: true, value: written }), { ...fencedBy(deciding, reply), watermark }),
+      (replica, reply) => replica.apply([{ ts, writes }], (written) => reply({ ok: true, value: written }), { ...fencedBy(deciding, reply), watermark, ...(proc.targetsEpoch >= 0 ? { viewEpoch: proc.targetsEpoch } : {}) }),
       () => dispatch(proc, { type: 'replica-acked', txid, replica: database }),
       (error) => {
         if (!onFenced(proc, error)) sendApply(proc, life, deciding, database, txid, ts, writes);
@@ -1023,6 +1026,7 @@ export function simulate(options: SimulationOptions): SimulationResult {
   const times = chosenTimes(replicas);
   checkExcludedCommits(reportedCommits, chosen, times, violations);
   checkReplicaRule(replicas, chosen, times, violations);
+  checkViewKnownBeforeApplies(replicas, chosen, violations);
   checkRealTimeStamps(transactions, violations);
   // 9: every middleware is a member of the final view, installed it, and validates.
   for (const proc of processes.values()) {
@@ -1122,15 +1126,33 @@ function missingAcknowledged(replica: SimulatedReplica, transactions: readonly T
 }
 
 /**
+ * Invariant 2a, the acceptance rules as production keeps them: a database of a view
+ * (`replicas ∪ joining`) accepted it or learned it chosen before any APPLY sent for that view's
+ * databases reached it. So it fences by it, and a joining one was cleared first (as it accepts
+ * or learns the view), never after an APPLY it must keep.
+ */
+function checkViewKnownBeforeApplies(replicas: ReadonlyMap<number, SimulatedReplica>, chosen: ReadonlyMap<number, View>, violations: string[]): void {
+  for (const [epoch, view] of chosen) {
+    if (epoch === 0) continue;
+    for (const database of databasesOf(view)) {
+      const replica = replicas.get(database)!;
+      const firstMs = replica.firstAdmittedForEpoch.get(epoch);
+      if (firstMs === undefined) continue;
+      const knew = replica.acceptorLog.some(({ atMs, state }) => atMs <= firstMs && (state.chosen.epoch >= epoch || (state.accepted !== null && viewsEqual(state.accepted.view, view))));
+      if (!knew) violations.push(`2a: DATABASE${database}, ${view.replicas.includes(database) ? 'a replica' : 'joining'} in view ${describeView(view)}, admitted an APPLY sent for that view at ${firstMs} ms before it accepted or learned it`);
+    }
+  }
+}
+
+/**
  * Invariant 2a: each chosen view's replicas only as view/rules.ts `replicasAllowed` says:
  * replicas(e+1) ⊆ replicas(e) ∪ {databases joining in e whose transfer was recorded complete,
  * durably, before e+1 was chosen}, and never none. Its two rules on acceptance
- * (`replica-not-accepted`, `joining-not-accepted`) are left out: production lets a database of
- * the view that did not accept it learn it at installation (the installer's announce, db.chosen
- * to every database of the view before any member is stopped), which clears a joining one as
- * accepting would have (database/sync-state.ts syncOnChosen) before any APPLY of the view; the
- * simulation cannot tell an APPLY's epoch at the database, and 2b and 6 check what those rules
- * protect: that nothing acknowledged is missing from a replica.
+ * (`replica-not-accepted`, `joining-not-accepted`) are left out here: production lets a database
+ * of the view that did not accept it learn it at installation (the installer's announce,
+ * db.chosen to every database of the view before any member is stopped), which clears a joining
+ * one as accepting would have (database/sync-state.ts syncOnChosen). checkViewKnownBeforeApplies
+ * checks them in that form.
  */
 function checkReplicaRule(replicas: ReadonlyMap<number, SimulatedReplica>, chosen: ReadonlyMap<number, View>, times: ReadonlyMap<number, number>, violations: string[]): void {
   const everyDatabase = new Set(replicas.keys());
