@@ -1,4 +1,4 @@
-// A seeded, deterministic simulation of the optimistic protocol under middleware failures.
+// A seeded, deterministic simulation of the optimistic protocol under middleware and database failures.
 // It runs the production pure cores unchanged: OccNode (read path included) for transactions,
 // and for views the Paxos proposer (ProposerAttempt), the installation (Installation), the
 // failure detector and the view arithmetic, driven by the keeper core (view/keeper.ts, the one
@@ -8,8 +8,11 @@
 // network that delays, reorders and drops messages, in the world both simulators share
 // (world.ts). Faults drawn from the seed: middleware crashes (memory lost, restart as a new
 // incarnation), pauses (nothing runs; messages and timers wait), partitions (one middleware
-// cut off), clean leaves and restarts. Clients fail over. The history every client saw goes to
-// the serializability checker; `invariantViolations` holds what the run broke of the others.
+// cut off), clean leaves and restarts; database crashes (what is not stored is lost, then down a
+// while), pauses and partitions, after which the keepers remove the database, let it join
+// (cleared), transfer an in-sync replica into it and promote it. Clients fail over. The history
+// every client saw goes to the serializability checker; `invariantViolations` holds what the run
+// broke of the others.
 import { INSTALL_WAIT_MS } from '../../middleware/install-gate.js';
 import { OccNode, type Faults, type OccEffect, type OccEvent } from '../../occ/node.js';
 import type { ReadEntry, ReadId } from '../../occ/read-path.js';
