@@ -325,3 +325,35 @@ test('a simulated replica that accepts a view newly listing it as joining clears
   time.runAll();
   t.is(replica.syncState, null, 'promoted');
 });
+
+test('a simulated replica scans its stored entries in key order, tombstones included, page by page (db.scan, as database/storage.ts scan)', (t) => {
+  const time = new VirtualTime();
+  const replica = new SimulatedReplica(1, time, { int: (_min, max) => max }, { syncDelayMsMax: SYNC_DELAY_MS });
+  replica.apply([{ ts: [2, 1], writes: [{ key: 'k2', value: 2 }, { key: 'k10' }, { key: 'k1', value: 1 }] }], () => {});
+  replica.apply([{ ts: [3, 1], writes: [{ key: 'k3', value: 3 }] }], () => {});
+  const pages: unknown[] = [];
+  replica.scan(undefined, 10, (page) => pages.push(page));
+  t.deepEqual(pages, [{ entries: [], done: true }], 'what is only admitted is not scanned: the scan reads what is stored');
+  time.runAll();
+  pages.length = 0;
+  replica.scan(undefined, 2, (page) => pages.push(page));
+  replica.scan('k10', 2, (page) => pages.push(page));
+  t.deepEqual(pages, [
+    { entries: [{ key: 'k1', version: [2, 1], value: 1 }, { key: 'k10', version: [2, 1] }], done: false },
+    { entries: [{ key: 'k2', version: [2, 1], value: 2 }, { key: 'k3', version: [3, 1], value: 3 }], done: true },
+  ]);
+});
+
+test('a simulated replica built to skip the clear (skip-clear) keeps its store as it becomes joining, and still records when the clear was due', (t) => {
+  const time = new VirtualTime();
+  const replica = new SimulatedReplica(3, time, { int: (_min, max) => max }, { syncDelayMsMax: SYNC_DELAY_MS, initialView: OUTSIDE_VIEW, brokenRule: 'skip-clear' });
+  const from = { member: SIM_MEMBER, refused: () => t.fail('refused') };
+  replica.apply([{ ts: [5, 1], writes: [{ key: 'stale', value: 5 }] }], () => {}, from);
+  replica.vote({ type: 'prepare', epoch: 1, ballot: SIM_BALLOT }, () => {});
+  replica.vote({ type: 'accept', epoch: 1, ballot: SIM_BALLOT, view: JOINING_VIEW }, () => {});
+  time.runAll();
+  t.deepEqual([...replica.stored()], [['stale', { version: [5, 1], value: 5 }]]);
+  t.is(replica.commitRecords, 1);
+  t.is(replica.clearedAtMs.length, 1);
+  t.deepEqual(replica.syncState, { joiningSince: 1, complete: false });
+});

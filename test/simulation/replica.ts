@@ -19,10 +19,10 @@
 import { CommitLog, maxVersionAfter, type LoggedApply } from '../../database/commit-log.js';
 import { admits, fenceView } from '../../database/fencing.js';
 import { AdmittedWrites, atLeastReached, type AdmittedWrite } from '../../database/read-rules.js';
-import { syncOnAccept, syncOnChosen, transferDoneRefusal, transferRefusal } from '../../database/sync-state.js';
+import { sameSyncState, syncOnAccept, syncOnChosen, transferDoneRefusal, transferRefusal } from '../../database/sync-state.js';
 import { groupKeys, planGroup, planRecovery, type GroupApply, type KeyedEntry } from '../../database/thomas.js';
 import type { CommitRecord, Entry, SyncState } from '../../protocol/schemas.js';
-import { TIMESTAMP_ZERO, type Timestamp } from '../../timestamp/timestamp.js';
+import { formatTimestamp, TIMESTAMP_ZERO, type Timestamp } from '../../timestamp/timestamp.js';
 import type { Key } from '../../transaction/types.js';
 import { Acceptor, type AcceptorEffect, type AcceptorEvent, type AcceptorState } from '../../view/acceptor.js';
 import type { Member, View } from '../../view/types.js';
@@ -49,7 +49,9 @@ export type ReplicaRule =
   /** A version re-read answers at once, even of a key an admitted APPLY writes. */
   | 'version-wait'
   /** An at-least read answers at once, whatever its versions. */
-  | 'at-least-wait';
+  | 'at-least-wait'
+  /** A database that newly becomes joining keeps its store (and its records) instead of clearing them. */
+  | 'skip-clear';
 
 export interface SimulatedReplicaOptions {
   /** The longest a group's write (the versions read, the batch and its sync) takes, in virtual ms; each takes from 1 to this. */
@@ -155,6 +157,14 @@ export class SimulatedReplica {
   readonly writtenApplies: WrittenApply[] = [];
   /** Every acceptor state made durable, with when: what this acceptor accepted and learned. */
   readonly acceptorLog: Array<{ atMs: number; state: AcceptorState }> = [];
+  /** When each clear happened (or, with the broken rule 'skip-clear', was due): what was written before is gone. */
+  readonly clearedAtMs: number[] = [];
+  /** The records each recovery dropped here: transactions recovery found, so committed (formatted timestamps). */
+  readonly recoveredTs = new Set<string>();
+  /** Epoch -> when the first APPLY sent for that view's databases was admitted here (`apply`'s `from.viewEpoch`). */
+  readonly firstAdmittedForEpoch = new Map<number, number>();
+  /** Every sync state made durable, with when (the first is null, at the start). */
+  readonly syncLog: Array<{ atMs: number; sync: SyncState | null }> = [{ atMs: 0, sync: null }];
 
   constructor(readonly id: number, private readonly scheduler: SimulationScheduler, private readonly random: SimulationRandom, options: SimulatedReplicaOptions = {}) {
     this.syncDelayMsMax = options.syncDelayMsMax ?? SYNC_DELAY_MS_MAX_DEFAULT;
@@ -197,11 +207,12 @@ export class SimulatedReplica {
    * `from`: the batch's coordinator life (with its watermark): fenced when admitted and when
    * its group is written; `refused` is told instead of `done` if either refuses.
    */
-  apply(applies: readonly GroupApply[], done: (written: number[]) => void, from?: FencedBy & { watermark?: number }): void {
+  apply(applies: readonly GroupApply[], done: (written: number[]) => void, from?: FencedBy & { watermark?: number; viewEpoch?: number }): void {
     if (applies.length === 0) throw new Error(`replica ${this.id}: an apply of no APPLY (a db.apply-batch has at least one)`);
     if (from) {
       const refusal = this.fenceRefusal(from.member);
       if (refusal) return from.refused(refusal);
+      if (from.viewEpoch !== undefined && !this.firstAdmittedForEpoch.has(from.viewEpoch)) this.firstAdmittedForEpoch.set(from.viewEpoch, this.scheduler.nowMs ?? 0);
     }
     const last = this.line[this.line.length - 1];
     let group: Group;
@@ -290,6 +301,17 @@ export class SimulatedReplica {
   }
 
   /**
+   * `db.scan`: up to `limit` stored entries (tombstones included) in key order, after `after`
+   * if given, and whether that was the last of them; as database/storage.ts `scan`, from what
+   * is stored, not behind the groups being written.
+   */
+  scan(after: Key | undefined, limit: number, done: (answer: { entries: KeyedEntry[]; done: boolean }) => void): void {
+    const keys = [...this.storedEntries.keys()].filter((key) => after === undefined || key > after).sort((a, b) => (a < b ? -1 : a > b ? 1 : 0));
+    const entries = keys.slice(0, limit).map((key) => ({ key, ...this.storedEntries.get(key)! }) as KeyedEntry);
+    done({ entries, done: keys.length <= limit });
+  }
+
+  /**
    * `db.prepare`, `db.accept`, `db.chosen`: one acceptor event as a step in the line, after
    * every APPLY admitted before it; its state synced (a random delay) before the answer.
    */
@@ -342,6 +364,7 @@ export class SimulatedReplica {
         const plan = planRecovery(entries as readonly KeyedEntry[], this.storedVersionMap(entries.map((entry) => entry.key)));
         for (const [key, entry] of plan.finalEntries) this.storedEntries.set(key, entry);
         this.commitLog.commit(this.commitLog.planDrop(drop, entries.map((entry) => entry.version)));
+        for (const ts of drop) this.recoveredTs.add(formatTimestamp(ts));
         this.largestVersion = maxVersionAfter(this.largestVersion, entries.map((entry) => entry.version));
         finished();
         done();
@@ -385,7 +408,7 @@ export class SimulatedReplica {
         return refusal.code === 'FENCED' ? from.refused(refusal) : notJoining(refusal);
       }
       this.afterSync(() => {
-        this.sync = { joiningSince: epoch, complete: true };
+        this.setSync({ joiningSince: epoch, complete: true });
         finished();
         done({ complete: true });
       });
@@ -410,6 +433,8 @@ export class SimulatedReplica {
     this.line = [];
     this.running = false;
     this.atLeastReads.clear();
+    // The acceptor restarts from the state last synced: a vote under way when it crashed never happened.
+    if (this.durable) this.acceptor = Acceptor.restore(this.durable);
     if (this.admittedWrites.keyCount !== 0) throw new Error(`replica ${this.id}: admitted writes outlived the crash`);
   }
 
@@ -430,19 +455,29 @@ export class SimulatedReplica {
   private syncBeforePersisting(event: AcceptorEvent): void {
     if (event.type === 'chosen') {
       const next = syncOnChosen(this.id, event.view, this.sync);
-      if (next.clear) {
-        this.storedEntries.clear();
-        this.commitLog.commit(this.commitLog.planClear());
-      }
-      this.sync = next.sync;
+      if (next.clear) this.clearStore();
+      this.setSync(next.sync);
       return;
     }
     if (event.type !== 'accept') return;
     const plan = syncOnAccept(this.id, this.durable!.chosen, event.view, this.sync);
     if (!plan.clear) return;
+    this.clearStore();
+    this.setSync(plan.sync);
+  }
+
+  /** The clear of a database that newly becomes joining: every entry and record (not with the broken rule 'skip-clear'). */
+  private clearStore(): void {
+    this.clearedAtMs.push(this.scheduler.nowMs ?? 0);
+    if (this.brokenRule === 'skip-clear') return;
     this.storedEntries.clear();
     this.commitLog.commit(this.commitLog.planClear());
-    this.sync = plan.sync;
+  }
+
+  private setSync(sync: SyncState | null): void {
+    const last = this.syncLog[this.syncLog.length - 1]!.sync;
+    this.sync = sync;
+    if (!sameSyncState(last, sync)) this.syncLog.push({ atMs: this.scheduler.nowMs ?? 0, sync });
   }
 
   /** database/server.ts fenceRefusal: null when the fence view admits `member` (or fencing is off, or there are no views). */

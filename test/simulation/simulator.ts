@@ -1,4 +1,4 @@
-// A seeded, deterministic simulation of the optimistic protocol under middleware failures.
+// A seeded, deterministic simulation of the optimistic protocol under middleware and database failures.
 // It runs the production pure cores unchanged: OccNode (read path included) for transactions,
 // and for views the Paxos proposer (ProposerAttempt), the installation (Installation), the
 // failure detector and the view arithmetic, driven by the keeper core (view/keeper.ts, the one
@@ -8,8 +8,11 @@
 // network that delays, reorders and drops messages, in the world both simulators share
 // (world.ts). Faults drawn from the seed: middleware crashes (memory lost, restart as a new
 // incarnation), pauses (nothing runs; messages and timers wait), partitions (one middleware
-// cut off), clean leaves and restarts. Clients fail over. The history every client saw goes to
-// the serializability checker; `invariantViolations` holds what the run broke of the others.
+// cut off), clean leaves and restarts; database crashes (what is not stored is lost, then down a
+// while), pauses and partitions, after which the keepers remove the database, let it join
+// (cleared), transfer an in-sync replica into it and promote it. Clients fail over. The history
+// every client saw goes to the serializability checker; `invariantViolations` holds what the run
+// broke of the others.
 import { INSTALL_WAIT_MS } from '../../middleware/install-gate.js';
 import { OccNode, type Faults, type OccEffect, type OccEvent } from '../../occ/node.js';
 import type { ReadEntry, ReadId } from '../../occ/read-path.js';
@@ -20,11 +23,13 @@ import { randomPlan, type TransactionPlan } from './workload.js';
 import { SimulatedWorld, finalStateFaults, type FinalStateFaults, type SimulatedWorldOptions } from './world.js';
 import { SimulatedReplica, type FencedBy, type Refusal } from './replica.js';
 import { SimViewKeeper, type DbAnswer, type DbRequest, type KeeperHost, type PeerRequest, type SimError } from './view-keeper.js';
-import { isMember } from '../../view/changes.js';
+import { databasesOf, isMember } from '../../view/changes.js';
+import type { KeeperFaults } from '../../view/keeper.js';
 import { admits } from '../../database/fencing.js';
 import { makeIncarnation, majorityOf, viewsEqual, type Member, type View } from '../../view/types.js';
 import { INCARNATION_BEFORE_BOOT } from '../../database/server.js';
-import type { GroupApply } from '../../database/thomas.js';
+import { replicasAllowed } from '../../view/rules.js';
+import type { GroupApply, KeyedEntry } from '../../database/thomas.js';
 import type { Entry } from '../../protocol/schemas.js';
 
 /**
@@ -35,6 +40,13 @@ import type { Entry } from '../../protocol/schemas.js';
  * APPLYs never left (production's retried batches are not FIFO with later ones).
  */
 export type MiddlewareFaultKind = 'crash' | 'crash-mid-apply' | 'pause' | 'partition' | 'blip-crash';
+
+/**
+ * `crash`: what is not yet stored is lost (replica.ts `crash`), then it is down (no answers:
+ * requests time out) for a while and comes back with its stored, stale state; `pause`: requests
+ * wait and are served on resuming, answers wait too; `partition`: messages to and from it are lost.
+ */
+export type DatabaseFaultKind = 'crash' | 'pause' | 'partition';
 
 export interface SimulationOptions extends SimulatedWorldOptions {
   /** Transactions the clients start at least; they go on until the run has settled after the last fault. */
@@ -52,6 +64,19 @@ export interface SimulationOptions extends SimulatedWorldOptions {
   parkReads?: boolean;
   /** Middleware faults drawn from the seed, one at a time: how many, and of which kinds. None by default. */
   middlewareFaults?: { count: number; kinds: readonly MiddlewareFaultKind[] };
+  /**
+   * Database faults drawn from the seed, one at a time, in the same schedule as the middleware
+   * faults (each fault is of a database or of a middleware, with these counts): how many, and of
+   * which kinds. None by default. `paired`: each database fault comes with a middleware crash
+   * between its APPLYs (crash-mid-apply), timed to hit a mechanism: `crash-while-joining`, once
+   * the database is back and joining, the member that would run its transfer (the lowest id)
+   * crashes with an APPLY sent to the joining database only; `after-crash-mid-apply`, a
+   * middleware crashes with an APPLY sent to one database only, and that database then fails at
+   * once (so it alone holds the write).
+   */
+  databaseFaults?: { count: number; kinds: readonly DatabaseFaultKind[]; paired?: 'crash-while-joining' | 'after-crash-mid-apply' };
+  /** The keeper's faults (KeeperCoreOptions.faults; broken on purpose). */
+  keeperFaults?: KeeperFaults;
   /** Installations skip recovery (view/installer.ts option; broken on purpose). */
   skipRecovery?: boolean;
   /** The databases do not fence (DatabaseFaults.skipFencing; broken on purpose). */
@@ -84,9 +109,36 @@ interface Process {
   leaving: boolean;
   drained: Array<() => void>;
   validating: Array<() => void>;
-  /** Crash on the next decided write, after sending its APPLY to one database only. */
-  crashAtNextApply: boolean;
+  /**
+   * Crash on the next decided write, after sending its APPLY to one database only: the first of
+   * the write's databases, or the last (a joining database when the view has one); false: no.
+   */
+  crashAtNextApply: false | 'first' | 'last';
+  /** Told which database got the one APPLY, as it crashes between its APPLYs. */
+  crashedMidApply: ((database: number) => void) | null;
+  /**
+   * The databases of the view installed or being installed (middleware/replicas.ts `useView`):
+   * reads and version checks go to `readable` (its replicas), APPLYs to `targets` (replicas and
+   * joining); an APPLY to a database that left is no longer sent (LeftViewError). Every database
+   * before the first view.
+   */
+  readable: number[];
+  targets: Set<number>;
+  /** The epoch of the view `targets` is of (-1 before the first). */
+  targetsEpoch: number;
 }
+
+/** A database's state under the faults. */
+interface DatabaseProcess {
+  down: boolean;
+  paused: boolean;
+  partitioned: boolean;
+  /** Deliveries to it and sends from it that came while paused, run in order on resuming. */
+  waiting: Array<() => void>;
+}
+
+/** An end of a message: a middleware (its id), a database, or null for a client. */
+type Endpoint = number | { database: number } | null;
 
 /** The run, what its replicas got wrong, and what it broke of the other invariants. */
 export interface SimulationResult extends FinalStateFaults {
@@ -103,6 +155,8 @@ export interface SimulationResult extends FinalStateFaults {
   faultsInjected: string[];
   /** Transactions of removed coordinators found by installations (what recovery completed). */
   membershipChanges: number;
+  /** Chosen views that removed a database (each costs it a clear and a full transfer to come back). */
+  databaseRemovals: number;
   readsFromMemory: number;
   readsParked: number;
   readsAwaitingWriters: number;
@@ -117,6 +171,8 @@ const EVENTS_MAX = 20_000_000;
 /** How long a transaction waits for its middleware to work in a view again (middleware/install-gate.ts). */
 const VALIDATING_WAIT_MS = INSTALL_WAIT_MS;
 const SETTLE_MS_DEFAULT = 6_000;
+/** How much longer than settleMs a run with database faults may go on for the databases to be back (a transfer request lost waits DB_REQUEST_TIMEOUT_MS, 10 s, and some seeds lose several in a row). */
+const SETTLE_FOR_DATABASES_MS_MAX = 60_000;
 
 export function simulate(options: SimulationOptions): SimulationResult {
   const world = new SimulatedWorld(options, { eventsMax: EVENTS_MAX, name: 'simulation' }, { views: true, skipFencing: options.skipFencing ?? false });
@@ -149,15 +205,38 @@ export function simulate(options: SimulationOptions): SimulationResult {
     if (proc.paused) proc.waiting.push(run);
     else run();
   };
-  const cutOff = (id: number | null): boolean => id !== null && processes.get(id)!.partitioned;
-  /** A message between two endpoints (a middleware id, or null for a database or client): lost if either is cut off when it leaves or arrives. */
-  const net = (from: number | null, to: number | null, deliver: () => void): void => {
-    if (cutOff(from) || cutOff(to) || (from !== null && to === null && processes.get(from)!.blipUntilMs > world.nowMs)) {
+  const databaseStates = new Map<number, DatabaseProcess>(replicaIds.map((id) => [id, { down: false, paused: false, partitioned: false, waiting: [] }]));
+  const cutOff = (end: Endpoint): boolean => {
+    if (end === null) return false;
+    if (typeof end === 'number') return processes.get(end)!.partitioned;
+    const database = databaseStates.get(end.database)!;
+    return database.partitioned || database.down;
+  };
+  const pausedDatabase = (end: Endpoint): DatabaseProcess | null => {
+    if (end === null || typeof end === 'number') return null;
+    const database = databaseStates.get(end.database)!;
+    return database.paused ? database : null;
+  };
+  /**
+   * A message between two endpoints: lost if either is cut off (a partitioned process, a
+   * database that is down) when it leaves or arrives. A paused database sends nothing and takes
+   * nothing in until it resumes: both wait.
+   */
+  const net = (from: Endpoint, to: Endpoint, deliver: () => void): void => {
+    const pausedSender = pausedDatabase(from);
+    if (pausedSender) {
+      pausedSender.waiting.push(() => net(from, to, deliver));
+      return;
+    }
+    if (cutOff(from) || cutOff(to) || (typeof from === 'number' && to !== null && typeof to !== 'number' && processes.get(from)!.blipUntilMs > world.nowMs)) {
       world.send(() => undefined);
       return;
     }
     world.send(() => {
-      if (!cutOff(from) && !cutOff(to)) deliver();
+      if (cutOff(from) || cutOff(to)) return;
+      const pausedReceiver = pausedDatabase(to);
+      if (pausedReceiver) pausedReceiver.waiting.push(() => (cutOff(to) ? undefined : deliver()));
+      else deliver();
     });
   };
   /** A request from process `id` (life `life`): the first of answer and timeout runs, in the process. */
@@ -178,7 +257,7 @@ export function simulate(options: SimulationOptions): SimulationResult {
   /** A request from a middleware to a database, over the network both ways. */
   const toDatabase = <T>(id: number, life: number, database: number, timeoutMs: number, serve: (replica: SimulatedReplica, reply: (answer: Answer<T>) => void) => void, answered: (value: T) => void, failed: (error: SimError) => void): void => {
     request<Answer<T>>(id, life, timeoutMs,
-      (reply) => net(id, null, () => serve(replicas.get(database)!, (answer) => net(null, id, () => reply(answer)))),
+      (reply) => net(id, { database }, () => serve(replicas.get(database)!, (answer) => net({ database }, id, () => reply(answer)))),
       (answer) => (answer.ok ? answered(answer.value) : failed(answer.error)),
       () => failed({ code: 'TIMEOUT', message: `DATABASE${database} did not answer in ${timeoutMs} ms` }));
   };
@@ -192,6 +271,14 @@ export function simulate(options: SimulationOptions): SimulationResult {
       case 'db.accept': return replica.vote({ type: 'accept', epoch: req.epoch, ballot: req.ballot, view: req.view }, (answer) => ok(answer!));
       case 'db.chosen': return replica.vote({ type: 'chosen', view: req.view }, (_answer, epoch) => ok({ epoch }));
       case 'db.view': return replica.view((answer) => ok(answer));
+      case 'db.scan': return replica.scan(req.after, req.limit, (answer) => ok(answer));
+      case 'db.transfer': {
+        // Copies, as the wire makes them.
+        const entries: KeyedEntry[] = req.entries.map((entry) => ({ ...entry, version: [entry.version[0], entry.version[1]] }) as KeyedEntry);
+        const records = req.records.map((record) => ({ ts: [record.ts[0], record.ts[1]] as [number, number], coordinator: { ...record.coordinator }, keys: [...record.keys] }));
+        return replica.transfer(fencedBy(req.from, reply), entries, records, (answer) => ok(answer), (refusal) => reply({ ok: false, error: refusal }));
+      }
+      case 'db.transfer-done': return replica.transferDone(fencedBy(req.from, reply), req.epoch, (answer) => ok(answer), (refusal) => reply({ ok: false, error: refusal }));
       case 'db.commits': return replica.commits(fencedBy(req.from, reply), req.members, (answer) => ok(answer));
       case 'db.read': return replica.read(req.keys, [], 0, (entries) => ok({ entries }), fencedBy(req.from, reply));
       case 'db.recover': return replica.recover(fencedBy(req.from, reply), req.entries, req.drop, () => ok({}));
@@ -212,14 +299,31 @@ export function simulate(options: SimulationOptions): SimulationResult {
 
   const startProcess = (id: number, life: number): Process => {
     const node = new OccNode({ id, replicas: [...replicaIds], faults: options.faults, finishedWritesMax: options.finishedWritesMax, deferVotes: options.deferVotes, parkReads: options.parkReads });
-    const proc = { id, life, down: false, paused: false, waiting: [], partitioned: false, blipUntilMs: 0, node, joined: false, leaving: false, drained: [], validating: [], crashAtNextApply: false } as unknown as Process;
+    const proc = { id, life, down: false, paused: false, waiting: [], partitioned: false, blipUntilMs: 0, node, joined: false, leaving: false, drained: [], validating: [], crashAtNextApply: false, crashedMidApply: null, readable: [...replicaIds], targets: new Set(replicaIds), targetsEpoch: -1 } as unknown as Process;
+    /** middleware/replicas.ts `useView`. */
+    const useView = (view: View): void => {
+      proc.readable = [...view.replicas];
+      proc.targets = new Set(databasesOf(view));
+      proc.targetsEpoch = view.epoch;
+    };
     const host: KeeperHost = {
       id,
       databases: [...replicaIds],
       now: () => world.nowMs,
       random: () => random.next(),
       after: (ms, run) => world.schedule(ms, () => inProcess(id, life, run)),
-      db: (database, req, timeoutMs, answered, failed) => toDatabase<DbAnswer>(id, life, database, timeoutMs, (replica, reply) => serveDatabase(replica, req, reply), answered, failed),
+      db: (database, req, timeoutMs, answered, failed) => {
+        // The state transfer's requests, traced: they are few, and a stalled transfer is found by them.
+        const traced = trace && (req.type === 'db.scan' || req.type === 'db.transfer' || req.type === 'db.transfer-done' || (req.type === 'db.commits' && req.members.length === 0)) ? trace : null;
+        traced?.(`${world.nowMs} M${id} -> DATABASE${database} ${req.type}`);
+        toDatabase<DbAnswer>(id, life, database, timeoutMs, (replica, reply) => serveDatabase(replica, req, reply), (answer) => {
+          traced?.(`${world.nowMs} M${id} <- DATABASE${database} ${req.type} answered`);
+          answered(answer);
+        }, (error) => {
+          traced?.(`${world.nowMs} M${id} <- DATABASE${database} ${req.type} failed: ${error.code}`);
+          failed(error);
+        });
+      },
       peer: (member, req, timeoutMs, answered, failed) => {
         request<Answer<unknown>>(id, life, timeoutMs, (reply) => {
           const target = processes.get(member)!;
@@ -227,13 +331,17 @@ export function simulate(options: SimulationOptions): SimulationResult {
           net(id, member, () => inProcess(member, targetLife, () => servePeer(processes.get(member)!, req, (answer) => net(member, id, () => reply(answer)))));
         }, (answer) => (answer.ok ? answered(answer.value) : failed(answer.error)), () => failed({ code: 'TIMEOUT', message: `MIDDLEWARE${member} did not answer` }));
       },
-      stop: (done) => {
-        dispatch(proc, { type: 'view-stop' });
+      stop: (view, done) => {
+        // Reads and APPLYs go to the new view's databases from now on (middleware/views.ts).
+        useView(view);
+        dispatch(proc, { type: 'view-stop', databases: databasesOf(view) });
         if (proc.node.coordinatingCount > 0) proc.drained.push(() => done(proc.node.clock.value));
         else done(proc.node.clock.value);
       },
       install: (view, clock, replaced) => {
-        dispatch(proc, { type: 'view-install', epoch: view.epoch, members: view.members.map((member) => member.id), clock, replaced });
+        useView(view);
+        dispatch(proc, { type: 'view-install', epoch: view.epoch, members: view.members.map((member) => member.id), clock, replaced, databases: databasesOf(view) });
+        noteInstall(view);
         if (!proc.node.stopped) {
           const waiters = proc.validating;
           proc.validating = [];
@@ -244,6 +352,8 @@ export function simulate(options: SimulationOptions): SimulationResult {
       clockValue: () => proc.node.clock.value,
       nextIncarnation: () => nextIncarnation(id),
       skipRecovery: options.skipRecovery ?? false,
+      manageDatabases: true,
+      ...(options.keeperFaults ? { faults: options.keeperFaults } : {}),
       sawChosen: (view) => {
         const known = chosenSeen.get(view.epoch);
         if (known && !viewsEqual(known, view)) violations.push(`1: two views chosen for epoch ${view.epoch}: ${describeView(known)} and ${describeView(view)}`);
@@ -295,6 +405,42 @@ export function simulate(options: SimulationOptions): SimulationResult {
   /** Timestamp -> writes of every transaction that sent APPLYs, for the final state. */
   const appliedWrites = new Map<string, { txid: TxnId; writes: Write[] }>();
   const appliedTs = new Map<TxnId, Timestamp>();
+  /** Epochs some member installed. */
+  const installedEpochs = new Set<number>();
+  /**
+   * Invariant 2b, as the first member installs epoch `view.epoch`: every write acknowledged to a
+   * client so far is stored on every replica of the view. (A joining database may not hold it
+   * yet: the transfer from a replica brings it; it is checked once promoted, and at the end.)
+   * And what an installation guarantees (docs/design.md, "Installing a view"): every write that
+   * landed on a database of the view (since that database was last cleared) is on every replica
+   * of it, acknowledged or not: the members finished their decided writes before they stopped,
+   * and recovery completed the removed coordinators' from any database of the view.
+   */
+  const noteInstall = (view: View): void => {
+    // Only the newest: a member that was paused may install a view that a newer one has
+    // superseded meanwhile, when writes of the newer view are under way.
+    if (installedEpochs.has(view.epoch) || [...installedEpochs].some((epoch) => epoch > view.epoch)) return;
+    installedEpochs.add(view.epoch);
+    for (const database of view.replicas) {
+      const missing = missingAcknowledged(replicas.get(database)!, transactions);
+      if (missing) violations.push(`2b: at the installation of view ${describeView(view)} at ${world.nowMs} ms, DATABASE${database}, a replica, lacks ${missing}`);
+    }
+    const landedHere = new Map<string, { ts: Timestamp; at: number }>();
+    for (const database of databasesOf(view)) {
+      const replica = replicas.get(database)!;
+      const lastClearMs = replica.clearedAtMs.length > 0 ? replica.clearedAtMs[replica.clearedAtMs.length - 1]! : -1;
+      for (const written of replica.writtenApplies) if (written.atMs > lastClearMs) landedHere.set(formatTimestamp(written.ts), { ts: written.ts, at: database });
+    }
+    for (const database of view.replicas) {
+      const stored = replicas.get(database)!.stored();
+      for (const [key, { ts, at }] of landedHere) {
+        const write = appliedWrites.get(key)!.writes.find((one) => compareTimestamps(stored.get(one.key)?.version ?? [0, 0], ts) < 0);
+        if (!write) continue;
+        violations.push(`2b: at the installation of view ${describeView(view)} at ${world.nowMs} ms, DATABASE${database}, a replica, lacks the write of ${write.key} at ${key} (${appliedWrites.get(key)!.txid}) that landed on DATABASE${at}`);
+        break;
+      }
+    }
+  };
 
   const dispatch = (proc: Process, event: OccEvent): void => {
     const effects = proc.node.handle(event);
@@ -362,7 +508,7 @@ export function simulate(options: SimulationOptions): SimulationResult {
         return;
       }
       case 'read-replica': {
-        const database = random.pick(replicaIds);
+        const database = random.pick(proc.readable);
         const member = self();
         toDatabase<Entry[]>(id, life, database, options.requestTimeoutMs,
           (replica, reply) => replica.read(effect.keys, effect.atLeast, effect.waitMs, (entries) => reply({ ok: true, value: entries }), fencedBy(member, reply)),
@@ -381,7 +527,7 @@ export function simulate(options: SimulationOptions): SimulationResult {
         return;
       }
       case 'read-versions': {
-        const database = random.pick(replicaIds);
+        const database = random.pick(proc.readable);
         const member = self();
         toDatabase<Timestamp[]>(id, life, database, options.requestTimeoutMs,
           (replica, reply) => replica.versions(effect.keys, (versions) => reply({ ok: true, value: versions }), fencedBy(member, reply)),
@@ -399,9 +545,13 @@ export function simulate(options: SimulationOptions): SimulationResult {
         const deciding = self();
         if (proc.crashAtNextApply) {
           // A coordinator that dies between its APPLYs to different databases.
+          const only = proc.crashAtNextApply === 'first' ? effect.replicas[0]! : effect.replicas[effect.replicas.length - 1]!;
           proc.crashAtNextApply = false;
-          sendApply(proc, life, deciding, effect.replicas[0]!, effect.txid, effect.ts, effect.writes);
+          trace?.(`${world.nowMs} M${id} CRASHES between its APPLYs of ${formatTimestamp(effect.ts)}: sent to DATABASE${only} only`);
+          sendApply(proc, life, deciding, only, effect.txid, effect.ts, effect.writes);
+          const crashed = proc.crashedMidApply;
           crashNow(proc);
+          crashed?.(only);
           return;
         }
         for (const replica of effect.replicas) sendApply(proc, life, deciding, replica, effect.txid, effect.ts, effect.writes);
@@ -456,9 +606,11 @@ export function simulate(options: SimulationOptions): SimulationResult {
    */
   const sendApply = (proc: Process, life: number, deciding: Member, database: number, txid: TxnId, ts: Timestamp, writes: Write[]): void => {
     if (proc.life !== life || proc.keeper.self.incarnation !== deciding.incarnation) return;
+    // LeftViewError: the database left the view; the core no longer awaits it.
+    if (!proc.targets.has(database)) return;
     const watermark = proc.node.unfinishedCounterMin() - 1;
     toDatabase<number[]>(proc.id, life, database, options.requestTimeoutMs,
-      (replica, reply) => replica.apply([{ ts, writes }], (written) => reply({ ok: true, value: written }), { ...fencedBy(deciding, reply), watermark }),
+      (replica, reply) => replica.apply([{ ts, writes }], (written) => reply({ ok: true, value: written }), { ...fencedBy(deciding, reply), watermark, ...(proc.targetsEpoch >= 0 ? { viewEpoch: proc.targetsEpoch } : {}) }),
       () => dispatch(proc, { type: 'replica-acked', txid, replica: database }),
       (error) => {
         if (!onFenced(proc, error)) sendApply(proc, life, deciding, database, txid, ts, writes);
@@ -489,14 +641,34 @@ export function simulate(options: SimulationOptions): SimulationResult {
   let nextReadId = 1;
   let lastFaultEndMs = 0;
   let faultsPending = 0;
+  /** The clients stopped and heartbeats too: what is under way finishes. */
+  let quiescent = false;
   const faultsInjected: string[] = [];
 
-  const clientsMayStop = (): boolean => started >= options.transactions && faultsPending === 0 && world.nowMs >= lastFaultEndMs + settleMs;
+  /** Every running middleware installed the newest view some member saw chosen, and every database is a replica of it: those that failed are back. */
+  const databasesBack = (): boolean => {
+    const newest = chosenSeen.get(Math.max(...chosenSeen.keys()));
+    if (newest === undefined || newest.replicas.length !== replicaIds.length) return false;
+    return [...processes.values()].every((proc) => proc.down || proc.keeper.installedEpoch === newest.epoch);
+  };
+  /**
+   * After the last fault, the run goes on for settleMs, and then until every database is back
+   * (removal, joining, transfer and promotion take a while, longer when a request of the
+   * transfer was lost and waits out its timeout), but no longer than
+   * SETTLE_FOR_DATABASES_MS_MAX: a database still out then is a violation of 9.
+   */
+  const clientsMayStop = (): boolean => {
+    if (started < options.transactions || faultsPending > 0 || world.nowMs < lastFaultEndMs + settleMs) return false;
+    // Not only after database faults: a middleware may remove a database it could not reach.
+    return databasesBack() || world.nowMs >= lastFaultEndMs + settleMs + SETTLE_FOR_DATABASES_MS_MAX;
+  };
 
   /** A middleware a client may use: running, joined, not leaving; the current one if it still is. */
   const usable = (id: number): boolean => {
     const proc = processes.get(id)!;
-    return !proc.down && proc.joined && !proc.leaving;
+    // middleware/server.ts: without a majority of the databases answering, NO_QUORUM at once
+    // (not once the run is quiescent: heartbeats, and so the databases' answers, have stopped).
+    return !proc.down && proc.joined && !proc.leaving && (quiescent || proc.keeper.hasDatabaseQuorum());
   };
   const pickMiddleware = (current: number): number => {
     if (usable(current)) return current;
@@ -626,72 +798,172 @@ export function simulate(options: SimulationOptions): SimulationResult {
     trace?.(`${world.nowMs} M${proc.id} CRASH`);
     endProcess(proc);
   };
-  /** The faults, one at a time: each starts a while after the one before healed. */
-  const scheduleFaults = (): void => {
-    const plan = options.middlewareFaults;
-    if (!plan || plan.count === 0) return;
-    faultsPending = plan.count;
-    const inject = (index: number): void => {
-      const kind = random.pick(plan.kinds);
-      const target = random.pick(middlewareIds);
-      // Pauses and partitions from shorter than detection (1 s) to several times it.
-      const durationMs = kind === 'pause' ? random.int(200, 3_000) : kind === 'partition' ? random.int(300, 3_500) : random.int(100, 1_500);
-      const proc = processes.get(target)!;
-      const startMs = world.nowMs;
-      trace?.(`${world.nowMs} FAULT ${kind} M${target} for ${durationMs} ms`);
-      const healed = (): void => {
-        faultsInjected.push(`${kind} M${target} ${startMs.toFixed(0)}..${world.nowMs.toFixed(0)}`);
-        lastFaultEndMs = Math.max(lastFaultEndMs, world.nowMs);
-        faultsPending -= 1;
-        if (index + 1 < plan.count) world.schedule(random.int(200, 1_500), () => inject(index + 1));
-      };
-      switch (kind) {
-        case 'crash':
-          crashNow(proc);
+  /**
+   * A middleware fault of `kind` on M`target`; `healed` runs once it is over. `crashAt`: which
+   * database a crash-mid-apply's one APPLY goes to.
+   */
+  const injectMiddlewareFault = (kind: MiddlewareFaultKind, target: number, healed: () => void, crashAt: 'first' | 'last' = 'first', crashedMidApply: ((database: number) => void) | null = null): void => {
+    // Pauses and partitions from shorter than detection (1 s) to several times it.
+    const durationMs = kind === 'pause' ? random.int(200, 3_000) : kind === 'partition' ? random.int(300, 3_500) : random.int(100, 1_500);
+    const proc = processes.get(target)!;
+    const startMs = world.nowMs;
+    trace?.(`${world.nowMs} FAULT ${kind} M${target} for ${durationMs} ms`);
+    const over = (): void => {
+      faultsInjected.push(`${kind} M${target} ${startMs.toFixed(0)}..${world.nowMs.toFixed(0)}`);
+      healed();
+    };
+    switch (kind) {
+      case 'crash':
+        crashNow(proc);
+        world.schedule(durationMs, () => {
+          restart(target);
+          over();
+        });
+        return;
+      case 'crash-mid-apply':
+        // Crashes on its next decided write, between its APPLYs; or after the duration anyway.
+        proc.crashAtNextApply = crashAt;
+        proc.crashedMidApply = crashedMidApply;
+        world.schedule(durationMs, () => {
+          crashNow(processes.get(target)!);
+          world.schedule(random.int(100, 1_000), () => {
+            restart(target);
+            over();
+          });
+        });
+        return;
+      case 'blip-crash':
+        proc.blipUntilMs = world.nowMs + random.int(10, 60);
+        world.schedule(random.int(60, 180), () => {
+          crashNow(processes.get(target)!);
           world.schedule(durationMs, () => {
             restart(target);
-            healed();
+            over();
           });
-          return;
-        case 'crash-mid-apply':
-          // Crashes on its next decided write, between its APPLYs; or after the duration anyway.
-          proc.crashAtNextApply = true;
-          world.schedule(durationMs, () => {
-            crashNow(processes.get(target)!);
-            world.schedule(random.int(100, 1_000), () => {
-              restart(target);
-              healed();
-            });
-          });
-          return;
-        case 'blip-crash':
-          proc.blipUntilMs = world.nowMs + random.int(10, 60);
-          world.schedule(random.int(60, 180), () => {
-            crashNow(processes.get(target)!);
-            world.schedule(durationMs, () => {
-              restart(target);
-              healed();
-            });
-          });
-          return;
-        case 'pause':
-          proc.paused = true;
-          world.schedule(durationMs, () => {
-            proc.paused = false;
-            // What arrived and came due meanwhile runs now, in order (more may arrive as it runs).
-            while (proc.waiting.length > 0 && !proc.paused && !proc.down) proc.waiting.shift()!();
-            proc.waiting = [];
-            healed();
-          });
-          return;
-        case 'partition':
-          proc.partitioned = true;
-          world.schedule(durationMs, () => {
-            proc.partitioned = false;
-            healed();
-          });
-          return;
+        });
+        return;
+      case 'pause':
+        proc.paused = true;
+        world.schedule(durationMs, () => {
+          proc.paused = false;
+          // What arrived and came due meanwhile runs now, in order (more may arrive as it runs).
+          while (proc.waiting.length > 0 && !proc.paused && !proc.down) proc.waiting.shift()!();
+          proc.waiting = [];
+          over();
+        });
+        return;
+      case 'partition':
+        proc.partitioned = true;
+        world.schedule(durationMs, () => {
+          proc.partitioned = false;
+          over();
+        });
+        return;
+    }
+  };
+
+  /** A database fault of `kind` on DATABASE`target`; `healed` runs once it is over (the database then has to come back). */
+  const injectDatabaseFault = (kind: DatabaseFaultKind, target: number, healed: () => void, durationMsMin = 200): void => {
+    // From shorter than detection (1 s) to several times it.
+    const durationMs = random.int(durationMsMin, 4_000);
+    const database = databaseStates.get(target)!;
+    const startMs = world.nowMs;
+    trace?.(`${world.nowMs} FAULT ${kind} DATABASE${target} for ${durationMs} ms`);
+    const over = (): void => {
+      faultsInjected.push(`${kind} D${target} ${startMs.toFixed(0)}..${world.nowMs.toFixed(0)}`);
+      trace?.(`${world.nowMs} HEALED ${kind} DATABASE${target}`);
+      healed();
+    };
+    switch (kind) {
+      case 'crash':
+        replicas.get(target)!.crash();
+        database.down = true;
+        world.schedule(durationMs, () => {
+          database.down = false;
+          over();
+        });
+        return;
+      case 'pause':
+        // Requests wait, and so do answers; its own writes under way finish (the disk is not paused).
+        database.paused = true;
+        world.schedule(durationMs, () => {
+          database.paused = false;
+          // What arrived and was answered meanwhile goes on now, in order (more may arrive as it runs).
+          while (database.waiting.length > 0 && !database.paused) database.waiting.shift()!();
+          database.waiting = [];
+          over();
+        });
+        return;
+      case 'partition':
+        database.partitioned = true;
+        world.schedule(durationMs, () => {
+          database.partitioned = false;
+          over();
+        });
+        return;
+    }
+  };
+
+  /**
+   * The faults, one at a time: each starts a while after the one before healed. Middleware and
+   * database faults are mixed in one schedule, in an order drawn from the seed.
+   */
+  const scheduleFaults = (): void => {
+    const middlewarePlan = options.middlewareFaults;
+    const databasePlan = options.databaseFaults;
+    const middlewareCount = middlewarePlan?.count ?? 0;
+    const databaseCount = databasePlan?.count ?? 0;
+    const total = middlewareCount + databaseCount;
+    if (total === 0) return;
+    faultsPending = total;
+    const slots: Array<'middleware' | 'database'> = [...Array.from({ length: middlewareCount }, () => 'middleware' as const), ...Array.from({ length: databaseCount }, () => 'database' as const)];
+    if (databaseCount > 0) {
+      for (let index = slots.length - 1; index > 0; index--) {
+        const other = random.int(0, index);
+        [slots[index], slots[other]] = [slots[other]!, slots[index]!];
       }
+    }
+    const inject = (index: number): void => {
+      const healed = (): void => {
+        lastFaultEndMs = Math.max(lastFaultEndMs, world.nowMs);
+        faultsPending -= 1;
+        if (index + 1 < total) world.schedule(random.int(200, 1_500), () => inject(index + 1));
+      };
+      if (slots[index] === 'middleware') return injectMiddlewareFault(random.pick(middlewarePlan!.kinds), random.pick(middlewareIds), healed);
+      const kind = random.pick(databasePlan!.kinds);
+      const paired = databasePlan!.paired;
+      if (paired === 'after-crash-mid-apply') {
+        // Two faults, both healed before the next starts: the middleware's crash and restart, and the database's.
+        let over = 0;
+        const both = (): void => {
+          if (++over === 2) healed();
+        };
+        let databaseFailed = false;
+        const databaseFails = (database: number): void => {
+          if (databaseFailed) return;
+          databaseFailed = true;
+          // Once its one APPLY is likely written there (a message takes up to delayMsMax, a sync up to 5 ms).
+          world.schedule(random.int(options.delayMsMax + 6, options.delayMsMax + 40), () => injectDatabaseFault(kind, database, both, 1_500));
+        };
+        const target = random.pick(middlewareIds);
+        return injectMiddlewareFault('crash-mid-apply', target, () => {
+          // It crashed at the end of its duration instead, with no APPLY under way: some database fails anyway.
+          databaseFails(random.pick(replicaIds));
+          both();
+        }, 'first', databaseFails);
+      }
+      const database = random.pick(replicaIds);
+      injectDatabaseFault(kind, database, paired !== 'crash-while-joining' ? healed : () => {
+        // Once the database is joining in an installed view, the member that runs its transfer crashes between its APPLYs.
+        const startedMs = world.nowMs;
+        const watch = (): void => {
+          const joiningIn = [...processes.values()].map((proc) => (proc.down ? null : proc.keeper.installed)).find((view) => view?.joining.includes(database));
+          if (!joiningIn && world.nowMs - startedMs < 10_000) return world.schedule(5, watch);
+          const lowest = joiningIn ? Math.min(...joiningIn.members.map((member) => member.id)) : random.pick(middlewareIds);
+          injectMiddlewareFault('crash-mid-apply', lowest, healed, 'last');
+        };
+        watch();
+      });
     };
     world.schedule(500 + random.int(0, 500), () => inject(0));
   };
@@ -740,6 +1012,7 @@ export function simulate(options: SimulationOptions): SimulationResult {
   const endMs = world.nowMs;
   // Quiescence: no more heartbeats; what is under way (APPLYs, view changes) finishes.
   for (const proc of processes.values()) proc.keeper.stopTicking();
+  quiescent = true;
   world.run();
 
   // ---- checks after quiescence ----
@@ -753,7 +1026,10 @@ export function simulate(options: SimulationOptions): SimulationResult {
   const finalEpoch = Math.max(...chosen.keys());
   const finalView = chosen.get(finalEpoch)!;
   checkFencing(replicas, chosen, violations);
-  checkExcludedCommits(reportedCommits, chosen, chosenTimes(replicas), violations);
+  const times = chosenTimes(replicas);
+  checkExcludedCommits(reportedCommits, chosen, times, violations);
+  checkReplicaRule(replicas, chosen, times, violations);
+  checkViewKnownBeforeApplies(replicas, chosen, violations);
   checkRealTimeStamps(transactions, violations);
   // 9: every middleware is a member of the final view, installed it, and validates.
   for (const proc of processes.values()) {
@@ -765,26 +1041,49 @@ export function simulate(options: SimulationOptions): SimulationResult {
   const commitsAfter = transactions.filter((record) => record.outcome === 'committed' && record.endMs! > lastFaultEndMs);
   const resumeMs = commitsAfter.length > 0 ? Math.min(...commitsAfter.map((record) => record.endMs!)) - lastFaultEndMs : null;
   if (faultsInjected.length > 0 && commitsAfter.length === 0) violations.push(`9: no commit after the last fault healed at ${lastFaultEndMs} ms`);
-  // 6: what landed at some database, and what clients were told committed.
+  // 9: every database is back in sync: a replica of the final view, none left joining.
+  const outOfSync = replicaIds.filter((id) => !finalView.replicas.includes(id));
+  if (outOfSync.length > 0) violations.push(`9: the final view ${describeView(finalView)} does not have ${outOfSync.map((id) => `DATABASE${id}`).join(', ')} back as a replica`);
+  // 2b at the end: every acknowledged write is on every replica of the final view.
+  for (const database of finalView.replicas) {
+    const missing = missingAcknowledged(replicas.get(database)!, transactions);
+    if (missing) violations.push(`2b: at the end, DATABASE${database}, a replica of the final view ${describeView(finalView)}, lacks ${missing}`);
+  }
+  // 6: what landed at some database, and what clients were told committed. A transaction is
+  // committed when an APPLY of it landed on a database and was not erased there by a later clear
+  // (a returning database is cleared: a write it alone held is gone, and recovery, which could
+  // not read it, forgot its transaction), when a recovery found its record (and copied it
+  // everywhere), or when its client was told so (it was on every database of its view, and a
+  // transfer carries it on where a clear erased it since).
   const landed = new Map<string, GroupApply>();
+  const writtenAnywhere = new Set<string>();
+  const commit = (key: string): void => {
+    const applied = appliedWrites.get(key);
+    if (applied) landed.set(key, { ts: appliedTs.get(applied.txid)!, writes: applied.writes });
+  };
   for (const replica of replicas.values()) {
+    const lastClearMs = replica.clearedAtMs.length > 0 ? replica.clearedAtMs[replica.clearedAtMs.length - 1]! : -1;
     for (const written of replica.writtenApplies) {
       const key = formatTimestamp(written.ts);
-      const applied = appliedWrites.get(key);
-      if (!applied) violations.push(`6: DATABASE${replica.id} wrote ${key}, which no coordinator decided`);
-      else landed.set(key, { ts: written.ts, writes: applied.writes });
+      writtenAnywhere.add(key);
+      if (!appliedWrites.has(key)) violations.push(`6: DATABASE${replica.id} wrote ${key}, which no coordinator decided`);
+      else if (written.atMs > lastClearMs) commit(key);
     }
+    for (const key of replica.recoveredTs) commit(key);
   }
   for (const record of transactions) {
-    if (record.outcome === 'committed' && record.writes.length > 0 && !landed.has(formatTimestamp(record.commitTs!))) violations.push(`6: ${record.id} was acknowledged committed at ${formatTimestamp(record.commitTs!)} but no database wrote it`);
+    if (record.outcome !== 'committed' || record.writes.length === 0) continue;
+    const key = formatTimestamp(record.commitTs!);
+    if (!writtenAnywhere.has(key)) violations.push(`6: ${record.id} was acknowledged committed at ${key} but no database wrote it`);
+    else commit(key);
   }
-  // A transaction is committed exactly when one APPLY of it landed on some database: one whose
-  // client never learned its outcome and that landed nowhere was aborted (recovery forgot it),
-  // so a read of its write is a read of an aborted transaction.
+  // One whose client never learned its outcome and that is not committed as above was aborted
+  // (recovery forgot it), so a read of its write is a read of an aborted transaction.
   for (const record of transactions) {
     if (record.outcome === 'unknown' && !(record.commitTs && landed.has(formatTimestamp(record.commitTs)))) record.outcome = 'aborted';
   }
-  const stateFaults = finalStateFaults(keys, [...replicas.values()].map((replica) => replica.stored()), [...landed.values()]);
+  // 6: the final view's replicas are identical; a database outside them may be stale (9 says so).
+  const stateFaults = finalStateFaults(keys, finalView.replicas.map((id) => replicas.get(id)!.stored()), [...landed.values()]);
   return {
     history,
     committed,
@@ -796,6 +1095,10 @@ export function simulate(options: SimulationOptions): SimulationResult {
     views: finalEpoch,
     faultsInjected,
     membershipChanges,
+    databaseRemovals: [...chosen.keys()].filter((epoch) => {
+      const previous = chosen.get(epoch - 1);
+      return previous !== undefined && databasesOf(previous).some((id) => !databasesOf(chosen.get(epoch)!).includes(id));
+    }).length,
     readsFromMemory,
     readsParked,
     readsAwaitingWriters,
@@ -807,7 +1110,71 @@ export function simulate(options: SimulationOptions): SimulationResult {
 }
 
 function describeView(view: View): string {
-  return `${view.epoch}{${view.members.map((member) => `${member.id}/${member.incarnation}`).join(',')}}`;
+  return `${view.epoch}{${view.members.map((member) => `${member.id}/${member.incarnation}`).join(',')}; replicas ${view.replicas.join(',')}${view.joining.length > 0 ? `; joining ${view.joining.join(',')}` : ''}}`;
+}
+
+/** Invariant 2b at one database: the first acknowledged write whose keys it does not hold at that version or a newer one, described; null if none. */
+function missingAcknowledged(replica: SimulatedReplica, transactions: readonly TxnRecord[]): string | null {
+  const stored = replica.stored();
+  for (const record of transactions) {
+    if (record.outcome !== 'committed' || record.writes.length === 0) continue;
+    for (const write of record.writes) {
+      const entry = stored.get(write.key);
+      if (!entry || compareTimestamps(entry.version, record.commitTs!) < 0) {
+        return `${record.id}'s write of ${write.key} at ${formatTimestamp(record.commitTs!)}, acknowledged at ${record.endMs} ms (it holds ${entry ? formatTimestamp(entry.version) : 'nothing'})`;
+      }
+    }
+  }
+  return null;
+}
+
+/**
+ * Invariant 2a, the acceptance rules as production keeps them: a database of a view
+ * (`replicas ∪ joining`) accepted it or learned it chosen before any APPLY sent for that view's
+ * databases reached it. So it fences by it, and a joining one was cleared first (as it accepts
+ * or learns the view), never after an APPLY it must keep.
+ */
+function checkViewKnownBeforeApplies(replicas: ReadonlyMap<number, SimulatedReplica>, chosen: ReadonlyMap<number, View>, violations: string[]): void {
+  for (const [epoch, view] of chosen) {
+    if (epoch === 0) continue;
+    for (const database of databasesOf(view)) {
+      const replica = replicas.get(database)!;
+      const firstMs = replica.firstAdmittedForEpoch.get(epoch);
+      if (firstMs === undefined) continue;
+      const knew = replica.acceptorLog.some(({ atMs, state }) => atMs <= firstMs && (state.chosen.epoch >= epoch || (state.accepted !== null && viewsEqual(state.accepted.view, view))));
+      if (!knew) violations.push(`2a: DATABASE${database}, ${view.replicas.includes(database) ? 'a replica' : 'joining'} in view ${describeView(view)}, admitted an APPLY sent for that view at ${firstMs} ms before it accepted or learned it`);
+    }
+  }
+}
+
+/**
+ * Invariant 2a: each chosen view's replicas only as view/rules.ts `replicasAllowed` says:
+ * replicas(e+1) ⊆ replicas(e) ∪ {databases joining in e whose transfer was recorded complete,
+ * durably, before e+1 was chosen}, and never none. Its two rules on acceptance
+ * (`replica-not-accepted`, `joining-not-accepted`) are left out here: production lets a database
+ * of the view that did not accept it learn it at installation (the installer's announce,
+ * db.chosen to every database of the view before any member is stopped), which clears a joining
+ * one as accepting would have (database/sync-state.ts syncOnChosen). checkViewKnownBeforeApplies
+ * checks them in that form.
+ */
+function checkReplicaRule(replicas: ReadonlyMap<number, SimulatedReplica>, chosen: ReadonlyMap<number, View>, times: ReadonlyMap<number, number>, violations: string[]): void {
+  const everyDatabase = new Set(replicas.keys());
+  for (const [epoch, next] of chosen) {
+    const previous = chosen.get(epoch - 1);
+    if (!previous) continue;
+    const chosenAtMs = times.get(epoch) ?? Infinity;
+    const transferComplete = new Set<number>();
+    for (const replica of replicas.values()) {
+      // Its sync state, durable, as it stood when e+1 was chosen.
+      const before = replica.syncLog.filter((change) => change.atMs <= chosenAtMs);
+      const sync = before[before.length - 1]?.sync ?? null;
+      if (sync?.complete === true && sync.joiningSince <= previous.epoch) transferComplete.add(replica.id);
+    }
+    for (const violation of replicasAllowed(previous, next, transferComplete, everyDatabase)) {
+      if (violation.rule === 'replica-not-accepted' || violation.rule === 'joining-not-accepted') continue;
+      violations.push(`2a: view ${describeView(next)}, chosen at ${chosenAtMs} ms, after ${describeView(previous)}: ${JSON.stringify(violation)}`);
+    }
+  }
 }
 
 /**

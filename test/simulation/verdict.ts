@@ -1,6 +1,6 @@
 // What a simulated run broke, as lines to print: the history checker (serializable and in
 // real-time order: invariant 3), the final state (6) and the invariants the simulator checks
-// itself (1, 4, 5, 7, 9). Empty for a correct run. Each line starts with the check's name, so
+// itself (1, 2, 4, 5, 6, 7, 9). Empty for a correct run. Each line starts with the check's name, so
 // a test can tell which check caught a fault.
 import { checkHistory, describeResult } from '../history/checker.js';
 import type { SimulationResult } from './simulator.js';

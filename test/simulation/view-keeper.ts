@@ -3,7 +3,7 @@
 // world, carrying its effects out (requests over the fake network, timers in virtual time that
 // run late while the process is paused and never once it died, the simulated engine) and
 // feeding the answers back with the virtual time. No decision of the keeper is taken here.
-import { KeeperCore, type Answer, type DbRequest, type Failure, type KeeperEffect, type KeeperEventBody, type PeerRequest } from '../../view/keeper.js';
+import { KeeperCore, type Answer, type DatabaseSync, type DbRequest, type Failure, type KeeperEffect, type KeeperEventBody, type KeeperFaults, type PeerRequest } from '../../view/keeper.js';
 import type { AcceptedValue, AcceptorEffect } from '../../view/acceptor.js';
 import type { CommitRecord } from '../../protocol/schemas.js';
 import type { Timestamp } from '../../timestamp/timestamp.js';
@@ -12,16 +12,19 @@ import type { Incarnation, Member, View } from '../../view/types.js';
 export { DB_REQUEST_TIMEOUT_MS, type DbRequest, type PeerRequest } from '../../view/keeper.js';
 
 export interface SimError {
-  code: 'FENCED' | 'TIMEOUT' | 'NO_QUORUM';
+  code: 'FENCED' | 'TIMEOUT' | 'NO_QUORUM' | 'NOT_JOINING';
   message: string;
 }
 
 export type DbAnswer =
   | Exclude<AcceptorEffect, { type: 'persist' }>
   | { epoch: number }
-  | { chosen: View; accepted: AcceptedValue | null }
+  | { chosen: View; accepted: AcceptedValue | null; sync: DatabaseSync }
   | { records: CommitRecord[]; maxVersion: Timestamp }
   | { entries: Array<{ version: Timestamp; value?: unknown }> }
+  | { entries: Array<{ key: string; version: Timestamp; value?: unknown }>; done: boolean }
+  | { written: number; recorded: number }
+  | { complete: true }
   | Record<string, never>;
 
 /** What the keeper needs of its process: time, chance, timers and requests that run in it (late if it is paused, never if it died). */
@@ -33,13 +36,17 @@ export interface KeeperHost {
   after(ms: number, run: () => void): void;
   db(database: number, request: DbRequest, timeoutMs: number, answered: (answer: DbAnswer) => void, failed: (error: SimError) => void): void;
   peer(member: number, request: PeerRequest, timeoutMs: number, answered: (answer: unknown) => void, failed: (error: SimError) => void): void;
-  /** The transaction engine (middleware/occ-engine.ts). */
-  stop(done: (clock: number) => void): void;
+  /** The transaction engine (middleware/occ-engine.ts): it stops for `view`, whose databases its decided writes must reach. */
+  stop(view: View, done: (clock: number) => void): void;
   install(view: View, clock: number, replaced: boolean): void;
   removed(): void;
   clockValue(): number;
   nextIncarnation(): Incarnation;
   skipRecovery: boolean;
+  /** Watch the databases: remove a silent one, let one that returns join, transfer, promote (KeeperCoreOptions.manageDatabases). */
+  manageDatabases: boolean;
+  /** The keeper's faults, broken on purpose (KeeperCoreOptions.faults). */
+  faults?: KeeperFaults;
   /** A view this life saw chosen or adopted (for the check of one view per epoch). */
   sawChosen(view: View): void;
   /** The keeper's rounds spin without time passing (a busy loop in production). */
@@ -58,7 +65,16 @@ export class SimViewKeeper {
   private left: ((ok: boolean) => void) | null = null;
 
   constructor(private readonly host: KeeperHost) {
-    this.core = new KeeperCore({ id: host.id, databases: host.databases, skipRecovery: host.skipRecovery, nextIncarnation: () => host.nextIncarnation(), random: () => host.random(), nowMs: host.now() });
+    this.core = new KeeperCore({
+      id: host.id,
+      databases: host.databases,
+      skipRecovery: host.skipRecovery,
+      manageDatabases: host.manageDatabases,
+      ...(host.faults ? { faults: host.faults } : {}),
+      nextIncarnation: () => host.nextIncarnation(),
+      random: () => host.random(),
+      nowMs: host.now(),
+    });
   }
 
   get self(): Member {
@@ -67,6 +83,16 @@ export class SimViewKeeper {
 
   get installedEpoch(): number {
     return this.core.installedEpoch;
+  }
+
+  /** The view installed here (null before the first). */
+  get installed(): View | null {
+    return this.core.installed;
+  }
+
+  /** Whether a majority of the databases answer (middleware/server.ts refuses transactions without it). */
+  hasDatabaseQuorum(): boolean {
+    return this.core.hasDatabaseQuorum(this.host.now());
   }
 
   join(joined: () => void): void {
@@ -145,7 +171,7 @@ export class SimViewKeeper {
         this.replies.delete(effect.replyId);
         return reply?.(effect.answer);
       }
-      case 'engine-stop': return host.stop((clock) => this.feed({ type: 'engine-stopped', id: effect.id, clock }));
+      case 'engine-stop': return host.stop(effect.view, (clock) => this.feed({ type: 'engine-stopped', id: effect.id, clock }));
       case 'engine-clock': return this.feed({ type: 'engine-stopped', id: effect.id, clock: host.clockValue() });
       case 'engine-install': return host.install(effect.view, effect.clock, effect.replaced);
       case 'engine-removed': return host.removed();
