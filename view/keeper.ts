@@ -198,6 +198,8 @@ export class KeeperCore {
   private readonly databaseDetector = new FailureDetector(SUSPECT_AFTER_MS);
   /** Database -> its sync state as its last db.view answer gave it, and since when it has answered without a gap. */
   private readonly databaseAnswers = new Map<number, { sync: DatabaseSync; answeringSinceMs: number; lastMs: number }>();
+  /** When a database last answered a db.view. */
+  private lastDatabaseAnswerMs: number | null = null;
   /** When this member began to watch the databases (its first tick as a member). */
   private databasesWatchedSinceMs: number | null = null;
   /** A join or a promotion is under way (one at a time). */
@@ -853,6 +855,10 @@ export class KeeperCore {
     this.databaseDetector.watch(databasesOf(this.chosenNow ?? view), nowMs);
     for (const id of this.options.databases) {
       this.db(id, { type: 'db.view' }, HEARTBEAT_TIMEOUT_MS, (answer) => {
+        // No database answered for a while: this middleware was the one cut off (a partition,
+        // or its own blocked loop), and the silence says nothing about any of them.
+        if (this.lastDatabaseAnswerMs !== null && this.nowMs - this.lastDatabaseAnswerMs > SUSPECT_AFTER_MS / 2) this.databaseDetector.resumed(this.nowMs);
+        this.lastDatabaseAnswerMs = this.nowMs;
         this.databaseDetector.heard(id, this.nowMs);
         const before = this.databaseAnswers.get(id);
         const sync = (answer as { sync?: DatabaseSync }).sync ?? null;
