@@ -4,8 +4,8 @@
 // to date by a state transfer and promoted; then the bank checks hold on every database (the
 // total, every acknowledged transfer's marker, each replica's accounts) and the replicas are
 // identical (occdb verify).
-//  - kill -9 of each database, then a restart on its directory;
-//  - SIGSTOP of a database for 3 s, then SIGCONT;
+//  - kill -9 of each database in turn, each restarted on its directory;
+//  - SIGSTOP of each database in turn, then SIGCONT;
 //  - broken on purpose, each caught by the checks: the state transfer skipped (skip-transfer),
 //    a returning database admitted as in sync with its stale store (admit-returning-in-sync).
 //    The joining databases left out of recovery (recover-replicas-only) needs a coordinator to
@@ -62,9 +62,9 @@ async function checkAll(t: ExecutionContext, cluster: TestCluster, workload: Ban
   return { problems: bank.problems, clean: verify.clean, differences: verify.differences };
 }
 
-/** Out of the view while it is down, then back: restart (kill) or SIGCONT (pause). */
-async function databaseFault(t: ExecutionContext, options: { victim: number; kind: 'kill' | 'pause'; strategy?: 'occ' | '2pl'; fault?: string; seed: number }): Promise<{ problems: string[]; clean: boolean; differences: string[] }> {
-  const { victim, kind } = options;
+/** Each of `victims` in turn out of the view while it is down, then back: restart (kill) or SIGCONT (pause). */
+async function databaseFault(t: ExecutionContext, options: { victims: number[]; kind: 'kill' | 'pause'; strategy?: 'occ' | '2pl'; fault?: string; seed: number }): Promise<{ problems: string[]; clean: boolean; differences: string[] }> {
+  const { victims, kind } = options;
   const cluster = await TestCluster.start({
     middlewares: 3, databases: 3, strategy: options.strategy ?? 'occ',
     ...(options.fault ? { middlewareArguments: () => ['--fault', options.fault!] } : {}),
@@ -74,19 +74,21 @@ async function databaseFault(t: ExecutionContext, options: { victim: number; kin
     await setupBank(cluster, 1);
     workload = new BankWorkload(cluster, { ...BANK_DEFAULTS, clientMiddlewares: CLIENT_MIDDLEWARES, seed: options.seed });
     await warmUp(workload);
-    const faultMs = performance.now();
-    cluster.signalDatabase(victim, kind === 'kill' ? 'SIGKILL' : 'SIGSTOP');
-    await measureResume(t, cluster, workload, faultMs, `${kind === 'kill' ? 'kill -9' : 'SIGSTOP'} of DATABASE${victim}`);
-    await waitFor(`a view without DATABASE${victim}`, async () => {
-      const status = await cluster.status(1).catch(() => undefined);
-      return status?.view !== undefined && !status.view.replicas.includes(victim) && !status.view.joining.includes(victim);
-    }, RESUME_BOUND_MS);
-    // It misses transfers while it is out.
-    await sleep(1_000);
-    const backMs = performance.now();
-    if (kind === 'kill') await cluster.startDatabase(victim);
-    else cluster.signalDatabase(victim, 'SIGCONT');
-    await waitBackInSync(t, cluster, victim, backMs);
+    for (const victim of victims) {
+      const faultMs = performance.now();
+      cluster.signalDatabase(victim, kind === 'kill' ? 'SIGKILL' : 'SIGSTOP');
+      await measureResume(t, cluster, workload, faultMs, `${kind === 'kill' ? 'kill -9' : 'SIGSTOP'} of DATABASE${victim}`);
+      await waitFor(`a view without DATABASE${victim}`, async () => {
+        const status = await cluster.status(1).catch(() => undefined);
+        return status?.view !== undefined && !status.view.replicas.includes(victim) && !status.view.joining.includes(victim);
+      }, RESUME_BOUND_MS);
+      // It misses transfers while it is out.
+      await sleep(1_000);
+      const backMs = performance.now();
+      if (kind === 'kill') await cluster.startDatabase(victim);
+      else cluster.signalDatabase(victim, 'SIGCONT');
+      await waitBackInSync(t, cluster, victim, backMs);
+    }
     // Transfers on all three databases again, then the checks.
     await sleep(1_000);
     await workload.stop();
@@ -97,34 +99,32 @@ async function databaseFault(t: ExecutionContext, options: { victim: number; kin
   }
 }
 
-for (const victim of [1, 2, 3]) {
-  test.serial(`kill -9 of DATABASE${victim} during transfers: commits resume without it; restarted, it is cleared, brought up to date and promoted; nothing acknowledged is lost, replicas identical`, async (t) => {
-    const verdict = await databaseFault(t, { victim, kind: 'kill', seed: victim });
-    t.deepEqual(verdict.problems, []);
-    t.true(verdict.clean, `the replicas differ: ${verdict.differences.join('\n')}`);
-  });
-}
+test.serial('kill -9 of each database in turn during transfers: commits resume without it; restarted, it is cleared, brought up to date and promoted; nothing acknowledged is lost, replicas identical', async (t) => {
+  const verdict = await databaseFault(t, { victims: [1, 2, 3], kind: 'kill', seed: 1 });
+  t.deepEqual(verdict.problems, []);
+  t.true(verdict.clean, `the replicas differ: ${verdict.differences.join('\n')}`);
+});
 
-test.serial('SIGSTOP of DATABASE2 for the suspicion time and more: removed, then on SIGCONT cleared, brought up to date and promoted; nothing lost', async (t) => {
-  const verdict = await databaseFault(t, { victim: 2, kind: 'pause', seed: 7 });
+test.serial('SIGSTOP of each database in turn for the suspicion time and more: removed, then on SIGCONT cleared, brought up to date and promoted; nothing lost', async (t) => {
+  const verdict = await databaseFault(t, { victims: [1, 2, 3], kind: 'pause', seed: 7 });
   t.deepEqual(verdict.problems, []);
   t.true(verdict.clean, `the replicas differ: ${verdict.differences.join('\n')}`);
 });
 
 test.serial('2PL: kill -9 of DATABASE3 during transfers: commits resume, it comes back in sync, nothing lost', async (t) => {
-  const verdict = await databaseFault(t, { victim: 3, kind: 'kill', strategy: '2pl', seed: 11 });
+  const verdict = await databaseFault(t, { victims: [3], kind: 'kill', strategy: '2pl', seed: 11 });
   t.deepEqual(verdict.problems, []);
   t.true(verdict.clean, `the replicas differ: ${verdict.differences.join('\n')}`);
 });
 
 test.serial('broken on purpose (skip-transfer): the returning database is promoted with only what it got since it joined, and the checks find it', async (t) => {
-  const verdict = await databaseFault(t, { victim: 3, kind: 'kill', fault: 'skip-transfer', seed: 13 });
+  const verdict = await databaseFault(t, { victims: [3], kind: 'kill', fault: 'skip-transfer', seed: 13 });
   t.log(`caught: ${[...verdict.problems, ...verdict.differences].slice(0, 3).join(' | ')}`);
   t.true(verdict.problems.length > 0 || !verdict.clean, 'the checks did not notice the missing transfer');
 });
 
 test.serial('broken on purpose (admit-returning-in-sync): the returning database is taken back with its stale store, and the checks find it', async (t) => {
-  const verdict = await databaseFault(t, { victim: 3, kind: 'kill', fault: 'admit-returning-in-sync', seed: 17 });
+  const verdict = await databaseFault(t, { victims: [3], kind: 'kill', fault: 'admit-returning-in-sync', seed: 17 });
   t.log(`caught: ${[...verdict.problems, ...verdict.differences].slice(0, 3).join(' | ')}`);
   t.true(verdict.problems.length > 0 || !verdict.clean, 'the checks did not notice the stale database');
 });
