@@ -14,7 +14,7 @@
 // process by PID (a stopped one too) whatever happened.
 import test, { type ExecutionContext } from 'ava';
 import { TestCluster } from './helpers/cluster.js';
-import { BANK_DEFAULTS, BankWorkload, checkBank, setupBank, sleep, verifyClean, waitFor } from './helpers/bank.js';
+import { BANK_DEFAULTS, BankWorkload, checkBank, setupBank, sleep, verifyClean, waitFor, warmUp } from './helpers/bank.js';
 
 const CLIENT_MIDDLEWARES = [1, 2, 3, 1, 2, 3];
 /** Commits must resume within this after a fault (a generous bound: speed is measured by the benchmarks). */
@@ -27,13 +27,6 @@ function viewLines(cluster: TestCluster): string {
     const lines = cluster.middlewareLog(id).split('\n').filter((line) => /view|DATABASE|transfer|suspect|FAULT|recover|abandon|ERROR/i.test(line) && !/debug/i.test(line.slice(0, 40)));
     return `--- MIDDLEWARE${id} ---\n${lines.slice(-40).join('\n')}`;
   }).join('\n');
-}
-
-async function warmUp(workload: BankWorkload): Promise<void> {
-  const startMs = performance.now();
-  if (!(await workload.runUntil({ sinceMs: 0, count: 50, minimumUntilMs: startMs + 1_500, timeoutMs: 20_000 }))) {
-    throw new Error(`the workload did not get going before the fault: ${workload.summary()}`);
-  }
 }
 
 async function measureResume(t: ExecutionContext, cluster: TestCluster, workload: BankWorkload, faultMs: number, what: string): Promise<void> {

@@ -19,7 +19,7 @@ import test, { type ExecutionContext } from 'ava';
 import { TestCluster } from './helpers/cluster.js';
 import { OccdbClient } from '../client/client.js';
 import { compareIncarnations, parseIncarnation } from '../view/types.js';
-import { BANK_DEFAULTS, BankWorkload, checkBank, runTransfer, setupBank, sleep, verifyClean, waitFor, type Transfer } from './helpers/bank.js';
+import { BANK_DEFAULTS, BankWorkload, checkBank, runTransfer, setupBank, sleep, verifyClean, waitFor, warmUp, type Transfer } from './helpers/bank.js';
 import { isStopped, waitForExit } from './helpers/processes.js';
 
 const CLIENT_MIDDLEWARES = [1, 2, 3, 1, 2, 3];
@@ -32,13 +32,6 @@ function viewLines(cluster: TestCluster): string {
     const lines = cluster.middlewareLog(id).split('\n').filter((line) => /view|remov|rejoin|suspect|FAULT|fenced|FENCED|recover|incarnation|abandon|ERROR/i.test(line) && !/debug/i.test(line.slice(0, 40)));
     return `--- MIDDLEWARE${id} ---\n${lines.slice(-40).join('\n')}`;
   }).join('\n');
-}
-
-async function warmUp(workload: BankWorkload): Promise<void> {
-  const startMs = performance.now();
-  if (!(await workload.runUntil({ sinceMs: 0, count: 50, minimumUntilMs: startMs + 1_500, timeoutMs: 20_000 }))) {
-    throw new Error(`the workload did not get going before the fault: ${workload.summary()}`);
-  }
 }
 
 /** Runs until commits resumed after `faultMs` (or the bound ran out); logs and asserts the gap. */

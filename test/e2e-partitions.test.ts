@@ -20,7 +20,7 @@ import { readClusterFile } from '../cluster/cluster-file.js';
 import type { Status } from '../protocol/schemas.js';
 import { Connection } from '../protocol/connection.js';
 import type { BankCluster } from '../bench/bank-markers.js';
-import { BANK_DEFAULTS, BankWorkload, checkBank, setupBank, sleep, verifyClean, waitFor } from './helpers/bank.js';
+import { BANK_DEFAULTS, BankWorkload, checkBank, setupBank, sleep, verifyClean, waitFor, warmUp } from './helpers/bank.js';
 
 const RESUME_BOUND_MS = 15_000;
 const BACK_IN_SYNC_BOUND_MS = 30_000;
@@ -87,7 +87,7 @@ if (unavailable !== null) {
     await setupBank(bank, 2);
     const workload = new BankWorkload(bank, { ...BANK_DEFAULTS, clientMiddlewares: [1, 2, 3, 1, 2, 3], seed: 21 });
     try {
-      await workload.runUntil({ sinceMs: 0, count: 50, minimumUntilMs: performance.now() + 1_500, timeoutMs: 20_000 });
+      await warmUp(workload);
       for (const database of [1, 2, 3]) {
         const faultMs = performance.now();
         await nemesis.cut(`DATABASE${database}`);
@@ -116,7 +116,7 @@ if (unavailable !== null) {
     const workload = new BankWorkload(bank, { ...BANK_DEFAULTS, clientMiddlewares: CLIENT_MIDDLEWARES.filter((id) => id !== 1), seed: 23 });
     const minority = OccdbClient.connect('MIDDLEWARE1', { clusterFile: bank.file, failover: false });
     try {
-      await workload.runUntil({ sinceMs: 0, count: 50, minimumUntilMs: performance.now() + 1_500, timeoutMs: 20_000 });
+      await warmUp(workload);
       const faultMs = performance.now();
       await nemesis.isolateTogether(['MIDDLEWARE1', 'DATABASE1']);
       await resumes(t, workload, faultMs, 'MIDDLEWARE1 and DATABASE1 cut off');

@@ -18,6 +18,16 @@ export {
   type WorkloadOptions,
 } from '../../bench/bank-markers.js';
 
+import type { BankWorkload as Workload } from '../../bench/bank-markers.js';
+
+/** Runs the workload until it has 50 commits and 1.5 s have passed (20 s at most): going before a fault. */
+export async function warmUp(workload: Workload): Promise<void> {
+  const startMs = performance.now();
+  if (!(await workload.runUntil({ sinceMs: 0, count: 50, minimumUntilMs: startMs + 1_500, timeoutMs: 20_000 }))) {
+    throw new Error(`the workload did not get going before the fault: ${workload.summary()}`);
+  }
+}
+
 export function sleep(ms: number): Promise<void> {
   return new Promise((resolve) => setTimeout(resolve, ms));
 }

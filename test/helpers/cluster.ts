@@ -136,20 +136,12 @@ export class TestCluster implements SuiteCluster {
 
   /** Sends `signal` to MIDDLEWARE<id>'s process (SIGKILL, SIGSTOP, SIGCONT, ...); its PID. */
   signalMiddleware(id: number, signal: NodeJS.Signals): number {
-    const child = this.middlewareProcesses.get(id);
-    if (!child || child.pid === undefined) throw new Error(`MIDDLEWARE${id} was not started`);
-    if (child.exitCode !== null || child.signalCode !== null) throw new Error(`MIDDLEWARE${id} (pid ${child.pid}) has exited already (${child.exitCode ?? child.signalCode})`);
-    child.kill(signal);
-    return child.pid;
+    return signalChild(this.middlewareProcesses.get(id), `MIDDLEWARE${id}`, signal);
   }
 
   /** Sends `signal` to DATABASE<id>'s process (SIGKILL, SIGSTOP, SIGCONT, ...); its PID. */
   signalDatabase(id: number, signal: NodeJS.Signals): number {
-    const child = this.databaseProcesses.get(id);
-    if (!child || child.pid === undefined) throw new Error(`DATABASE${id} was not started`);
-    if (child.exitCode !== null || child.signalCode !== null) throw new Error(`DATABASE${id} (pid ${child.pid}) has exited already (${child.exitCode ?? child.signalCode})`);
-    child.kill(signal);
-    return child.pid;
+    return signalChild(this.databaseProcesses.get(id), `DATABASE${id}`, signal);
   }
 
   middlewareLog(id: number): string {
@@ -167,6 +159,14 @@ export class TestCluster implements SuiteCluster {
     await Promise.all([...this.databaseProcesses.values()].map((child) => killProcess(child, 'SIGKILL')));
     fs.rmSync(this.dir, { recursive: true, force: true });
   }
+}
+
+/** Sends `signal` to `child`, the process of `name`; its PID. Throws if it was not started or has exited. */
+function signalChild(child: ChildProcess | undefined, name: string, signal: NodeJS.Signals): number {
+  if (!child || child.pid === undefined) throw new Error(`${name} was not started`);
+  if (child.exitCode !== null || child.signalCode !== null) throw new Error(`${name} (pid ${child.pid}) has exited already (${child.exitCode ?? child.signalCode})`);
+  child.kill(signal);
+  return child.pid;
 }
 
 /** The printed values of a result, in order. */
