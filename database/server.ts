@@ -5,7 +5,7 @@
 // transfer (database/sync-state.ts).
 import fs from 'node:fs';
 import path from 'node:path';
-import { OccdbError } from '../errors/catalogue.js';
+import { OccdbError, PORT_IN_USE } from '../errors/catalogue.js';
 import { createLogger, flushLogger, type LogLevel, type Logger } from '../runtime/log.js';
 import { findDatabase, listenAddress, readClusterFile } from '../cluster/cluster-file.js';
 import { DatabaseRequestSchema, type DatabaseRequest, type Entry, type ResultOf, type Status } from '../protocol/schemas.js';
@@ -94,6 +94,7 @@ export async function runDatabase(options: DatabaseOptions): Promise<RunningData
   } catch (error) {
     await storage.close();
     await flushLogger(logger);
+    if ((error as NodeJS.ErrnoException).code === 'EADDRINUSE') throw new OccdbError('USAGE', `${name}: port ${entry.port} on ${host} ${PORT_IN_USE}`);
     throw new OccdbError('USAGE', `${name} cannot listen on ${host}:${entry.port}: ${(error as Error).message}`);
   }
   logger.info(`${name} listening on ${host}:${server.port}${unixSocketsNote([server])}`);

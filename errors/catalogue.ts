@@ -33,6 +33,12 @@ export type ErrorCode = keyof typeof ERROR_CODES;
 export const ERROR_CODE_LIST = Object.keys(ERROR_CODES) as [ErrorCode, ...ErrorCode[]];
 
 /** An error that carries a stable code across the wire and up to the user. */
+/**
+ * The words a process logs when a port of its own is taken: startup looks for them in a
+ * failed process's log to choose new ports and try again.
+ */
+export const PORT_IN_USE = 'is already in use by another process';
+
 export class OccdbError extends Error {
   /** `refused`: the connection was actively refused, so nothing listens there. */
   constructor(readonly code: ErrorCode, message: string, readonly reason?: 'refused') {

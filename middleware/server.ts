@@ -8,7 +8,7 @@ import { Connection } from '../protocol/connection.js';
 import {
   findMiddleware, listenAddress, middlewarePeerEndpoint, readClusterFile, type ClusterFile,
 } from '../cluster/cluster-file.js';
-import { OccdbError, isUnavailableError } from '../errors/catalogue.js';
+import { OccdbError, PORT_IN_USE, isUnavailableError } from '../errors/catalogue.js';
 import { createLogger, flushLogger, type LogLevel, type Logger } from '../runtime/log.js';
 import {
   ClientRequestSchema, PeerRequestSchema, type ClientRequest, type PeerRequest, type Status, type TxnResult,
@@ -254,7 +254,7 @@ async function listen(open: () => Promise<NdjsonServer>, what: string): Promise<
     return await open();
   } catch (error) {
     const code = (error as NodeJS.ErrnoException).code;
-    if (code === 'EADDRINUSE') throw new OccdbError('NODE_UNAVAILABLE', `${what} is already in use by another process`);
+    if (code === 'EADDRINUSE') throw new OccdbError('NODE_UNAVAILABLE', `${what} ${PORT_IN_USE}`);
     if (code === 'EADDRNOTAVAIL') throw new OccdbError('NODE_UNAVAILABLE', `${what}: the address is not on this machine`);
     throw error;
   }

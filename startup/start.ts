@@ -33,8 +33,11 @@ export async function launchNode(node: ClusterNode, clusterFile: string, logLeve
   }
 }
 
-/** Prints why `node` did not start, with the end of its log and of its stdout.log (read on its host). */
-export async function reportLaunchFailure(node: ClusterNode, reason: string, output: Output, launchers: Launchers): Promise<void> {
+/**
+ * Prints why `node` did not start, with the end of its log and of its stdout.log (read on its
+ * host), and returns those lines.
+ */
+export async function reportLaunchFailure(node: ClusterNode, reason: string, output: Output, launchers: Launchers): Promise<string[]> {
   output.problem(`${node.name} on ${node.host} did not start: ${reason}`);
   let tails: string[];
   try {
@@ -43,6 +46,7 @@ export async function reportLaunchFailure(node: ClusterNode, reason: string, out
     tails = [`---- cannot read the logs in ${node.dir}: ${(error as Error).message}`];
   }
   for (const line of tails) output.problem(line);
+  return tails;
 }
 
 /** occdb start <name>: starts one stopped process on its recorded ports and directory. */

@@ -17,7 +17,7 @@ import {
   readClusterFile,
   writeClusterFile,
 } from '../cluster/cluster-file.js';
-import { OccdbError } from '../errors/catalogue.js';
+import { OccdbError, PORT_IN_USE } from '../errors/catalogue.js';
 import type { SchedulingPolicy } from '../runtime/scheduling.js';
 import type { LogLevel } from '../runtime/log.js';
 import type { StartupLayout } from './arguments.js';
@@ -60,6 +60,12 @@ export async function runStartup(options: StartupOptions, output: Output): Promi
   }
 }
 
+/**
+ * How many times startup chooses ports: a port drawn free can be taken by another program
+ * before the process that should listen there starts (clusters started side by side).
+ */
+const PORT_ATTEMPTS = 3;
+
 async function startCluster(options: StartupOptions, output: Output, launchers: Launchers): Promise<boolean> {
   const { layout } = options;
   // Every remote host is reached, and its occdb found, before anything is written or started.
@@ -67,7 +73,23 @@ async function startCluster(options: StartupOptions, output: Output, launchers: 
   const clusterFile = clusterFilePath(options.dir);
   await refuseRunningCluster(clusterFile, options.dir, options.remote ?? {});
 
-  const cluster = await planCluster(options, homes, launchers);
+  for (let attempt = 1; ; attempt += 1) {
+    const cluster = await planCluster(options, homes, launchers);
+    const outcome = await launchCluster(cluster, clusterFile, options, output, launchers);
+    if (outcome !== 'port-taken') return outcome === 'started';
+    // Ports given with --base-port are the user's: never replaced.
+    if (options.basePort !== undefined || attempt === PORT_ATTEMPTS) return false;
+    output.problem(`a port was taken by another program between choosing it and starting the process; choosing new ports (attempt ${attempt + 1} of ${PORT_ATTEMPTS})`);
+  }
+}
+
+type LaunchOutcome = 'started' | 'failed' | 'port-taken';
+
+/**
+ * Writes the cluster file and starts its processes. On a failure (unless keepGoing) stops
+ * the ones started, and says whether only taken ports were to blame.
+ */
+async function launchCluster(cluster: ClusterFile, clusterFile: string, options: StartupOptions, output: Output, launchers: Launchers): Promise<LaunchOutcome> {
   fs.mkdirSync(path.dirname(clusterFile), { recursive: true });
   // Remote directories are made by the ssh launcher when it starts the process there.
   for (const entry of [...cluster.middlewares, ...cluster.databases]) if (entry.clusterFile === undefined) fs.mkdirSync(entry.dir, { recursive: true });
@@ -77,11 +99,13 @@ async function startCluster(options: StartupOptions, output: Output, launchers: 
 
   const nodes = clusterNodes(cluster);
   const failed: ClusterNode[] = [];
+  let portTaken = true;
   const launch = async (node: ClusterNode): Promise<boolean> => {
     const result = await launchNode(node, clusterFile, options.logLevel, launchers);
     if (!result.started) {
       failed.push(node);
-      await reportLaunchFailure(node, result.reason, output, launchers);
+      const tails = await reportLaunchFailure(node, result.reason, output, launchers);
+      if (!tails.some((line) => line.includes(PORT_IN_USE))) portTaken = false;
     }
     return result.started;
   };
@@ -100,16 +124,16 @@ async function startCluster(options: StartupOptions, output: Output, launchers: 
     output.problem('stopping the processes that were started');
     const stopOutput: Output = { line: output.problem, problem: output.problem };
     await stopNodes(clusterFile, recorded, stopOutput, launchers);
-    return false;
+    return portTaken ? 'port-taken' : 'failed';
   }
   const rows = recorded.map((node) => [node.name, node.host, String(node.pid ?? '-'), formatPorts(node), node.dir]);
   for (const line of formatTable(['NAME', 'HOST', 'PID', 'PORTS', 'DIR'], rows)) output.line(line);
   output.line(`cluster file ${clusterFile} (strategy ${cluster.strategy}); stop it with: occdb stop --dir ${options.dir}`);
   if (failed.length > 0) {
     output.problem(`${failed.length === 1 ? '1 process' : `${failed.length} processes`} did not start (${failed.map((node) => node.name).join(', ')}); the others keep running (--keep-going)`);
-    return false;
+    return 'failed';
   }
-  return true;
+  return 'started';
 }
 
 /**
