@@ -15,6 +15,7 @@ import fs from 'node:fs';
 import path from 'node:path';
 import { setTimeout as delay } from 'node:timers/promises';
 import { clusterFilePath, connectHost, readClusterFile, writeClusterFile, type ClusterFile, type Strategy } from '../cluster/cluster-file.js';
+import { ensureSecret } from '../cluster/secret.js';
 import { Connection } from '../protocol/connection.js';
 import type { LogLevel } from '../runtime/log.js';
 import { LocalLauncher, type Launcher } from '../startup/launcher.js';
@@ -126,6 +127,8 @@ export class NemesisCluster {
     };
     for (const entry of [...cluster.middlewares, ...cluster.databases]) fs.mkdirSync(entry.dir, { recursive: true });
     writeClusterFile(file, cluster);
+    ensureSecret(file);
+    readClusterFile(file); // registers the cluster's keys for this process
     const launchers = new NamespaceLaunchers(new Map(network.hosts.map((host) => [host.address, new LocalLauncher(namespaceCommand(host.namespace))])));
     const hostsByName = new Map<string, NamespaceHost>();
     middlewareHosts.forEach((host, index) => hostsByName.set(`MIDDLEWARE${index + 1}`, host));

@@ -6,6 +6,7 @@ import { registerClusterCommands } from './cluster.js';
 import { registerDatabaseCommand } from './database.js';
 import { registerMiddlewareCommand } from './middleware.js';
 import { registerScenarioCommand } from './scenario.js';
+import { registerUserCommands } from './user.js';
 import { EXIT_CLUSTER_UNREACHABLE, EXIT_USAGE } from '../errors/exit-codes.js';
 
 const program = new Command();
@@ -21,6 +22,7 @@ registerClientCommand(program);
 registerDatabaseCommand(program);
 registerMiddlewareCommand(program);
 registerScenarioCommand(program);
+registerUserCommands(program);
 
 try {
   await program.parseAsync(process.argv);

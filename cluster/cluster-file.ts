@@ -6,6 +6,8 @@ import path from 'node:path';
 import { z } from 'zod';
 import { OccdbError } from '../errors/catalogue.js';
 import type { Endpoint } from '../protocol/connection.js';
+import { addressKey, registerNodeKeys } from '../protocol/credentials.js';
+import { readSecretIfAny } from './secret.js';
 import { SCHEDULING_POLICIES } from '../runtime/scheduling.js';
 
 export const STRATEGIES = ['occ', '2pl', '2pl-nowait'] as const;
@@ -103,7 +105,26 @@ export function readClusterFile(file: string): ClusterFile {
     const where = issue && issue.path.length > 0 ? ` at ${issue.path.join('.')}` : '';
     throw new OccdbError('CLUSTER_FILE_INVALID', `${file}: ${issue?.message ?? 'invalid'}${where}`);
   }
+  // Reading the cluster file is how a process learns the cluster; its secret, beside it, is
+  // what this process proves itself with to the cluster's processes (protocol/credentials.ts).
+  const secret = readSecretIfAny(file);
+  if (secret !== null) registerNodeKeys(clusterAddresses(parsed.data), secret);
   return parsed.data;
+}
+
+/** Every address (TCP and Unix socket) a process of `cluster` listens at. */
+function clusterAddresses(cluster: ClusterFile): string[] {
+  const addresses: string[] = [];
+  const add = (host: string, port: number, socket: string | undefined): void => {
+    addresses.push(addressKey({ host: connectHost(host), port }));
+    if (socket !== undefined) addresses.push(addressKey({ path: socket }));
+  };
+  for (const entry of cluster.middlewares) {
+    add(entry.host, entry.clientPort, entry.clientSocket);
+    add(entry.host, entry.peerPort, entry.peerSocket);
+  }
+  for (const entry of cluster.databases) add(entry.host, entry.port, entry.socket);
+  return addresses;
 }
 
 /** Writes the cluster file atomically (write a temporary file, then rename). */

@@ -8,6 +8,8 @@ import path from 'node:path';
 import { OccdbError, PORT_IN_USE } from '../errors/catalogue.js';
 import { createLogger, flushLogger, type LogLevel, type Logger } from '../runtime/log.js';
 import { findDatabase, listenAddress, readClusterFile } from '../cluster/cluster-file.js';
+import { nodeAuthority } from '../cluster/authority.js';
+import { readSecret } from '../cluster/secret.js';
 import { DatabaseRequestSchema, type DatabaseRequest, type Entry, type ResultOf, type Status } from '../protocol/schemas.js';
 import { applySchedulingPolicy } from '../runtime/scheduling.js';
 import { NdjsonServer, connectionsOf, unixSocketsNote } from '../protocol/server.js';
@@ -47,6 +49,7 @@ const KNOWN_TYPES: readonly string[] = DatabaseRequestSchema.options.map((option
 
 export async function runDatabase(options: DatabaseOptions): Promise<RunningDatabase> {
   const cluster = readClusterFile(options.clusterFile);
+  const secret = readSecret(options.clusterFile);
   const entry = findDatabase(cluster, options.id);
   const name = `DATABASE${options.id}`;
   const dataDir = path.resolve(entry.dir, 'data');
@@ -90,7 +93,7 @@ export async function runDatabase(options: DatabaseOptions): Promise<RunningData
   const handle = (request: DatabaseRequest): Promise<unknown> => service.handle(request);
 
   try {
-    server = await NdjsonServer.listen({ host, port: entry.port, schema: DatabaseRequestSchema, knownTypes: KNOWN_TYPES, handle, logger, label: name, socketPath: entry.socket });
+    server = await NdjsonServer.listen({ host, port: entry.port, schema: DatabaseRequestSchema, knownTypes: KNOWN_TYPES, handle, logger, label: name, socketPath: entry.socket, auth: nodeAuthority(secret) });
   } catch (error) {
     await storage.close();
     await flushLogger(logger);

@@ -15,6 +15,8 @@ export const ERROR_CODES = {
   FENCED: 'The sender is no longer a member of the cluster (a newer view removed it); it must rejoin as a new incarnation.',
   NO_QUORUM: 'Not enough databases answered to agree on the cluster\'s membership; nothing can commit until they do.',
   NOT_JOINING: 'The database is not being brought up to date; a state transfer to it was refused.',
+  UNAUTHENTICATED: 'The connection did not prove who it is (wrong secret, password or token, or no login); it was closed.',
+  FORBIDDEN: 'The user\'s role does not allow the request; nothing of it was run.',
   BAD_MESSAGE: 'A message did not match its schema.',
   UNKNOWN_MESSAGE: 'A message of an unknown type.',
   MESSAGE_TOO_LARGE: 'A message was larger than the limit.',

@@ -14,7 +14,12 @@ import {
   ClientRequestSchema, PeerRequestSchema, type ClientRequest, type PeerRequest, type Status, type TxnResult,
 } from '../protocol/schemas.js';
 import { applySchedulingPolicy } from '../runtime/scheduling.js';
-import { NdjsonServer, connectionsOf, unixSocketsNote } from '../protocol/server.js';
+import { NdjsonServer, type Session, connectionsOf, unixSocketsNote } from '../protocol/server.js';
+import { setNodeName } from '../protocol/credentials.js';
+import { clientPortAuthority, nodeAuthority } from '../cluster/authority.js';
+import { readSecret } from '../cluster/secret.js';
+import { UsersWatcher, usersPath } from '../cluster/users.js';
+import { refusal } from './roles.js';
 import type { MiddlewareFaults } from './faults.js';
 import type { TransactionEngine } from './engine.js';
 import { OccEngine } from './occ-engine.js';
@@ -46,12 +51,15 @@ export interface RunningMiddleware {
 }
 
 export async function runMiddleware(options: MiddlewareOptions): Promise<RunningMiddleware> {
+  // Before the cluster file is read: reading it registers this process's keys under its name.
+  setNodeName(`MIDDLEWARE${options.id}`);
   const cluster = readClusterFile(options.clusterFile);
+  const secret = readSecret(options.clusterFile);
   const self = findMiddleware(cluster, options.id);
   fs.mkdirSync(self.dir, { recursive: true });
   const logger = createLogger({ name: `MIDDLEWARE${options.id}`, level: options.logLevel, file: path.join(self.dir, 'middleware.log'), console: options.console });
   logger.info(applySchedulingPolicy(cluster.scheduling));
-  const middleware = new Middleware(cluster, options, logger);
+  const middleware = new Middleware(cluster, secret, options, logger);
   try {
     await middleware.start();
   } catch (error) {
@@ -77,7 +85,7 @@ class Middleware implements RunningMiddleware {
   private readonly limits: TransactionLimits;
   private readonly views: ViewKeeper;
 
-  constructor(private readonly cluster: ClusterFile, private readonly options: MiddlewareOptions, private readonly logger: Logger) {
+  constructor(private readonly cluster: ClusterFile, private readonly secret: Buffer, private readonly options: MiddlewareOptions, private readonly logger: Logger) {
     const index = cluster.middlewares.findIndex((m) => m.id === options.id);
     const identity = { self: () => this.views.self, watermark: () => this.engine.watermark() };
     this.replicas = new ReplicaSet(cluster.databases, index, logger, identity, { host: cluster.middlewares[index]!.host });
@@ -110,11 +118,13 @@ class Middleware implements RunningMiddleware {
     this.peerServer = await listen(() => NdjsonServer.listen({
       host, port: this.self.peerPort, schema: PeerRequestSchema, knownTypes: PeerRequestSchema.options.map((o) => o.shape.type.value),
       handle: (request) => this.onPeerRequest(request), logger: this.logger, label: `MIDDLEWARE${this.options.id} peer port`, socketPath: this.self.peerSocket,
+      auth: nodeAuthority(this.secret),
     }), `peer port ${this.self.peerPort}`);
     await this.views.join();
     this.clientServer = await listen(() => NdjsonServer.listen({
       host, port: this.self.clientPort, schema: ClientRequestSchema, knownTypes: ClientRequestSchema.options.map((o) => o.shape.type.value),
-      handle: (request) => this.onClientRequest(request), logger: this.logger, label: `MIDDLEWARE${this.options.id} client port`, socketPath: this.self.clientSocket,
+      handle: (request, session) => this.onClientRequest(request, session), logger: this.logger, label: `MIDDLEWARE${this.options.id} client port`, socketPath: this.self.clientSocket,
+      auth: clientPortAuthority(this.secret, new UsersWatcher(usersPath(this.options.clusterFile), (problem) => this.logger.warn(problem))),
     }), `client port ${this.self.clientPort}`);
     const faults = Object.entries(this.options.faults ?? {}).filter(([, on]) => on).map(([name]) => name);
     if (faults.length > 0) this.logger.warn(`FAULTS INJECTED ON PURPOSE: ${faults.join(', ')}: this middleware is not serializable`);
@@ -136,7 +146,9 @@ class Middleware implements RunningMiddleware {
     }
   }
 
-  private async onClientRequest(request: ClientRequest): Promise<unknown> {
+  private async onClientRequest(request: ClientRequest, session: Session): Promise<unknown> {
+    const refused = refusal(session.role, request);
+    if (refused !== null) throw new OccdbError('FORBIDDEN', refused);
     switch (request.type) {
       case 'ping': return {};
       case 'status': return this.status();

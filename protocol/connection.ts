@@ -1,7 +1,10 @@
 // A request/response connection over NDJSON: made lazily, re-made after loss, many requests
 // in flight at once (replies echo the request id), and a timeout on every request.
+import crypto from 'node:crypto';
 import net from 'node:net';
 import { OccdbError } from '../errors/catalogue.js';
+import { NONCE_BYTES, type Transcript, clientProof, serverSignatureIsValid } from './auth.js';
+import { type Credentials, addressKey, credentialsFor } from './credentials.js';
 import { CoalescingWriter, LineSplitter } from './ndjson.js';
 import { MESSAGE_BYTES_MAX, RESULT_SCHEMAS, ReplySchema, type OutgoingRequest, type RequestType, type ResultOf } from './schemas.js';
 
@@ -46,6 +49,8 @@ export const REQUEST_TIMEOUT_MS_DEFAULT = 10_000;
  */
 const CONNECT_TIMEOUT_MS = 1_000;
 const PENDING_REQUESTS_MAX = 100_000;
+/** The two round trips of a login, together (the server itself allows AUTH_TIMEOUT_MS). */
+const LOGIN_TIMEOUT_MS = 5_000;
 
 /**
  * What a sender needs of a connection: the TCP/Unix one below, or an in-process link that
@@ -92,6 +97,11 @@ export class Connection implements RequestLink {
     }
     const startedMs = performance.now();
     const writer = this.socket && this.writer ? this.writer : await this.connectWithin(timeoutMs);
+    return this.send(writer, message, startedMs, timeoutMs);
+  }
+
+  /** Writes `message` on `writer` and waits for its answer, as `request` says. */
+  private async send<M extends OutgoingRequest>(writer: CoalescingWriter, message: M & { id?: never }, startedMs: number, timeoutMs: number): Promise<ResultOf<M['type']>> {
     const id = this.nextId++;
     const result = await new Promise<unknown>((resolve, reject) => {
       const deadlineMs = startedMs + timeoutMs;
@@ -154,14 +164,25 @@ export class Connection implements RequestLink {
     return this.connecting;
   }
 
-  /** Connects over the Unix socket if there is one and it answers, else over TCP. */
+  /**
+   * Connects over the Unix socket if there is one and it answers, else over TCP; then logs in
+   * with the credentials this process holds for the address it reached, if any.
+   */
   private async open(): Promise<CoalescingWriter> {
-    const overTcp = (): Promise<net.Socket> => connectSocket({ host: this.endpoint.host, port: this.endpoint.port });
+    const tcp = { host: this.endpoint.host, port: this.endpoint.port };
     let socket: net.Socket;
+    let address = addressKey(tcp);
     try {
       // A missing or stale socket file (the process is gone, or runs without one) is no
       // reason to fail: TCP reaches the same process.
-      socket = this.endpoint.socket === undefined ? await overTcp() : await connectSocket({ path: this.endpoint.socket }).catch(overTcp);
+      if (this.endpoint.socket === undefined) socket = await connectSocket(tcp);
+      else {
+        const path = this.endpoint.socket;
+        socket = await connectSocket({ path }).then((connected) => {
+          address = addressKey({ path });
+          return connected;
+        }, () => connectSocket(tcp));
+      }
     } catch (error) {
       throw this.unreachable(error);
     }
@@ -179,8 +200,40 @@ export class Connection implements RequestLink {
       this.failAll(new LinkError('NODE_UNAVAILABLE', `connection to ${this.label} was lost`, true));
     });
     this.socket = socket;
-    this.writer = new CoalescingWriter(socket);
-    return this.writer;
+    const writer = new CoalescingWriter(socket);
+    const credentials = credentialsFor(address);
+    if (credentials !== undefined) {
+      try {
+        await this.logIn(writer, credentials, socket);
+      } catch (error) {
+        socket.destroy();
+        throw error;
+      }
+    }
+    this.writer = writer;
+    return writer;
+  }
+
+  /** The login exchange (protocol/auth.ts): hello, proof, and a check of the server's own proof. */
+  private async logIn(writer: CoalescingWriter, credentials: Credentials, socket: net.Socket): Promise<void> {
+    const refused = (error: unknown): never => {
+      if (error instanceof OccdbError && error.code === 'UNAUTHENTICATED') throw new OccdbError('UNAUTHENTICATED', `${this.label} refused the login as ${credentials.principal}: ${error.message}`);
+      throw error;
+    };
+    const clientNonce = crypto.randomBytes(NONCE_BYTES).toString('base64');
+    const startedMs = performance.now();
+    const hello = await this.send(writer, { type: 'auth.hello', principal: credentials.principal, nonce: clientNonce }, startedMs, LOGIN_TIMEOUT_MS).catch(refused);
+    if (!hello.nonce.startsWith(clientNonce) || hello.nonce.length === clientNonce.length) {
+      throw new OccdbError('UNAUTHENTICATED', `${this.label} answered the login with a nonce that is not this connection's`);
+    }
+    const salt = Buffer.from(hello.salt, 'base64');
+    const keys = credentials.keys(salt, hello.cost);
+    const transcript: Transcript = { principal: credentials.principal, clientNonce, nonce: hello.nonce, salt, binding: channelBinding(socket) };
+    const proof = clientProof(keys, transcript).toString('base64');
+    const answer = await this.send(writer, { type: 'auth.proof', proof }, startedMs, LOGIN_TIMEOUT_MS).catch(refused);
+    if (!serverSignatureIsValid(keys, transcript, Buffer.from(answer.signature, 'base64'))) {
+      throw new OccdbError('UNAUTHENTICATED', `${this.label} could not prove that it knows the keys of ${credentials.principal}: it is not the process it claims to be`);
+    }
   }
 
   private unreachable(error: unknown): LinkError {
@@ -253,4 +306,10 @@ export function parseResult<T extends RequestType>(type: T, result: unknown, lab
   const parsed = (RESULT_SCHEMAS[type] as { safeParse(value: unknown): { success: true; data: ResultOf<T> } | { success: false; error: { message: string } } }).safeParse(result);
   if (!parsed.success) throw new OccdbError('BAD_MESSAGE', `${label} answered ${type} with a malformed result: ${parsed.error.message}`);
   return parsed.data;
+}
+
+/** TLS keying material of the connection (binds a login to it), or nothing without TLS. */
+export function channelBinding(socket: net.Socket): Buffer {
+  const tlsSocket = socket as net.Socket & { exportKeyingMaterial?: (length: number, label: string) => Buffer };
+  return typeof tlsSocket.exportKeyingMaterial === 'function' ? tlsSocket.exportKeyingMaterial(32, 'EXPORTER-occdb-login') : Buffer.alloc(0);
 }

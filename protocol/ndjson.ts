@@ -63,7 +63,13 @@ export class CoalescingWriter {
   private pending: string[] = [];
   private scheduled = false;
 
-  constructor(private readonly socket: { write(data: string): boolean; readonly destroyed: boolean }) {}
+  constructor(private readonly socket: { write(data: string): boolean; end(): void; readonly destroyed: boolean }) {}
+
+  /** Writes out what is pending now, then ends the socket: the last answer reaches the peer. */
+  end(): void {
+    if (this.pending.length > 0) this.flush();
+    this.socket.end();
+  }
 
   write(message: unknown): void {
     this.pending.push(encodeMessage(message));

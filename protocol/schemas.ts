@@ -270,6 +270,21 @@ export const ShutdownRequest = z.object({ id, type: z.literal('shutdown') });
 export const ClientRequestSchema = compiled(z.discriminatedUnion('type', [PingRequest, StatusRequest, TxnRunRequest, ShutdownRequest]));
 export type ClientRequest = z.infer<typeof ClientRequestSchema>;
 
+// every port, before anything else: proving who is connecting (protocol/auth.ts)
+export const ROLES = ['node', 'admin', 'readwrite', 'readonly'] as const;
+export type Role = (typeof ROLES)[number];
+const base64 = (bytesMax: number) => z.string().max(Math.ceil(bytesMax / 3) * 4).regex(/^[A-Za-z0-9+/]*={0,2}$/, 'not base64');
+/** `node:MIDDLEWARE2`, `node:OPERATOR` or `user:<name>`. */
+export const PrincipalSchema = z.string().max(80).regex(/^(node|user):[A-Za-z0-9_.@-]{1,64}$/, 'not node:<name> or user:<name>');
+export const AuthHelloRequest = z.object({ id, type: z.literal('auth.hello'), principal: PrincipalSchema, nonce: base64(48).min(16) });
+export const AuthProofRequest = z.object({ id, type: z.literal('auth.proof'), proof: base64(32) });
+export const AuthRequestSchema = compiled(z.discriminatedUnion('type', [AuthHelloRequest, AuthProofRequest]));
+export type AuthRequest = z.infer<typeof AuthRequestSchema>;
+/** scrypt's cost; bounded so that a server cannot make a client spend more than 64 MiB on one login. */
+export const KeyCostSchema = z.object({ N: z.number().int().min(2).max(65_536), r: z.number().int().min(1).max(8), p: z.number().int().min(1).max(2) });
+export const AuthHelloResult = compiled(z.object({ nonce: base64(96), salt: base64(48), cost: KeyCostSchema }));
+export const AuthProofResult = compiled(z.object({ signature: base64(32), role: z.enum(ROLES) }));
+
 // middleware, peer port
 export const ReadSetSchema = z.array(z.tuple([KeySchema, TimestampSchema])).max(KEYS_PER_REQUEST_MAX);
 export const PeerValidateRequest = z.object({
@@ -387,7 +402,7 @@ export type WithoutId<T> = T extends unknown ? Omit<T, 'id'> : never;
 export type DeepReadonly<T> = T extends ReadonlyArray<infer E> ? ReadonlyArray<DeepReadonly<E>> : T extends object ? { readonly [K in keyof T]: DeepReadonly<T[K]> } : T;
 
 /** Every request a process may send, typed from the same schemas the receiver parses it with (less its id). */
-export type OutgoingRequest = DeepReadonly<WithoutId<DatabaseRequest> | WithoutId<ClientRequest> | WithoutId<PeerRequest>>;
+export type OutgoingRequest = DeepReadonly<WithoutId<DatabaseRequest> | WithoutId<ClientRequest> | WithoutId<PeerRequest> | WithoutId<AuthRequest>>;
 export type RequestType = OutgoingRequest['type'];
 
 /** The schema of the result each request type is answered with: a sender parses the answer with it. */
@@ -409,6 +424,8 @@ export const RESULT_SCHEMAS = {
   'db.transfer': DbTransferResult,
   'db.transfer-done': DbTransferDoneResult,
   'txn.run': TxnResultSchema,
+  'auth.hello': AuthHelloResult,
+  'auth.proof': AuthProofResult,
   shutdown: EmptyResult,
   'peer.validate': VoteResult,
   'peer.heartbeat': HeartbeatResult,

@@ -1,18 +1,44 @@
 // An NDJSON request/response server. Every request is validated against the server's
 // schema before its handler sees it; a bad message gets an error reply, never a crash.
+import crypto from 'node:crypto';
 import fs from 'node:fs';
 import net from 'node:net';
 import type { z } from 'zod';
 import { OccdbError } from '../errors/catalogue.js';
+import { NONCE_BYTES, type StoredKeys, type Transcript, proofIsValid, serverSignature } from './auth.js';
+import { channelBinding } from './connection.js';
 import { CoalescingWriter, LineSplitter } from './ndjson.js';
-import { MESSAGE_BYTES_MAX } from './schemas.js';
+import { AuthRequestSchema, MESSAGE_BYTES_MAX, type Role } from './schemas.js';
 
 export interface ServerLogger {
   warn(message: string): void;
   error(message: string): void;
 }
 
-export type RequestHandler<R> = (request: R) => Promise<unknown> | unknown;
+/** Who sent a request: the principal its connection proved, and that principal's role. */
+export interface Session {
+  readonly principal: string;
+  readonly role: Role;
+}
+
+/** The session of every connection to a server without authentication (in-process test servers only). */
+export const TRUSTED_SESSION: Session = { principal: 'node:TRUSTED', role: 'node' };
+
+export type RequestHandler<R> = (request: R, session: Session) => Promise<unknown> | unknown;
+
+/** Who may connect to a port, and with which keys (protocol/auth.ts). */
+export interface ServerAuth {
+  /** The stored keys and role of `principal` when it may use this port; null when it may not, or does not exist. */
+  lookUp(principal: string): { keys: StoredKeys; role: Role } | null;
+  /** Keys that look like a real principal's, to answer for one that does not pass lookUp. */
+  decoy(principal: string): StoredKeys;
+}
+
+/**
+ * A connection must prove who it is within this time of opening it, or it is closed: a client
+ * that opens connections and sends nothing (or a byte at a time) cannot hold them.
+ */
+export const AUTH_TIMEOUT_MS = 5_000;
 
 export interface ServeOptions<S extends z.ZodType<{ id: number; type: string }>> {
   host: string;
@@ -24,6 +50,8 @@ export interface ServeOptions<S extends z.ZodType<{ id: number; type: string }>>
   label: string;
   /** Also listen on this Unix domain socket (for processes on the same machine), when set. */
   socketPath?: string;
+  /** Every connection proves who it is before any other message (unset: every connection is trusted). */
+  auth?: ServerAuth;
 }
 
 export type Transport = 'tcp' | 'unix';
@@ -85,28 +113,119 @@ export class NdjsonServer {
     socket.on('close', () => this.sockets.delete(socket));
     const writer = new CoalescingWriter(socket);
     const send = (message: unknown): void => writer.write(message);
+    const login = options.auth ? new Login(options.auth, socket, writer, options) : null;
     const splitter = new LineSplitter(
       MESSAGE_BYTES_MAX,
-      (line) => this.onLine(line, send, options),
+      (line) => this.onLine(line, send, options, login),
       () => {
-        options.logger.warn(`${options.label}: a message over ${MESSAGE_BYTES_MAX} bytes; closing the connection`);
+        options.logger.warn(`${options.label}: a message over ${MESSAGE_BYTES_MAX} bytes from ${remoteOf(socket)}; closing the connection`);
         send({ id: null, ok: false, error: { code: 'MESSAGE_TOO_LARGE', message: `a message is limited to ${MESSAGE_BYTES_MAX} bytes` } });
-        socket.end();
+        writer.end();
       },
     );
     socket.on('data', (chunk) => splitter.push(chunk));
   }
 
-  private onLine<S extends z.ZodType<{ id: number; type: string }>>(line: string, send: (m: unknown) => void, options: ServeOptions<S>): void {
+  private onLine<S extends z.ZodType<{ id: number; type: string }>>(line: string, send: (m: unknown) => void, options: ServeOptions<S>, login: Login | null): void {
     let raw: unknown;
     try {
       raw = JSON.parse(line);
     } catch {
       send({ id: null, ok: false, error: { code: 'BAD_MESSAGE', message: 'not JSON' } });
+      if (login && login.session === null) login.refuse('a line that is not JSON');
       return;
     }
-    serveRequest(raw, options, send);
+    if (login === null) serveRequest(raw, options, send, TRUSTED_SESSION);
+    else if (login.session === null) login.step(raw);
+    else serveRequest(raw, options, send, login.session);
   }
+}
+
+/**
+ * One connection's login: hello, then proof, then the session; anything else before the
+ * session, a failed proof or the time running out closes the connection, and the log names
+ * the address it came from.
+ */
+class Login {
+  session: Session | null = null;
+  private exchange: { transcript: Transcript; keys: StoredKeys; role: Role | null } | null = null;
+  private readonly timer: NodeJS.Timeout;
+  /** Refused: lines that still arrive are ignored until the socket closes. */
+  private closing = false;
+
+  constructor(
+    private readonly auth: ServerAuth,
+    private readonly socket: net.Socket,
+    private readonly writer: CoalescingWriter,
+    private readonly options: { logger: ServerLogger; label: string },
+  ) {
+    this.timer = setTimeout(() => this.refuse(`no login within ${AUTH_TIMEOUT_MS} ms`, false), AUTH_TIMEOUT_MS);
+    this.timer.unref();
+    socket.once('close', () => clearTimeout(this.timer));
+  }
+
+  step(raw: unknown): void {
+    if (this.closing) return;
+    const id = idOf(raw);
+    const parsed = AuthRequestSchema.safeParse(raw);
+    if (!parsed.success) {
+      const type = typeof raw === 'object' && raw !== null ? (raw as { type?: unknown }).type : undefined;
+      const what = type === 'auth.hello' || type === 'auth.proof' ? `a malformed ${type}` : `${JSON.stringify(type)} before logging in`;
+      this.fail(id, `log in first: the connection sent ${what}`, what);
+      return;
+    }
+    const request = parsed.data;
+    if (request.type === 'auth.hello' && this.exchange === null) {
+      const found = this.auth.lookUp(request.principal);
+      const keys = found?.keys ?? this.auth.decoy(request.principal);
+      const nonce = request.nonce + crypto.randomBytes(NONCE_BYTES).toString('base64');
+      const transcript: Transcript = { principal: request.principal, clientNonce: request.nonce, nonce, salt: keys.salt, binding: channelBinding(this.socket) };
+      this.exchange = { transcript, keys, role: found?.role ?? null };
+      this.writer.write({ id, ok: true, result: { nonce, salt: keys.salt.toString('base64'), cost: keys.cost } });
+      return;
+    }
+    if (request.type === 'auth.proof' && this.exchange !== null) {
+      const { transcript, keys, role } = this.exchange;
+      if (role === null || !proofIsValid(keys, transcript, Buffer.from(request.proof, 'base64'))) {
+        this.fail(id, 'authentication failed: wrong secret, password or token, or no such user for this port', `a failed login as ${transcript.principal}`);
+        return;
+      }
+      clearTimeout(this.timer);
+      this.session = { principal: transcript.principal, role };
+      this.writer.write({ id, ok: true, result: { signature: serverSignature(keys.serverKey, transcript).toString('base64'), role } });
+      return;
+    }
+    this.fail(id, `log in first: ${request.type} out of order`, `${request.type} out of order`);
+  }
+
+  /** Closes the connection after answering UNAUTHENTICATED, and logs why, with the address. */
+  refuse(why: string, answer = true): void {
+    if (answer) this.writer.write({ id: null, ok: false, error: { code: 'UNAUTHENTICATED', message: `closing: ${why}` } });
+    this.close(why);
+  }
+
+  private fail(id: number | null, message: string, why: string): void {
+    this.writer.write({ id, ok: false, error: { code: 'UNAUTHENTICATED', message } });
+    this.close(why);
+  }
+
+  private close(why: string): void {
+    if (this.closing) return;
+    this.closing = true;
+    this.options.logger.warn(`${this.options.label}: ${why} from ${remoteOf(this.socket)}; closing the connection`);
+    clearTimeout(this.timer);
+    this.writer.end();
+    // A peer that does not read its answer does not keep the socket open either.
+    setTimeout(() => this.socket.destroy(), 1_000).unref();
+  }
+}
+
+function remoteOf(socket: net.Socket): string {
+  return socket.remoteAddress === undefined ? 'a Unix socket' : `${socket.remoteAddress}:${socket.remotePort}`;
+}
+
+function idOf(raw: unknown): number | null {
+  return typeof raw === 'object' && raw !== null && Number.isSafeInteger((raw as { id?: unknown }).id) ? (raw as { id: number }).id : null;
 }
 
 /**
@@ -119,10 +238,9 @@ export function serveRequest<S extends z.ZodType<{ id: number; type: string }>>(
   raw: unknown,
   options: Pick<ServeOptions<S>, 'schema' | 'knownTypes' | 'handle' | 'logger' | 'label'>,
   send: (reply: unknown) => void,
+  session: Session = TRUSTED_SESSION,
 ): void {
-  const id = typeof raw === 'object' && raw !== null && Number.isSafeInteger((raw as { id?: unknown }).id)
-    ? (raw as { id: number }).id
-    : null;
+  const id = idOf(raw);
   const type = typeof raw === 'object' && raw !== null ? (raw as { type?: unknown }).type : undefined;
   if (typeof type !== 'string' || !options.knownTypes.includes(type)) {
     send({ id, ok: false, error: { code: 'UNKNOWN_MESSAGE', message: `unknown message type ${JSON.stringify(type)}` } });
@@ -146,7 +264,7 @@ export function serveRequest<S extends z.ZodType<{ id: number; type: string }>>(
   // The handler runs at once; its answer leaves with this turn's writes either way.
   let result: unknown;
   try {
-    result = options.handle(parsed.data);
+    result = options.handle(parsed.data, session);
   } catch (error) {
     fail(error);
     return;

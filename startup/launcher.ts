@@ -34,6 +34,11 @@ export interface LaunchSpec {
    * written to `clusterFile` there before the process starts, so the process reads the same file.
    */
   clusterText?: string;
+  /**
+   * Files that live beside the cluster file, for such a host: the cluster secret and the
+   * users file, written there (readable by the owner only) with the cluster file.
+   */
+  privateFiles?: ReadonlyArray<{ name: string; text: string }>;
   /** The process's own directory: its log, its stdout.log, and (a database's) data. */
   dir: string;
   logLevel: LogLevel;

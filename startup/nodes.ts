@@ -1,6 +1,8 @@
 // One view of every process a cluster file names, whatever its role: name, host, ports,
 // directory, recorded pid, and the endpoint that answers ping and status.
 import fs from 'node:fs';
+import { SECRET_FILE_NAME } from '../cluster/secret.js';
+import { USERS_FILE_NAME } from '../cluster/users.js';
 import path from 'node:path';
 import type { Endpoint } from '../protocol/connection.js';
 import { OccdbError } from '../errors/catalogue.js';
@@ -90,7 +92,17 @@ export function logFile(node: ClusterNode): string {
 export function launchSpec(node: ClusterNode, clusterFile: string, logLevel: LogLevel): LaunchSpec {
   const spec = { role: node.role, id: node.id, host: node.host, dir: node.dir, logLevel };
   if (node.clusterFile === undefined) return { ...spec, clusterFile };
-  return { ...spec, clusterFile: node.clusterFile, clusterText: fs.readFileSync(clusterFile, 'utf8') };
+  return { ...spec, clusterFile: node.clusterFile, clusterText: fs.readFileSync(clusterFile, 'utf8'), privateFiles: privateFilesBeside(clusterFile) };
+}
+
+/** The cluster secret and the users file beside `clusterFile`, those that exist, as text. */
+export function privateFilesBeside(clusterFile: string): Array<{ name: string; text: string }> {
+  const files: Array<{ name: string; text: string }> = [];
+  for (const name of [SECRET_FILE_NAME, USERS_FILE_NAME]) {
+    const file = path.join(path.dirname(path.resolve(clusterFile)), name);
+    if (fs.existsSync(file)) files.push({ name, text: fs.readFileSync(file, 'utf8') });
+  }
+  return files;
 }
 
 /**

@@ -54,12 +54,16 @@ export class SshLauncher implements Launcher {
     return { home: homeMatch[1]!, occdbVersion: oneLine(version.stdout) };
   }
 
-  /** Writes `text` to `file` on the host, atomically (a temporary file, then a rename). */
-  async writeFile(file: string, text: string): Promise<void> {
+  /**
+   * Writes `text` to `file` on the host, atomically (a temporary file, then a rename); with
+   * `ownerOnly`, readable by the owner only from its first byte. The text goes through the
+   * session's standard input, never on a command line.
+   */
+  async writeFile(file: string, text: string, ownerOnly = false): Promise<void> {
     const temporary = `${file}.${process.pid}.${Math.random().toString(36).slice(2, 10)}.tmp`;
     const directory = file.slice(0, file.lastIndexOf('/')) || '/';
     const result = await this.run(
-      `mkdir -p ${shellQuote(directory)} && cat > ${shellQuote(temporary)} && mv -f ${shellQuote(temporary)} ${shellQuote(file)}`,
+      `mkdir -p ${shellQuote(directory)} && ${ownerOnly ? '(umask 077 && cat >' : '(cat >'} ${shellQuote(temporary)}) && mv -f ${shellQuote(temporary)} ${shellQuote(file)}`,
       `copying the cluster file to ${file}`,
       { stdin: text },
     );
@@ -70,6 +74,8 @@ export class SshLauncher implements Launcher {
 
   async start(spec: LaunchSpec): Promise<{ pid: number }> {
     if (spec.clusterText !== undefined) await this.writeFile(spec.clusterFile, spec.clusterText);
+    const clusterDir = spec.clusterFile.slice(0, spec.clusterFile.lastIndexOf('/')) || '/';
+    for (const file of spec.privateFiles ?? []) await this.writeFile(`${clusterDir}/${file.name}`, file.text, true);
     const name = `${spec.role.toUpperCase()}${spec.id}`;
     const environment = Object.entries(roleEnvironment(spec.role)).map(([name, value]) => `${name}=\${${name}:-${value}} `).join('');
     const command = `${environment ? `env ${environment}` : ''}${this.remoteOccdb} ${spec.role} ${spec.id} --cluster ${shellQuote(spec.clusterFile)} --log-level ${spec.logLevel}`;

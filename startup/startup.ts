@@ -18,6 +18,8 @@ import {
   writeClusterFile,
 } from '../cluster/cluster-file.js';
 import { OccdbError, PORT_IN_USE } from '../errors/catalogue.js';
+import { ensureSecret } from '../cluster/secret.js';
+import { ensureAdminUser } from '../cluster/users.js';
 import type { SchedulingPolicy } from '../runtime/scheduling.js';
 import type { LogLevel } from '../runtime/log.js';
 import type { StartupLayout } from './arguments.js';
@@ -72,7 +74,6 @@ async function startCluster(options: StartupOptions, output: Output, launchers: 
   const homes = await checkRemoteHosts([...layout.middlewareHosts, ...layout.databaseHosts], launchers);
   const clusterFile = clusterFilePath(options.dir);
   await refuseRunningCluster(clusterFile, options.dir, options.remote ?? {});
-
   for (let attempt = 1; ; attempt += 1) {
     const cluster = await planCluster(options, homes, launchers);
     const outcome = await launchCluster(cluster, clusterFile, options, output, launchers);
@@ -91,6 +92,9 @@ type LaunchOutcome = 'started' | 'failed' | 'port-taken';
  */
 async function launchCluster(cluster: ClusterFile, clusterFile: string, options: StartupOptions, output: Output, launchers: Launchers): Promise<LaunchOutcome> {
   fs.mkdirSync(path.dirname(clusterFile), { recursive: true });
+  // The cluster's secret and its operator's user, kept when the directory already has them.
+  ensureSecret(clusterFile);
+  ensureAdminUser(clusterFile, new Date());
   // Remote directories are made by the ssh launcher when it starts the process there.
   for (const entry of [...cluster.middlewares, ...cluster.databases]) if (entry.clusterFile === undefined) fs.mkdirSync(entry.dir, { recursive: true });
   // The processes read the cluster file when they start, so it must exist before them

@@ -4,14 +4,18 @@
 // the process cleanly with its data kept.
 import test from 'ava';
 import type { ChildProcess } from 'node:child_process';
+import crypto from 'node:crypto';
 import fs from 'node:fs';
-import net from 'node:net';
 import os from 'node:os';
 import path from 'node:path';
 import { databaseEndpoint } from '../cluster/cluster-file.js';
 import { Connection, type Endpoint } from '../protocol/connection.js';
+import { nodeCredentials } from '../protocol/credentials.js';
 import { MESSAGE_BYTES_MAX } from '../protocol/schemas.js';
+import { AUTH_TIMEOUT_MS } from '../protocol/server.js';
+import { readSecret } from '../cluster/secret.js';
 import { TEST_FROM } from './helpers/members.js';
+import { RawClient } from './helpers/raw-client.js';
 import { capturedOutput, killProcess, spawnOccdb, waitForExit, waitForPing, writeTestCluster } from './helpers/processes.js';
 
 const STARTUP_TIMEOUT_MS = 30_000;
@@ -19,7 +23,7 @@ const REPLY_TIMEOUT_MS = 10_000;
 
 const temporaryRoot = fs.mkdtempSync(path.join(os.tmpdir(), 'occdb-server-'));
 const children = new Set<ChildProcess>();
-let shared: { file: string; endpoint: Endpoint; child: ChildProcess };
+let shared: { file: string; endpoint: Endpoint; child: ChildProcess; secret: Buffer };
 
 function startDatabase(clusterFile: string): ChildProcess {
   const child = spawnOccdb(['database', 'DATABASE1', '--cluster', clusterFile]);
@@ -32,79 +36,13 @@ test.before(async () => {
   const endpoint = databaseEndpoint(cluster.databases[0]!);
   const child = startDatabase(file);
   await waitForPing(endpoint, STARTUP_TIMEOUT_MS, child);
-  shared = { file, endpoint, child };
+  shared = { file, endpoint, child, secret: readSecret(file) };
 });
 
 test.after.always(async () => {
   for (const child of children) await killProcess(child, 'SIGKILL');
   fs.rmSync(temporaryRoot, { recursive: true, force: true });
 });
-
-/** A bare socket that sends raw lines and reads replies one at a time, each wait bounded. */
-class RawClient {
-  private readonly lines: unknown[] = [];
-  private buffered = '';
-  private waiter: (() => void) | null = null;
-  closed = false;
-
-  private constructor(private readonly socket: net.Socket) {
-    socket.on('data', (chunk) => {
-      this.buffered += chunk.toString('utf8');
-      let newline = this.buffered.indexOf('\n');
-      while (newline !== -1) {
-        this.lines.push(JSON.parse(this.buffered.slice(0, newline)));
-        this.buffered = this.buffered.slice(newline + 1);
-        newline = this.buffered.indexOf('\n');
-      }
-      this.waiter?.();
-    });
-    socket.on('error', () => { /* a reset after the server closes; 'close' follows */ });
-    socket.on('close', () => {
-      this.closed = true;
-      this.waiter?.();
-    });
-  }
-
-  static connect(endpoint: Endpoint): Promise<RawClient> {
-    return new Promise((resolve, reject) => {
-      const socket = net.connect(endpoint.port, endpoint.host, () => resolve(new RawClient(socket)));
-      socket.once('error', reject);
-    });
-  }
-
-  send(text: string | Buffer): void {
-    this.socket.write(text);
-  }
-
-  /** The next reply, or null if the connection closed first. */
-  async next(): Promise<unknown> {
-    const deadlineMs = Date.now() + REPLY_TIMEOUT_MS;
-    while (this.lines.length === 0 && !this.closed) {
-      const remainingMs = deadlineMs - Date.now();
-      if (remainingMs <= 0) throw new Error('no reply in time');
-      await new Promise<void>((resolve) => {
-        const timer = setTimeout(resolve, remainingMs);
-        this.waiter = () => {
-          clearTimeout(timer);
-          resolve();
-        };
-      });
-      this.waiter = null;
-    }
-    return this.lines.shift() ?? null;
-  }
-
-  /** Resolves once the server has closed the connection; false if it did not within the reply timeout. */
-  async waitClosed(): Promise<boolean> {
-    const deadlineMs = Date.now() + REPLY_TIMEOUT_MS;
-    while (!this.closed && Date.now() < deadlineMs) await this.next().catch(() => null);
-    return this.closed;
-  }
-
-  destroy(): void {
-    this.socket.destroy();
-  }
-}
 
 async function ping(endpoint: Endpoint): Promise<unknown> {
   const connection = new Connection(endpoint);
@@ -115,8 +53,64 @@ async function ping(endpoint: Endpoint): Promise<unknown> {
   }
 }
 
-test('garbage, unknown types and schema failures each get an error reply, and the connection still works', async (t) => {
+test('a forged db.apply-batch from a connection that has not logged in is refused, the connection closed, and nothing written', async (t) => {
   const client = await RawClient.connect(shared.endpoint);
+  try {
+    client.send(JSON.stringify({ id: 1, type: 'db.apply-batch', from: TEST_FROM, applies: [{ ts: [9, 1], writes: [{ key: 'forged_key', value: 666 }] }] }) + '\n');
+    t.like(await client.next(), { id: 1, ok: false, error: { code: 'UNAUTHENTICATED' } });
+    t.true(await client.waitClosed(), 'the server closed the connection');
+  } finally {
+    client.destroy();
+  }
+  const reader = await RawClient.loggedIn(shared.endpoint, shared.secret);
+  try {
+    reader.send(JSON.stringify({ id: 2, type: 'db.read', keys: ['forged_key'] }) + '\n');
+    t.deepEqual(await reader.next(), { id: 2, ok: true, result: { entries: [{ version: [0, 0] }] } }, 'forged_key was never written');
+  } finally {
+    reader.destroy();
+  }
+});
+
+test('a login with another cluster\'s secret is refused and the connection closed; so is a replayed login', async (t) => {
+  const stranger = await RawClient.connect(shared.endpoint);
+  try {
+    await t.throwsAsync(stranger.logIn(nodeCredentials('MIDDLEWARE1', crypto.randomBytes(32))), { message: /proof refused: .*UNAUTHENTICATED/ });
+    t.true(await stranger.waitClosed(), 'the server closed the connection');
+  } finally {
+    stranger.destroy();
+  }
+  // Record a good login's proof, then send it again on a new connection after a new hello.
+  const recorder = await RawClient.connect(shared.endpoint);
+  const sent: string[] = [];
+  const record = recorder.send.bind(recorder);
+  recorder.send = (text) => { sent.push(String(text)); record(text); };
+  await recorder.logIn(nodeCredentials('MIDDLEWARE1', shared.secret));
+  recorder.destroy();
+  const replayer = await RawClient.connect(shared.endpoint);
+  try {
+    replayer.send(sent[0]!);
+    t.like(await replayer.next(), { ok: true });
+    replayer.send(sent[1]!);
+    t.like(await replayer.next(), { ok: false, error: { code: 'UNAUTHENTICATED' } });
+    t.true(await replayer.waitClosed(), 'the server closed the connection');
+  } finally {
+    replayer.destroy();
+  }
+});
+
+test('a connection that never logs in is closed after the login time', async (t) => {
+  const client = await RawClient.connect(shared.endpoint);
+  try {
+    const startedMs = Date.now();
+    t.true(await client.waitClosed(), 'the server closed the connection');
+    t.true(Date.now() - startedMs >= AUTH_TIMEOUT_MS - 500, `closed after ${Date.now() - startedMs} ms`);
+  } finally {
+    client.destroy();
+  }
+});
+
+test('garbage, unknown types and schema failures each get an error reply, and the connection still works', async (t) => {
+  const client = await RawClient.loggedIn(shared.endpoint, shared.secret);
   try {
     client.send('this is not JSON\n');
     t.like(await client.next(), { id: null, ok: false, error: { code: 'BAD_MESSAGE' } });
@@ -143,7 +137,7 @@ test('garbage, unknown types and schema failures each get an error reply, and th
 });
 
 test('an oversized line gets an error and a closed connection, and the process still answers', async (t) => {
-  const client = await RawClient.connect(shared.endpoint);
+  const client = await RawClient.loggedIn(shared.endpoint, shared.secret);
   try {
     client.send(Buffer.alloc(MESSAGE_BYTES_MAX + 1024, 'x'));
     const reply = await client.next();
@@ -156,8 +150,8 @@ test('an oversized line gets an error and a closed connection, and the process s
 });
 
 test('requests on two connections are answered with their own ids and results', async (t) => {
-  const first = await RawClient.connect(shared.endpoint);
-  const second = await RawClient.connect(shared.endpoint);
+  const first = await RawClient.loggedIn(shared.endpoint, shared.secret);
+  const second = await RawClient.loggedIn(shared.endpoint, shared.secret);
   try {
     first.send(JSON.stringify({ id: 1, type: 'db.apply', from: TEST_FROM, ts: [1, 1], writes: [{ key: 'two_first', value: 'one' }] }) + '\n');
     second.send(JSON.stringify({ id: 1, type: 'db.apply', from: TEST_FROM, ts: [1, 2], writes: [{ key: 'two_second', value: 'two' }] }) + '\n');
@@ -209,7 +203,7 @@ test('many pipelined requests on two connections all get their own results', asy
 });
 
 test('a read of a key an APPLY is writing sees that APPLY at once; a version re-read waits for it to be stored', async (t) => {
-  const client = await RawClient.connect(shared.endpoint);
+  const client = await RawClient.loggedIn(shared.endpoint, shared.secret);
   try {
     client.send(JSON.stringify({ id: 1, type: 'db.apply', from: TEST_FROM, ts: [1, 1], writes: [{ key: 'waited_for', value: 'old' }] }) + '\n');
     t.deepEqual(await client.next(), { id: 1, ok: true, result: { written: 1 } });
@@ -241,7 +235,7 @@ test('a read of a key an APPLY is writing sees that APPLY at once; a version re-
 });
 
 test('a read that needs at least a version waits for the APPLY that brings it, or answers with what is there when its wait runs out', async (t) => {
-  const client = await RawClient.connect(shared.endpoint);
+  const client = await RawClient.loggedIn(shared.endpoint, shared.secret);
   try {
     client.send(JSON.stringify({ id: 1, type: 'db.apply', from: TEST_FROM, ts: [1, 1], writes: [{ key: 'awaited', value: 'old' }] }) + '\n');
     t.deepEqual(await client.next(), { id: 1, ok: true, result: { written: 1 } });

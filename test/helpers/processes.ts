@@ -3,7 +3,8 @@ import { spawn, type ChildProcess, type StdioOptions } from 'node:child_process'
 import fs from 'node:fs';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { databaseSockets, middlewareSockets, writeClusterFile, type ClusterFile, type Strategy } from '../../cluster/cluster-file.js';
+import { databaseSockets, middlewareSockets, readClusterFile, writeClusterFile, type ClusterFile, type Strategy } from '../../cluster/cluster-file.js';
+import { ensureSecret } from '../../cluster/secret.js';
 import { Connection, type Endpoint } from '../../protocol/connection.js';
 import { freePort } from './ports.js';
 
@@ -185,7 +186,9 @@ export async function writeTestCluster(
   };
   const file = path.join(dir, 'cluster.json');
   writeClusterFile(file, cluster);
-  return { file, cluster };
+  ensureSecret(file);
+  // Reading it back registers the cluster's keys for this test process, as for any operator.
+  return { file, cluster: readClusterFile(file) };
 }
 
 /** `count` free ports, no two alike (the system may hand out a just-closed port again). */

@@ -10,6 +10,8 @@ import { killProcess, spawnOccdb, waitForExit, capturedOutput } from '../helpers
 import { TestCluster, printed } from '../helpers/cluster.js';
 import { homeOf } from '../../twopl/home.js';
 import { OccdbClient } from '../../client/client.js';
+import { readSecret } from '../../cluster/secret.js';
+import { RawClient } from '../helpers/raw-client.js';
 
 /** What the suite needs of a cluster, whatever runs it. */
 export interface SuiteCluster {
@@ -184,23 +186,28 @@ test.serial('after MIDDLEWARE3 QUITs the other two still commit; restarted, it t
   t.deepEqual(await cluster.divergentKeys(), []);
 });
 
-test.serial('a malformed message to a middleware gets an error reply and crashes nothing', async (t) => {
+test.serial('a malformed message to a middleware gets an error reply and crashes nothing; before a login, any message closes the connection', async (t) => {
   const cluster = clusterOf();
-  const net = await import('node:net');
-  for (const port of [cluster.cluster.middlewares[0]!.clientPort, cluster.cluster.middlewares[0]!.peerPort]) {
-    const replies = await new Promise<string>((resolve, reject) => {
-      const socket = net.connect({ host: '127.0.0.1', port });
-      let text = '';
-      socket.on('data', (chunk) => {
-        text += chunk.toString();
-        if (text.split('\n').length > 3) { socket.end(); resolve(text); }
-      });
-      socket.on('error', reject);
-      setTimeout(() => { socket.destroy(); resolve(text); }, 5_000).unref();
-      socket.write('not json\n{"id":1,"type":"no.such"}\n{"id":2,"type":"txn.run","commands":[{"op":"ASSIGN"}],"end":"commit"}\n');
-    });
-    const lines = replies.trim().split('\n').map((line) => JSON.parse(line));
-    t.deepEqual(lines.map((reply) => reply.error?.code), ['BAD_MESSAGE', 'UNKNOWN_MESSAGE', port === cluster.cluster.middlewares[0]!.peerPort ? 'UNKNOWN_MESSAGE' : 'BAD_MESSAGE']);
+  const self = cluster.cluster.middlewares[0]!;
+  for (const port of [self.clientPort, self.peerPort]) {
+    const endpoint = { host: '127.0.0.1', port };
+    const stranger = await RawClient.connect(endpoint);
+    try {
+      stranger.send('{"id":1,"type":"txn.run","commands":[{"line":1,"op":"QUIT"}],"end":"commit"}\n');
+      t.like(await stranger.next(), { id: 1, ok: false, error: { code: 'UNAUTHENTICATED' } });
+      t.true(await stranger.waitClosed(), 'closed before anything ran');
+    } finally {
+      stranger.destroy();
+    }
+    const client = await RawClient.loggedIn(endpoint, readSecret(cluster.file));
+    try {
+      client.send('not json\n{"id":1,"type":"no.such"}\n{"id":2,"type":"txn.run","commands":[{"op":"ASSIGN"}],"end":"commit"}\n');
+      const codes = [];
+      for (let index = 0; index < 3; index += 1) codes.push(((await client.next()) as { error?: { code: string } } | null)?.error?.code);
+      t.deepEqual(codes, ['BAD_MESSAGE', 'UNKNOWN_MESSAGE', port === self.peerPort ? 'UNKNOWN_MESSAGE' : 'BAD_MESSAGE']);
+    } finally {
+      client.destroy();
+    }
   }
   t.is((await cluster.status(1)).role, 'middleware', 'still answering');
 });
