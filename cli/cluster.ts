@@ -15,6 +15,7 @@ import { runStatus } from '../startup/status.js';
 import { stopCluster } from '../startup/stop.js';
 import { runVerify } from '../startup/verify.js';
 import { EXIT_FAILED } from '../errors/exit-codes.js';
+import { OccdbError } from '../errors/catalogue.js';
 import { clusterOption, dirOption, logLevelOption, resolveClusterFile } from './options.js';
 
 interface ClusterOptions {
@@ -60,7 +61,11 @@ export function registerClusterCommands(program: Command): void {
     .addOption(new Option('--base-port <port>', 'on every host, use consecutive ports from this one (default: any free ports)').argParser(parsePort))
     .addOption(new Option('--remote-dir <dir>', "the cluster's directory on remote hosts, relative to the remote home unless absolute (default: .occdb/<last part of --dir>)"))
     .addOption(new Option('--keep-going', 'when a process fails to start, keep the others running and start the rest'))
-    .addOption(new Option('--tcp-only', 'processes on one machine talk over TCP too (by default they use Unix domain sockets in their directories, which cost less)'));
+    .addOption(new Option('--tcp-only', 'processes on one machine talk over TCP too (by default they use Unix domain sockets in their directories, which cost less)'))
+    .addOption(new Option('--tls', 'TLS on every TCP port even when every process is on this machine (by default: on when the cluster spans hosts)').conflicts('insecure'))
+    .addOption(new Option('--insecure', 'no TLS even when the cluster spans hosts: anyone on the network can read and change what crosses it').conflicts('tls'))
+    .addOption(new Option('--tls-cert <file>', 'the PEM certificate every process shows on its TCP ports, instead of a generated one (with --tls-key; turns TLS on)'))
+    .addOption(new Option('--tls-key <file>', 'the PEM private key of --tls-cert'));
   addSshOptions(startup, true)
     .addHelpText('after', [
       '',
@@ -69,8 +74,11 @@ export function registerClusterCommands(program: Command): void {
       '  occdb startup 2 alpha beta 2 beta gamma --dir ./demo --accept-new-hosts',
       '  occdb startup 1 ops@alpha:2222 1 ops@beta --identity ~/.ssh/occdb --remote-occdb /opt/occdb/bin/occdb.js',
     ].join('\n'))
-    .action(async (layoutWords: string[], options: ClusterOptions & SshCommandOptions & { strategy: Strategy; scheduling: SchedulingPolicy; logLevel: LogLevel; basePort?: number; remoteDir?: string; keepGoing?: boolean; tcpOnly?: boolean }) => {
+    .action(async (layoutWords: string[], options: ClusterOptions & SshCommandOptions & { strategy: Strategy; scheduling: SchedulingPolicy; logLevel: LogLevel; basePort?: number; remoteDir?: string; keepGoing?: boolean; tcpOnly?: boolean; tls?: boolean; insecure?: boolean; tlsCert?: string; tlsKey?: string }) => {
       const layout = parseStartupArguments(layoutWords);
+      if ((options.tlsCert === undefined) !== (options.tlsKey === undefined)) throw new OccdbError('USAGE', '--tls-cert and --tls-key go together');
+      if (options.insecure && options.tlsCert !== undefined) throw new OccdbError('USAGE', '--insecure turns TLS off; it cannot go with --tls-cert');
+      if (options.insecure) process.stderr.write('occdb: WARNING: --insecure: TCP between hosts is not encrypted; anyone on the network can read and change what crosses it\n');
       const healthy = await runStartup(
         {
           layout,
@@ -83,6 +91,8 @@ export function registerClusterCommands(program: Command): void {
           remoteDir: options.remoteDir,
           keepGoing: options.keepGoing === true,
           tcpOnly: options.tcpOnly === true,
+          tls: options.tls ? 'on' : options.insecure ? 'off' : 'auto',
+          tlsFiles: options.tlsCert !== undefined && options.tlsKey !== undefined ? { certFile: path.resolve(options.tlsCert), keyFile: path.resolve(options.tlsKey) } : undefined,
         },
         consoleOutput,
       );

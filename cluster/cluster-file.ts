@@ -6,7 +6,7 @@ import path from 'node:path';
 import { z } from 'zod';
 import { OccdbError } from '../errors/catalogue.js';
 import type { Endpoint } from '../protocol/connection.js';
-import { addressKey, registerNodeKeys } from '../protocol/credentials.js';
+import { addressKey, registerNodeKeys, registerTls } from '../protocol/credentials.js';
 import { readSecretIfAny } from './secret.js';
 import { SCHEDULING_POLICIES } from '../runtime/scheduling.js';
 
@@ -70,6 +70,8 @@ export const ClusterFileSchema = z
     middlewares: z.array(MiddlewareEntrySchema).min(1).max(1000),
     databases: z.array(DatabaseEntrySchema).min(1).max(1000),
     ssh: SshSettingsSchema.optional(),
+    /** TLS on every TCP port, with the SHA-256 fingerprint of the cluster's certificate (cluster/tls.ts). */
+    tls: z.object({ fingerprint: z.string().regex(/^([0-9A-F]{2}:){31}[0-9A-F]{2}$/, 'not a SHA-256 fingerprint (AA:BB:...)') }).optional(),
   })
   .superRefine((cluster, context) => {
     const duplicate = (ids: number[]) => ids.find((id, index) => ids.indexOf(id) !== index);
@@ -108,16 +110,17 @@ export function readClusterFile(file: string): ClusterFile {
   // Reading the cluster file is how a process learns the cluster; its secret, beside it, is
   // what this process proves itself with to the cluster's processes (protocol/credentials.ts).
   const secret = readSecretIfAny(file);
-  if (secret !== null) registerNodeKeys(clusterAddresses(parsed.data), secret);
+  if (secret !== null) registerNodeKeys(clusterAddresses(parsed.data, true), secret);
+  if (parsed.data.tls !== undefined) registerTls(clusterAddresses(parsed.data, false), parsed.data.tls.fingerprint);
   return parsed.data;
 }
 
-/** Every address (TCP and Unix socket) a process of `cluster` listens at. */
-function clusterAddresses(cluster: ClusterFile): string[] {
+/** Every address a process of `cluster` listens at: TCP, and with `withSockets` Unix sockets too. */
+function clusterAddresses(cluster: ClusterFile, withSockets: boolean): string[] {
   const addresses: string[] = [];
   const add = (host: string, port: number, socket: string | undefined): void => {
     addresses.push(addressKey({ host: connectHost(host), port }));
-    if (socket !== undefined) addresses.push(addressKey({ path: socket }));
+    if (socket !== undefined && withSockets) addresses.push(addressKey({ path: socket }));
   };
   for (const entry of cluster.middlewares) {
     add(entry.host, entry.clientPort, entry.clientSocket);

@@ -10,6 +10,7 @@ import { createLogger, flushLogger, type LogLevel, type Logger } from '../runtim
 import { findDatabase, listenAddress, readClusterFile } from '../cluster/cluster-file.js';
 import { nodeAuthority } from '../cluster/authority.js';
 import { readSecret } from '../cluster/secret.js';
+import { readTlsFiles, logTransportSecurity } from '../cluster/tls.js';
 import { DatabaseRequestSchema, type DatabaseRequest, type Entry, type ResultOf, type Status } from '../protocol/schemas.js';
 import { applySchedulingPolicy } from '../runtime/scheduling.js';
 import { NdjsonServer, connectionsOf, unixSocketsNote } from '../protocol/server.js';
@@ -50,6 +51,7 @@ const KNOWN_TYPES: readonly string[] = DatabaseRequestSchema.options.map((option
 export async function runDatabase(options: DatabaseOptions): Promise<RunningDatabase> {
   const cluster = readClusterFile(options.clusterFile);
   const secret = readSecret(options.clusterFile);
+  const tlsFiles = cluster.tls === undefined ? undefined : readTlsFiles(options.clusterFile);
   const entry = findDatabase(cluster, options.id);
   const name = `DATABASE${options.id}`;
   const dataDir = path.resolve(entry.dir, 'data');
@@ -83,6 +85,7 @@ export async function runDatabase(options: DatabaseOptions): Promise<RunningData
     throw new OccdbError('STORAGE_UNAVAILABLE', `${name} cannot read its acceptor state in ${dataDir}: ${(error as Error).message}`);
   }
   logger.info(`${name} knows chosen views up to epoch ${acceptor.openEpoch - 1}`);
+  logTransportSecurity(cluster, logger);
 
   const startedAtMs = Date.now();
   let server: NdjsonServer | null = null;
@@ -93,7 +96,7 @@ export async function runDatabase(options: DatabaseOptions): Promise<RunningData
   const handle = (request: DatabaseRequest): Promise<unknown> => service.handle(request);
 
   try {
-    server = await NdjsonServer.listen({ host, port: entry.port, schema: DatabaseRequestSchema, knownTypes: KNOWN_TYPES, handle, logger, label: name, socketPath: entry.socket, auth: nodeAuthority(secret) });
+    server = await NdjsonServer.listen({ host, port: entry.port, schema: DatabaseRequestSchema, knownTypes: KNOWN_TYPES, handle, logger, label: name, socketPath: entry.socket, auth: nodeAuthority(secret), ...(tlsFiles ? { tls: tlsFiles } : {}) });
   } catch (error) {
     await storage.close();
     await flushLogger(logger);

@@ -18,6 +18,7 @@ import { NdjsonServer, type Session, connectionsOf, unixSocketsNote } from '../p
 import { setNodeName } from '../protocol/credentials.js';
 import { clientPortAuthority, nodeAuthority } from '../cluster/authority.js';
 import { readSecret } from '../cluster/secret.js';
+import { type TlsFiles, readTlsFiles, logTransportSecurity } from '../cluster/tls.js';
 import { UsersWatcher, usersPath } from '../cluster/users.js';
 import { refusal } from './roles.js';
 import type { MiddlewareFaults } from './faults.js';
@@ -55,11 +56,13 @@ export async function runMiddleware(options: MiddlewareOptions): Promise<Running
   setNodeName(`MIDDLEWARE${options.id}`);
   const cluster = readClusterFile(options.clusterFile);
   const secret = readSecret(options.clusterFile);
+  const tlsFiles = cluster.tls === undefined ? undefined : readTlsFiles(options.clusterFile);
   const self = findMiddleware(cluster, options.id);
   fs.mkdirSync(self.dir, { recursive: true });
   const logger = createLogger({ name: `MIDDLEWARE${options.id}`, level: options.logLevel, file: path.join(self.dir, 'middleware.log'), console: options.console });
   logger.info(applySchedulingPolicy(cluster.scheduling));
-  const middleware = new Middleware(cluster, secret, options, logger);
+  logTransportSecurity(cluster, logger);
+  const middleware = new Middleware(cluster, secret, tlsFiles, options, logger);
   try {
     await middleware.start();
   } catch (error) {
@@ -85,7 +88,7 @@ class Middleware implements RunningMiddleware {
   private readonly limits: TransactionLimits;
   private readonly views: ViewKeeper;
 
-  constructor(private readonly cluster: ClusterFile, private readonly secret: Buffer, private readonly options: MiddlewareOptions, private readonly logger: Logger) {
+  constructor(private readonly cluster: ClusterFile, private readonly secret: Buffer, private readonly tlsFiles: TlsFiles | undefined, private readonly options: MiddlewareOptions, private readonly logger: Logger) {
     const index = cluster.middlewares.findIndex((m) => m.id === options.id);
     const identity = { self: () => this.views.self, watermark: () => this.engine.watermark() };
     this.replicas = new ReplicaSet(cluster.databases, index, logger, identity, { host: cluster.middlewares[index]!.host });
@@ -119,11 +122,13 @@ class Middleware implements RunningMiddleware {
       host, port: this.self.peerPort, schema: PeerRequestSchema, knownTypes: PeerRequestSchema.options.map((o) => o.shape.type.value),
       handle: (request) => this.onPeerRequest(request), logger: this.logger, label: `MIDDLEWARE${this.options.id} peer port`, socketPath: this.self.peerSocket,
       auth: nodeAuthority(this.secret),
+      ...(this.tlsFiles ? { tls: this.tlsFiles } : {}),
     }), `peer port ${this.self.peerPort}`);
     await this.views.join();
     this.clientServer = await listen(() => NdjsonServer.listen({
       host, port: this.self.clientPort, schema: ClientRequestSchema, knownTypes: ClientRequestSchema.options.map((o) => o.shape.type.value),
       handle: (request, session) => this.onClientRequest(request, session), logger: this.logger, label: `MIDDLEWARE${this.options.id} client port`, socketPath: this.self.clientSocket,
+      ...(this.tlsFiles ? { tls: this.tlsFiles } : {}),
       auth: clientPortAuthority(this.secret, new UsersWatcher(usersPath(this.options.clusterFile), (problem) => this.logger.warn(problem))),
     }), `client port ${this.self.clientPort}`);
     const faults = Object.entries(this.options.faults ?? {}).filter(([, on]) => on).map(([name]) => name);

@@ -2,9 +2,10 @@
 // in flight at once (replies echo the request id), and a timeout on every request.
 import crypto from 'node:crypto';
 import net from 'node:net';
+import tls from 'node:tls';
 import { OccdbError } from '../errors/catalogue.js';
 import { NONCE_BYTES, type Transcript, clientProof, serverSignatureIsValid } from './auth.js';
-import { type Credentials, addressKey, credentialsFor } from './credentials.js';
+import { type Credentials, addressKey, credentialsFor, tlsFor } from './credentials.js';
 import { CoalescingWriter, LineSplitter } from './ndjson.js';
 import { MESSAGE_BYTES_MAX, RESULT_SCHEMAS, ReplySchema, type OutgoingRequest, type RequestType, type ResultOf } from './schemas.js';
 
@@ -170,20 +171,23 @@ export class Connection implements RequestLink {
    */
   private async open(): Promise<CoalescingWriter> {
     const tcp = { host: this.endpoint.host, port: this.endpoint.port };
-    let socket: net.Socket;
     let address = addressKey(tcp);
+    const fingerprint = tlsFor(address);
+    const overTcp = (): Promise<net.Socket> => (fingerprint === undefined ? connectSocket(tcp) : connectTls(tcp, fingerprint, this.label));
+    let socket: net.Socket;
     try {
       // A missing or stale socket file (the process is gone, or runs without one) is no
       // reason to fail: TCP reaches the same process.
-      if (this.endpoint.socket === undefined) socket = await connectSocket(tcp);
+      if (this.endpoint.socket === undefined) socket = await overTcp();
       else {
         const path = this.endpoint.socket;
         socket = await connectSocket({ path }).then((connected) => {
           address = addressKey({ path });
           return connected;
-        }, () => connectSocket(tcp));
+        }, overTcp);
       }
     } catch (error) {
+      if (error instanceof OccdbError) throw error;
       throw this.unreachable(error);
     }
     if (this.closed) {
@@ -295,6 +299,35 @@ function connectSocket(target: { path: string } | { host: string; port: number }
     socket.once('connect', () => {
       clearTimeout(timer);
       socket.off('error', fail);
+      socket.setNoDelay(true);
+      resolve(socket);
+    });
+  });
+}
+
+/**
+ * A TLS connection whose server shows the certificate with `fingerprint` (SHA-256), or the
+ * error that prevented it. No certificate authority and no host name are checked: the pinned
+ * fingerprint is what the cluster file says the cluster's certificate is.
+ */
+function connectTls(target: { host: string; port: number }, fingerprint: string, label: string): Promise<net.Socket> {
+  return new Promise((resolve, reject) => {
+    const socket = tls.connect({ ...target, rejectUnauthorized: false, minVersion: 'TLSv1.3', checkServerIdentity: () => undefined });
+    const timer = setTimeout(() => socket.destroy(new Error('connect timeout')), CONNECT_TIMEOUT_MS);
+    const fail = (error: Error): void => {
+      clearTimeout(timer);
+      socket.destroy();
+      reject(error);
+    };
+    socket.once('error', fail);
+    socket.once('secureConnect', () => {
+      clearTimeout(timer);
+      socket.off('error', fail);
+      if (socket.getPeerCertificate().fingerprint256 !== fingerprint) {
+        socket.destroy();
+        reject(new OccdbError('UNAUTHENTICATED', `${label} showed a TLS certificate that is not the cluster's (expected fingerprint ${fingerprint.slice(0, 23)}...)`));
+        return;
+      }
       socket.setNoDelay(true);
       resolve(socket);
     });

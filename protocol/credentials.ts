@@ -68,3 +68,18 @@ export function registerUserCredentials(addresses: readonly string[], credential
 export function credentialsFor(address: string): Credentials | undefined {
   return byAddress.get(address);
 }
+
+/**
+ * TCP addresses that speak TLS, with the SHA-256 fingerprint their certificate must have
+ * (cluster/tls.ts); registered, like the keys, when a cluster file is read.
+ */
+const tlsByAddress = new Map<string, string>();
+
+export function registerTls(addresses: readonly string[], fingerprint: string): void {
+  for (const address of addresses) tlsByAddress.set(address, fingerprint);
+}
+
+/** The certificate fingerprint `address` must show, or undefined when it is reached without TLS. */
+export function tlsFor(address: string): string | undefined {
+  return tlsByAddress.get(address);
+}

@@ -3,6 +3,7 @@
 import crypto from 'node:crypto';
 import fs from 'node:fs';
 import net from 'node:net';
+import tls from 'node:tls';
 import type { z } from 'zod';
 import { OccdbError } from '../errors/catalogue.js';
 import { NONCE_BYTES, type StoredKeys, type Transcript, proofIsValid, serverSignature } from './auth.js';
@@ -52,6 +53,8 @@ export interface ServeOptions<S extends z.ZodType<{ id: number; type: string }>>
   socketPath?: string;
   /** Every connection proves who it is before any other message (unset: every connection is trusted). */
   auth?: ServerAuth;
+  /** TLS on the TCP port with this certificate and key (the Unix socket stays plain). */
+  tls?: { cert: string; key: string };
 }
 
 export type Transport = 'tcp' | 'unix';
@@ -67,8 +70,13 @@ export class NdjsonServer {
    * made is only a warning: everything reaches the process over TCP too.
    */
   static async listen<S extends z.ZodType<{ id: number; type: string }>>(options: ServeOptions<S>): Promise<NdjsonServer> {
-    const server = net.createServer((socket) => instance.accept(socket, 'tcp', options));
+    const onConnection = (socket: net.Socket): void => instance.accept(socket, 'tcp', options);
+    const server = options.tls === undefined ? net.createServer(onConnection) : tls.createServer({ ...options.tls, minVersion: 'TLSv1.3' }, onConnection);
     const instance = new NdjsonServer(server);
+    // A client that does not speak TLS (or fails its handshake) is closed by the TLS layer.
+    server.on('tlsClientError', (error: Error, socket: tls.TLSSocket) => {
+      options.logger.warn(`${options.label}: a connection from ${remoteOf(socket)} failed the TLS handshake (${(error as Error & { reason?: string }).reason ?? error.message}); closed`);
+    });
     await listening(server, (ready) => server.listen(options.port, options.host, ready));
     server.on('error', (error) => options.logger.error(`${options.label} server error: ${error.message}`));
     if (options.socketPath !== undefined) instance.unixServer = await listenUnix(options.socketPath, (socket) => instance.accept(socket, 'unix', options), options);

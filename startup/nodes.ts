@@ -2,6 +2,7 @@
 // directory, recorded pid, and the endpoint that answers ping and status.
 import fs from 'node:fs';
 import { SECRET_FILE_NAME } from '../cluster/secret.js';
+import { TLS_CERT_FILE_NAME, TLS_KEY_FILE_NAME } from '../cluster/tls.js';
 import { USERS_FILE_NAME } from '../cluster/users.js';
 import path from 'node:path';
 import type { Endpoint } from '../protocol/connection.js';
@@ -95,10 +96,10 @@ export function launchSpec(node: ClusterNode, clusterFile: string, logLevel: Log
   return { ...spec, clusterFile: node.clusterFile, clusterText: fs.readFileSync(clusterFile, 'utf8'), privateFiles: privateFilesBeside(clusterFile) };
 }
 
-/** The cluster secret and the users file beside `clusterFile`, those that exist, as text. */
+/** The cluster secret, the users file and the TLS key and certificate beside `clusterFile`, those that exist, as text. */
 export function privateFilesBeside(clusterFile: string): Array<{ name: string; text: string }> {
   const files: Array<{ name: string; text: string }> = [];
-  for (const name of [SECRET_FILE_NAME, USERS_FILE_NAME]) {
+  for (const name of [SECRET_FILE_NAME, USERS_FILE_NAME, TLS_KEY_FILE_NAME, TLS_CERT_FILE_NAME]) {
     const file = path.join(path.dirname(path.resolve(clusterFile)), name);
     if (fs.existsSync(file)) files.push({ name, text: fs.readFileSync(file, 'utf8') });
   }

@@ -11,6 +11,7 @@ import {
   type Strategy,
   clusterFilePath,
   connectHost,
+  isLoopbackHost,
   listenAddress,
   databaseSockets,
   middlewareSockets,
@@ -19,6 +20,7 @@ import {
 } from '../cluster/cluster-file.js';
 import { OccdbError, PORT_IN_USE } from '../errors/catalogue.js';
 import { ensureSecret } from '../cluster/secret.js';
+import { ensureTlsFiles } from '../cluster/tls.js';
 import { ensureAdminUser } from '../cluster/users.js';
 import type { SchedulingPolicy } from '../runtime/scheduling.js';
 import type { LogLevel } from '../runtime/log.js';
@@ -50,6 +52,20 @@ export interface StartupOptions {
   keepGoing?: boolean | undefined;
   /** Processes on one machine talk over TCP rather than Unix domain sockets. */
   tcpOnly?: boolean | undefined;
+  /**
+   * TLS on every TCP port: 'auto' (the default) when the cluster spans hosts, 'on' always,
+   * 'off' never (--insecure).
+   */
+  tls?: 'auto' | 'on' | 'off' | undefined;
+  /** The certificate and key to use instead of generating them (implies TLS on). */
+  tlsFiles?: { certFile: string; keyFile: string } | undefined;
+}
+
+/** Whether `options` ask for TLS on the cluster they start. */
+export function wantsTls(options: Pick<StartupOptions, 'tls' | 'tlsFiles' | 'layout'>): boolean {
+  if (options.tlsFiles !== undefined || options.tls === 'on') return true;
+  if (options.tls === 'off') return false;
+  return [...options.layout.middlewareHosts, ...options.layout.databaseHosts].some((host) => !isLoopbackHost(connectHost(host)));
 }
 
 /** Returns true when every process is up; false (after stopping them all, unless keepGoing) otherwise. */
@@ -90,11 +106,14 @@ type LaunchOutcome = 'started' | 'failed' | 'port-taken';
  * Writes the cluster file and starts its processes. On a failure (unless keepGoing) stops
  * the ones started, and says whether only taken ports were to blame.
  */
-async function launchCluster(cluster: ClusterFile, clusterFile: string, options: StartupOptions, output: Output, launchers: Launchers): Promise<LaunchOutcome> {
+async function launchCluster(planned: ClusterFile, clusterFile: string, options: StartupOptions, output: Output, launchers: Launchers): Promise<LaunchOutcome> {
+  let cluster = planned;
   fs.mkdirSync(path.dirname(clusterFile), { recursive: true });
-  // The cluster's secret and its operator's user, kept when the directory already has them.
+  // The cluster's secret, its operator's user and its TLS certificate, kept when the
+  // directory already has them.
   ensureSecret(clusterFile);
   ensureAdminUser(clusterFile, new Date());
+  if (wantsTls(options)) cluster = { ...cluster, tls: { fingerprint: await ensureTlsFiles(clusterFile, options.tlsFiles) } };
   // Remote directories are made by the ssh launcher when it starts the process there.
   for (const entry of [...cluster.middlewares, ...cluster.databases]) if (entry.clusterFile === undefined) fs.mkdirSync(entry.dir, { recursive: true });
   // The processes read the cluster file when they start, so it must exist before them

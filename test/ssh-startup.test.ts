@@ -10,9 +10,10 @@ import path from 'node:path';
 import { setTimeout as delay } from 'node:timers/promises';
 import { Level } from 'level';
 import { z } from 'zod';
-import { readClusterFile } from '../cluster/cluster-file.js';
+import { databaseEndpoint, readClusterFile } from '../cluster/cluster-file.js';
 import { killProcess, OCCDB_BIN } from './helpers/processes.js';
 import { freePort } from './helpers/ports.js';
+import { RawClient } from './helpers/raw-client.js';
 import { isRunning, killClusterProcesses, processesUsing, recordedPids, STARTUP_SCRIPT } from './helpers/startup-cluster.js';
 import { type LabHost, type SshLab, createSshLab, namespaceOf, runOccdbWith, runStartupScriptWith, startSshAgent } from './helpers/ssh-lab.js';
 
@@ -108,6 +109,20 @@ test.serial('STARTUP 2 hostA hostB 2 hostB hostC over ssh: clients on two hosts,
     t.true(entry.pid !== undefined && (await isRunning(entry.pid)), `${entry.dir} runs, detached from the ssh session that started it`);
   }
   t.deepEqual(readClusterFile(path.join(places.remote, 'cluster.json')).middlewares.map((entry) => entry.clientPort), cluster.middlewares.map((entry) => entry.clientPort), 'the hosts read the same cluster file');
+  // The cluster spans hosts: TLS is on by itself, and the secret and the TLS key reached the
+  // hosts readable by their owner only; a plaintext connection to a TLS port is closed unanswered.
+  // (Without network namespaces the lab's hosts are loopback addresses: one machine, no TLS by default.)
+  t.is(cluster.tls !== undefined, lab.mode === 'namespaces', 'TLS is on when the hosts are other machines');
+  for (const name of ['cluster.secret', 'tls.key']) t.is(fs.statSync(path.join(places.remote, name)).mode & 0o777, 0o600, name);
+  if (cluster.tls !== undefined) {
+    const plain = await RawClient.connect(databaseEndpoint(cluster.databases[1]!));
+    try {
+      plain.send(`${JSON.stringify({ id: 1, type: 'ping' })}\n`);
+      t.true(await plain.waitClosed(), 'a plaintext connection to DATABASE2 is closed');
+    } finally {
+      plain.destroy();
+    }
+  }
   // MIDDLEWARE2 and DATABASE1 share host B: their ports differ.
   const portsOnB = [cluster.middlewares[1]!.clientPort, cluster.middlewares[1]!.peerPort, cluster.databases[0]!.port];
   t.is(new Set(portsOnB).size, 3);
