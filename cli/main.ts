@@ -6,6 +6,7 @@ import { registerClusterCommands } from './cluster.js';
 import { registerDatabaseCommand } from './database.js';
 import { registerMiddlewareCommand } from './middleware.js';
 import { registerScenarioCommand } from './scenario.js';
+import { registerShellCommand } from './shell.js';
 import { EXIT_CLUSTER_UNREACHABLE, EXIT_USAGE } from '../errors/exit-codes.js';
 
 const program = new Command();
@@ -18,6 +19,7 @@ program
 
 registerClusterCommands(program);
 registerClientCommand(program);
+registerShellCommand(program);
 registerDatabaseCommand(program);
 registerMiddlewareCommand(program);
 registerScenarioCommand(program);
