@@ -1,6 +1,9 @@
-// The occdb command line. Each subcommand lives in its own file and registers itself here.
+// The occdb command line. Each subcommand lives in its own file and registers itself here;
+// its action loads what it runs with import(), so that a command (and --help) loads only
+// commander and the option definitions, never the modules of the other commands.
 import { Command, CommanderError } from 'commander';
 import { OccdbError } from '../errors/catalogue.js';
+import { registerBenchCommand } from './bench.js';
 import { registerClientCommand } from './client.js';
 import { registerClusterCommands } from './cluster.js';
 import { registerDatabaseCommand } from './database.js';
@@ -23,6 +26,7 @@ registerShellCommand(program);
 registerDatabaseCommand(program);
 registerMiddlewareCommand(program);
 registerScenarioCommand(program);
+registerBenchCommand(program);
 
 try {
   await program.parseAsync(process.argv);
