@@ -151,6 +151,12 @@ async function runShell(middlewareName: string | undefined, options: ShellOption
   };
 
   if (interactive) process.stdout.write(`occdb shell on ${client.target.label}; \\help for help, \\q to quit\n`);
+  // Ctrl-C drops the line being typed, as in psql and bash; \q or Ctrl-D quits.
+  lines.on('SIGINT', () => {
+    process.stdout.write('^C\n');
+    lines.write(null, { ctrl: true, name: 'u' });
+    prompt();
+  });
   let lineNumber = 0;
   try {
     prompt();
