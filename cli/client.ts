@@ -143,7 +143,7 @@ async function readCommands(file: string | undefined, options: ClientOptions): P
  * The commands of every -e as one file: `;` ends a command as a newline does. The language
  * has no use for `;` (entry names and integers cannot hold one), so nothing is lost.
  */
-export function expressionText(expressions: readonly string[]): string {
+function expressionText(expressions: readonly string[]): string {
   return expressions.map((expression) => expression.split(/[;\n]/).map((command) => command.trim()).join('\n')).join('\n');
 }
 
