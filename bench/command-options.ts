@@ -33,10 +33,10 @@ export function addBenchOptions(command: Command): Command {
       '',
       'A running cluster (--cluster or --dir):',
       '  Every run goes to its middlewares, round robin, and the cluster is left',
-      '  running. Only its own strategy is measured; the options of local clusters',
-      `  (${LOCAL_CLUSTER_OPTIONS.join(', ')}) are refused. Each run first writes the workload's`,
-      '  entries (bank: acct0..acct99; ycsb: key0..key9999), overwriting entries of',
-      '  those names, and reads them back at the end. CPU% counts only the cluster\'s',
-      '  processes on this machine.',
+      '  running. Only its own strategy is measured; the options of local',
+      `  clusters (${LOCAL_CLUSTER_OPTIONS.join(', ')}) are refused.`,
+      "  Each run first writes the workload's entries (bank: acct0..acct99; ycsb:",
+      '  key0..key9999), overwriting entries of those names, and reads them back',
+      "  at the end. CPU% counts only the cluster's processes on this machine.",
     ].join('\n'));
 }
