@@ -4,7 +4,7 @@
 // launcher are the project's own: a benchmark cluster is an ordinary cluster.
 import fs from 'node:fs';
 import path from 'node:path';
-import { clusterFilePath, readClusterFile, type ClusterFile, type Strategy } from '../cluster/cluster-file.js';
+import { clusterFilePath, isLoopbackHost, connectHost, readClusterFile, type ClusterFile, type Strategy } from '../cluster/cluster-file.js';
 import { OccdbClient } from '../client/client.js';
 import type { SchedulingPolicy } from '../runtime/scheduling.js';
 import type { Status } from '../protocol/schemas.js';
@@ -38,7 +38,23 @@ export type ClusterState =
   /** Could not be started, or does not run the strategy it was started for: not tried again. */
   | { kind: 'unusable'; reason: string };
 
-export class StrategyCluster {
+/** What a run needs of the cluster it measures: a local one the benchmark starts, or a running one. */
+export interface BenchCluster {
+  readonly strategy: Strategy;
+  /** Ready to measure, or the reason it cannot be. */
+  ensureRunning(onNote: (text: string) => void): Promise<{ ok: true } | { ok: false; reason: string }>;
+  readonly cluster: ClusterFile;
+  readonly clusterFile: string;
+  readonly middlewareIds: number[];
+  controlClient(index: number): OccdbClient;
+  newClient(index: number): OccdbClient;
+  pids(): PidsByRole;
+  statuses(): Promise<Status[]>;
+  /** Ends the benchmark's use of the cluster; returns the problems, if any. */
+  stop(): Promise<string[]>;
+}
+
+export class StrategyCluster implements BenchCluster {
   private state: ClusterState = { kind: 'stopped' };
   private startCount = 0;
   /** One client per middleware for setup, read-back and status; closed when the cluster stops. */
@@ -192,5 +208,63 @@ export class StrategyCluster {
     if (allStopped) fs.rmSync(dir, { recursive: true, force: true });
     else output.problem(`kept ${dir}: stop what is left with 'occdb stop --dir ${dir}'`);
     return output.problems;
+  }
+}
+
+/**
+ * A cluster that runs already (--cluster, --dir): measured as it is, never started or stopped
+ * by the benchmark. CPU% covers its processes on this machine only (it is read from /proc).
+ */
+export class RunningCluster implements BenchCluster {
+  readonly strategy: Strategy;
+  readonly cluster: ClusterFile;
+  private controlClients: OccdbClient[] = [];
+
+  constructor(readonly clusterFile: string) {
+    this.cluster = readClusterFile(clusterFile);
+    this.strategy = this.cluster.strategy;
+  }
+
+  async ensureRunning(onNote: (text: string) => void): Promise<{ ok: true } | { ok: false; reason: string }> {
+    if (this.controlClients.length === 0) {
+      onNote(`measuring the running cluster of ${this.clusterFile} (${this.strategy}, ${this.cluster.middlewares.length} middlewares, ${this.cluster.databases.length} databases)`);
+      this.controlClients = this.cluster.middlewares.map((entry) => OccdbClient.connect(`MIDDLEWARE${entry.id}`, { clusterFile: this.clusterFile }));
+    }
+    try {
+      await this.statuses();
+      return { ok: true };
+    } catch (error) {
+      return { ok: false, reason: `the cluster of ${this.clusterFile} did not answer status: ${(error as Error).message}` };
+    }
+  }
+
+  get middlewareIds(): number[] {
+    return this.cluster.middlewares.map((entry) => entry.id);
+  }
+
+  controlClient(index: number): OccdbClient {
+    return this.controlClients[index % this.controlClients.length]!;
+  }
+
+  newClient(index: number): OccdbClient {
+    const ids = this.middlewareIds;
+    return OccdbClient.connect(`MIDDLEWARE${ids[index % ids.length]}`, { clusterFile: this.clusterFile });
+  }
+
+  pids(): PidsByRole {
+    const local = clusterNodes(this.cluster).filter((node) => node.pid !== undefined && isLoopbackHost(connectHost(node.host)));
+    const pidsOf = (role: 'middleware' | 'database'): number[] => local.filter((node) => node.role === role).map((node) => node.pid!);
+    return { middleware: pidsOf('middleware'), database: pidsOf('database'), client: [process.pid] };
+  }
+
+  async statuses(): Promise<Status[]> {
+    return Promise.all(this.controlClients.map((client) => client.status(STATUS_TIMEOUT_MS)));
+  }
+
+  /** Closes the benchmark's connections; the cluster keeps running. */
+  async stop(): Promise<string[]> {
+    for (const client of this.controlClients) client.close();
+    this.controlClients = [];
+    return [];
   }
 }

@@ -1,7 +1,7 @@
 // The benchmark's knobs: their defaults, the --quick sweep, the --sweep presets, and the checks that turn a
 // mistaken value into a one-line message before anything is started.
 import path from 'node:path';
-import { STRATEGIES, type Strategy } from '../cluster/cluster-file.js';
+import { STRATEGIES, clusterFilePath, type Strategy } from '../cluster/names.js';
 import { OccdbError } from '../errors/catalogue.js';
 import { SCHEDULING_POLICIES, type SchedulingPolicy } from '../runtime/scheduling.js';
 import { WORKLOAD_KINDS, YCSB_KEY_COUNT, type WorkloadKind } from './workloads.js';
@@ -25,6 +25,11 @@ export interface BenchOptions {
   scheduling: SchedulingPolicy;
   /** The folder results.json, results.md and the charts go to. */
   out: string;
+  /**
+   * The cluster file of a running cluster to measure instead of local clusters the benchmark
+   * starts (--cluster, --dir); then the cluster's own strategy and layout are what is measured.
+   */
+  clusterFile?: string;
   /** Seeds every client's random stream, so a sweep draws the same transactions again. */
   seed: number;
   /** The --sweep preset these options came from, if any. */
@@ -56,9 +61,21 @@ export const BENCH_DEFAULTS: Omit<BenchOptions, 'quick' | 'tcpOnly' | 'schedulin
   repetitions: 3,
   strategies: [...STRATEGIES],
   workloads: [...WORKLOAD_KINDS],
-  out: 'reports/bench',
+  out: path.join('bench-results', '<time>'),
   seed: 1,
 };
+
+/**
+ * Where results go when --out is not given: a new folder per run under bench-results/, so
+ * that no run overwrites another's, nor the committed report data (npm run report names
+ * reports/bench itself).
+ */
+export function defaultOutDir(now: Date): string {
+  return path.join('bench-results', now.toISOString().replace(/\.\d+Z$/, 'Z').replace(/:/g, '-'));
+}
+
+/** Options that shape the local clusters: they do not apply to a running cluster (--cluster, --dir). */
+export const LOCAL_CLUSTER_OPTIONS = ['--middlewares', '--databases', '--tcp-only', '--scheduling'] as const;
 
 /**
  * What --quick changes (options given on the command line still win): one client count,
@@ -170,6 +187,8 @@ export interface RawBenchOptions {
   sweep?: string;
   out?: string;
   seed?: string;
+  cluster?: string;
+  dir?: string;
 }
 
 /** The preset named by --sweep; a preset lists its own configurations, so the options that shape them are refused with it. */
@@ -184,8 +203,12 @@ function sweepPreset(raw: RawBenchOptions): { name: SweepName; preset: SweepPres
   return { name, preset: SWEEP_PRESETS[name] };
 }
 
-/** Defaults, then --quick's or the --sweep preset's, then what was given; every value checked. */
-export function resolveBenchOptions(raw: RawBenchOptions): BenchOptions {
+/**
+ * Defaults, then --quick's or the --sweep preset's, then what was given; every value checked.
+ * With a running cluster (`clusterStrategy` is its strategy, read from its cluster file), the
+ * options of local clusters are refused and the strategy is the cluster's.
+ */
+export function resolveBenchOptions(raw: RawBenchOptions, now = new Date(), clusterStrategy?: Strategy): BenchOptions {
   const quick = raw.quick === true;
   const sweep = sweepPreset(raw);
   const tcpOnly = raw.tcpOnly === true;
@@ -208,15 +231,36 @@ export function resolveBenchOptions(raw: RawBenchOptions): BenchOptions {
     repetitions: given(raw.repetitions, (text) => parseNumber(text, '--repetitions', checks.integerIn(REPETITIONS_MIN, 1000)), base.repetitions),
     strategies: given(raw.strategies, (text) => parseNameList(text, '--strategies', STRATEGIES), base.strategies),
     workloads: given(raw.workloads, (text) => parseNameList(text, '--workloads', WORKLOAD_KINDS), base.workloads),
-    out: path.resolve(raw.out ?? base.out),
+    out: path.resolve(raw.out ?? defaultOutDir(now)),
     seed: given(raw.seed, (text) => parseNumber(text, '--seed', checks.integerIn(0, 2 ** 32 - 1)), base.seed),
   };
   if (options.operationsPerTransaction > YCSB_KEY_COUNT) throw usage(`--ops must be at most ${YCSB_KEY_COUNT}, the number of ycsb keys`);
+  const clusterFile = runningClusterFile(raw);
+  if (clusterFile !== undefined) {
+    const given = ([['--middlewares', raw.middlewares], ['--databases', raw.databases], ['--tcp-only', raw.tcpOnly], ['--scheduling', raw.scheduling]] as const)
+      .filter(([, value]) => value !== undefined)
+      .map(([option]) => option);
+    if (given.length > 0) throw usage(`${given.join(', ')} shape${given.length === 1 ? 's' : ''} the local clusters the benchmark starts; with --cluster or --dir the running cluster is measured as it is`);
+    if (clusterStrategy === undefined) throw usage('the strategy of the running cluster is not known');
+    if (raw.strategies !== undefined && (options.strategies.length !== 1 || options.strategies[0] !== clusterStrategy)) {
+      throw usage(`--strategies: the running cluster runs ${clusterStrategy}; only that strategy can be measured on it`);
+    }
+    options.strategies = [clusterStrategy];
+    options.clusterFile = clusterFile;
+  }
   if (sweep !== null) {
     options.sweep = sweep.name;
     options.points = sweep.preset.points.map((point) => ({ ...point }));
   }
   return options;
+}
+
+/** The cluster file --cluster or --dir names, or undefined when the benchmark starts its own clusters. */
+export function runningClusterFile(raw: Pick<RawBenchOptions, 'cluster' | 'dir'>): string | undefined {
+  if (raw.cluster !== undefined && raw.dir !== undefined) throw usage('give --cluster or --dir, not both');
+  if (raw.cluster !== undefined) return path.resolve(raw.cluster);
+  if (raw.dir !== undefined) return clusterFilePath(raw.dir);
+  return undefined;
 }
 
 function parseScheduling(text: string | undefined): SchedulingPolicy {

@@ -9,7 +9,7 @@ import type { Strategy } from '../cluster/cluster-file.js';
 import { OccdbError, isUnavailableError } from '../errors/catalogue.js';
 import type { Status, TxnResult } from '../protocol/schemas.js';
 import { verifyReplicas } from '../startup/verify.js';
-import type { StrategyCluster } from './cluster.js';
+import type { BenchCluster } from './cluster.js';
 import { type ClockTicks, type CpuPercentByRole, cpuPercentByRole, messagesSentOf, snapshotCpu } from './measure.js';
 import type { PlannedRun } from './plan.js';
 import { type Random, clientSeed, seededRandom } from './random.js';
@@ -186,7 +186,7 @@ function sumCounters(statuses: readonly Status[]): CounterSnapshot {
   };
 }
 
-async function counters(cluster: StrategyCluster): Promise<CounterSnapshot> {
+async function counters(cluster: BenchCluster): Promise<CounterSnapshot> {
   try {
     return sumCounters(await cluster.statuses());
   } catch {
@@ -199,7 +199,7 @@ function delta(before: number | null, after: number | null): number | null {
 }
 
 /** Runs transactions one after another (up to SETUP_CONCURRENCY_MAX at once); each must commit. */
-async function runAll(cluster: StrategyCluster, transactions: readonly string[]): Promise<TxnResult[]> {
+async function runAll(cluster: BenchCluster, transactions: readonly string[]): Promise<TxnResult[]> {
   const results: TxnResult[] = new Array(transactions.length);
   let next = 0;
   const worker = async (workerIndex: number): Promise<void> => {
@@ -218,7 +218,7 @@ async function runAll(cluster: StrategyCluster, transactions: readonly string[])
 }
 
 /** Waits (bounded) until no middleware has a transaction in flight, where they report it. */
-async function quiesce(cluster: StrategyCluster): Promise<void> {
+async function quiesce(cluster: BenchCluster): Promise<void> {
   const deadline = performance.now() + QUIESCE_WAIT_MS;
   for (let attempt = 0; attempt < QUIESCE_WAIT_MS / QUIESCE_POLL_MS && performance.now() < deadline; attempt += 1) {
     const statuses = await cluster.statuses().catch(() => null);
@@ -233,7 +233,7 @@ interface CheckProblem {
 }
 
 /** The workload invariant and replica agreement; the problem, or null. */
-async function checkData(cluster: StrategyCluster, workload: Workload, tally: Tally): Promise<CheckProblem | null> {
+async function checkData(cluster: BenchCluster, workload: Workload, tally: Tally): Promise<CheckProblem | null> {
   if (tally.inDoubt > 0) await quiesce(cluster);
   let results: TxnResult[];
   try {
@@ -305,7 +305,7 @@ export function failedRecord(planned: PlannedRun, kind: FailureKind, message: st
  * under test: that is a failed record. The cluster is left running; after a failed run it
  * should be replaced (its data, or its processes, may be broken).
  */
-export async function executeRun(planned: PlannedRun, cluster: StrategyCluster, control: RunControl): Promise<RunRecord> {
+export async function executeRun(planned: PlannedRun, cluster: BenchCluster, control: RunControl): Promise<RunRecord> {
   const record = emptyRecord(planned, new Date().toISOString());
   const fail = (kind: FailureKind, message: string): RunRecord => ({ ...record, status: 'failed', failure: { kind, message } });
   const workload = workloadFor(planned.configuration.workload);

@@ -1,10 +1,11 @@
 // A whole sweep: the planned runs in order, one cluster per strategy kept between its runs
-// and replaced after a failed run, every cluster stopped at the end whatever happened.
+// and replaced after a failed run, every cluster stopped at the end whatever happened. With
+// a running cluster (options.clusterFile), every run is on it, and it is left running.
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import type { Strategy } from '../cluster/cluster-file.js';
-import { StrategyCluster } from './cluster.js';
+import { type BenchCluster, RunningCluster, StrategyCluster } from './cluster.js';
 import type { ClockTicks } from './measure.js';
 import type { BenchOptions } from './options.js';
 import type { PlannedRun } from './plan.js';
@@ -27,8 +28,12 @@ export interface SweepResult {
 
 export async function runSweep(runs: readonly PlannedRun[], options: BenchOptions, ticks: ClockTicks, signal: AbortSignal, listener: SweepListener): Promise<SweepResult> {
   const rootDir = fs.mkdtempSync(path.join(os.tmpdir(), 'occdb-bench-'));
-  const clusters = new Map<Strategy, StrategyCluster>(
-    options.strategies.map((strategy) => [strategy, new StrategyCluster(strategy, rootDir, { middlewares: options.middlewares, databases: options.databases }, { tcpOnly: options.tcpOnly, scheduling: options.scheduling })]),
+  const running = options.clusterFile === undefined ? null : new RunningCluster(options.clusterFile);
+  const clusters = new Map<Strategy, BenchCluster>(
+    options.strategies.map((strategy) => [
+      strategy,
+      running ?? new StrategyCluster(strategy, rootDir, { middlewares: options.middlewares, databases: options.databases }, { tcpOnly: options.tcpOnly, scheduling: options.scheduling }),
+    ]),
   );
   const records: RunRecord[] = [];
   const stopProblems: string[] = [];

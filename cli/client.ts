@@ -1,13 +1,16 @@
 // `occdb client <middleware> <file>`: runs a command file's transactions on a middleware
 // (moving to the cluster file's next ones if it cannot run them) and prints the results in
-// the classic format (or as one JSON document with --json).
+// the classic format (or as one JSON document with --json). The commands may also come from
+// standard input (file `-`) or from the command line itself (-e).
+//
+// The parser, the connections and the cluster file's schema (and zod with them) are loaded
+// by the action, not here: `occdb --help` and the other commands do not pay for them.
 import fs from 'node:fs/promises';
 import { InvalidArgumentError, Option, type Command } from 'commander';
-import { parseCommandFile, type Block } from '../client/parser.js';
-import { formatClassic } from '../client/format.js';
+import type { Block } from '../client/parser.js';
 import { MiddlewareUnreachableError, TRANSACTION_TIMEOUT_MS_DEFAULT, runBlocksOn } from '../client/run.js';
-import { resolveRoute, type MiddlewareRouteTargets } from '../client/targets.js';
-import { FailoverRoute, formatMove, type MiddlewareMove } from '../client/failover.js';
+import type { MiddlewareRouteTargets } from '../client/targets.js';
+import type { MiddlewareMove } from '../client/failover.js';
 import { OccdbError } from '../errors/catalogue.js';
 import type { TxnResult } from '../protocol/schemas.js';
 import { EXIT_CLUSTER_UNREACHABLE, EXIT_FAILED, EXIT_OK, EXIT_USAGE } from '../errors/exit-codes.js';
@@ -17,7 +20,13 @@ import { clusterOption, dirOption, resolveClusterFile } from './options.js';
 export const COMMAND_FILE_BYTES_MAX = 64 * 1024 * 1024;
 const TIMEOUT_MS_MAX = 24 * 60 * 60 * 1000;
 
+/** The name parse errors give the commands of -e, and of standard input. */
+const EXPRESSION_SOURCE_NAME = '-e';
+const STDIN_SOURCE_NAME = '<stdin>';
+
 interface ClientOptions {
+  /** The commands given with -e, in order. */
+  execute?: string[];
   dir: string;
   cluster?: string;
   json?: boolean;
@@ -48,7 +57,11 @@ export function registerClientCommand(program: Command): void {
       'If the middleware cannot run a transaction, the client moves to the next middleware of the cluster file (failover).',
     )
     .argument('<middleware>', 'the middleware to send to: MIDDLEWARE<n>, middleware<n> or <n> (looked up in the cluster file), or host:port')
-    .argument('<file>', 'the command file: one command a line (ASSIGN, ADD, PRINT, DELETE, SLEEP, IGNORE, MAGIC, QUIT, NOCMD, BEGIN, COMMIT, ROLLBACK); # starts a comment line')
+    .argument('[file]', 'the command file: one command a line (ASSIGN, ADD, PRINT, DELETE, SLEEP, IGNORE, MAGIC, QUIT, NOCMD, BEGIN, COMMIT, ROLLBACK); # starts a comment line; - reads it from standard input')
+    .addOption(
+      new Option('-e, --execute <commands>', 'run these commands instead of a file: ; or a newline separates commands; -e may be given several times, each adding its commands in order')
+        .argParser((value: string, previous: string[] | undefined) => [...(previous ?? []), value]),
+    )
     .addOption(dirOption())
     .addOption(clusterOption())
     .option('--json', 'print one JSON document {file, middleware, address, moves, transactions, exitCode} instead of the classic output')
@@ -66,6 +79,15 @@ export function registerClientCommand(program: Command): void {
       '  $ occdb client 2 transfer.op --json',
       '  $ occdb client 127.0.0.1:7001 basic.op',
       '  $ occdb client MIDDLEWARE1 basic.op --no-failover',
+      "  $ occdb client 1 -e 'ADD x x 1; PRINT x'",
+      "  $ occdb client 1 -e 'BEGIN; ADD x x 1; COMMIT' -e 'BEGIN; PRINT x; COMMIT'",
+      '  $ generate-transfers | occdb client 1 -',
+      '',
+      'Commands from the command line:',
+      '  -e takes commands as a file would hold them, with ; or a newline between',
+      '  two commands; several -e add their commands in order, as one file. Without',
+      '  BEGIN they are one transaction. Errors name the line as counted after the',
+      '  split (-e:2 is the second command). A file of - is read from standard input.',
       '',
       'Failover:',
       '  Named as MIDDLEWARE<n> or <n>, the client moves to the next middlewares of',
@@ -93,7 +115,7 @@ export function registerClientCommand(program: Command): void {
       '  2  a usage or command-file error (nothing was sent)',
       '  3  the middleware is unreachable (with failover: no middleware of the cluster is)',
     ].join('\n'))
-    .action(async (middlewareName: string, file: string, options: ClientOptions) => {
+    .action(async (middlewareName: string, file: string | undefined, options: ClientOptions) => {
       await runClient(middlewareName, file, options);
     });
 }
@@ -106,8 +128,34 @@ function parseTimeoutMs(text: string): number {
   return value;
 }
 
-async function runClient(middlewareName: string, file: string, options: ClientOptions): Promise<void> {
-  const report: JsonReport = { file, middleware: middlewareName, address: undefined, moves: [], transactions: [], exitCode: EXIT_USAGE };
+/** Where the commands come from: the text and the name parse errors give it. */
+async function readCommands(file: string | undefined, options: ClientOptions): Promise<{ text: string; name: string }> {
+  if (options.execute !== undefined) {
+    if (file !== undefined) throw new OccdbError('USAGE', `give either a command file (${file}) or -e commands, not both`);
+    return { text: expressionText(options.execute), name: EXPRESSION_SOURCE_NAME };
+  }
+  if (file === undefined) throw new OccdbError('USAGE', "no commands: give a command file, - for standard input, or -e 'COMMANDS'");
+  if (file === '-') return { text: await readStandardInput(), name: STDIN_SOURCE_NAME };
+  return { text: await readCommandFile(file), name: file };
+}
+
+/**
+ * The commands of every -e as one file: `;` ends a command as a newline does. The language
+ * has no use for `;` (entry names and integers cannot hold one), so nothing is lost.
+ */
+function expressionText(expressions: readonly string[]): string {
+  return expressions.map((expression) => expression.split(/[;\n]/).map((command) => command.trim()).join('\n')).join('\n');
+}
+
+async function runClient(middlewareName: string, file: string | undefined, options: ClientOptions): Promise<void> {
+  const [{ parseCommandFile }, { formatClassic }, { resolveRoute }, { FailoverRoute, formatMove }] = await Promise.all([
+    import('../client/parser.js'),
+    import('../client/format.js'),
+    import('../client/targets.js'),
+    import('../client/failover.js'),
+  ]);
+  const source = options.execute !== undefined ? EXPRESSION_SOURCE_NAME : file === '-' ? STDIN_SOURCE_NAME : (file ?? '');
+  const report: JsonReport = { file: source, middleware: middlewareName, address: undefined, moves: [], transactions: [], exitCode: EXIT_USAGE };
   // In --json mode the document is printed whatever happens, so a script always gets one;
   // the error also goes to stderr (through main.ts) for a human.
   const fail = (error: OccdbError, exitCode: number): never => {
@@ -122,7 +170,8 @@ async function runClient(middlewareName: string, file: string, options: ClientOp
   // The file first: a mistake in it must be reported before anything is sent anywhere.
   let blocks: Block[];
   try {
-    blocks = parseCommandFile(await readCommandFile(file), file);
+    const commands = await readCommands(file, options);
+    blocks = parseCommandFile(commands.text, commands.name);
   } catch (error) {
     if (!(error instanceof OccdbError)) throw error;
     return fail(error, EXIT_USAGE);
@@ -181,6 +230,20 @@ async function readCommandFile(file: string): Promise<string> {
   }
 }
 
+/** Standard input, whole, as a command file: up to COMMAND_FILE_BYTES_MAX bytes. */
+async function readStandardInput(): Promise<string> {
+  const chunks: Buffer[] = [];
+  let bytes = 0;
+  for await (const chunk of process.stdin) {
+    const buffer = typeof chunk === 'string' ? Buffer.from(chunk) : (chunk as Buffer);
+    bytes += buffer.length;
+    if (bytes > COMMAND_FILE_BYTES_MAX) {
+      throw new OccdbError('USAGE', `standard input holds more than ${COMMAND_FILE_BYTES_MAX} bytes of commands; at most ${COMMAND_FILE_BYTES_MAX} are allowed`);
+    }
+    chunks.push(buffer);
+  }
+  return Buffer.concat(chunks).toString('utf8');
+}
 
 function printJson(report: JsonReport): void {
   process.stdout.write(JSON.stringify(report, null, 2) + '\n');

@@ -2,22 +2,18 @@
 // across several over ssh.
 import path from 'node:path';
 import { type Command, InvalidArgumentError, Option } from 'commander';
-import { STRATEGIES, type Strategy, readClusterFile } from '../cluster/cluster-file.js';
+import { STRATEGIES, type Strategy } from '../cluster/names.js';
 import { SCHEDULING_POLICIES, type SchedulingPolicy } from '../runtime/scheduling.js';
 import type { LogLevel } from '../runtime/log.js';
 import { parseStartupArguments } from '../startup/arguments.js';
 import type { RemoteOptions } from '../startup/launchers.js';
 import { consoleOutput } from '../startup/output.js';
-import { allocatePorts } from '../startup/ports.js';
-import { startNode } from '../startup/start.js';
-import { runStartup } from '../startup/startup.js';
-import { runStatus } from '../startup/status.js';
-import { stopCluster } from '../startup/stop.js';
-import { runVerify } from '../startup/verify.js';
 import { EXIT_FAILED } from '../errors/exit-codes.js';
 import { OccdbError } from '../errors/catalogue.js';
 import { clusterOption, dirOption, logLevelOption, resolveClusterFile } from './options.js';
 
+// Each action loads what it runs (the cluster file's schema, connections, launchers, ssh2)
+// with import(): a command pays only for its own modules, and --help for none of them.
 interface ClusterOptions {
   dir: string;
   cluster?: string;
@@ -79,6 +75,7 @@ export function registerClusterCommands(program: Command): void {
       if ((options.tlsCert === undefined) !== (options.tlsKey === undefined)) throw new OccdbError('USAGE', '--tls-cert and --tls-key go together');
       if (options.insecure && options.tlsCert !== undefined) throw new OccdbError('USAGE', '--insecure turns TLS off; it cannot go with --tls-cert');
       if (options.insecure) process.stderr.write('occdb: WARNING: --insecure: TCP between hosts is not encrypted; anyone on the network can read and change what crosses it\n');
+      const { runStartup } = await import('../startup/startup.js');
       const healthy = await runStartup(
         {
           layout,
@@ -106,6 +103,7 @@ export function registerClusterCommands(program: Command): void {
     .addOption(clusterOption())
     .option('--json', 'print JSON')
     .action(async (options: ClusterOptions & { json?: boolean }) => {
+      const [{ readClusterFile }, { runStatus }] = await Promise.all([import('../cluster/cluster-file.js'), import('../startup/status.js')]);
       const allUp = await runStatus(readClusterFile(resolveClusterFile(options)), options.json === true, consoleOutput);
       if (!allUp) process.exitCode = EXIT_FAILED;
     });
@@ -117,6 +115,7 @@ export function registerClusterCommands(program: Command): void {
     .addOption(clusterOption())
     .option('--json', 'print JSON')
     .action(async (options: ClusterOptions & { json?: boolean }) => {
+      const [{ readClusterFile }, { runVerify }] = await Promise.all([import('../cluster/cluster-file.js'), import('../startup/verify.js')]);
       const agree = await runVerify(readClusterFile(resolveClusterFile(options)), options.json === true, consoleOutput);
       if (!agree) process.exitCode = EXIT_FAILED;
     });
@@ -129,6 +128,7 @@ export function registerClusterCommands(program: Command): void {
     .addOption(clusterOption());
   addSshOptions(stop, false)
     .action(async (name: string | undefined, options: ClusterOptions & SshCommandOptions) => {
+      const { stopCluster } = await import('../startup/stop.js');
       const allStopped = await stopCluster(resolveClusterFile(options), consoleOutput, name, remoteOptions(options));
       if (!allStopped) process.exitCode = EXIT_FAILED;
     });
@@ -142,6 +142,7 @@ export function registerClusterCommands(program: Command): void {
     .addOption(logLevelOption());
   addSshOptions(start, true)
     .action(async (name: string, options: ClusterOptions & SshCommandOptions & { logLevel: LogLevel }) => {
+      const { startNode } = await import('../startup/start.js');
       const started = await startNode(resolveClusterFile(options), name, options.logLevel, consoleOutput, remoteOptions(options));
       if (!started) process.exitCode = EXIT_FAILED;
     });
@@ -153,6 +154,7 @@ export function registerClusterCommands(program: Command): void {
     .addOption(new Option('--address <address>', 'the address the ports are for').default('0.0.0.0'))
     .addOption(new Option('--base-port <port>', 'consecutive ports from this one').argParser(parsePort))
     .action(async (count: number, options: { address: string; basePort?: number }) => {
+      const { allocatePorts } = await import('../startup/ports.js');
       process.stdout.write(`${JSON.stringify(await allocatePorts(count, options.address, options.basePort))}\n`);
     });
 }

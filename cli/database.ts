@@ -1,9 +1,9 @@
 // `occdb database <n>`: runs DATABASE<n> of the cluster file in the foreground.
 import { Option, type Command } from 'commander';
-import { parseNodeName } from '../cluster/cluster-file.js';
+import { parseNodeName } from '../cluster/names.js';
 import { OccdbError } from '../errors/catalogue.js';
 import type { LogLevel } from '../runtime/log.js';
-import { runDatabase, type DatabaseFaults } from '../database/server.js';
+import type { DatabaseFaults } from '../database/server.js';
 import { clusterOption, dirOption, logLevelOption, resolveClusterFile } from './options.js';
 
 /** How long a stopping database may take before the process exits anyway. */
@@ -22,6 +22,7 @@ export function registerDatabaseCommand(program: Command): void {
       const id = parseNodeName(name, 'DATABASE');
       if (id === null || id < 1) throw new OccdbError('USAGE', `'${name}' is not a database name (DATABASE<n> or n)`);
       const faults = parseFaults(options.fault ?? []);
+      const { runDatabase } = await import('../database/server.js');
       const database = await runDatabase({ id, clusterFile: resolveClusterFile(options), logLevel: options.logLevel, console: true, faults });
       let stopping = false;
       const stop = (): void => {

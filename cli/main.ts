@@ -1,12 +1,16 @@
-// The occdb command line. Each subcommand lives in its own file and registers itself here.
+// The occdb command line. Each subcommand lives in its own file and registers itself here;
+// its action loads what it runs with import(), so that a command (and --help) loads only
+// commander and the option definitions, never the modules of the other commands.
 import { Command, CommanderError } from 'commander';
 import { OccdbError } from '../errors/catalogue.js';
+import { registerBenchCommand } from './bench.js';
 import { registerClientCommand } from './client.js';
 import { registerClusterCommands } from './cluster.js';
 import { registerDatabaseCommand } from './database.js';
 import { registerMiddlewareCommand } from './middleware.js';
 import { registerScenarioCommand } from './scenario.js';
 import { registerUserCommands } from './user.js';
+import { registerShellCommand } from './shell.js';
 import { EXIT_CLUSTER_UNREACHABLE, EXIT_USAGE } from '../errors/exit-codes.js';
 
 const program = new Command();
@@ -19,10 +23,12 @@ program
 
 registerClusterCommands(program);
 registerClientCommand(program);
+registerShellCommand(program);
 registerDatabaseCommand(program);
 registerMiddlewareCommand(program);
 registerScenarioCommand(program);
 registerUserCommands(program);
+registerBenchCommand(program);
 
 try {
   await program.parseAsync(process.argv);

@@ -1,9 +1,8 @@
 // `occdb middleware <n>`: run one middleware in the foreground.
 import { InvalidArgumentError, Option, type Command } from 'commander';
 import { OccdbError } from '../errors/catalogue.js';
-import { parseNodeName } from '../cluster/cluster-file.js';
+import { parseNodeName } from '../cluster/names.js';
 import type { LogLevel } from '../runtime/log.js';
-import { runMiddleware } from '../middleware/server.js';
 import { FAULT_NAMES, type MiddlewareFaults } from '../middleware/faults.js';
 import { clusterOption, dirOption, logLevelOption, resolveClusterFile } from './options.js';
 
@@ -23,6 +22,7 @@ export function registerMiddlewareCommand(program: Command): void {
       const id = parseNodeName(name, 'MIDDLEWARE');
       if (id === null) throw new OccdbError('USAGE', `'${name}' is not a middleware name (expected a number or MIDDLEWARE<n>)`);
       const faults = parseFaults(options.fault ?? []);
+      const { runMiddleware } = await import('../middleware/server.js');
       const middleware = await runMiddleware({ id, clusterFile: resolveClusterFile(options), logLevel: options.logLevel, console: !options.quiet, faults, ...(options.retryCountMax !== undefined ? { limits: { retryCountMax: options.retryCountMax } } : {}) });
       const stop = (signal: string) => void middleware.shutdown(signal);
       process.once('SIGTERM', () => stop('SIGTERM'));

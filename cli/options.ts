@@ -1,10 +1,20 @@
-// Options shared by several subcommands.
+// Options shared by several subcommands. This file is loaded for every command, even --help,
+// so it imports nothing heavy: commander, node:path and the cluster file's names.
 import path from 'node:path';
 import { Option } from 'commander';
-import { LOG_LEVELS } from '../runtime/log.js';
-import { clusterFilePath } from '../cluster/cluster-file.js';
+import type { LogLevel } from '../runtime/log.js';
+import { clusterFilePath } from '../cluster/names.js';
 
 export const DIR_DEFAULT = './.occdb';
+
+/**
+ * The log levels runtime/log.ts knows, spelled out here because importing them would load
+ * winston for every command. The two checks below fail to compile if the lists drift apart.
+ */
+const LOG_LEVEL_CHOICES = ['error', 'warn', 'info', 'debug'] as const satisfies readonly LogLevel[];
+type Exhaustive<Listed, All> = [All] extends [Listed] ? true : never;
+const logLevelsExhaustive: Exhaustive<(typeof LOG_LEVEL_CHOICES)[number], LogLevel> = true;
+void logLevelsExhaustive;
 
 export function dirOption(): Option {
   return new Option('--dir <dir>', 'the cluster directory (holds cluster.json, logs and data)').default(DIR_DEFAULT);
@@ -15,7 +25,7 @@ export function clusterOption(): Option {
 }
 
 export function logLevelOption(): Option {
-  return new Option('--log-level <level>', 'log level').choices([...LOG_LEVELS]).default('info');
+  return new Option('--log-level <level>', 'log level').choices([...LOG_LEVEL_CHOICES]).default('info');
 }
 
 /** The cluster file a command should use: --cluster if given, else <dir>/cluster.json. */

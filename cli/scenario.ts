@@ -4,11 +4,9 @@
 import fs from 'node:fs';
 import path from 'node:path';
 import { Option, type Command } from 'commander';
-import { STRATEGIES, clusterFilePath, type Strategy } from '../cluster/cluster-file.js';
+import { STRATEGIES, clusterFilePath, type Strategy } from '../cluster/names.js';
 import { OccdbError } from '../errors/catalogue.js';
-import { findScenarios } from '../scenario/manifest.js';
-import { formatRun, formatSummary, type ScenarioResults } from '../scenario/report.js';
-import { runScenarios } from '../scenario/runner.js';
+import type { ScenarioResults } from '../scenario/report.js';
 import { EXIT_FAILED, EXIT_OK } from '../errors/exit-codes.js';
 
 /** As a shell reports a command ended by SIGINT. */
@@ -58,6 +56,12 @@ export function registerScenarioCommand(program: Command): void {
 }
 
 async function runScenarioCommand(target: string, options: ScenarioOptions): Promise<void> {
+  // Loaded here, not at the top: the rest of the command line does not pay for them.
+  const [{ findScenarios }, { formatRun, formatSummary }, { runScenarios }] = await Promise.all([
+    import('../scenario/manifest.js'),
+    import('../scenario/report.js'),
+    import('../scenario/runner.js'),
+  ]);
   // Every manifest is checked before anything starts: a mistake costs no cluster.
   const scenarios = findScenarios(target);
   const clusterFile = options.cluster !== undefined ? path.resolve(options.cluster) : options.dir !== undefined ? clusterFilePath(options.dir) : undefined;

@@ -1,8 +1,6 @@
-// occdb user add | remove | list (startup/users.ts does the work).
+// occdb user add | remove | list (startup/users.ts does the work, loaded when a subcommand runs).
 import fs from 'node:fs';
 import { type Command, Option } from 'commander';
-import { consoleOutput } from '../startup/output.js';
-import { addUser, listUsers, removeUser } from '../startup/users.js';
 import { clusterOption, dirOption, resolveClusterFile } from './options.js';
 
 const ROLES = ['admin', 'readwrite', 'readonly'] as const;
@@ -33,6 +31,7 @@ export function registerUserCommands(program: Command): void {
       '  printf "%s\\n" "$PASSWORD" | occdb user add bob --role readonly --password-stdin',
     ].join('\n'))
     .action(async (name: string, options: UserOptions & { role: (typeof ROLES)[number]; passwordStdin?: boolean; tokenFile?: string }) => {
+      const [{ addUser }, { consoleOutput }] = await Promise.all([import('../startup/users.js'), import('../startup/output.js')]);
       const secret = options.passwordStdin ? { password: readFirstLine(fs.readFileSync(0, 'utf8')) } : { generate: true as const };
       const token = await addUser(resolveClusterFile(options), name, options.role, secret, consoleOutput);
       if (token === null) return;
@@ -52,6 +51,7 @@ export function registerUserCommands(program: Command): void {
     .addOption(dirOption())
     .addOption(clusterOption())
     .action(async (name: string, options: UserOptions) => {
+      const [{ removeUser }, { consoleOutput }] = await Promise.all([import('../startup/users.js'), import('../startup/output.js')]);
       await removeUser(resolveClusterFile(options), name, consoleOutput);
     });
 
@@ -61,6 +61,7 @@ export function registerUserCommands(program: Command): void {
     .addOption(dirOption())
     .addOption(clusterOption())
     .action(async (options: UserOptions) => {
+      const [{ listUsers }, { consoleOutput }] = await Promise.all([import('../startup/users.js'), import('../startup/output.js')]);
       listUsers(resolveClusterFile(options), consoleOutput);
     });
 }

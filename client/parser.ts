@@ -62,9 +62,10 @@ class LineMistake extends Error {}
  * Parses a command file into its transaction blocks. A file without BEGIN is one block
  * ending in commit (an empty file is one empty block). Throws one
  * OccdbError('BAD_COMMAND_FILE') listing every mistake, one per line, as
- * `<fileName>:<line>: <sentence>`.
+ * `<fileName>:<line>: <sentence>` (`lineLabel` may name the line otherwise).
  */
-export function parseCommandFile(text: string, fileName: string): Block[] {
+export function parseCommandFile(text: string, fileName: string, options: { lineLabel?: (line: number) => string } = {}): Block[] {
+  const lineLabel = options.lineLabel ?? ((line: number) => `${fileName}:${line}`);
   const lines = text.replace(/^\uFEFF/, '').split('\n');
   // A final newline ends the last line; it does not start another one.
   if (lines.length > 1 && lines[lines.length - 1] === '') lines.pop();
@@ -72,7 +73,7 @@ export function parseCommandFile(text: string, fileName: string): Block[] {
   const mistakes: string[] = [];
   let mistakesOverflowed = false;
   const report = (line: number, sentence: string): void => {
-    if (mistakes.length < PARSE_ERRORS_MAX) mistakes.push(`${fileName}:${line}: ${sentence}`);
+    if (mistakes.length < PARSE_ERRORS_MAX) mistakes.push(`${lineLabel(line)}: ${sentence}`);
     else mistakesOverflowed = true;
   };
 

@@ -9,9 +9,9 @@ import type { Endpoint } from '../protocol/connection.js';
 import { addressKey, registerNodeKeys, registerTls } from '../protocol/credentials.js';
 import { readSecretIfAny } from './secret.js';
 import { SCHEDULING_POLICIES } from '../runtime/scheduling.js';
+import { CLUSTER_FILE_NAME, STRATEGIES, clusterFilePath, parseNodeName, type Strategy } from './names.js';
 
-export const STRATEGIES = ['occ', '2pl', '2pl-nowait'] as const;
-export type Strategy = (typeof STRATEGIES)[number];
+export { CLUSTER_FILE_NAME, STRATEGIES, clusterFilePath, parseNodeName, type Strategy };
 
 const nodeId = z.number().int().positive().max(1_000_000);
 const port = z.number().int().min(1).max(65535);
@@ -82,12 +82,6 @@ export const ClusterFileSchema = z
   });
 export type ClusterFile = z.infer<typeof ClusterFileSchema>;
 
-export const CLUSTER_FILE_NAME = 'cluster.json';
-
-export function clusterFilePath(dir: string): string {
-  return path.resolve(dir, CLUSTER_FILE_NAME);
-}
-
 export function readClusterFile(file: string): ClusterFile {
   let text: string;
   try {
@@ -147,12 +141,6 @@ export function findDatabase(cluster: ClusterFile, id: number): DatabaseEntry {
   const entry = cluster.databases.find((d) => d.id === id);
   if (!entry) throw new OccdbError('USAGE', `the cluster has no DATABASE${id} (it has ${cluster.databases.map((d) => `DATABASE${d.id}`).join(', ')})`);
   return entry;
-}
-
-/** Parses `MIDDLEWARE3`, `middleware3`, `3` (role given) into a number, or null. */
-export function parseNodeName(name: string, role: 'MIDDLEWARE' | 'DATABASE'): number | null {
-  const match = new RegExp(`^(?:${role})?(\\d{1,7})$`, 'i').exec(name.trim());
-  return match ? Number(match[1]) : null;
 }
 
 /** Parses `host:port` into an endpoint, or null. */

@@ -89,6 +89,11 @@ export function newKeyPrefix(): string {
   return prefix;
 }
 
+/** Client output with the run's prefix taken off the entry names it mentions (the prefix is unique to the run). */
+export function withoutKeyPrefix(text: string, prefix: string): string {
+  return text.split(prefix).join('');
+}
+
 /** The blocks with every entry name prefixed; literals, lines and everything else unchanged. */
 export function withKeyPrefix(blocks: readonly Block[], prefix: string): Block[] {
   const entry = (operand: string | number): string | number => (typeof operand === 'string' ? prefix + operand : operand);
@@ -140,7 +145,7 @@ export async function runScenario(scenario: Scenario, clusterFile: string, optio
 
   if (run.error === undefined && manifest.setup !== undefined) {
     const setupSpec: ClientSpec = { name: 'setup', middleware: manifest.setupMiddleware, file: manifest.setup, startAfterMs: 0 };
-    run.setup = await runClient(setupSpec, blocksOf(manifest.setup), cluster, timeoutMs, sinceStart);
+    run.setup = await runClient(setupSpec, blocksOf(manifest.setup), keyPrefix, cluster, timeoutMs, sinceStart);
     if (run.setup.exitCode !== 0) run.error = `setup ${manifest.setup} did not commit: ${firstProblem(run.setup)}`;
   }
 
@@ -153,7 +158,7 @@ export async function runScenario(scenario: Scenario, clusterFile: string, optio
       const startedMs = sinceStart();
       const clients = await Promise.all(step.clients.map(async (client) => {
         await delay(client.startAfterMs);
-        return runClient(client, blocksOf(client.file), cluster, timeoutMs, sinceStart);
+        return runClient(client, blocksOf(client.file), keyPrefix, cluster, timeoutMs, sinceStart);
       }));
       run.steps.push({ kind: 'clients', startedMs, finishedMs: sinceStart(), clients });
     } else {
@@ -204,7 +209,7 @@ function firstProblem(client: ClientRun): string {
 }
 
 /** Runs one client's blocks as `occdb client` would, and records what it would print and exit with. */
-async function runClient(spec: ClientSpec, blocks: Block[], cluster: ClusterFile, timeoutMs: number, sinceStart: () => number): Promise<ClientRun> {
+async function runClient(spec: ClientSpec, blocks: Block[], keyPrefix: string, cluster: ClusterFile, timeoutMs: number, sinceStart: () => number): Promise<ClientRun> {
   const startedMs = sinceStart();
   const connection = new Connection(middlewareClientEndpoint(findMiddleware(cluster, spec.middleware)), `MIDDLEWARE${spec.middleware}`);
   let transactions: TxnResult[];
@@ -226,7 +231,8 @@ async function runClient(spec: ClientSpec, blocks: Block[], cluster: ClusterFile
     startAfterMs: spec.startAfterMs,
     startedMs,
     finishedMs: sinceStart(),
-    output: formatClassic(transactions),
+    // Error messages name the entries they read; the output shows them as the scenario names them.
+    output: withoutKeyPrefix(formatClassic(transactions), keyPrefix),
     exitCode,
     transactions,
     ...(error ? { error } : {}),

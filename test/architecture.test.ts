@@ -193,6 +193,16 @@ test('a dynamic import() outside test/ is refused, since the import rules see st
   t.deepEqual(await lint('test/x.ts', code), []);
 });
 
+test('cli/ may load a module with import() in an action, but not from test/ nor by a name no rule can read', async (t) => {
+  // cli/ imports lazily so that each command loads only its own modules; its row allows every folder but test/.
+  t.deepEqual(await lint('cli/x.ts', "export const load = async (): Promise<unknown> => import('../startup/status.js');\n"), []);
+  const fromTest = await lint('cli/x.ts', "export const load = async (): Promise<unknown> => import('../test/helpers/cluster.js');\n");
+  t.deepEqual(fromTest.map((message) => message.ruleId), ['no-restricted-syntax']);
+  t.regex(fromTest[0]!.message, /cli\/ may not import test\//);
+  const computed = await lint('cli/x.ts', "const where = '../test/helpers/cluster.js';\nexport const load = async (): Promise<unknown> => import(where);\n");
+  t.deepEqual(computed.map((message) => message.ruleId), ['no-restricted-syntax']);
+});
+
 test('an inline eslint-disable comment does not switch a rule off', async (t) => {
   // Exceptions are written in eslint.config.js, where the table is, not in the code.
   const code = "// eslint-disable-next-line no-restricted-imports\nimport * as io from 'node:fs';\nexport const x = io;\n";

@@ -47,8 +47,8 @@ test('a write after IGNORE may not happen, so a later read of that key is still 
 
 test('reading a missing entry is an error that stops the transaction, with the classic message', async (t) => {
   const outcome = await interpret(commands('ASSIGN a 1\nADD b a missing\nPRINT a\n'), context({}));
-  t.deepEqual(outcome.error, { line: 2, code: 'ENTRY_NONEXISTENT', message: 'nonexistent: arg3' });
-  t.deepEqual(outcome.results, [{ line: 2, kind: 'error', code: 'ENTRY_NONEXISTENT', message: 'nonexistent: arg3' }]);
+  t.deepEqual(outcome.error, { line: 2, code: 'ENTRY_NONEXISTENT', message: 'nonexistent: arg3 (missing)' });
+  t.deepEqual(outcome.results, [{ line: 2, kind: 'error', code: 'ENTRY_NONEXISTENT', message: 'nonexistent: arg3 (missing)' }]);
 });
 
 test('IGNORE covers exactly the next command: its error is not reported and it has no effect', async (t) => {
@@ -60,11 +60,11 @@ test('IGNORE covers exactly the next command: its error is not reported and it h
 });
 
 test('DELETE of an entry that does not exist fails; of one that does, writes a tombstone', async (t) => {
-  t.is((await interpret(commands('DELETE ghost\n'), context({}))).error?.message, 'delete failed: arg1');
+  t.is((await interpret(commands('DELETE ghost\n'), context({}))).error?.message, 'delete failed: arg1 (ghost)');
   const ctx = context({ real: 4 });
   t.is((await interpret(commands('DELETE real\n'), ctx)).error, undefined);
   t.deepEqual(ctx.workspace.writeSet, [{ key: 'real' }]);
-  t.is((await interpret(commands('DELETE real\nPRINT real\n'), context({ real: 4 }))).error?.message, 'nonexistent: arg1');
+  t.is((await interpret(commands('DELETE real\nPRINT real\n'), context({ real: 4 }))).error?.message, 'nonexistent: arg1 (real)');
 });
 
 test('an addition beyond the safe integers is an error, never a silent wrap', async (t) => {
@@ -75,7 +75,7 @@ test('an addition beyond the safe integers is an error, never a silent wrap', as
 test('negative literals and entries holding something that is not an integer', async (t) => {
   const outcome = await interpret(commands('ADD n -5 -7\nPRINT n\nPRINT odd\n'), context({ odd: 'text' }));
   t.deepEqual(outcome.results[0], { line: 2, kind: 'print', value: '-12' });
-  t.is(outcome.error?.message, 'bogus contents: arg1');
+  t.is(outcome.error?.message, 'bogus contents: arg1 (odd)');
 });
 
 test('MAGIC 0 0 0 prints the middleware\'s answer; an unknown MAGIC is an error; QUIT is reported', async (t) => {

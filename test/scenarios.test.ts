@@ -13,7 +13,7 @@ import { STRATEGIES, type Strategy } from '../cluster/cluster-file.js';
 import { evaluate, type Observation } from '../scenario/expectations.js';
 import { ManifestError, findScenarios, loadScenario, type Expect } from '../scenario/manifest.js';
 import { formatRun, type ScenarioResults } from '../scenario/report.js';
-import { LocalCluster, runScenario, withKeyPrefix } from '../scenario/runner.js';
+import { LocalCluster, runScenario, withKeyPrefix, withoutKeyPrefix } from '../scenario/runner.js';
 import { localLauncher } from '../startup/launcher.js';
 import { REPO_ROOT, capturedOutput, killProcess, spawnOccdb, waitForExit } from './helpers/processes.js';
 
@@ -84,6 +84,10 @@ test('entry names run under the prefix; literals, lines and other commands are u
     { line: 4, op: 'DELETE', target: 'r1_y' },
     { line: 5, op: 'SLEEP', seconds: 0.5 },
   ]);
+});
+
+test('a client output names entries as the scenario does: the run prefix is taken off error messages', (t) => {
+  t.is(withoutKeyPrefix('5\nERROR in line 2: nonexistent: arg1 (r1_x)\n', 'r1_'), '5\nERROR in line 2: nonexistent: arg1 (x)\n');
 });
 
 // ---- manifest validation ----

@@ -57,7 +57,7 @@ export async function interpret(commands: readonly Command[], context: Interpret
           results.push({ line: command.line, kind: 'print', value: String(await valueOf(command.source, 1, context)) });
           break;
         case 'DELETE':
-          if ((await lookup(command.target, context)) === undefined) throw new CommandError('ENTRY_NONEXISTENT', 'delete failed: arg1');
+          if ((await lookup(command.target, context)) === undefined) throw new CommandError('ENTRY_NONEXISTENT', `delete failed: arg1 (${command.target})`);
           context.workspace.delete(command.target);
           break;
         case 'SLEEP':
@@ -99,11 +99,14 @@ async function lookup(key: Key, context: InterpreterContext): Promise<Value | un
   return found.value;
 }
 
-/** The integer an operand stands for; `argument` numbers it for the classic error text. */
+/**
+ * The integer an operand stands for. `argument` numbers it for the classic error text, which
+ * then names the entry: `nonexistent: arg1 (balance)`.
+ */
 async function valueOf(operand: Operand, argument: number, context: InterpreterContext): Promise<number> {
   if (typeof operand === 'number') return operand;
   const value = await lookup(operand, context);
-  if (value === undefined) throw new CommandError('ENTRY_NONEXISTENT', `nonexistent: arg${argument}`);
-  if (typeof value !== 'number' || !Number.isSafeInteger(value)) throw new CommandError('ENTRY_BOGUS', `bogus contents: arg${argument}`);
+  if (value === undefined) throw new CommandError('ENTRY_NONEXISTENT', `nonexistent: arg${argument} (${operand})`);
+  if (typeof value !== 'number' || !Number.isSafeInteger(value)) throw new CommandError('ENTRY_BOGUS', `bogus contents: arg${argument} (${operand})`);
   return value;
 }

@@ -45,7 +45,7 @@ test.serial('a failing transaction leaves nothing behind on any replica', async 
   t.is(result!.outcome, 'rolled_back');
   t.deepEqual(result!.results, [
     { line: 3, kind: 'print', value: '5' },
-    { line: 4, kind: 'error', code: 'ENTRY_NONEXISTENT', message: 'nonexistent: arg1' },
+    { line: 4, kind: 'error', code: 'ENTRY_NONEXISTENT', message: 'nonexistent: arg1 (left_missing)' },
   ]);
   for (const databaseId of cluster.databaseIds) {
     const entries = await cluster.scan(databaseId);
