@@ -3,6 +3,7 @@ import { Command, CommanderError } from 'commander';
 import { OccdbError } from '../errors/catalogue.js';
 import { registerClientCommand } from './client.js';
 import { registerClusterCommands } from './cluster.js';
+import { registerDashboardCommand } from './dashboard.js';
 import { registerDatabaseCommand } from './database.js';
 import { registerMiddlewareCommand } from './middleware.js';
 import { registerScenarioCommand } from './scenario.js';
@@ -21,6 +22,7 @@ registerClientCommand(program);
 registerDatabaseCommand(program);
 registerMiddlewareCommand(program);
 registerScenarioCommand(program);
+registerDashboardCommand(program);
 
 try {
   await program.parseAsync(process.argv);
