@@ -24,6 +24,8 @@ import { TRANSACTION_LIMITS_DEFAULT, type TransactionLimits } from '../transacti
 import { TwoPhaseLockingEngine } from './twopl-engine.js';
 import { nextIncarnation } from './incarnation.js';
 import { ViewKeeper } from './views.js';
+import { TransactionObserver } from '../metrics/transactions.js';
+import type { Trace } from '../metrics/traces.js';
 
 export const MIDDLEWARE_VERSION = 'occdb-0.1.0';
 const DRAIN_TIMEOUT_MS = 120_000;
@@ -76,13 +78,19 @@ class Middleware implements RunningMiddleware {
   readonly finished = new Promise<void>((resolve) => { this.resolveFinished = resolve; });
   private readonly limits: TransactionLimits;
   private readonly views: ViewKeeper;
+  /** Counts and records the transactions run here: the metrics, `observe` and status read it. */
+  private readonly observer: TransactionObserver;
 
   constructor(private readonly cluster: ClusterFile, private readonly options: MiddlewareOptions, private readonly logger: Logger) {
     const index = cluster.middlewares.findIndex((m) => m.id === options.id);
     const identity = { self: () => this.views.self, watermark: () => this.engine.watermark() };
     this.replicas = new ReplicaSet(cluster.databases, index, logger, identity, { host: cluster.middlewares[index]!.host });
     this.limits = { ...TRANSACTION_LIMITS_DEFAULT, ...options.limits };
-    const common = { id: options.id, replicas: this.replicas, peer: (member: number) => this.peer(member), logger, limits: this.limits, magic: (args: readonly [number, number, number]) => this.magic(args) };
+    this.observer = new TransactionObserver(options.id);
+    const common = {
+      id: options.id, replicas: this.replicas, peer: (member: number) => this.peer(member), logger, limits: this.limits,
+      magic: (args: readonly [number, number, number]) => this.magic(args), observer: this.observer,
+    };
     this.engine = cluster.strategy === 'occ'
       ? new OccEngine({ ...common, faults: options.faults, onFenced: (detail) => this.views.onFenced(detail) })
       : new TwoPhaseLockingEngine({ ...common, strategy: cluster.strategy, onFenced: (detail) => this.views.onFenced(detail) });
@@ -143,11 +151,27 @@ class Middleware implements RunningMiddleware {
       case 'shutdown':
         setImmediate(() => void this.shutdown('shutdown requested'));
         return {};
-      case 'txn.run': return this.runClientTransaction(request.commands, request.end);
+      case 'txn.run': return this.runObservedTransaction(request.commands, request.end);
+      case 'observe': return this.observer.observe();
     }
   }
 
-  private async runClientTransaction(commands: Extract<ClientRequest, { type: 'txn.run' }>['commands'], end: 'commit' | 'rollback'): Promise<TxnResult> {
+  /** Runs a client transaction with its trace: the result names it (`traceId`), and its outcome is counted. */
+  private async runObservedTransaction(commands: Extract<ClientRequest, { type: 'txn.run' }>['commands'], end: 'commit' | 'rollback'): Promise<TxnResult> {
+    const trace = this.observer.begin();
+    let result: TxnResult;
+    try {
+      result = await this.runClientTransaction(commands, end, trace);
+    } catch (error) {
+      this.observer.finishWithError(trace, error instanceof OccdbError ? error.code : 'INTERNAL');
+      throw error;
+    }
+    this.observer.finish(trace, result);
+    result.traceId = trace.id;
+    return result;
+  }
+
+  private async runClientTransaction(commands: Extract<ClientRequest, { type: 'txn.run' }>['commands'], end: 'commit' | 'rollback', trace: Trace): Promise<TxnResult> {
     if (this.leaving) throw new OccdbError('MIDDLEWARE_LEAVING', `MIDDLEWARE${this.options.id} is shutting down; use another middleware`);
     if (!this.views.hasDatabaseQuorum()) throw new OccdbError('NO_QUORUM', `MIDDLEWARE${this.options.id} reaches fewer than a majority of the databases; nothing can commit here until it does`);
     if (this.activeTransactions >= ACTIVE_TRANSACTIONS_MAX) {
@@ -155,7 +179,7 @@ class Middleware implements RunningMiddleware {
     }
     this.activeTransactions += 1;
     try {
-      const result = await this.engine.run(commands, end);
+      const result = await this.engine.run(commands, end, trace);
       if (result.quit) setImmediate(() => void this.shutdown('QUIT'));
       return result;
     } catch (error) {
@@ -190,6 +214,11 @@ class Middleware implements RunningMiddleware {
       messagesSent: Connection.requestsSent,
       connections: connectionsOf([this.clientServer, this.peerServer]),
       ...engine,
+      // Counted from the replies: the core counts a rolled-back transaction, validated as a
+      // read-only one, among its commits.
+      commits: this.observer.committed,
+      rolledBack: this.observer.rolledBack,
+      failed: [...this.observer.failed.values()].reduce((sum, count) => sum + count, 0),
     };
   }
 
