@@ -14,8 +14,13 @@ export const POLL_PERIOD_MS = 1_000;
 /** Each process's answer must come within this, so that a poll ends before the next is due. */
 const POLL_TIMEOUT_MS = 800;
 
-export const LATENCY_SOURCE = 'the totalMs of the transactions the middlewares\' observe answers list as committed since the poll before; '
-  + 'each middleware lists its last 50, so above 50 commits a second per middleware these are the percentiles of the last 50 of each second';
+/**
+ * The processes' status has no latency, so the percentiles come from the transactions the
+ * middlewares list in `observe`: each lists its last 50, so a poll sees every transaction only
+ * up to 50 a second per middleware, and above that the newest 50 of each second.
+ */
+export const LATENCY_SOURCE = 'from request to reply, of the transactions the middlewares\' observe answers list as committed since the poll before '
+  + '(each middleware lists its last 50: above 50 commits a second per middleware, the newest 50 of each second)';
 
 type Listener = (state: DashboardState) => void;
 
@@ -73,7 +78,7 @@ export class Poller {
       this.rereadClusterFile();
       const nodes = clusterNodes(this.cluster);
       const middlewares = nodes.filter((node) => node.role === 'middleware');
-      const [statuses, observed] = await Promise.all([
+      const [statuses, observations] = await Promise.all([
         collectStatus(this.cluster, POLL_TIMEOUT_MS).then(explainDown),
         observeMiddlewares(middlewares, POLL_TIMEOUT_MS),
       ]);
@@ -84,12 +89,11 @@ export class Poller {
         strategy: this.cluster.strategy,
         clusterFileProblem: this.clusterFileProblem,
         statuses,
-        observations: observed.observations,
-        observeMissing: observed.missing,
+        observations,
       };
-      this.history.add(atMs, counterReadings(statuses), observed.missing === null ? this.newLatencies(poll) : null);
+      this.history.add(atMs, counterReadings(statuses), this.newLatencies(poll));
       if (this.stopped) return;
-      this.latest = buildState(poll, this.history.snapshot(), observed.missing === null ? LATENCY_SOURCE : `none yet: ${observed.missing}`);
+      this.latest = buildState(poll, this.history.snapshot(), LATENCY_SOURCE);
       for (const listener of this.listeners) listener(this.latest);
     } finally {
       this.polling = false;

@@ -65,10 +65,10 @@ export interface DashboardState {
   processes: ProcessCard[];
   view: ViewSummary | null;
   replicas: ReplicaLag[];
-  /** Hot keys summed over the middlewares, hottest first; `available` false with why when the middlewares do not report them. */
-  hotKeys: { available: boolean; note: string | null; keys: HotKey[] };
-  /** Recent transactions of every middleware, newest first. */
-  recent: { available: boolean; note: string | null; transactions: RecentTransaction[] };
+  /** Hot keys summed over the middlewares, hottest first; `note` names the middlewares that did not answer. */
+  hotKeys: { note: string | null; keys: HotKey[] };
+  /** Recent transactions of every middleware, newest first; `note` names the middlewares that did not answer. */
+  recent: { note: string | null; transactions: RecentTransaction[] };
   /** Where the latency series comes from, in words. */
   latencySource: string;
   series: Series;
@@ -90,8 +90,6 @@ export interface PollResult {
   statuses: NodeStatus[];
   /** Per middleware name: what it answered to observe, or why there is nothing. */
   observations: Map<string, MiddlewareObservation>;
-  /** Why observations are not asked for at all (this build has no observe request), or null. */
-  observeMissing: string | null;
 }
 
 export function buildState(poll: PollResult, series: Series, latencySource: string): DashboardState {
@@ -197,14 +195,9 @@ function pendingApplies(statuses: readonly NodeStatus[], id: number): number | n
 }
 
 function hotKeys(poll: PollResult): DashboardState['hotKeys'] {
-  if (poll.observeMissing !== null) return { available: false, note: poll.observeMissing, keys: [] };
   const summed = new Map<string, HotKey>();
-  const silent: string[] = [];
-  for (const [name, observation] of poll.observations) {
-    if (!observation.ok) {
-      silent.push(`${name}: ${observation.problem}`);
-      continue;
-    }
+  for (const observation of poll.observations.values()) {
+    if (!observation.ok) continue;
     for (const hot of observation.hotKeys) {
       const sum = summed.get(hot.key) ?? { key: hot.key, aborts: 0, waits: 0 };
       sum.aborts += hot.aborts;
@@ -215,15 +208,20 @@ function hotKeys(poll: PollResult): DashboardState['hotKeys'] {
   const keys = [...summed.values()]
     .sort((a, b) => b.aborts + b.waits - (a.aborts + a.waits) || a.key.localeCompare(b.key))
     .slice(0, HOT_KEYS_SHOWN_MAX);
-  return { available: true, note: silent.length > 0 ? `not counted: ${silent.join('; ')}` : null, keys };
+  return { note: silentMiddlewares(poll), keys };
+}
+
+/** The middlewares whose observations are missing from this poll, with why; null when every one answered. */
+function silentMiddlewares(poll: PollResult): string | null {
+  const silent = [...poll.observations].flatMap(([name, observation]) => (observation.ok ? [] : [`${name} (${observation.problem})`]));
+  return silent.length === 0 ? null : `without ${silent.join('; ')}`;
 }
 
 function recentTransactions(poll: PollResult): DashboardState['recent'] {
-  if (poll.observeMissing !== null) return { available: false, note: poll.observeMissing, transactions: [] };
   const transactions: RecentTransaction[] = [];
   for (const [name, observation] of poll.observations) {
     if (observation.ok) for (const transaction of observation.recent) transactions.push({ ...transaction, middleware: name });
   }
   transactions.sort((a, b) => b.startedAt.localeCompare(a.startedAt));
-  return { available: true, note: null, transactions: transactions.slice(0, RECENT_SHOWN_MAX) };
+  return { note: silentMiddlewares(poll), transactions: transactions.slice(0, RECENT_SHOWN_MAX) };
 }

@@ -1,8 +1,8 @@
 // `occdb dashboard` in a real headless Chromium (Debian's chromium, driven by playwright-core)
 // against a real local cluster of 3 middlewares and 3 databases started with `occdb startup`:
 // the page loads without console errors, every process card is green, a transaction run from
-// the form shows its classic output and its timeline, the charts have data, and a database
-// killed with kill -9 turns red within seconds, saying why. A screenshot is saved to
+// the form shows its classic output and its timeline, conflicts show their hot key, the charts
+// have data, and a database killed with kill -9 turns red within seconds, saying why. A screenshot is saved to
 // test-artifacts/dashboard.png.
 import test from 'ava';
 import fs from 'node:fs';
@@ -11,6 +11,7 @@ import path from 'node:path';
 import type { ChildProcess } from 'node:child_process';
 import { chromium, type BrowserContext, type Page } from 'playwright-core';
 import { readClusterFile } from '../cluster/cluster-file.js';
+import { OccdbClient } from '../client/client.js';
 import type { DashboardState } from '../dashboard/state.js';
 import { REPO_ROOT, capturedOutput, killProcess, spawnOccdb } from './helpers/processes.js';
 import { clusterDir, removeClusterDirs, runOccdb } from './helpers/startup-cluster.js';
@@ -94,7 +95,7 @@ test.serial('every process has a green card with its counters, and the installed
   t.regex(view!, /replicas\s*DATABASE1, DATABASE2, DATABASE3/);
 });
 
-test.serial('a transaction run from the form shows the classic output, and its timeline or why there is none', async (t) => {
+test.serial('a transaction run from the form shows the classic output and its timeline: read, a vote from each other member, an APPLY acknowledgement from each replica, the reply', async (t) => {
   const page = openPage();
   await page.selectOption('#run-middleware', '2');
   await page.fill('#run-commands', 'ASSIGN A 10\nADD B A 10\nPRINT A\nPRINT B\n');
@@ -102,19 +103,58 @@ test.serial('a transaction run from the form shows the classic output, and its t
   await page.waitForSelector('#run-output[data-outcome]', { timeout: SEEN_WITHIN_MS });
   t.is(await page.textContent('#run-output'), '10\n20\n');
   t.regex((await page.textContent('#run-summary'))!, /on MIDDLEWARE2: committed/);
-  // The timeline waits for the middlewares' observe request; until then the page says so.
-  t.regex((await page.textContent('#timeline-note'))!, /MIDDLEWARE2 gave the transaction no trace id: waiting for the middlewares' observe request/);
+  // The timeline comes with the next poll of the middleware's observations.
+  await page.waitForSelector('#timeline tbody tr[data-phase="reply"]', { timeout: SEEN_WITHIN_MS });
+  t.regex((await page.textContent('#timeline-title'))!, /\(M2-\d+ on MIDDLEWARE2\)/);
+  const rows = await page.$$eval('#timeline tbody tr', (trs) => trs.map((tr) => ({
+    phase: tr.getAttribute('data-phase'),
+    atMs: Number(tr.children[0]!.textContent),
+    node: tr.children[3]!.textContent,
+  })));
+  t.is(rows[0]!.phase, 'read');
+  t.is(rows.at(-1)!.phase, 'reply');
+  t.deepEqual(rows.filter((row) => row.phase === 'vote' && row.node !== '').map((row) => row.node).sort(), ['MIDDLEWARE1', 'MIDDLEWARE3']);
+  t.deepEqual(rows.filter((row) => row.phase === 'apply' && row.node !== '').map((row) => row.node).sort(), ['DATABASE1', 'DATABASE2', 'DATABASE3']);
+  const times = rows.map((row) => row.atMs);
+  t.deepEqual(times, [...times].sort((a, b) => a - b), 'in time order');
+  t.regex((await page.textContent('#timeline-note'))!, /^committed, [\d.]+ ms in all/);
 });
 
-test.serial('the charts have data: a point a second, and the commit shows in commits/s', async (t) => {
+test.serial('conflicting increments on every middleware make their key the hottest; a recent transaction picked from the list shows its timeline', async (t) => {
+  const page = openPage();
+  const clusterFile = path.join(dir, 'cluster.json');
+  const clients = [1, 2, 3].map((id) => OccdbClient.connect(`MIDDLEWARE${id}`, { clusterFile, failover: false }));
+  try {
+    await clients[0]!.run('ASSIGN hot 0\n');
+    const results = await Promise.all(clients.flatMap((client) => Array.from({ length: 12 }, () => client.run('ADD hot hot 1\n'))));
+    t.true(results.every((result) => result.outcome === 'committed'));
+  } finally {
+    for (const client of clients) client.close();
+  }
+  await page.waitForFunction(() => document.querySelector('#hot-keys tbody tr td')?.textContent === 'hot', undefined, { timeout: SEEN_WITHIN_MS });
+  const [aborts, waits] = await page.$$eval('#hot-keys tbody tr:first-child td.number', (cells) => cells.map((cell) => Number(cell.textContent)));
+  t.true(aborts! + waits! > 0, `hot: ${aborts} aborts, ${waits} waits`);
+
+  const picked = page.locator('#recent tbody tr').nth(3);
+  const traceId = (await picked.getAttribute('data-trace'))!;
+  await picked.click();
+  await page.waitForFunction((id) => document.querySelector('#timeline-title')?.textContent?.includes(id) === true, traceId, { timeout: SEEN_WITHIN_MS });
+  t.is(await page.locator('#timeline tbody tr[data-phase="reply"]').count(), 1);
+});
+
+test.serial('the charts have data: a point a second, commits in commits/s, and latencies', async (t) => {
   const page = openPage();
   await page.waitForFunction(() => Number(document.querySelector('#chart-rates')?.getAttribute('data-points')) >= 3, undefined, { timeout: SEEN_WITHIN_MS });
-  // uPlot drew its canvas, with the two series in its legend.
+  // uPlot drew its canvases, with the series in their legends.
   t.is(await page.locator('#chart-rates canvas').count(), 1);
   t.regex((await page.textContent('#chart-rates'))!, /commits\/s[\s\S]*aborts\/s/);
-  // The transaction of the test before is counted at the poll after it.
+  t.regex((await page.textContent('#chart-latency'))!, /p50 ms[\s\S]*p99 ms/);
+  // The transactions of the tests before are counted at the poll after them.
   await page.waitForFunction(() => (window as unknown as PageGlobals).dashboard.state.series.commitsPerSecond.some((rate) => rate !== null && rate > 0), undefined, { timeout: SEEN_WITHIN_MS });
-  t.pass();
+  await page.waitForFunction(() => Number(document.querySelector('#chart-latency')?.getAttribute('data-points')) >= 1, undefined, { timeout: SEEN_WITHIN_MS });
+  const { latencyMsP50, latencyMsP99 } = await page.evaluate(() => (window as unknown as PageGlobals).dashboard.state.series);
+  const measured = latencyMsP50.flatMap((p50, index) => (p50 === null ? [] : [[p50, latencyMsP99[index]!] as const]));
+  t.true(measured.length > 0 && measured.every(([p50, p99]) => p50 > 0 && p99 >= p50), JSON.stringify(measured));
 });
 
 test.serial('a database killed with kill -9 turns red within a few seconds, saying its process is not running', async (t) => {

@@ -138,13 +138,13 @@ function showNote(id, text) {
 }
 
 function renderHotKeys(hotKeys) {
-  showNote('hot-keys-note', hotKeys.available ? (hotKeys.keys.length === 0 ? 'No conflicts yet.' : hotKeys.note) : `Not available: ${hotKeys.note}`);
+  showNote('hot-keys-note', [hotKeys.keys.length === 0 ? 'No conflicts yet.' : null, hotKeys.note].filter(Boolean).join(' ') || null);
   const rows = hotKeys.keys.map((key) => element('tr', {}, [cell(key.key), cell(key.aborts, 'number'), cell(key.waits, 'number')]));
   document.querySelector('#hot-keys tbody').replaceChildren(...rows);
 }
 
 function renderRecent(recent) {
-  showNote('recent-note', recent.available ? (recent.transactions.length === 0 ? 'None yet.' : null) : `Not available: ${recent.note}`);
+  showNote('recent-note', [recent.transactions.length === 0 ? 'None yet.' : null, recent.note].filter(Boolean).join(' ') || null);
   const rows = recent.transactions.map((transaction) => {
     const row = element('tr', { 'data-trace': transaction.traceId }, [
       cell(new Date(transaction.startedAt).toLocaleTimeString()),
@@ -169,22 +169,20 @@ function renderTimeline(recent) {
   const selected = dashboard.selected;
   if (selected === null) {
     body.replaceChildren();
-    showNote('timeline-note', recent.available ? null : `Not available: ${recent.note}`);
+    showNote('timeline-note', null);
     return;
   }
   if (!selected.traceId) {
     body.replaceChildren();
     title.textContent = '';
-    showNote('timeline-note', `${selected.middleware} gave the transaction no trace id: ${recent.available ? 'it does not record timelines' : recent.note}.`);
+    showNote('timeline-note', `${selected.middleware} gave the transaction no trace id: it records no timelines.`);
     return;
   }
   const transaction = recent.transactions.find((candidate) => candidate.traceId === selected.traceId);
   title.textContent = `(${selected.traceId} on ${selected.middleware})`;
   if (!transaction) {
     body.replaceChildren();
-    showNote('timeline-note', recent.available
-      ? `Waiting for ${selected.middleware} to list this transaction (each middleware lists its last 50).`
-      : `Not available: ${recent.note}`);
+    showNote('timeline-note', `Waiting for ${selected.middleware} to list this transaction (each middleware lists its last 50, and the dashboard asks once a second).`);
     return;
   }
   showNote('timeline-note', `${transaction.outcome}${transaction.errorCode ? ` (${transaction.errorCode})` : ''}, ${transaction.totalMs.toFixed(1)} ms in all, started ${new Date(transaction.startedAt).toLocaleTimeString()}`);
