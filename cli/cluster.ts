@@ -4,7 +4,7 @@ import path from 'node:path';
 import { type Command, InvalidArgumentError, Option } from 'commander';
 import { STRATEGIES, type Strategy, readClusterFile } from '../cluster/cluster-file.js';
 import { SCHEDULING_POLICIES, type SchedulingPolicy } from '../runtime/scheduling.js';
-import type { LogLevel } from '../runtime/log.js';
+import type { LogFormat, LogLevel } from '../runtime/log.js';
 import { parseStartupArguments } from '../startup/arguments.js';
 import type { RemoteOptions } from '../startup/launchers.js';
 import { consoleOutput } from '../startup/output.js';
@@ -15,7 +15,7 @@ import { runStatus } from '../startup/status.js';
 import { stopCluster } from '../startup/stop.js';
 import { runVerify } from '../startup/verify.js';
 import { EXIT_FAILED } from '../errors/exit-codes.js';
-import { clusterOption, dirOption, logLevelOption, resolveClusterFile } from './options.js';
+import { clusterOption, dirOption, logFormatOption, logLevelOption, resolveClusterFile } from './options.js';
 
 interface ClusterOptions {
   dir: string;
@@ -57,6 +57,8 @@ export function registerClusterCommands(program: Command): void {
     .addOption(new Option('--strategy <strategy>', 'concurrency control of the middlewares').choices([...STRATEGIES]).default('occ'))
     .addOption(new Option('--scheduling <policy>', 'CPU scheduling policy of every process: batch (Linux SCHED_BATCH: no wake-up preemption, more messages handled per wake-up) or normal').choices([...SCHEDULING_POLICIES]).default('batch'))
     .addOption(logLevelOption())
+    .addOption(logFormatOption())
+    .addOption(new Option('--no-metrics', 'serve no Prometheus metrics (by default every process serves GET /metrics on a port of its own, recorded in cluster.json as metricsPort)'))
     .addOption(new Option('--base-port <port>', 'on every host, use consecutive ports from this one (default: any free ports)').argParser(parsePort))
     .addOption(new Option('--remote-dir <dir>', "the cluster's directory on remote hosts, relative to the remote home unless absolute (default: .occdb/<last part of --dir>)"))
     .addOption(new Option('--keep-going', 'when a process fails to start, keep the others running and start the rest'))
@@ -69,7 +71,7 @@ export function registerClusterCommands(program: Command): void {
       '  occdb startup 2 alpha beta 2 beta gamma --dir ./demo --accept-new-hosts',
       '  occdb startup 1 ops@alpha:2222 1 ops@beta --identity ~/.ssh/occdb --remote-occdb /opt/occdb/bin/occdb.js',
     ].join('\n'))
-    .action(async (layoutWords: string[], options: ClusterOptions & SshCommandOptions & { strategy: Strategy; scheduling: SchedulingPolicy; logLevel: LogLevel; basePort?: number; remoteDir?: string; keepGoing?: boolean; tcpOnly?: boolean }) => {
+    .action(async (layoutWords: string[], options: ClusterOptions & SshCommandOptions & { strategy: Strategy; scheduling: SchedulingPolicy; logLevel: LogLevel; logFormat: LogFormat; metrics: boolean; basePort?: number; remoteDir?: string; keepGoing?: boolean; tcpOnly?: boolean }) => {
       const layout = parseStartupArguments(layoutWords);
       const healthy = await runStartup(
         {
@@ -78,6 +80,8 @@ export function registerClusterCommands(program: Command): void {
           strategy: options.strategy,
           scheduling: options.scheduling,
           logLevel: options.logLevel,
+          logFormat: options.logFormat,
+          metrics: options.metrics,
           basePort: options.basePort,
           remote: remoteOptions(options),
           remoteDir: options.remoteDir,
