@@ -9,12 +9,12 @@ import {
   findMiddleware, listenAddress, middlewarePeerEndpoint, readClusterFile, type ClusterFile,
 } from '../cluster/cluster-file.js';
 import { OccdbError, PORT_IN_USE, isUnavailableError } from '../errors/catalogue.js';
-import { createLogger, flushLogger, type LogLevel, type Logger } from '../runtime/log.js';
+import { createLogger, flushLogger, type LogFormat, type LogLevel, type Logger } from '../runtime/log.js';
 import {
   ClientRequestSchema, PeerRequestSchema, type ClientRequest, type PeerRequest, type Status, type TxnResult,
 } from '../protocol/schemas.js';
 import { applySchedulingPolicy } from '../runtime/scheduling.js';
-import { NdjsonServer, connectionsOf, unixSocketsNote } from '../protocol/server.js';
+import { NdjsonServer, connectionsOf, requestsReceivedByType, unixSocketsNote } from '../protocol/server.js';
 import type { MiddlewareFaults } from './faults.js';
 import type { TransactionEngine } from './engine.js';
 import { OccEngine } from './occ-engine.js';
@@ -26,6 +26,9 @@ import { nextIncarnation } from './incarnation.js';
 import { ViewKeeper } from './views.js';
 import { TransactionObserver } from '../metrics/transactions.js';
 import type { Trace } from '../metrics/traces.js';
+import { createRegistry } from '../metrics/registry.js';
+import { registerMiddlewareMetrics } from '../metrics/process-metrics.js';
+import { serveMetrics, type MetricsServer } from '../metrics/server.js';
 
 export const MIDDLEWARE_VERSION = 'occdb-0.1.0';
 const DRAIN_TIMEOUT_MS = 120_000;
@@ -36,6 +39,7 @@ export interface MiddlewareOptions {
   id: number;
   clusterFile: string;
   logLevel: LogLevel;
+  logFormat?: LogFormat;
   console: boolean;
   faults?: MiddlewareFaults;
   limits?: Partial<TransactionLimits>;
@@ -51,7 +55,7 @@ export async function runMiddleware(options: MiddlewareOptions): Promise<Running
   const cluster = readClusterFile(options.clusterFile);
   const self = findMiddleware(cluster, options.id);
   fs.mkdirSync(self.dir, { recursive: true });
-  const logger = createLogger({ name: `MIDDLEWARE${options.id}`, level: options.logLevel, file: path.join(self.dir, 'middleware.log'), console: options.console });
+  const logger = createLogger({ name: `MIDDLEWARE${options.id}`, level: options.logLevel, file: path.join(self.dir, 'middleware.log'), console: options.console, format: options.logFormat ?? 'text' });
   logger.info(applySchedulingPolicy(cluster.scheduling));
   const middleware = new Middleware(cluster, options, logger);
   try {
@@ -71,6 +75,7 @@ class Middleware implements RunningMiddleware {
   private readonly peers = new Map<number, Connection>();
   private peerServer: NdjsonServer | null = null;
   private clientServer: NdjsonServer | null = null;
+  private metricsServer: MetricsServer | null = null;
   private readonly startedAt = Date.now();
   private activeTransactions = 0;
   private leaving: Promise<void> | null = null;
@@ -113,6 +118,7 @@ class Middleware implements RunningMiddleware {
 
   async start(): Promise<void> {
     const host = listenAddress(this.self.host);
+    if (this.self.metricsPort !== undefined) this.metricsServer = await this.serveMetrics(host, this.self.metricsPort);
     // The peer port opens first: peers that start at the same time must be able to reach
     // us while we are still joining, or two starting middlewares could miss each other.
     this.peerServer = await listen(() => NdjsonServer.listen({
@@ -126,7 +132,23 @@ class Middleware implements RunningMiddleware {
     }), `client port ${this.self.clientPort}`);
     const faults = Object.entries(this.options.faults ?? {}).filter(([, on]) => on).map(([name]) => name);
     if (faults.length > 0) this.logger.warn(`FAULTS INJECTED ON PURPOSE: ${faults.join(', ')}: this middleware is not serializable`);
-    this.logger.info(`MIDDLEWARE${this.options.id} listening on ${host}:${this.self.clientPort} (clients) and :${this.self.peerPort} (peers)${unixSocketsNote([this.clientServer, this.peerServer])}; strategy ${this.engine.strategy}; view ${this.views.installed?.epoch}, members ${this.views.installed?.members.map((m) => `MIDDLEWARE${m.id}`).join(', ')}; ${this.replicas.ids.length} replicas`);
+    this.logger.info(`MIDDLEWARE${this.options.id} listening on ${host}:${this.self.clientPort} (clients) and :${this.self.peerPort} (peers)${this.metricsServer ? `, metrics on :${this.metricsServer.port}` : ''}${unixSocketsNote([this.clientServer, this.peerServer])}; strategy ${this.engine.strategy}; view ${this.views.installed?.epoch}, members ${this.views.installed?.members.map((m) => `MIDDLEWARE${m.id}`).join(', ')}; ${this.replicas.ids.length} replicas`);
+  }
+
+  private serveMetrics(host: string, port: number): Promise<MetricsServer> {
+    const registry = createRegistry(`MIDDLEWARE${this.options.id}`);
+    registerMiddlewareMetrics(registry, {
+      observer: this.observer,
+      messages: { sent: Connection.requestsSentByType, received: requestsReceivedByType },
+      inFlight: () => this.activeTransactions,
+      view: () => {
+        const view = this.views.installed;
+        return view ? { epoch: view.epoch, members: view.members.length, replicas: view.replicas.length, joining: view.joining.length } : undefined;
+      },
+      appliesPending: () => this.replicas.ids.map((database) => [database, this.replicas.appliesPending(database)] as const),
+      suspicions: () => this.views.suspicionsRaised,
+    });
+    return serveMetrics({ host, port, registry, label: `MIDDLEWARE${this.options.id}` });
   }
 
   private async onPeerRequest(request: PeerRequest): Promise<unknown> {
@@ -203,7 +225,7 @@ class Middleware implements RunningMiddleware {
       role: 'middleware',
       id: this.options.id,
       pid: process.pid,
-      ports: { client: this.self.clientPort, peer: this.self.peerPort },
+      ports: { client: this.self.clientPort, peer: this.self.peerPort, ...(this.metricsServer ? { metrics: this.metricsServer.port } : {}) },
       uptimeMs: Date.now() - this.startedAt,
       strategy: this.engine.strategy,
       incarnation: this.views.self.incarnation,
@@ -265,6 +287,7 @@ class Middleware implements RunningMiddleware {
 
   async close(): Promise<void> {
     this.views.close();
+    await this.metricsServer?.close();
     await this.clientServer?.close();
     await this.peerServer?.close();
     for (const connection of this.peers.values()) connection.close();

@@ -388,6 +388,9 @@ export const StatusResult = z.object({
   applies: z.number().int().nonnegative().optional(),
   /** Database: groups that waited for more APPLYs before they were written. */
   lingers: z.number().int().nonnegative().optional(),
+  /** Database: requests in its line of writes now (APPLYs admitted and not yet written among them). */
+  pending: z.number().int().nonnegative().optional(),
+  /** Database: entries with a live value (counted at most every few seconds). */
   keys: z.number().int().nonnegative().optional(),
   /** Database: the epoch of the newest chosen view it knows. */
   chosenEpoch: epoch.optional(),

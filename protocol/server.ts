@@ -109,6 +109,9 @@ export class NdjsonServer {
   }
 }
 
+/** Requests of a known type received by every server of this process, by type (the metrics' messages received). */
+export const requestsReceivedByType = new Map<string, number>();
+
 /**
  * Answers one parsed message: checks its type and its schema, runs the handler, and sends
  * the reply (the result, or the error's code and message; INTERNAL, logged with its stack,
@@ -128,6 +131,7 @@ export function serveRequest<S extends z.ZodType<{ id: number; type: string }>>(
     send({ id, ok: false, error: { code: 'UNKNOWN_MESSAGE', message: `unknown message type ${JSON.stringify(type)}` } });
     return;
   }
+  requestsReceivedByType.set(type, (requestsReceivedByType.get(type) ?? 0) + 1);
   const parsed = options.schema.safeParse(raw);
   if (!parsed.success) {
     const issue = parsed.error.issues[0];
