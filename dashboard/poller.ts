@@ -1,12 +1,14 @@
 // The dashboard's view of the cluster, refreshed once a second: it reads the cluster file again
-// (a process restarted by `occdb start` has a new pid), asks every process for its status and
-// every middleware for its observations, all at once and each with a timeout shorter than the
-// period, and hands the new state to whoever listens (the page's event streams).
+// (a process restarted by `occdb start` has a new pid), asks every process for its status, every
+// middleware for its observations and for the APPLYs it holds per replica (its metrics), all at
+// once and each with a timeout shorter than the period, and hands the new state to whoever
+// listens (the page's event streams).
 import { readClusterFile, type ClusterFile } from '../cluster/cluster-file.js';
 import { isLocalHost, localLauncher } from '../startup/launcher.js';
 import { clusterNodes } from '../startup/nodes.js';
 import { collectStatus, type NodeStatus } from '../startup/status.js';
 import { History, type CounterReading } from './history.js';
+import { scrapeAppliesPending } from './metrics-scrape.js';
 import { observeMiddlewares } from './observe.js';
 import { buildState, type DashboardState, type PollResult } from './state.js';
 
@@ -78,9 +80,10 @@ export class Poller {
       this.rereadClusterFile();
       const nodes = clusterNodes(this.cluster);
       const middlewares = nodes.filter((node) => node.role === 'middleware');
-      const [statuses, observations] = await Promise.all([
+      const [statuses, observations, appliesPending] = await Promise.all([
         collectStatus(this.cluster, POLL_TIMEOUT_MS).then(explainDown),
         observeMiddlewares(middlewares, POLL_TIMEOUT_MS),
+        scrapeAppliesPending(middlewares, POLL_TIMEOUT_MS),
       ]);
       const atMs = Date.now();
       const poll: PollResult = {
@@ -90,6 +93,7 @@ export class Poller {
         clusterFileProblem: this.clusterFileProblem,
         statuses,
         observations,
+        appliesPending,
       };
       this.history.add(atMs, counterReadings(statuses), this.newLatencies(poll));
       if (this.stopped) return;

@@ -7,6 +7,7 @@ import type { NodeStatus } from '../startup/status.js';
 import { newestInstalledView, viewStandings } from '../startup/status-view.js';
 import { nodeName } from '../startup/nodes.js';
 import type { Series } from './history.js';
+import type { AppliesPending } from './metrics-scrape.js';
 import type { HotKey, MiddlewareObservation, ObservedTransaction } from './observe.js';
 
 /** One process's card. */
@@ -47,8 +48,13 @@ export interface ReplicaLag {
   up: boolean;
   /** APPLYs the database acknowledged since it started (its status). */
   applied: number | null;
-  /** APPLYs the middlewares queued for it and not acknowledged yet, summed; null when no middleware reports it. */
-  pending: number | null;
+  /**
+   * APPLYs the middlewares have queued or on their way to it and not acknowledged yet, summed
+   * over the middlewares whose metrics answered (occdb_applies_pending); null when none did.
+   */
+  queued: number | null;
+  /** Requests in the database's own line of writes now (its status). */
+  waiting: number | null;
   place: string | null;
 }
 
@@ -65,6 +71,8 @@ export interface DashboardState {
   processes: ProcessCard[];
   view: ViewSummary | null;
   replicas: ReplicaLag[];
+  /** The middlewares whose APPLYs pending are not counted in `queued`, with why; null when every one is. */
+  replicasNote: string | null;
   /** Hot keys summed over the middlewares, hottest first; `note` names the middlewares that did not answer. */
   hotKeys: { note: string | null; keys: HotKey[] };
   /** Recent transactions of every middleware, newest first; `note` names the middlewares that did not answer. */
@@ -75,7 +83,7 @@ export interface DashboardState {
 }
 
 /** The counters a card shows, in this order, as the process names them in its status. */
-const CARD_COUNTERS = ['commits', 'rolledBack', 'aborts', 'inFlight', 'applies', 'syncs', 'keys'] as const;
+const CARD_COUNTERS = ['commits', 'rolledBack', 'failed', 'aborts', 'inFlight', 'applies', 'syncs', 'pending', 'keys'] as const;
 
 /** Hot keys shown at most. */
 export const HOT_KEYS_SHOWN_MAX = 20;
@@ -90,6 +98,8 @@ export interface PollResult {
   statuses: NodeStatus[];
   /** Per middleware name: what it answered to observe, or why there is nothing. */
   observations: Map<string, MiddlewareObservation>;
+  /** Per middleware name with a metrics port: its APPLYs pending by database, or why there is nothing. */
+  appliesPending: AppliesPending;
 }
 
 export function buildState(poll: PollResult, series: Series, latencySource: string): DashboardState {
@@ -122,7 +132,8 @@ export function buildState(poll: PollResult, series: Series, latencySource: stri
     clusterFileProblem: poll.clusterFileProblem,
     processes,
     view: viewSummary(poll.statuses),
-    replicas: replicaLags(poll.statuses, processes),
+    replicas: replicaLags(poll, processes),
+    replicasNote: uncountedMiddlewares(poll),
     hotKeys: hotKeys(poll),
     recent: recentTransactions(poll),
     latencySource,
@@ -164,34 +175,38 @@ function viewSummary(statuses: readonly NodeStatus[]): ViewSummary | null {
   };
 }
 
-function replicaLags(statuses: readonly NodeStatus[], processes: readonly ProcessCard[]): ReplicaLag[] {
-  return statuses.flatMap(({ node, status }, index): ReplicaLag[] => {
+function replicaLags(poll: PollResult, processes: readonly ProcessCard[]): ReplicaLag[] {
+  return poll.statuses.flatMap(({ node, status }, index): ReplicaLag[] => {
     if (node.role !== 'database') return [];
     return [{
       name: node.name,
       up: status !== undefined,
       applied: status?.applies ?? null,
-      pending: pendingApplies(statuses, node.id),
+      queued: queuedApplies(poll.appliesPending, node.name),
+      waiting: status?.pending ?? null,
       place: processes[index]!.place,
     }];
   });
 }
 
-/**
- * APPLYs queued for database `id` and not acknowledged, summed over the middlewares that report
- * them in their status (`pendingApplies`: { database, count }[]); null when none does.
- */
-function pendingApplies(statuses: readonly NodeStatus[], id: number): number | null {
+/** APPLYs the middlewares hold for `database`, summed over those whose metrics answered; null when none did. */
+function queuedApplies(appliesPending: AppliesPending, database: string): number | null {
   let total: number | null = null;
-  for (const { node, status } of statuses) {
-    if (node.role !== 'middleware' || status === undefined) continue;
-    const reported = (status as { pendingApplies?: unknown }).pendingApplies;
-    if (!Array.isArray(reported)) continue;
-    for (const entry of reported as { database?: unknown; count?: unknown }[]) {
-      if (entry.database === id && typeof entry.count === 'number') total = (total ?? 0) + entry.count;
-    }
+  for (const scraped of appliesPending.values()) {
+    if (scraped.ok) total = (total ?? 0) + (scraped.byDatabase.get(database) ?? 0);
   }
   return total;
+}
+
+function uncountedMiddlewares(poll: PollResult): string | null {
+  const uncounted: string[] = [];
+  for (const { node } of poll.statuses) {
+    if (node.role !== 'middleware') continue;
+    const scraped = poll.appliesPending.get(node.name);
+    if (scraped === undefined) uncounted.push(`${node.name} (no metrics port)`);
+    else if (!scraped.ok) uncounted.push(`${node.name} (${scraped.problem})`);
+  }
+  return uncounted.length === 0 ? null : `queued APPLYs not counted for ${uncounted.join('; ')}`;
 }
 
 function hotKeys(poll: PollResult): DashboardState['hotKeys'] {

@@ -8,6 +8,7 @@ import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { History, HISTORY_POINTS_MAX, percentile, type CounterReading } from '../dashboard/history.js';
+import { parseAppliesPending } from '../dashboard/metrics-scrape.js';
 import { REQUEST_BODY_BYTES_MAX, startDashboard, type Dashboard } from '../dashboard/server.js';
 import type { DashboardState } from '../dashboard/state.js';
 import { writeTestCluster } from './helpers/processes.js';
@@ -58,6 +59,18 @@ test('the history keeps five minutes of points', (t) => {
   t.is(series.commitsPerSecond.length, HISTORY_POINTS_MAX);
 });
 
+test('the APPLYs a middleware holds per replica, read from its Prometheus metrics page', (t) => {
+  const page = [
+    '# HELP occdb_applies_pending APPLYs sent or queued to each database and not acknowledged yet.',
+    '# TYPE occdb_applies_pending gauge',
+    'occdb_applies_pending{database="DATABASE1",process="MIDDLEWARE2"} 0',
+    'occdb_applies_pending{database="DATABASE3",process="MIDDLEWARE2"} 17',
+    'occdb_applies_pending_other{database="DATABASE1"} 5',
+    'occdb_transactions_in_flight{process="MIDDLEWARE2"} 4',
+  ].join('\n');
+  t.deepEqual([...parseAppliesPending(page)], [['DATABASE1', 0], ['DATABASE3', 17]]);
+});
+
 let dashboard: Dashboard | null = null;
 let dir = '';
 
@@ -90,7 +103,9 @@ test('the state of a cluster that does not answer: every process down, with why;
   t.deepEqual(state.processes.map((card) => [card.name, card.up]), [['MIDDLEWARE1', false], ['MIDDLEWARE2', false], ['DATABASE1', false]]);
   for (const card of state.processes) t.regex(card.problem!, /refused|did not answer/, card.name);
   t.is(state.view, null);
-  t.deepEqual(state.replicas, [{ name: 'DATABASE1', up: false, applied: null, pending: null, place: null }]);
+  t.deepEqual(state.replicas, [{ name: 'DATABASE1', up: false, applied: null, queued: null, waiting: null, place: null }]);
+  t.is(state.replicasNote, 'queued APPLYs not counted for MIDDLEWARE1 (no metrics port); MIDDLEWARE2 (no metrics port)');
+  t.regex(state.recent.note!, /^without MIDDLEWARE1 \(.+\); MIDDLEWARE2 \(.+\)$/);
 });
 
 test('the page, its script and style, and uPlot are served from the package; anything else is a 404 in JSON', async (t) => {

@@ -81,7 +81,7 @@ function openPage(): Page {
   return page;
 }
 
-test.serial('every process has a green card with its counters, and the installed view lists the members and replicas', async (t) => {
+test.serial('every process has a green card with its counters; each replica its applied and pending APPLYs; the installed view lists the members and replicas', async (t) => {
   const page = openPage();
   await page.waitForFunction(() => document.querySelectorAll('.card[data-state="up"]').length === 6, undefined, { timeout: SEEN_WITHIN_MS });
   const names = await page.$$eval('.card', (cards) => cards.map((card) => `${card.getAttribute('data-name')}:${card.getAttribute('data-state')}`));
@@ -90,6 +90,11 @@ test.serial('every process has a green card with its counters, and the installed
   for (const label of ['role', 'host', 'pid', 'uptime', 'commits', 'aborts', 'in flight']) t.true(middlewareCard!.includes(label), `${label} in ${middlewareCard}`);
   const databaseCard = await page.textContent('.card[data-name="DATABASE1"]');
   for (const label of ['applies', 'syncs', 'sync']) t.true(databaseCard!.includes(label), `${label} in ${databaseCard}`);
+  // Each replica's lag: APPLYs it acknowledged, those the middlewares hold for it (from their metrics), those waiting in its line of writes.
+  const replicas = await page.$$eval('#replicas tbody tr', (rows) => rows.map((row) => [...row.children].map((cell) => cell.textContent)));
+  t.deepEqual(replicas.map((row) => [row[0], row[1], row[5]]), [1, 2, 3].map((id) => [`DATABASE${id}`, 'up', 'replica']));
+  for (const row of replicas) t.true(row.slice(2, 5).every((count) => /^\d+$/.test(count ?? '')), `counts of ${row.join(' ')}`);
+  t.false(await page.isVisible('#replicas-note'), 'every middleware\'s queued APPLYs are counted');
   const view = await page.textContent('#view');
   t.regex(view!, /members\s*MIDDLEWARE1 \(\S+\), MIDDLEWARE2 \(\S+\), MIDDLEWARE3 \(\S+\)/);
   t.regex(view!, /replicas\s*DATABASE1, DATABASE2, DATABASE3/);

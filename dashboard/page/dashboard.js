@@ -35,8 +35,8 @@ function formatDuration(ms) {
 }
 
 const COUNTER_LABELS = {
-  commits: 'commits', rolledBack: 'rolled back', aborts: 'aborts', inFlight: 'in flight',
-  applies: 'applies', syncs: 'syncs', keys: 'keys',
+  commits: 'commits', rolledBack: 'rolled back', failed: 'failed', aborts: 'aborts', inFlight: 'in flight',
+  applies: 'applies', syncs: 'syncs', pending: 'pending', keys: 'keys',
 };
 
 function renderCards(processes) {
@@ -119,16 +119,17 @@ function cell(text, className) {
   return element('td', { text: String(text), ...(className ? { class: className } : {}) });
 }
 
-function renderReplicas(replicas) {
-  const rows = replicas.map((replica) => element('tr', { class: replica.up ? '' : 'down' }, [
+function renderReplicas(replicas, note) {
+  const rows = replicas.map((replica) => element('tr', { class: replica.up ? '' : 'down', 'data-name': replica.name }, [
     cell(replica.name),
     cell(replica.up ? 'up' : 'down'),
     cell(replica.applied ?? '-', 'number'),
-    cell(replica.pending ?? '-', 'number'),
+    cell(replica.queued ?? '-', 'number'),
+    cell(replica.waiting ?? '-', 'number'),
     cell(replica.place ?? '-'),
   ]));
   document.querySelector('#replicas tbody').replaceChildren(...rows);
-  document.getElementById('pending-note').hidden = replicas.some((replica) => replica.pending !== null);
+  showNote('replicas-note', note);
 }
 
 function showNote(id, text) {
@@ -219,7 +220,7 @@ function render() {
   renderCharts(state.series);
   document.getElementById('latency-source').textContent = `Latency: ${state.latencySource}.`;
   renderView(state.view);
-  renderReplicas(state.replicas);
+  renderReplicas(state.replicas, state.replicasNote);
   renderHotKeys(state.hotKeys);
   renderRecent(state.recent);
   renderTimeline(state.recent);
