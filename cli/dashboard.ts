@@ -36,11 +36,12 @@ export function registerDashboardCommand(program: Command): void {
     .action(async (options: DashboardCommandOptions) => {
       const { startDashboard } = await import('../dashboard/server.js');
       if (!isLoopback(options.host)) {
+        const tunnelPort = options.port === 0 ? DASHBOARD_PORT_DEFAULT : options.port;
         process.stderr.write([
           '',
           `WARNING: the dashboard listens on ${options.host}, not on loopback, and has NO AUTHENTICATION:`,
           'anyone who can reach this port sees the cluster and can run transactions on it.',
-          'Keep it on 127.0.0.1 (the default) and reach it through an ssh tunnel instead: ssh -L 8080:127.0.0.1:8080 <host>',
+          `Keep it on 127.0.0.1 (the default) and reach it through an ssh tunnel instead: ssh -L ${tunnelPort}:127.0.0.1:${tunnelPort} <host>`,
           '',
         ].join('\n') + '\n');
       }
