@@ -30,6 +30,8 @@ export const REQUEST_BODY_BYTES_MAX = 128 * 1024;
 const EVENT_STREAMS_MAX = 32;
 /** Transactions from the form running at once; one more is refused until one ends. */
 const RUNS_IN_FLIGHT_MAX = 4;
+/** An event stream whose reader lets this much pile up unsent is closed (the page opens it again). */
+const EVENT_STREAM_BACKLOG_BYTES_MAX = 4 * 1024 * 1024;
 
 interface StaticFile {
   body: Buffer;
@@ -59,6 +61,7 @@ export async function startDashboard(options: DashboardOptions): Promise<Dashboa
   await poller.start();
   const streams = new Set<http.ServerResponse>();
   let runsInFlight = 0;
+  const loopbackOnly = isLoopbackName(options.host);
 
   const server = http.createServer((request, response) => {
     void route(request, response).catch((error: unknown) => {
@@ -68,6 +71,12 @@ export async function startDashboard(options: DashboardOptions): Promise<Dashboa
   });
 
   async function route(request: http.IncomingMessage, response: http.ServerResponse): Promise<void> {
+    // Bound to loopback, it answers only requests for a loopback name: a web page whose own name
+    // was made to resolve to 127.0.0.1 (DNS rebinding) cannot read the cluster or run on it.
+    if (loopbackOnly && !isLoopbackName(request.headers.host)) {
+      sendError(response, 403, 'USAGE', `the dashboard listens on loopback and answers only requests for 127.0.0.1 or localhost, not for ${request.headers.host ?? 'no host'}`);
+      return;
+    }
     const url = new URL(request.url ?? '/', 'http://dashboard');
     const file = files.get(url.pathname);
     if (request.method === 'GET' && file !== undefined) {
@@ -99,6 +108,10 @@ export async function startDashboard(options: DashboardOptions): Promise<Dashboa
     }
     response.writeHead(200, { 'content-type': 'text/event-stream', 'cache-control': 'no-cache', connection: 'keep-alive' });
     const send = (state: DashboardState): void => {
+      if (response.writableLength > EVENT_STREAM_BACKLOG_BYTES_MAX) {
+        response.destroy();
+        return;
+      }
       response.write(`data: ${JSON.stringify(state)}\n\n`);
     };
     streams.add(response);
@@ -176,6 +189,13 @@ export async function startDashboard(options: DashboardOptions): Promise<Dashboa
       await closed;
     },
   };
+}
+
+/** Whether `host` (an address, or a Host header with its port) names this machine's loopback. */
+function isLoopbackName(host: string | undefined): boolean {
+  if (host === undefined) return false;
+  const name = host.startsWith('[') ? host.slice(1, host.indexOf(']')) : host.replace(/:\d+$/, '');
+  return name === 'localhost' || name === '::1' || /^127\.\d{1,3}\.\d{1,3}\.\d{1,3}$/.test(name);
 }
 
 /** The page, its script and style, and uPlot, by the path each is served at. */

@@ -1,10 +1,12 @@
 // The dashboard's server without a browser or a running cluster: the rates and percentiles of
 // its charts (a restarted process counts from zero, a process that missed a poll adds nothing),
 // the state it serves for processes that do not answer, and how it refuses what it cannot take:
-// a POST body that is not JSON, not the right shape, too large, a middleware the cluster lacks,
-// command lines that do not parse; and a middleware that does not answer is a result saying so.
+// a request for a name other than loopback's, a POST body that is not JSON, not the right shape,
+// too large, a middleware the cluster lacks, command lines that do not parse; and a middleware
+// that does not answer is a result saying so.
 import test from 'ava';
 import fs from 'node:fs';
+import http from 'node:http';
 import os from 'node:os';
 import path from 'node:path';
 import { History, HISTORY_POINTS_MAX, percentile, type CounterReading } from '../dashboard/history.js';
@@ -120,6 +122,20 @@ test('the page, its script and style, and uPlot are served from the package; any
   t.deepEqual(await missing.json(), { error: { code: 'UNKNOWN_MESSAGE', message: 'nothing is served at /nothing' } });
   const wrongMethod = await fetch(url('/api/run'));
   t.is(wrongMethod.status, 405);
+});
+
+test('bound to loopback, it answers only requests for a loopback name (no DNS rebinding)', async (t) => {
+  const answer = await new Promise<{ status: number; body: string }>((resolve, reject) => {
+    const request = http.get(url('/api/state'), { headers: { host: 'attacker.example:8080' } }, (response) => {
+      let body = '';
+      response.on('data', (chunk: Buffer) => (body += chunk.toString('utf8')));
+      response.on('end', () => resolve({ status: response.statusCode ?? 0, body }));
+    });
+    request.on('error', reject);
+  });
+  t.is(answer.status, 403);
+  t.regex(answer.body, /answers only requests for 127\.0\.0\.1 or localhost, not for attacker\.example:8080/);
+  t.is((await fetch(url('/api/state').replace('127.0.0.1', 'localhost'))).status, 200);
 });
 
 test('a POST body is JSON of the right shape, or refused naming the field at fault', async (t) => {
