@@ -9,8 +9,8 @@ import { clusterNodes } from '../startup/nodes.js';
 import { collectStatus, type NodeStatus } from '../startup/status.js';
 import { History, type CounterReading } from './history.js';
 import { scrapeAppliesPending } from './metrics-scrape.js';
-import { observeMiddlewares } from './observe.js';
-import { buildState, type DashboardState, type PollResult } from './state.js';
+import { observeMiddlewares, type MiddlewareObservation } from './observe.js';
+import { buildState, findTransaction, type DashboardState, type PollResult, type TracedTransaction } from './state.js';
 
 export const POLL_PERIOD_MS = 1_000;
 /** Each process's answer must come within this, so that a poll ends before the next is due. */
@@ -32,6 +32,7 @@ export class Poller {
   private cluster: ClusterFile;
   private clusterFileProblem: string | null = null;
   private latest: DashboardState | null = null;
+  private latestObservations: ReadonlyMap<string, MiddlewareObservation> = new Map();
   private timer: NodeJS.Timeout | null = null;
   private polling = false;
   private stopped = false;
@@ -59,6 +60,11 @@ export class Poller {
   /** The newest state (null before the first poll ended). */
   get state(): DashboardState | null {
     return this.latest;
+  }
+
+  /** The transaction `traceId` with its timeline, as the middlewares listed it at the last poll; null if none did. */
+  transaction(traceId: string): TracedTransaction | null {
+    return findTransaction(this.latestObservations, traceId);
   }
 
   /** Calls `listener` with every new state until the returned function is called. */
@@ -98,6 +104,7 @@ export class Poller {
       this.history.add(atMs, counterReadings(statuses), this.newLatencies(poll));
       if (this.stopped) return;
       this.latest = buildState(poll, this.history.snapshot(), LATENCY_SOURCE);
+      this.latestObservations = observations;
       for (const listener of this.listeners) listener(this.latest);
     } finally {
       this.polling = false;

@@ -4,6 +4,7 @@
 //   GET  /uPlot.iife.min.js, /uPlot.min.css   the chart library, from the uplot package
 //   GET  /api/state        the newest state as JSON (dashboard/state.ts)
 //   GET  /api/events       the same, pushed at every poll as server-sent events
+//   GET  /api/timeline?trace=M2-5   one recent transaction with its timeline, or null
 //   POST /api/run          run command lines on a middleware: {middleware, commands}
 // The page's files are read from the source folder dashboard/page/ (the compiler copies only
 // .ts into dist/), found from the package root, which is two folders above this compiled file.
@@ -92,11 +93,16 @@ export async function startDashboard(options: DashboardOptions): Promise<Dashboa
       openEventStream(response);
       return;
     }
+    if (url.pathname === '/api/timeline' && request.method === 'GET') {
+      // Not listed (yet, or any more) is an answer, not an error: the page asks again at the next state.
+      sendJson(response, 200, { transaction: poller.transaction(url.searchParams.get('trace') ?? '') });
+      return;
+    }
     if (url.pathname === '/api/run' && request.method === 'POST') {
       await run(request, response);
       return;
     }
-    const known = files.has(url.pathname) || ['/api/state', '/api/events', '/api/run'].includes(url.pathname);
+    const known = files.has(url.pathname) || ['/api/state', '/api/events', '/api/timeline', '/api/run'].includes(url.pathname);
     if (known) sendError(response, 405, 'UNKNOWN_MESSAGE', `${request.method ?? '?'} is not served at ${url.pathname}`);
     else sendError(response, 404, 'UNKNOWN_MESSAGE', `nothing is served at ${url.pathname}`);
   }

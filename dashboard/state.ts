@@ -58,9 +58,14 @@ export interface ReplicaLag {
   place: string | null;
 }
 
-export interface RecentTransaction extends ObservedTransaction {
-  middleware: string;
-}
+/**
+ * A recent transaction as the list shows it: without its timeline, which can be long (every
+ * attempt of a contended transaction) and is fetched alone when picked (/api/timeline).
+ */
+export type RecentTransaction = Omit<ObservedTransaction, 'timeline'> & { middleware: string; events: number };
+
+/** A recent transaction with its timeline, as /api/timeline answers. */
+export type TracedTransaction = ObservedTransaction & { middleware: string };
 
 export interface DashboardState {
   generatedAt: string;
@@ -235,8 +240,19 @@ function silentMiddlewares(poll: PollResult): string | null {
 function recentTransactions(poll: PollResult): DashboardState['recent'] {
   const transactions: RecentTransaction[] = [];
   for (const [name, observation] of poll.observations) {
-    if (observation.ok) for (const transaction of observation.recent) transactions.push({ ...transaction, middleware: name });
+    if (!observation.ok) continue;
+    for (const { timeline, ...transaction } of observation.recent) transactions.push({ ...transaction, middleware: name, events: timeline.length });
   }
   transactions.sort((a, b) => b.startedAt.localeCompare(a.startedAt));
   return { note: silentMiddlewares(poll), transactions: transactions.slice(0, RECENT_SHOWN_MAX) };
+}
+
+/** The transaction `traceId` with its timeline, if a middleware listed it at the poll; null if none did. */
+export function findTransaction(observations: ReadonlyMap<string, MiddlewareObservation>, traceId: string): TracedTransaction | null {
+  for (const [name, observation] of observations) {
+    if (!observation.ok) continue;
+    const found = observation.recent.find((transaction) => transaction.traceId === traceId);
+    if (found) return { ...found, middleware: name };
+  }
+  return null;
 }

@@ -110,7 +110,7 @@ test('the state of a cluster that does not answer: every process down, with why;
   t.regex(state.recent.note!, /^without MIDDLEWARE1 \(.+\); MIDDLEWARE2 \(.+\)$/);
 });
 
-test('the page, its script and style, and uPlot are served from the package; anything else is a 404 in JSON', async (t) => {
+test('the page, its script and style, and uPlot are served from the package; a timeline no middleware lists is null; anything else is a 404 in JSON', async (t) => {
   for (const [route, type] of [['/', 'text/html'], ['/dashboard.js', 'text/javascript'], ['/dashboard.css', 'text/css'], ['/uPlot.iife.min.js', 'text/javascript'], ['/uPlot.min.css', 'text/css']] as const) {
     const response = await fetch(url(route));
     t.is(response.status, 200, route);
@@ -122,6 +122,10 @@ test('the page, its script and style, and uPlot are served from the package; any
   t.deepEqual(await missing.json(), { error: { code: 'UNKNOWN_MESSAGE', message: 'nothing is served at /nothing' } });
   const wrongMethod = await fetch(url('/api/run'));
   t.is(wrongMethod.status, 405);
+  // A transaction no middleware lists has no timeline (yet): an answer, not an error.
+  const unknownTrace = await fetch(url('/api/timeline?trace=M1-1'));
+  t.is(unknownTrace.status, 200);
+  t.deepEqual(await unknownTrace.json(), { transaction: null });
 });
 
 test('bound to loopback, it answers only requests for a loopback name (no DNS rebinding)', async (t) => {

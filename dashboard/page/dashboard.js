@@ -164,7 +164,30 @@ function renderRecent(recent) {
   document.querySelector('#recent tbody').replaceChildren(...rows);
 }
 
-function renderTimeline(recent) {
+/** Timelines fetched, by trace id: a listed transaction has ended, so its timeline no longer changes. */
+const TIMELINES_KEPT_MAX = 100;
+const timelines = new Map();
+let timelineFetching = null;
+
+/** Fetches the timeline of `traceId` once; renders again when it comes. Not listed yet: the next state tries again. */
+async function fetchTimeline(traceId) {
+  if (timelineFetching === traceId) return;
+  timelineFetching = traceId;
+  try {
+    const response = await fetch(`/api/timeline?trace=${encodeURIComponent(traceId)}`);
+    const { transaction } = response.ok ? await response.json() : { transaction: null };
+    if (transaction === null) return;
+    timelines.set(traceId, transaction);
+    if (timelines.size > TIMELINES_KEPT_MAX) timelines.delete(timelines.keys().next().value);
+    render();
+  } catch {
+    // The server is away: the connection line says so, and the next state tries again.
+  } finally {
+    timelineFetching = null;
+  }
+}
+
+function renderTimeline() {
   const body = document.querySelector('#timeline tbody');
   const title = document.getElementById('timeline-title');
   const selected = dashboard.selected;
@@ -179,11 +202,12 @@ function renderTimeline(recent) {
     showNote('timeline-note', `${selected.middleware} gave the transaction no trace id: it records no timelines.`);
     return;
   }
-  const transaction = recent.transactions.find((candidate) => candidate.traceId === selected.traceId);
+  const transaction = timelines.get(selected.traceId);
   title.textContent = `(${selected.traceId} on ${selected.middleware})`;
   if (!transaction) {
     body.replaceChildren();
     showNote('timeline-note', `Waiting for ${selected.middleware} to list this transaction (each middleware lists its last 50, and the dashboard asks once a second).`);
+    void fetchTimeline(selected.traceId);
     return;
   }
   showNote('timeline-note', `${transaction.outcome}${transaction.errorCode ? ` (${transaction.errorCode})` : ''}, ${transaction.totalMs.toFixed(1)} ms in all, started ${new Date(transaction.startedAt).toLocaleTimeString()}`);
@@ -223,7 +247,7 @@ function render() {
   renderReplicas(state.replicas, state.replicasNote);
   renderHotKeys(state.hotKeys);
   renderRecent(state.recent);
-  renderTimeline(state.recent);
+  renderTimeline();
   renderMiddlewareChoice(state.processes);
 }
 
