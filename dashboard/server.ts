@@ -63,6 +63,12 @@ export async function startDashboard(options: DashboardOptions): Promise<Dashboa
   const streams = new Set<http.ServerResponse>();
   let runsInFlight = 0;
   const loopbackOnly = isLoopbackName(options.host);
+  // Every stream gets the same text for a state: written out once.
+  let lastEvent: { state: DashboardState; text: string } | null = null;
+  const eventText = (state: DashboardState): string => {
+    if (lastEvent?.state !== state) lastEvent = { state, text: `data: ${JSON.stringify(state)}\n\n` };
+    return lastEvent.text;
+  };
 
   const server = http.createServer((request, response) => {
     void route(request, response).catch((error: unknown) => {
@@ -118,7 +124,7 @@ export async function startDashboard(options: DashboardOptions): Promise<Dashboa
         response.destroy();
         return;
       }
-      response.write(`data: ${JSON.stringify(state)}\n\n`);
+      response.write(eventText(state));
     };
     streams.add(response);
     if (poller.state !== null) send(poller.state);
