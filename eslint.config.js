@@ -22,17 +22,21 @@ export const LAYERS = {
   protocol:    { imports: ['errors'] },
   runtime:     { imports: ['errors'] },
   cluster:     { imports: ['protocol', 'runtime', 'errors'] },
-  database:    { imports: ['view', 'protocol', 'cluster', 'runtime', 'transaction', 'timestamp', 'errors'] },
-  middleware:  { imports: ['view', 'occ', 'twopl', 'transaction', 'timestamp', 'protocol', 'cluster', 'runtime', 'errors'] },
+  // Metrics and observation: counters, histograms, timelines, hot keys and the /metrics server.
+  metrics:     { imports: ['protocol', 'errors'] },
+  database:    { imports: ['metrics', 'view', 'protocol', 'cluster', 'runtime', 'transaction', 'timestamp', 'errors'] },
+  middleware:  { imports: ['metrics', 'view', 'occ', 'twopl', 'transaction', 'timestamp', 'protocol', 'cluster', 'runtime', 'errors'] },
   client:      { imports: ['protocol', 'cluster', 'errors'] },
-  startup:     { imports: ['client', 'protocol', 'cluster', 'runtime', 'timestamp', 'errors'] },
+  startup:     { imports: ['metrics', 'client', 'protocol', 'cluster', 'runtime', 'timestamp', 'errors'] },
   // The benchmarks drive clusters through the client; database-apply.ts alone runs one database in process.
   bench:       { imports: ['database', 'view', 'client', 'startup', 'protocol', 'cluster', 'runtime', 'transaction', 'timestamp', 'errors'] },
   scenario:    { imports: ['client', 'startup', 'protocol', 'cluster', 'runtime', 'transaction', 'timestamp', 'errors'] },
   // The report runs the scenarios and reads the benchmark's results, so it sits above both.
   report:      { imports: ['bench', 'scenario', 'client', 'startup', 'protocol', 'cluster', 'runtime', 'transaction', 'timestamp', 'errors'] },
-  cli:         { imports: ['view', 'bench', 'scenario', 'report', 'client', 'startup', 'middleware', 'database', 'occ', 'twopl', 'transaction', 'timestamp', 'protocol', 'cluster', 'runtime', 'errors'] },
-  test:        { imports: ['view', 'cli', 'bench', 'scenario', 'report', 'client', 'startup', 'middleware', 'database', 'occ', 'twopl', 'transaction', 'timestamp', 'protocol', 'cluster', 'runtime', 'errors'] },
+  // The web dashboard polls the cluster as status does and runs transactions through the client.
+  dashboard:   { imports: ['client', 'startup', 'protocol', 'cluster', 'runtime', 'errors'] },
+  cli:         { imports: ['dashboard', 'view', 'metrics', 'bench', 'scenario', 'report', 'client', 'startup', 'middleware', 'database', 'occ', 'twopl', 'transaction', 'timestamp', 'protocol', 'cluster', 'runtime', 'errors'] },
+  test:        { imports: ['dashboard', 'view', 'metrics', 'cli', 'bench', 'scenario', 'report', 'client', 'startup', 'middleware', 'database', 'occ', 'twopl', 'transaction', 'timestamp', 'protocol', 'cluster', 'runtime', 'errors'] },
 };
 
 /**

@@ -4,13 +4,13 @@ import path from 'node:path';
 import { type Command, InvalidArgumentError, Option } from 'commander';
 import { STRATEGIES, type Strategy } from '../cluster/names.js';
 import { SCHEDULING_POLICIES, type SchedulingPolicy } from '../runtime/scheduling.js';
-import type { LogLevel } from '../runtime/log.js';
+import type { LogFormat, LogLevel } from '../runtime/log.js';
 import { parseStartupArguments } from '../startup/arguments.js';
 import type { RemoteOptions } from '../startup/launchers.js';
 import { consoleOutput } from '../startup/output.js';
 import { EXIT_FAILED } from '../errors/exit-codes.js';
 import { OccdbError } from '../errors/catalogue.js';
-import { clusterOption, dirOption, logLevelOption, resolveClusterFile } from './options.js';
+import { clusterOption, dirOption, logFormatOption, logLevelOption, resolveClusterFile } from './options.js';
 
 // Each action loads what it runs (the cluster file's schema, connections, launchers, ssh2)
 // with import(): a command pays only for its own modules, and --help for none of them.
@@ -54,6 +54,8 @@ export function registerClusterCommands(program: Command): void {
     .addOption(new Option('--strategy <strategy>', 'concurrency control of the middlewares').choices([...STRATEGIES]).default('occ'))
     .addOption(new Option('--scheduling <policy>', 'CPU scheduling policy of every process: batch (Linux SCHED_BATCH: no wake-up preemption, more messages handled per wake-up) or normal').choices([...SCHEDULING_POLICIES]).default('batch'))
     .addOption(logLevelOption())
+    .addOption(logFormatOption())
+    .addOption(new Option('--no-metrics', 'serve no Prometheus metrics (by default every process serves GET /metrics on a port of its own, recorded in cluster.json as metricsPort)'))
     .addOption(new Option('--base-port <port>', 'on every host, use consecutive ports from this one (default: any free ports)').argParser(parsePort))
     .addOption(new Option('--remote-dir <dir>', "the cluster's directory on remote hosts, relative to the remote home unless absolute (default: .occdb/<last part of --dir>)"))
     .addOption(new Option('--keep-going', 'when a process fails to start, keep the others running and start the rest'))
@@ -70,7 +72,7 @@ export function registerClusterCommands(program: Command): void {
       '  occdb startup 2 alpha beta 2 beta gamma --dir ./demo --accept-new-hosts',
       '  occdb startup 1 ops@alpha:2222 1 ops@beta --identity ~/.ssh/occdb --remote-occdb /opt/occdb/bin/occdb.js',
     ].join('\n'))
-    .action(async (layoutWords: string[], options: ClusterOptions & SshCommandOptions & { strategy: Strategy; scheduling: SchedulingPolicy; logLevel: LogLevel; basePort?: number; remoteDir?: string; keepGoing?: boolean; tcpOnly?: boolean; tls?: boolean; insecure?: boolean; tlsCert?: string; tlsKey?: string }) => {
+    .action(async (layoutWords: string[], options: ClusterOptions & SshCommandOptions & { strategy: Strategy; scheduling: SchedulingPolicy; logLevel: LogLevel; logFormat: LogFormat; metrics: boolean; basePort?: number; remoteDir?: string; keepGoing?: boolean; tcpOnly?: boolean; tls?: boolean; insecure?: boolean; tlsCert?: string; tlsKey?: string }) => {
       const layout = parseStartupArguments(layoutWords);
       if ((options.tlsCert === undefined) !== (options.tlsKey === undefined)) throw new OccdbError('USAGE', '--tls-cert and --tls-key go together');
       if (options.insecure && options.tlsCert !== undefined) throw new OccdbError('USAGE', '--insecure turns TLS off; it cannot go with --tls-cert');
@@ -83,6 +85,8 @@ export function registerClusterCommands(program: Command): void {
           strategy: options.strategy,
           scheduling: options.scheduling,
           logLevel: options.logLevel,
+          logFormat: options.logFormat,
+          metrics: options.metrics,
           basePort: options.basePort,
           remote: remoteOptions(options),
           remoteDir: options.remoteDir,
@@ -98,13 +102,35 @@ export function registerClusterCommands(program: Command): void {
 
   program
     .command('status')
-    .description('show every process of the cluster: up or down, clock, commits, aborts, members, and the installed view (exit 1 if any is down)')
+    .description('show the cluster\'s health in one line, then every process: up or down, uptime, a middleware\'s clock, commits, rolled-back transactions, aborts and members, a database\'s applies, syncs, keys and pending requests, and the installed view (exit 1 if any is down)')
     .addOption(dirOption())
     .addOption(clusterOption())
-    .option('--json', 'print JSON')
-    .action(async (options: ClusterOptions & { json?: boolean }) => {
-      const [{ readClusterFile }, { runStatus }] = await Promise.all([import('../cluster/cluster-file.js'), import('../startup/status.js')]);
-      const allUp = await runStatus(readClusterFile(resolveClusterFile(options)), options.json === true, consoleOutput);
+    .option('--json', 'print JSON (with --watch, one document a line per refresh)')
+    .addOption(new Option('--watch [seconds]', 'show it again every interval (default 2 s) with rates per second (commits/s, aborts/s, applies/s), until Ctrl-C').argParser(parseInterval))
+    .addOption(new Option('--count <n>', 'with --watch: end after n refreshes').argParser(parseRefreshCount))
+    .addHelpText('after', [
+      '',
+      'The first line is the cluster\'s health:',
+      '  Primary      every process answers and stands where the newest view puts it',
+      '  degraded     transactions commit, but a process is down, out of the view, joining, behind or suspected (named)',
+      '  non-Primary  nothing can commit: no middleware is a member, or fewer than a majority of the databases are in sync',
+      '',
+      'Examples:',
+      '  occdb status --dir ./demo',
+      '  occdb status --dir ./demo --watch 1',
+    ].join('\n'))
+    .action(async (options: ClusterOptions & { json?: boolean; watch?: number | true; count?: number }) => {
+      const [{ readClusterFile }, { runStatus, watchStatus }] = await Promise.all([import('../cluster/cluster-file.js'), import('../startup/status.js')]);
+      const cluster = readClusterFile(resolveClusterFile(options));
+      if (options.count !== undefined && options.watch === undefined) throw new OccdbError('USAGE', '--count counts the refreshes of --watch; give --watch too');
+      const allUp = options.watch === undefined
+        ? await runStatus(cluster, options.json === true, consoleOutput)
+        : await watchStatus(cluster, {
+          json: options.json === true,
+          intervalMs: options.watch === true ? WATCH_INTERVAL_MS_DEFAULT : options.watch,
+          count: options.count,
+          clearScreen: process.stdout.isTTY === true && options.json !== true,
+        }, consoleOutput);
       if (!allUp) process.exitCode = EXIT_FAILED;
     });
 
@@ -163,6 +189,20 @@ function parseCount(text: string): number {
   if (!/^\d{1,4}$/.test(text) || Number(text) < 1 || Number(text) > 3000) {
     throw new InvalidArgumentError('a count is an integer from 1 to 3000.');
   }
+  return Number(text);
+}
+
+const WATCH_INTERVAL_MS_DEFAULT = 2_000;
+
+/** --watch's seconds, as milliseconds: from 0.1 s to an hour. */
+function parseInterval(text: string): number {
+  const seconds = Number(text);
+  if (!/^\d+(\.\d+)?$/.test(text) || seconds < 0.1 || seconds > 3600) throw new InvalidArgumentError('the interval is in seconds, from 0.1 to 3600.');
+  return Math.round(seconds * 1000);
+}
+
+function parseRefreshCount(text: string): number {
+  if (!/^\d{1,7}$/.test(text) || Number(text) < 1) throw new InvalidArgumentError('the count is a whole number of refreshes, from 1 to 9999999.');
   return Number(text);
 }
 

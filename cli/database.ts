@@ -2,9 +2,9 @@
 import { Option, type Command } from 'commander';
 import { parseNodeName } from '../cluster/names.js';
 import { OccdbError } from '../errors/catalogue.js';
-import type { LogLevel } from '../runtime/log.js';
+import type { LogFormat, LogLevel } from '../runtime/log.js';
 import type { DatabaseFaults } from '../database/server.js';
-import { clusterOption, dirOption, logLevelOption, resolveClusterFile } from './options.js';
+import { clusterOption, dirOption, logFormatOption, logLevelOption, resolveClusterFile } from './options.js';
 
 /** How long a stopping database may take before the process exits anyway. */
 const SHUTDOWN_TIMEOUT_MS = 10_000;
@@ -17,13 +17,14 @@ export function registerDatabaseCommand(program: Command): void {
     .addOption(dirOption())
     .addOption(clusterOption())
     .addOption(logLevelOption())
+    .addOption(logFormatOption())
     .addOption(new Option('--fault <name...>', 'break the protocol on purpose, for tests of the checkers: skip-fencing').hideHelp())
-    .action(async (name: string, options: { dir: string; cluster?: string; logLevel: LogLevel; fault?: string[] }) => {
+    .action(async (name: string, options: { dir: string; cluster?: string; logLevel: LogLevel; logFormat: LogFormat; fault?: string[] }) => {
       const id = parseNodeName(name, 'DATABASE');
       if (id === null || id < 1) throw new OccdbError('USAGE', `'${name}' is not a database name (DATABASE<n> or n)`);
       const faults = parseFaults(options.fault ?? []);
       const { runDatabase } = await import('../database/server.js');
-      const database = await runDatabase({ id, clusterFile: resolveClusterFile(options), logLevel: options.logLevel, console: true, faults });
+      const database = await runDatabase({ id, clusterFile: resolveClusterFile(options), logLevel: options.logLevel, logFormat: options.logFormat, console: true, faults });
       let stopping = false;
       const stop = (): void => {
         if (stopping) return;

@@ -6,6 +6,7 @@ import { OccdbError } from '../errors/catalogue.js';
 import { registerBenchCommand } from './bench.js';
 import { registerClientCommand } from './client.js';
 import { registerClusterCommands } from './cluster.js';
+import { registerDashboardCommand } from './dashboard.js';
 import { registerDatabaseCommand } from './database.js';
 import { registerMiddlewareCommand } from './middleware.js';
 import { registerScenarioCommand } from './scenario.js';
@@ -29,6 +30,7 @@ registerMiddlewareCommand(program);
 registerScenarioCommand(program);
 registerUserCommands(program);
 registerBenchCommand(program);
+registerDashboardCommand(program);
 
 try {
   await program.parseAsync(process.argv);

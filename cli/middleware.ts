@@ -2,9 +2,9 @@
 import { InvalidArgumentError, Option, type Command } from 'commander';
 import { OccdbError } from '../errors/catalogue.js';
 import { parseNodeName } from '../cluster/names.js';
-import type { LogLevel } from '../runtime/log.js';
+import type { LogFormat, LogLevel } from '../runtime/log.js';
 import { FAULT_NAMES, type MiddlewareFaults } from '../middleware/faults.js';
-import { clusterOption, dirOption, logLevelOption, resolveClusterFile } from './options.js';
+import { clusterOption, dirOption, logFormatOption, logLevelOption, resolveClusterFile } from './options.js';
 
 export function registerMiddlewareCommand(program: Command): void {
   program
@@ -14,16 +14,17 @@ export function registerMiddlewareCommand(program: Command): void {
     .addOption(dirOption())
     .addOption(clusterOption())
     .addOption(logLevelOption())
+    .addOption(logFormatOption())
     .addOption(new Option('--quiet', 'log only to the log file, not to stderr'))
     .addOption(new Option('--retry-count-max <n>', 'how many times a transaction is re-run after conflicts before it fails').argParser(parseCount))
     .addOption(new Option('--fault <name...>', 'break the protocol on purpose, for tests of the checkers: skip-voting-rule, skip-finished-writes, skip-version-check').hideHelp())
     .addHelpText('after', '\nExample:\n  occdb middleware 2 --dir ./demo')
-    .action(async (name: string, options: { dir: string; cluster?: string; logLevel: LogLevel; quiet?: boolean; fault?: string[]; retryCountMax?: number }) => {
+    .action(async (name: string, options: { dir: string; cluster?: string; logLevel: LogLevel; logFormat: LogFormat; quiet?: boolean; fault?: string[]; retryCountMax?: number }) => {
       const id = parseNodeName(name, 'MIDDLEWARE');
       if (id === null) throw new OccdbError('USAGE', `'${name}' is not a middleware name (expected a number or MIDDLEWARE<n>)`);
       const faults = parseFaults(options.fault ?? []);
       const { runMiddleware } = await import('../middleware/server.js');
-      const middleware = await runMiddleware({ id, clusterFile: resolveClusterFile(options), logLevel: options.logLevel, console: !options.quiet, faults, ...(options.retryCountMax !== undefined ? { limits: { retryCountMax: options.retryCountMax } } : {}) });
+      const middleware = await runMiddleware({ id, clusterFile: resolveClusterFile(options), logLevel: options.logLevel, logFormat: options.logFormat, console: !options.quiet, faults, ...(options.retryCountMax !== undefined ? { limits: { retryCountMax: options.retryCountMax } } : {}) });
       const stop = (signal: string) => void middleware.shutdown(signal);
       process.once('SIGTERM', () => stop('SIGTERM'));
       process.once('SIGINT', () => stop('SIGINT'));

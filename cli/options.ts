@@ -3,6 +3,7 @@
 import path from 'node:path';
 import { Option } from 'commander';
 import type { LogLevel } from '../runtime/log.js';
+import { LOG_FORMATS } from '../runtime/log-format.js';
 import { clusterFilePath } from '../cluster/names.js';
 
 export const DIR_DEFAULT = './.occdb';
@@ -26,6 +27,10 @@ export function clusterOption(): Option {
 
 export function logLevelOption(): Option {
   return new Option('--log-level <level>', 'log level').choices([...LOG_LEVEL_CHOICES]).default('info');
+}
+
+export function logFormatOption(): Option {
+  return new Option('--log-format <format>', 'log lines as text, or as JSON objects (fields timestamp, process, level, message), one a line').choices([...LOG_FORMATS]).default('text');
 }
 
 /** The cluster file a command should use: --cluster if given, else <dir>/cluster.json. */

@@ -10,6 +10,7 @@ import { addressKey, registerNodeKeys, registerTls } from '../protocol/credentia
 import { readSecretIfAny } from './secret.js';
 import { SCHEDULING_POLICIES } from '../runtime/scheduling.js';
 import { CLUSTER_FILE_NAME, STRATEGIES, clusterFilePath, parseNodeName, type Strategy } from './names.js';
+import { LOG_FORMATS } from '../runtime/log-format.js';
 
 export { CLUSTER_FILE_NAME, STRATEGIES, clusterFilePath, parseNodeName, type Strategy };
 
@@ -27,6 +28,8 @@ export const MiddlewareEntrySchema = z.object({
   /** Unix domain sockets the process also listens on, for processes on its own machine. */
   clientSocket: z.string().min(1).optional(),
   peerSocket: z.string().min(1).optional(),
+  /** Where the process serves its Prometheus metrics (GET /metrics); absent: it serves none. */
+  metricsPort: port.optional(),
   pid: z.number().int().positive().optional(),
   /** Where the process's host keeps its copy of this file: set for hosts reached over ssh. */
   clusterFile: z.string().min(1).optional(),
@@ -40,6 +43,8 @@ export const DatabaseEntrySchema = z.object({
   dir: z.string().min(1),
   /** A Unix domain socket the process also listens on, for processes on its own machine. */
   socket: z.string().min(1).optional(),
+  /** Where the process serves its Prometheus metrics (GET /metrics); absent: it serves none. */
+  metricsPort: port.optional(),
   pid: z.number().int().positive().optional(),
   /** Where the process's host keeps its copy of this file: set for hosts reached over ssh. */
   clusterFile: z.string().min(1).optional(),
@@ -66,6 +71,8 @@ export const ClusterFileSchema = z
     strategy: z.enum(STRATEGIES).default('occ'),
     /** The CPU scheduling policy every process of the cluster asks for (runtime/scheduling.ts). */
     scheduling: z.enum(SCHEDULING_POLICIES).default('batch'),
+    /** How every process writes its log lines (runtime/log.ts); absent: text. */
+    logFormat: z.enum(LOG_FORMATS).optional(),
     createdAt: z.string(),
     middlewares: z.array(MiddlewareEntrySchema).min(1).max(1000),
     databases: z.array(DatabaseEntrySchema).min(1).max(1000),

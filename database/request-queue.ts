@@ -74,6 +74,11 @@ export class RequestQueue {
   private readonly clock: QueueClock;
   /** Groups that waited for more APPLYs before they were written. */
   lingers = 0;
+
+  /** Requests in the line now: APPLYs admitted and not yet written, and what waits behind them. */
+  get pending(): number {
+    return this.length;
+  }
   /** Called once an APPLY is admitted or a group is written. */
   private changeWaiters = new Set<() => void>();
 

@@ -6,14 +6,18 @@
 import fs from 'node:fs';
 import path from 'node:path';
 import { OccdbError, PORT_IN_USE } from '../errors/catalogue.js';
-import { createLogger, flushLogger, type LogLevel, type Logger } from '../runtime/log.js';
+import { createLogger, flushLogger, type LogFormat, type LogLevel, type Logger } from '../runtime/log.js';
+import { createRegistry } from '../metrics/registry.js';
+import { registerDatabaseMetrics } from '../metrics/process-metrics.js';
+import { serveMetrics, type MetricsServer } from '../metrics/server.js';
+import { Connection } from '../protocol/connection.js';
 import { findDatabase, listenAddress, readClusterFile } from '../cluster/cluster-file.js';
 import { nodeAuthority } from '../cluster/authority.js';
 import { readSecret } from '../cluster/secret.js';
 import { readTlsFiles, logTransportSecurity } from '../cluster/tls.js';
 import { DatabaseRequestSchema, type DatabaseRequest, type Entry, type ResultOf, type Status } from '../protocol/schemas.js';
 import { applySchedulingPolicy } from '../runtime/scheduling.js';
-import { NdjsonServer, connectionsOf, unixSocketsNote } from '../protocol/server.js';
+import { NdjsonServer, connectionsOf, requestsReceivedByType, unixSocketsNote } from '../protocol/server.js';
 import { formatTimestamp, type Timestamp } from '../timestamp/timestamp.js';
 import type { LoggedApply } from './commit-log.js';
 import { fenceRefusal } from './fencing.js';
@@ -28,6 +32,7 @@ export interface DatabaseOptions {
   id: number;
   clusterFile: string;
   logLevel: LogLevel;
+  logFormat?: LogFormat;
   /** Also log to stderr (the process runs in the foreground). */
   console: boolean;
   faults?: DatabaseFaults;
@@ -60,7 +65,7 @@ export async function runDatabase(options: DatabaseOptions): Promise<RunningData
   } catch (error) {
     throw new OccdbError('STORAGE_UNAVAILABLE', `${name} cannot create its data directory ${dataDir}: ${(error as Error).message}`);
   }
-  const logger = createLogger({ name, level: options.logLevel, file: path.resolve(entry.dir, 'database.log'), console: options.console });
+  const logger = createLogger({ name, level: options.logLevel, file: path.resolve(entry.dir, 'database.log'), console: options.console, format: options.logFormat ?? 'text' });
   if (options.faults?.skipFencing) logger.warn(`FAULTS INJECTED ON PURPOSE: skip-fencing: ${name} takes APPLYs and reads from removed middlewares`);
   // Before LevelDB starts its threads, so that they inherit the policy.
   logger.info(applySchedulingPolicy(cluster.scheduling));
@@ -89,9 +94,10 @@ export async function runDatabase(options: DatabaseOptions): Promise<RunningData
 
   const startedAtMs = Date.now();
   let server: NdjsonServer | null = null;
+  let metricsServer: MetricsServer | null = null;
   const host = listenAddress(entry.host);
   const service = new DatabaseService(name, storage, logger, () => ({
-    role: 'database', id: options.id, pid: process.pid, ports: { port: server?.port ?? entry.port }, uptimeMs: Date.now() - startedAtMs, connections: connectionsOf([server]),
+    role: 'database', id: options.id, pid: process.pid, ports: { port: server?.port ?? entry.port, ...(metricsServer ? { metrics: metricsServer.port } : {}) }, uptimeMs: Date.now() - startedAtMs, connections: connectionsOf([server]),
   }), acceptor, { id: options.id, ...(options.faults ? { faults: options.faults } : {}) });
   const handle = (request: DatabaseRequest): Promise<unknown> => service.handle(request);
 
@@ -103,7 +109,17 @@ export async function runDatabase(options: DatabaseOptions): Promise<RunningData
     if ((error as NodeJS.ErrnoException).code === 'EADDRINUSE') throw new OccdbError('USAGE', `${name}: port ${entry.port} on ${host} ${PORT_IN_USE}`);
     throw new OccdbError('USAGE', `${name} cannot listen on ${host}:${entry.port}: ${(error as Error).message}`);
   }
-  logger.info(`${name} listening on ${host}:${server.port}${unixSocketsNote([server])}`);
+  if (entry.metricsPort !== undefined) {
+    try {
+      metricsServer = await serveDatabaseMetrics(name, service, host, entry.metricsPort);
+    } catch (error) {
+      await server.close();
+      await storage.close();
+      await flushLogger(logger);
+      throw error;
+    }
+  }
+  logger.info(`${name} listening on ${host}:${server.port}${metricsServer ? `, metrics on :${metricsServer.port}` : ''}${unixSocketsNote([server])}`);
 
   let closing: Promise<void> | null = null;
   const close = (): Promise<void> => {
@@ -114,6 +130,7 @@ export async function runDatabase(options: DatabaseOptions): Promise<RunningData
       await service.stop();
       // One turn of the event loop lets the last reply reach its socket before it closes.
       await new Promise((resolve) => setImmediate(resolve));
+      await metricsServer?.close();
       await server!.close();
       await storage.close();
       logger.info(`${name} stopped`);
@@ -124,9 +141,31 @@ export async function runDatabase(options: DatabaseOptions): Promise<RunningData
   return { port: server.port, close };
 }
 
+function serveDatabaseMetrics(name: string, service: DatabaseService, host: string, port: number): Promise<MetricsServer> {
+  const registry = createRegistry(name);
+  registerDatabaseMetrics(registry, {
+    messages: { sent: Connection.requestsSentByType, received: requestsReceivedByType },
+    applies: () => service.counters.applies,
+    syncs: () => service.counters.syncs,
+    lingers: () => service.counters.lingers,
+    pending: () => service.counters.pending,
+    keys: () => service.keys(),
+    view: () => {
+      const { chosen } = service.counters;
+      return { epoch: chosen.epoch, members: chosen.members.length, replicas: chosen.replicas.length, joining: chosen.joining.length };
+    },
+  });
+  return serveMetrics({ host, port, registry, label: name });
+}
+
 /** What a database needs of its store: LevelDB in production (storage.ts), memory in tests. */
 export type DatabaseStore = Pick<Storage,
-  'read' | 'versions' | 'applyGroup' | 'recover' | 'commits' | 'maxVersion' | 'scan' | 'syncs' | 'readAcceptor' | 'writeAcceptor' | 'clear' | 'transfer' | 'syncState' | 'writeSyncState'>;
+  'read' | 'versions' | 'applyGroup' | 'recover' | 'commits' | 'maxVersion' | 'scan' | 'syncs' | 'readAcceptor' | 'writeAcceptor' | 'clear' | 'transfer' | 'syncState' | 'writeSyncState'>
+  & Partial<Pick<Storage, 'countKeys'>>;
+
+/** Status and the metrics count the live keys at most this often (it reads every entry), and at most this many. */
+const KEY_COUNT_AGE_MS_MAX = 5_000;
+const KEY_COUNT_MAX = 10_000_000;
 
 export interface DatabaseServiceOptions {
   /**
@@ -179,6 +218,8 @@ export class DatabaseService {
   /** The acceptor state last written to the store: what a failed write falls back to, and what fences. */
   private durableAcceptor: AcceptorState;
   private requests = 0;
+  private keyCount: { count: number; atMs: number } | null = null;
+  private keyCounting: Promise<number> | null = null;
   private readonly id: number;
   private readonly faults: DatabaseFaults;
 
@@ -187,7 +228,7 @@ export class DatabaseService {
     private readonly storage: DatabaseStore,
     private readonly logger: Logger,
     /** The process's part of `status`: role, id, pid, ports, uptime, connections. */
-    private readonly processStatus: () => Omit<Status, 'requests' | 'syncs' | 'applies' | 'lingers' | 'chosenEpoch' | 'promised' | 'view' | 'sync'>,
+    private readonly processStatus: () => Omit<Status, 'requests' | 'syncs' | 'applies' | 'lingers' | 'pending' | 'keys' | 'chosenEpoch' | 'promised' | 'view' | 'sync'>,
     /** The Paxos acceptor of this database, as `openAcceptor` restored it. */
     private acceptor: Acceptor,
     options: DatabaseServiceOptions = {},
@@ -218,7 +259,8 @@ export class DatabaseService {
         return queue.read(async () => ({}));
       case 'status':
         return queue.read(async () => ({
-          ...this.processStatus(), requests: this.requests, syncs: storage.syncs, applies: this.appliesDone, lingers: queue.lingers,
+          ...this.processStatus(), requests: this.requests, syncs: storage.syncs, applies: this.appliesDone, lingers: queue.lingers, pending: queue.pending,
+          ...(storage.countKeys ? { keys: await this.keys() } : {}),
           chosenEpoch: this.durableAcceptor.chosen.epoch, promised: this.durableAcceptor.promised, view: this.durableAcceptor.chosen, sync: storage.syncState,
         }));
       case 'db.read':
@@ -283,6 +325,24 @@ export class DatabaseService {
           return { epoch: this.durableAcceptor.chosen.epoch };
         });
     }
+  }
+
+  /** What the metrics read of this database. */
+  get counters(): { applies: number; syncs: number; lingers: number; pending: number; chosen: AcceptorState['chosen'] } {
+    return { applies: this.appliesDone, syncs: this.storage.syncs, lingers: this.queue.lingers, pending: this.queue.pending, chosen: this.durableAcceptor.chosen };
+  }
+
+  /** The live keys stored, counted again when the last count is older than KEY_COUNT_AGE_MS_MAX. */
+  async keys(): Promise<number> {
+    const nowMs = Date.now();
+    if (this.keyCount && nowMs - this.keyCount.atMs < KEY_COUNT_AGE_MS_MAX) return this.keyCount.count;
+    this.keyCounting ??= (this.storage.countKeys?.(KEY_COUNT_MAX) ?? Promise.resolve(0)).then((count) => {
+      this.keyCount = { count, atMs: Date.now() };
+      return count;
+    }).finally(() => {
+      this.keyCounting = null;
+    });
+    return this.keyCounting;
   }
 
   /**

@@ -290,6 +290,24 @@ export class Storage {
     return { entries, done: rows.length <= limit };
   }
 
+  /**
+   * Entries with a live value (the tombstones of deleted ones left out), counted up to `limit`
+   * over one snapshot, for status and the metrics: it reads every entry, so callers keep the
+   * answer a while.
+   */
+  async countKeys(limit: number): Promise<number> {
+    let count = 0;
+    const iterator = this.db.iterator<string, Entry>({ gte: ENTRY_KEYS_START });
+    try {
+      for (let page = await iterator.nextv(1_000); page.length > 0 && count < limit; page = await iterator.nextv(1_000)) {
+        for (const [, entry] of page) if (entry.value !== undefined) count += 1;
+      }
+    } finally {
+      await iterator.close();
+    }
+    return Math.min(count, limit);
+  }
+
   /** The acceptor state last written, or null if this directory has never voted. */
   async readAcceptor(): Promise<AcceptorState | null> {
     const stored = await this.db.get<string, AcceptorState>(ACCEPTOR_KEY, { valueEncoding: 'json' });

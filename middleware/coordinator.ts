@@ -13,6 +13,8 @@ import { formatTimestamp, type Timestamp } from '../timestamp/timestamp.js';
 import { LeftViewError, type ReplicaSet } from './replicas.js';
 import { TxidSource } from '../transaction/txid.js';
 import { OccdbError } from '../errors/catalogue.js';
+import { TraceEvent, type Trace } from '../metrics/traces.js';
+import type { TransactionObserver } from '../metrics/transactions.js';
 
 export const VOTE_TIMEOUT_MS = 5_000;
 
@@ -32,7 +34,11 @@ export interface CoordinatorOptions {
   faults?: MiddlewareFaults;
   /** A database said this life is over (FENCED): the middleware rejoins as a new one. */
   onFenced: (detail: string) => void;
+  /** Counts aborts and waits by key, and the transactions' timelines (none in some tests). */
+  observer?: TransactionObserver;
 }
+
+type VoteAnswer = { vote: 'yes' | 'check' | 'no'; clock: number; key?: Key };
 
 interface ReadWaiter {
   resolve: (entries: ReadEntry[]) => void;
@@ -43,7 +49,9 @@ export class Coordinator {
   readonly node: OccNode;
   private readonly waiting = new Map<TxnId, (outcome: CommitOutcome) => void>();
   /** Peer vote requests not answered yet, by the requesting transaction. */
-  private readonly pendingVotes = new Map<TxnId, (vote: { vote: 'yes' | 'check' | 'no'; clock: number }) => void>();
+  private readonly pendingVotes = new Map<TxnId, (vote: VoteAnswer) => void>();
+  /** The timelines of the transactions being validated or applied, by transaction. */
+  private readonly traces = new Map<TxnId, Trace>();
   /**
    * Reads not done yet (parked in the core, or at a replica), by read id. Ids are reused once a
    * read is done, so this array stays as long as the most reads ever outstanding at once
@@ -110,11 +118,12 @@ export class Coordinator {
   }
 
   /** Validation round and write phase for a transaction whose read phase is done. */
-  async commit(txid: TxnId, readSet: ReadSet, writes: Write[]): Promise<CommitOutcome> {
+  async commit(txid: TxnId, readSet: ReadSet, writes: Write[], trace?: Trace): Promise<CommitOutcome> {
     if (this.leaving) return { outcome: 'leaving' };
     await this.gate.pass();
     return new Promise((resolve) => {
       this.waiting.set(txid, resolve);
+      if (trace) this.traces.set(txid, trace);
       this.dispatch({ type: 'commit-requested', txid, readSet, writes });
     });
   }
@@ -143,7 +152,7 @@ export class Coordinator {
   }
 
   /** A peer's VALIDATE request: resolves with this middleware's vote (later, if the vote must wait). */
-  vote(request: { from: MiddlewareId; epoch: number; txid: TxnId; ts: Timestamp; readSet: ReadSet; writeKeys: Key[] }): Promise<{ vote: 'yes' | 'check' | 'no'; clock: number }> {
+  vote(request: { from: MiddlewareId; epoch: number; txid: TxnId; ts: Timestamp; readSet: ReadSet; writeKeys: Key[] }): Promise<VoteAnswer> {
     return new Promise((resolve) => {
       this.pendingVotes.set(request.txid, resolve);
       this.dispatch({ type: 'vote-requested', from: request.from, epoch: request.epoch, txid: request.txid, ts: request.ts, readSet: request.readSet, writeKeys: request.writeKeys, nowMs: performance.now() });
@@ -184,18 +193,24 @@ export class Coordinator {
         this.readWaiter(effect.readId)?.resolve(effect.entries);
         return;
       case 'send-validate':
+        this.traces.get(effect.txid)?.note(TraceEvent.votesAsked, effect.to.length);
         for (const member of effect.to) void this.requestVote(member, effect);
         return;
       case 'vote': {
         const resolve = this.pendingVotes.get(effect.txid);
         this.pendingVotes.delete(effect.txid);
         if (effect.vote === 'no' && this.options.logger.isDebugEnabled()) this.options.logger.debug(`vote no on ${effect.txid} for MIDDLEWARE${effect.to}`);
-        resolve?.({ vote: effect.vote, clock: effect.clock });
+        if (effect.waitedOn !== undefined) this.options.observer?.waited(effect.waitedOn);
+        resolve?.(effect.key === undefined ? { vote: effect.vote, clock: effect.clock } : { vote: effect.vote, clock: effect.clock, key: effect.key });
         return;
       }
       case 'read-versions':
+        this.traces.get(effect.txid)?.note(TraceEvent.versionCheckBegan, effect.keys.length);
         this.options.replicas.versions(effect.keys).then(
-          (versions) => this.dispatch({ type: 'versions-read', txid: effect.txid, versions }),
+          (versions) => {
+            this.traces.get(effect.txid)?.note(TraceEvent.versionCheckEnded, 'read');
+            this.dispatch({ type: 'versions-read', txid: effect.txid, versions });
+          },
           (error: Error) => {
             if (!this.fencedBy(error)) this.options.logger.warn(`version check of ${effect.txid} failed: ${error.message}`);
             this.dispatch({ type: 'versions-failed', txid: effect.txid });
@@ -205,9 +220,13 @@ export class Coordinator {
       case 'apply':
         if (this.options.faults?.crashAfterFirstApply) return this.applyOnceAndCrash(effect);
         if (this.firstApplyFault(effect)) return;
+        this.traces.get(effect.txid)?.note(TraceEvent.applySent, effect.replicas.length);
         for (const replica of effect.replicas) {
           this.options.replicas.apply(replica, effect.ts, effect.writes).then(
-            () => this.dispatch({ type: 'replica-acked', txid: effect.txid, replica }),
+            () => {
+              this.traces.get(effect.txid)?.note(TraceEvent.applied, replica);
+              this.dispatch({ type: 'replica-acked', txid: effect.txid, replica });
+            },
             (error: Error) => {
               if (!this.fencedBy(error) && !(error instanceof LeftViewError)) this.options.logger.error(`APPLY ${formatTimestamp(effect.ts)} to DATABASE${replica} abandoned: ${error.message}`);
             },
@@ -215,6 +234,7 @@ export class Coordinator {
         }
         return;
       case 'confirm':
+        this.traces.get(effect.txid)?.note(TraceEvent.decided);
         this.options.replicas.confirm().then(
           () => this.dispatch({ type: 'confirmed', txid: effect.txid }),
           (error: Error) => {
@@ -231,6 +251,7 @@ export class Coordinator {
         return this.resolve(effect.txid, { outcome: 'committed', ts: effect.ts });
       case 'aborted':
         if (this.options.logger.isDebugEnabled()) this.options.logger.debug(`abort ${effect.txid} at ${formatTimestamp(effect.ts)}: ${effect.reason}: ${effect.detail}`);
+        this.options.observer?.aborted(this.traces.get(effect.txid), effect.reason, effect.key);
         return this.resolve(effect.txid, { outcome: 'aborted', ts: effect.ts, reason: effect.reason, detail: effect.detail });
     }
   }
@@ -272,17 +293,21 @@ export class Coordinator {
         { type: 'peer.validate', from: this.options.id, epoch: effect.epoch, txid: effect.txid, ts: effect.ts, readSet: effect.readSet, writeKeys: effect.writeKeys },
         VOTE_TIMEOUT_MS,
       );
-      event = { type: 'vote-received', txid: effect.txid, voter: member, vote: reply.vote, clock: reply.clock };
+      event = reply.key === undefined
+        ? { type: 'vote-received', txid: effect.txid, voter: member, vote: reply.vote, clock: reply.clock }
+        : { type: 'vote-received', txid: effect.txid, voter: member, vote: reply.vote, clock: reply.clock, key: reply.key };
     } catch (error) {
       this.options.logger.warn(`MIDDLEWARE${member} did not vote on ${effect.txid}: ${(error as Error).message}`);
       event = { type: 'vote-received', txid: effect.txid, voter: member, vote: 'timeout' };
     }
+    this.traces.get(effect.txid)?.note(TraceEvent.vote, member, event.vote);
     this.dispatch(event);
   }
 
   private resolve(txid: TxnId, outcome: CommitOutcome): void {
     const resolve = this.waiting.get(txid);
     this.waiting.delete(txid);
+    this.traces.delete(txid);
     resolve?.(outcome);
   }
 }

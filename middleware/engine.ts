@@ -5,6 +5,7 @@
 import type { Strategy } from '../cluster/cluster-file.js';
 import type { Command, PeerRequest, TxnResult } from '../protocol/schemas.js';
 import type { View } from '../view/types.js';
+import type { Trace } from '../metrics/traces.js';
 
 export interface EngineStatus {
   clock: number;
@@ -17,8 +18,8 @@ export interface EngineStatus {
 
 export interface TransactionEngine {
   readonly strategy: Strategy;
-  /** Runs one client transaction to its outcome (re-running it after conflicts). */
-  run(commands: Command[], end: 'commit' | 'rollback'): Promise<TxnResult>;
+  /** Runs one client transaction to its outcome (re-running it after conflicts), noting its events on `trace`. */
+  run(commands: Command[], end: 'commit' | 'rollback', trace?: Trace): Promise<TxnResult>;
   /** Answers the peer requests of this strategy; undefined for a request it does not take. */
   onPeerRequest(request: PeerRequest): Promise<unknown> | undefined;
   clockValue(): number;

@@ -10,6 +10,8 @@ import type { ReplicaSet } from './replicas.js';
 import type { TransactionLimits } from '../transaction/retry.js';
 import type { View } from '../view/types.js';
 import { runTransaction } from './transactions.js';
+import type { Trace } from '../metrics/traces.js';
+import type { TransactionObserver } from '../metrics/transactions.js';
 
 export interface OccEngineOptions {
   id: number;
@@ -20,6 +22,7 @@ export interface OccEngineOptions {
   magic: (args: readonly [number, number, number]) => string;
   faults?: MiddlewareFaults;
   onFenced: (detail: string) => void;
+  observer?: TransactionObserver;
 }
 
 export class OccEngine implements TransactionEngine {
@@ -27,10 +30,10 @@ export class OccEngine implements TransactionEngine {
   private readonly coordinator: Coordinator;
 
   constructor(private readonly options: OccEngineOptions) {
-    this.coordinator = new Coordinator({ id: options.id, replicas: options.replicas, peerConnection: options.peer, logger: options.logger, faults: options.faults, onFenced: options.onFenced });
+    this.coordinator = new Coordinator({ id: options.id, replicas: options.replicas, peerConnection: options.peer, logger: options.logger, faults: options.faults, onFenced: options.onFenced, observer: options.observer });
   }
 
-  run(commands: Command[], end: 'commit' | 'rollback'): Promise<TxnResult> {
+  run(commands: Command[], end: 'commit' | 'rollback', trace?: Trace): Promise<TxnResult> {
     return runTransaction(commands, end, {
       middlewareId: this.options.id,
       coordinator: this.coordinator,
@@ -38,7 +41,7 @@ export class OccEngine implements TransactionEngine {
       limits: this.options.limits,
       random: Math.random,
       sleep: (ms) => new Promise((resolve) => setTimeout(resolve, ms)),
-    });
+    }, trace);
   }
 
   onPeerRequest(request: PeerRequest): Promise<unknown> | undefined {

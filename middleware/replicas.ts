@@ -21,6 +21,8 @@ interface ApplyQueue {
   /** A send is due at the end of this turn of the event loop. */
   sendScheduled: boolean;
   pending: PendingApply[];
+  /** APPLYs in the batches on their way, not answered yet. */
+  inFlight: number;
 }
 
 interface PendingApply {
@@ -87,7 +89,7 @@ export class ReplicaSet {
   ) {
     for (const database of databases) {
       this.connections.set(database.id, connect(database));
-      this.applyQueues.set(database.id, { sending: 0, sendScheduled: false, pending: [] });
+      this.applyQueues.set(database.id, { sending: 0, sendScheduled: false, pending: [], inFlight: 0 });
     }
     // Each middleware starts its reads at a different replica, spreading the read load.
     const ids = databases.map((database) => database.id);
@@ -97,6 +99,12 @@ export class ReplicaSet {
 
   get ids(): ReplicaId[] {
     return [...this.connections.keys()];
+  }
+
+  /** APPLYs to `replica` queued or on their way and not acknowledged yet: how far it lags behind this middleware. */
+  appliesPending(replica: ReplicaId): number {
+    const queue = this.applyQueues.get(replica);
+    return queue ? queue.pending.length + queue.inFlight : 0;
   }
 
   /**
@@ -166,6 +174,7 @@ export class ReplicaSet {
         const batch = this.nextBatch(queue);
         if (batch.length === 0) continue;
         const message = { type: 'db.apply-batch' as const, from: batch[0]!.from, watermark: this.identity.watermark(), applies: batch.map(({ ts, writes }) => ({ ts, writes })) };
+        queue.inFlight += batch.length;
         for (let attempt = 0; ; attempt++) {
           if (this.targets && !this.targets.has(replica)) {
             for (const apply of batch) apply.reject(new LeftViewError(replica));
@@ -185,6 +194,7 @@ export class ReplicaSet {
             await new Promise((resolve) => setTimeout(resolve, delayMs));
           }
         }
+        queue.inFlight -= batch.length;
       }
     } finally {
       queue.sending -= 1;

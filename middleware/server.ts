@@ -9,12 +9,12 @@ import {
   findMiddleware, listenAddress, middlewarePeerEndpoint, readClusterFile, type ClusterFile,
 } from '../cluster/cluster-file.js';
 import { OccdbError, PORT_IN_USE, isUnavailableError } from '../errors/catalogue.js';
-import { createLogger, flushLogger, type LogLevel, type Logger } from '../runtime/log.js';
+import { createLogger, flushLogger, type LogFormat, type LogLevel, type Logger } from '../runtime/log.js';
 import {
   ClientRequestSchema, PeerRequestSchema, type ClientRequest, type PeerRequest, type Status, type TxnResult,
 } from '../protocol/schemas.js';
 import { applySchedulingPolicy } from '../runtime/scheduling.js';
-import { NdjsonServer, type Session, connectionsOf, unixSocketsNote } from '../protocol/server.js';
+import { NdjsonServer, type Session, connectionsOf, requestsReceivedByType, unixSocketsNote } from '../protocol/server.js';
 import { setNodeName } from '../protocol/credentials.js';
 import { clientPortAuthority, nodeAuthority } from '../cluster/authority.js';
 import { readSecret } from '../cluster/secret.js';
@@ -30,6 +30,11 @@ import { TRANSACTION_LIMITS_DEFAULT, type TransactionLimits } from '../transacti
 import { TwoPhaseLockingEngine } from './twopl-engine.js';
 import { nextIncarnation } from './incarnation.js';
 import { ViewKeeper } from './views.js';
+import { TransactionObserver } from '../metrics/transactions.js';
+import type { Trace } from '../metrics/traces.js';
+import { createRegistry } from '../metrics/registry.js';
+import { registerMiddlewareMetrics } from '../metrics/process-metrics.js';
+import { serveMetrics, type MetricsServer } from '../metrics/server.js';
 
 export const MIDDLEWARE_VERSION = 'occdb-0.1.0';
 const DRAIN_TIMEOUT_MS = 120_000;
@@ -40,6 +45,7 @@ export interface MiddlewareOptions {
   id: number;
   clusterFile: string;
   logLevel: LogLevel;
+  logFormat?: LogFormat;
   console: boolean;
   faults?: MiddlewareFaults;
   limits?: Partial<TransactionLimits>;
@@ -59,7 +65,7 @@ export async function runMiddleware(options: MiddlewareOptions): Promise<Running
   const tlsFiles = cluster.tls === undefined ? undefined : readTlsFiles(options.clusterFile);
   const self = findMiddleware(cluster, options.id);
   fs.mkdirSync(self.dir, { recursive: true });
-  const logger = createLogger({ name: `MIDDLEWARE${options.id}`, level: options.logLevel, file: path.join(self.dir, 'middleware.log'), console: options.console });
+  const logger = createLogger({ name: `MIDDLEWARE${options.id}`, level: options.logLevel, file: path.join(self.dir, 'middleware.log'), console: options.console, format: options.logFormat ?? 'text' });
   logger.info(applySchedulingPolicy(cluster.scheduling));
   logTransportSecurity(cluster, logger);
   const middleware = new Middleware(cluster, secret, tlsFiles, options, logger);
@@ -80,6 +86,7 @@ class Middleware implements RunningMiddleware {
   private readonly peers = new Map<number, Connection>();
   private peerServer: NdjsonServer | null = null;
   private clientServer: NdjsonServer | null = null;
+  private metricsServer: MetricsServer | null = null;
   private readonly startedAt = Date.now();
   private activeTransactions = 0;
   private leaving: Promise<void> | null = null;
@@ -87,13 +94,19 @@ class Middleware implements RunningMiddleware {
   readonly finished = new Promise<void>((resolve) => { this.resolveFinished = resolve; });
   private readonly limits: TransactionLimits;
   private readonly views: ViewKeeper;
+  /** Counts and records the transactions run here: the metrics, `observe` and status read it. */
+  private readonly observer: TransactionObserver;
 
   constructor(private readonly cluster: ClusterFile, private readonly secret: Buffer, private readonly tlsFiles: TlsFiles | undefined, private readonly options: MiddlewareOptions, private readonly logger: Logger) {
     const index = cluster.middlewares.findIndex((m) => m.id === options.id);
     const identity = { self: () => this.views.self, watermark: () => this.engine.watermark() };
     this.replicas = new ReplicaSet(cluster.databases, index, logger, identity, { host: cluster.middlewares[index]!.host });
     this.limits = { ...TRANSACTION_LIMITS_DEFAULT, ...options.limits };
-    const common = { id: options.id, replicas: this.replicas, peer: (member: number) => this.peer(member), logger, limits: this.limits, magic: (args: readonly [number, number, number]) => this.magic(args) };
+    this.observer = new TransactionObserver(options.id);
+    const common = {
+      id: options.id, replicas: this.replicas, peer: (member: number) => this.peer(member), logger, limits: this.limits,
+      magic: (args: readonly [number, number, number]) => this.magic(args), observer: this.observer,
+    };
     this.engine = cluster.strategy === 'occ'
       ? new OccEngine({ ...common, faults: options.faults, onFenced: (detail) => this.views.onFenced(detail) })
       : new TwoPhaseLockingEngine({ ...common, strategy: cluster.strategy, onFenced: (detail) => this.views.onFenced(detail) });
@@ -116,6 +129,7 @@ class Middleware implements RunningMiddleware {
 
   async start(): Promise<void> {
     const host = listenAddress(this.self.host);
+    if (this.self.metricsPort !== undefined) this.metricsServer = await this.serveMetrics(host, this.self.metricsPort);
     // The peer port opens first: peers that start at the same time must be able to reach
     // us while we are still joining, or two starting middlewares could miss each other.
     this.peerServer = await listen(() => NdjsonServer.listen({
@@ -133,7 +147,23 @@ class Middleware implements RunningMiddleware {
     }), `client port ${this.self.clientPort}`);
     const faults = Object.entries(this.options.faults ?? {}).filter(([, on]) => on).map(([name]) => name);
     if (faults.length > 0) this.logger.warn(`FAULTS INJECTED ON PURPOSE: ${faults.join(', ')}: this middleware is not serializable`);
-    this.logger.info(`MIDDLEWARE${this.options.id} listening on ${host}:${this.self.clientPort} (clients) and :${this.self.peerPort} (peers)${unixSocketsNote([this.clientServer, this.peerServer])}; strategy ${this.engine.strategy}; view ${this.views.installed?.epoch}, members ${this.views.installed?.members.map((m) => `MIDDLEWARE${m.id}`).join(', ')}; ${this.replicas.ids.length} replicas`);
+    this.logger.info(`MIDDLEWARE${this.options.id} listening on ${host}:${this.self.clientPort} (clients) and :${this.self.peerPort} (peers)${this.metricsServer ? `, metrics on :${this.metricsServer.port}` : ''}${unixSocketsNote([this.clientServer, this.peerServer])}; strategy ${this.engine.strategy}; view ${this.views.installed?.epoch}, members ${this.views.installed?.members.map((m) => `MIDDLEWARE${m.id}`).join(', ')}; ${this.replicas.ids.length} replicas`);
+  }
+
+  private serveMetrics(host: string, port: number): Promise<MetricsServer> {
+    const registry = createRegistry(`MIDDLEWARE${this.options.id}`);
+    registerMiddlewareMetrics(registry, {
+      observer: this.observer,
+      messages: { sent: Connection.requestsSentByType, received: requestsReceivedByType },
+      inFlight: () => this.activeTransactions,
+      view: () => {
+        const view = this.views.installed;
+        return view ? { epoch: view.epoch, members: view.members.length, replicas: view.replicas.length, joining: view.joining.length } : undefined;
+      },
+      appliesPending: () => this.replicas.ids.map((database) => [database, this.replicas.appliesPending(database)] as const),
+      suspicions: () => this.views.suspicionsRaised,
+    });
+    return serveMetrics({ host, port, registry, label: `MIDDLEWARE${this.options.id}` });
   }
 
   private async onPeerRequest(request: PeerRequest): Promise<unknown> {
@@ -160,11 +190,27 @@ class Middleware implements RunningMiddleware {
       case 'shutdown':
         setImmediate(() => void this.shutdown('shutdown requested'));
         return {};
-      case 'txn.run': return this.runClientTransaction(request.commands, request.end);
+      case 'txn.run': return this.runObservedTransaction(request.commands, request.end);
+      case 'observe': return this.observer.observe();
     }
   }
 
-  private async runClientTransaction(commands: Extract<ClientRequest, { type: 'txn.run' }>['commands'], end: 'commit' | 'rollback'): Promise<TxnResult> {
+  /** Runs a client transaction with its trace: the result names it (`traceId`), and its outcome is counted. */
+  private async runObservedTransaction(commands: Extract<ClientRequest, { type: 'txn.run' }>['commands'], end: 'commit' | 'rollback'): Promise<TxnResult> {
+    const trace = this.observer.begin();
+    let result: TxnResult;
+    try {
+      result = await this.runClientTransaction(commands, end, trace);
+    } catch (error) {
+      this.observer.finishWithError(trace, error instanceof OccdbError ? error.code : 'INTERNAL');
+      throw error;
+    }
+    this.observer.finish(trace, result);
+    result.traceId = trace.id;
+    return result;
+  }
+
+  private async runClientTransaction(commands: Extract<ClientRequest, { type: 'txn.run' }>['commands'], end: 'commit' | 'rollback', trace: Trace): Promise<TxnResult> {
     if (this.leaving) throw new OccdbError('MIDDLEWARE_LEAVING', `MIDDLEWARE${this.options.id} is shutting down; use another middleware`);
     if (!this.views.hasDatabaseQuorum()) throw new OccdbError('NO_QUORUM', `MIDDLEWARE${this.options.id} reaches fewer than a majority of the databases; nothing can commit here until it does`);
     if (this.activeTransactions >= ACTIVE_TRANSACTIONS_MAX) {
@@ -172,7 +218,7 @@ class Middleware implements RunningMiddleware {
     }
     this.activeTransactions += 1;
     try {
-      const result = await this.engine.run(commands, end);
+      const result = await this.engine.run(commands, end, trace);
       if (result.quit) setImmediate(() => void this.shutdown('QUIT'));
       return result;
     } catch (error) {
@@ -196,7 +242,7 @@ class Middleware implements RunningMiddleware {
       role: 'middleware',
       id: this.options.id,
       pid: process.pid,
-      ports: { client: this.self.clientPort, peer: this.self.peerPort },
+      ports: { client: this.self.clientPort, peer: this.self.peerPort, ...(this.metricsServer ? { metrics: this.metricsServer.port } : {}) },
       uptimeMs: Date.now() - this.startedAt,
       strategy: this.engine.strategy,
       incarnation: this.views.self.incarnation,
@@ -207,6 +253,11 @@ class Middleware implements RunningMiddleware {
       messagesSent: Connection.requestsSent,
       connections: connectionsOf([this.clientServer, this.peerServer]),
       ...engine,
+      // Counted from the replies: the core counts a rolled-back transaction, validated as a
+      // read-only one, among its commits.
+      commits: this.observer.committed,
+      rolledBack: this.observer.rolledBack,
+      failed: [...this.observer.failed.values()].reduce((sum, count) => sum + count, 0),
     };
   }
 
@@ -253,6 +304,7 @@ class Middleware implements RunningMiddleware {
 
   async close(): Promise<void> {
     this.views.close();
+    await this.metricsServer?.close();
     await this.clientServer?.close();
     await this.peerServer?.close();
     for (const connection of this.peers.values()) connection.close();

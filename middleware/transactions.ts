@@ -7,19 +7,22 @@ import { endedResult, failedResult, keepsWrites } from '../transaction/results.j
 import { runWithRetries, type AttemptOutcome, type RetryContext } from '../transaction/retry.js';
 import { Workspace } from '../transaction/workspace.js';
 import type { Coordinator } from './coordinator.js';
+import { TraceEvent, type Trace } from '../metrics/traces.js';
 
 export interface TransactionContext extends RetryContext {
   coordinator: Coordinator;
   magic(args: readonly [number, number, number]): string;
 }
 
-export async function runTransaction(commands: Command[], end: 'commit' | 'rollback', context: TransactionContext): Promise<TxnResult> {
+export async function runTransaction(commands: Command[], end: 'commit' | 'rollback', context: TransactionContext, trace?: Trace): Promise<TxnResult> {
   return runWithRetries(async (attempt): Promise<AttemptOutcome> => {
+    trace?.note(TraceEvent.readBegan, attempt);
     const workspace = new Workspace();
     const interpreted = await interpret(commands, {
       workspace,
       readKeys: async (keys) => {
         const entries = await context.coordinator.read(keys);
+        trace?.note(TraceEvent.read, keys.length);
         for (let index = 0; index < keys.length; index++) workspace.recordRead(keys[index]!, entries[index]!.version, entries[index]!.value);
       },
       magic: context.magic,
@@ -30,7 +33,9 @@ export async function runTransaction(commands: Command[], end: 'commit' | 'rollb
     // (and printed, or failed on) must still be a consistent snapshot: it is validated as
     // a read-only transaction.
     const writes = keepsWrites(interpreted, end) ? workspace.writeSet : [];
-    const decision = await context.coordinator.commit(context.coordinator.newTxid(), workspace.readSet, writes);
+    const readSet = workspace.readSet;
+    trace?.note(TraceEvent.readEnded, readSet.length);
+    const decision = await context.coordinator.commit(context.coordinator.newTxid(), readSet, writes, trace);
     if (decision.outcome === 'leaving') {
       return { result: failedResult(context.middlewareId, attempt, 'MIDDLEWARE_LEAVING', `MIDDLEWARE${context.middlewareId} is leaving the cluster; nothing of this transaction was written; run it on another middleware`) };
     }

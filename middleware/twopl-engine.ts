@@ -25,6 +25,8 @@ import type { EngineStatus, TransactionEngine } from './engine.js';
 import { LeftViewError, type ReplicaSet } from './replicas.js';
 import { InstallGate } from './install-gate.js';
 import { invariantBroken } from '../errors/invariant.js';
+import { TraceEvent, type Trace } from '../metrics/traces.js';
+import type { TransactionObserver } from '../metrics/transactions.js';
 
 /** How long a lock request may wait at its home before the transaction gives up and restarts. */
 export const LOCK_WAIT_TIMEOUT_MS = 30_000;
@@ -41,6 +43,8 @@ export interface TwoPhaseLockingOptions {
   magic: (args: readonly [number, number, number]) => string;
   /** A database said this life is over (FENCED): the middleware rejoins as a new one. */
   onFenced?: (detail: string) => void;
+  /** Counts aborts and lock waits by key, and the transactions' timelines (none in some tests). */
+  observer?: TransactionObserver;
 }
 
 /**
@@ -60,6 +64,7 @@ interface Transaction {
   locks: LockRequest[];
   /** Undefined until the first attempt began; then kept by every restart. */
   startTs: Timestamp | undefined;
+  trace: Trace | undefined;
 }
 
 /** What the shell keeps of one attempt while the core runs it. */
@@ -106,10 +111,10 @@ export class TwoPhaseLockingEngine implements TransactionEngine {
     this.gate = new InstallGate(options.id, () => this.node.stopped);
   }
 
-  async run(commands: Command[], end: 'commit' | 'rollback'): Promise<TxnResult> {
+  async run(commands: Command[], end: 'commit' | 'rollback', trace?: Trace): Promise<TxnResult> {
     this.running += 1;
     try {
-      const transaction: Transaction = { commands, end, locks: lockSetOf(commands), startTs: undefined };
+      const transaction: Transaction = { commands, end, locks: lockSetOf(commands), startTs: undefined, trace };
       return await runWithRetries(
         async (number) => {
           // Between views nothing begins (the core would restart it at once): wait for the install.
@@ -117,6 +122,7 @@ export class TwoPhaseLockingEngine implements TransactionEngine {
           return new Promise<AttemptOutcome>((resolve, reject) => {
             const txid = this.txids.next();
             this.attempts.set(txid, { transaction, number, keys: NO_KEYS, entries: NO_ENTRIES, interpreted: undefined, error: undefined, resolve, reject });
+            trace?.note(TraceEvent.locksAsked, transaction.locks.length);
             this.dispatch({ type: 'begin', txid, startTs: transaction.startTs, locks: transaction.locks });
           });
         },
@@ -129,6 +135,8 @@ export class TwoPhaseLockingEngine implements TransactionEngine {
 
   private dispatch(event: TwoPhaseLockingEvent): void {
     for (const effect of this.node.handle(event)) this.execute(effect);
+    const contention = this.node.home.contention;
+    if (contention.waited.length > 0 || contention.refused.length > 0) this.takeContention(contention);
     if (this.drainedWaiters.length > 0 && this.node.decidedCount === 0) {
       const waiters = this.drainedWaiters;
       this.drainedWaiters = [];
@@ -136,6 +144,14 @@ export class TwoPhaseLockingEngine implements TransactionEngine {
     }
   }
 
+
+  /** The keys the home noted as making requests wait or die go to the hot-key counts. */
+  private takeContention(contention: { waited: Key[]; refused: Key[] }): void {
+    for (const key of contention.waited) this.options.observer?.waited(key);
+    for (const key of contention.refused) this.options.observer?.hotKeys.aborted(key);
+    contention.waited.length = 0;
+    contention.refused.length = 0;
+  }
 
   private execute(effect: TwoPhaseLockingEffect): void {
     switch (effect.type) {
@@ -152,16 +168,23 @@ export class TwoPhaseLockingEngine implements TransactionEngine {
         return;
       }
       case 'read':
+        this.traceOf(effect.txid)?.note(TraceEvent.locksGranted);
         this.read(effect.txid, effect.keys);
         return;
       case 'run':
+        // Straight after the grant when there is nothing to read.
+        if (this.attempts.get(effect.txid)?.keys === NO_KEYS) this.traceOf(effect.txid)?.note(TraceEvent.locksGranted);
         void this.runBlock(effect.txid);
         return;
       case 'apply':
         this.applying.set(effect.txid, effect.ts[0]);
+        this.traceOf(effect.txid)?.note(TraceEvent.applySent, effect.replicas.length);
         for (const replica of effect.replicas) {
           this.options.replicas.apply(replica, effect.ts, effect.writes).then(
-            () => this.dispatch({ type: 'replica-acked', txid: effect.txid, replica }),
+            () => {
+              this.traceOf(effect.txid)?.note(TraceEvent.applied, replica);
+              this.dispatch({ type: 'replica-acked', txid: effect.txid, replica });
+            },
             (error: unknown) => {
               // The view being installed left this database out; the core no longer waits for it.
               if (error instanceof LeftViewError) return;
@@ -189,6 +212,7 @@ export class TwoPhaseLockingEngine implements TransactionEngine {
       case 'aborted': {
         const attempt = this.take(effect.txid);
         attempt.transaction.startTs = effect.startTs;
+        this.options.observer?.aborted(attempt.transaction.trace, effect.reason, undefined);
         if (this.options.logger.isDebugEnabled()) this.options.logger.debug(`restart ${effect.txid} (${formatTimestamp(effect.startTs)}): ${effect.reason}: ${effect.detail}`);
         attempt.resolve({ retry: { code: effect.reason === 'die' ? 'TXN_RETRIES_EXHAUSTED' : 'NODE_UNAVAILABLE', detail: effect.detail } });
         return;
@@ -205,6 +229,10 @@ export class TwoPhaseLockingEngine implements TransactionEngine {
         return;
       }
     }
+  }
+
+  private traceOf(txid: TxnId): Trace | undefined {
+    return this.attempts.get(txid)?.transaction.trace;
   }
 
   private take(txid: TxnId): RunningAttempt {
@@ -256,6 +284,7 @@ export class TwoPhaseLockingEngine implements TransactionEngine {
     this.options.replicas.read(keys).then(
       (entries) => {
         attempt.entries = entries;
+        attempt.transaction.trace?.note(TraceEvent.read, keys.length);
         this.dispatch({ type: 'read-answered', txid, entries });
       },
       (error: unknown) => this.giveUp(txid, error),
@@ -287,6 +316,7 @@ export class TwoPhaseLockingEngine implements TransactionEngine {
       return this.giveUp(txid, error);
     }
     attempt.interpreted = interpreted;
+    attempt.transaction.trace?.note(TraceEvent.readEnded, attempt.keys.length);
     if (keepsWrites(interpreted, end)) this.dispatch({ type: 'finish-requested', txid, decision: 'commit', writes: workspace.writeSet });
     else this.dispatch({ type: 'finish-requested', txid, decision: 'rollback' });
   }

@@ -70,6 +70,11 @@ export class ViewKeeper {
     return this.core.installed;
   }
 
+  /** Suspicions acted on since the start (metrics). */
+  get suspicionsRaised(): { middlewares: number; databases: number } {
+    return this.core.suspicionsRaised;
+  }
+
   /** Why members are suspected now, for `status`. */
   /** False while fewer than a majority of the databases answer: nothing can commit (KeeperCore.hasDatabaseQuorum). */
   hasDatabaseQuorum(): boolean {

@@ -24,7 +24,8 @@ export type OccEvent =
   | { type: 'commit-requested'; txid: TxnId; readSet: ReadSet; writes: Write[] }
   /** `nowMs`: when the request arrived (a remote writer voted for is remembered from then on). */
   | { type: 'vote-requested'; from: MiddlewareId; epoch: number; txid: TxnId; ts: Timestamp; readSet: ReadSet; writeKeys: Key[]; nowMs: number }
-  | { type: 'vote-received'; txid: TxnId; voter: MiddlewareId; vote: 'yes' | 'check' | 'no' | 'timeout'; clock?: number }
+  /** `key`: with a NO for a conflict, the key the voter found in conflict. */
+  | { type: 'vote-received'; txid: TxnId; voter: MiddlewareId; vote: 'yes' | 'check' | 'no' | 'timeout'; clock?: number; key?: Key }
   | { type: 'versions-read'; txid: TxnId; versions: Timestamp[] }
   | { type: 'versions-failed'; txid: TxnId }
   | { type: 'replica-acked'; txid: TxnId; replica: ReplicaId }
@@ -52,14 +53,19 @@ export type OccEvent =
 export type OccEffect =
   | ReadEffect
   | { type: 'send-validate'; to: MiddlewareId[]; epoch: number; txid: TxnId; ts: Timestamp; readSet: ReadSet; writeKeys: Key[] }
-  /** This node's vote on `txid`, for the coordinator `to` (possibly given later than the request: deferred). */
-  | { type: 'vote'; txid: TxnId; to: MiddlewareId; vote: 'yes' | 'check' | 'no'; clock: number }
+  /**
+   * This node's vote on `txid`, for the coordinator `to` (possibly given later than the request:
+   * deferred). `key`: with a NO for a conflict, the key in conflict; `waitedOn`: the vote waited
+   * because of this key (a write of this node's undecided or unfinished transaction).
+   */
+  | { type: 'vote'; txid: TxnId; to: MiddlewareId; vote: 'yes' | 'check' | 'no'; clock: number; key?: Key; waitedOn?: Key }
   | { type: 'read-versions'; txid: TxnId; keys: Key[] }
   | { type: 'apply'; txid: TxnId; ts: Timestamp; writes: Write[]; replicas: ReplicaId[] }
   /** Ask the databases whether this node is still a member, after the last vote of a read-only transaction. */
   | { type: 'confirm'; txid: TxnId }
   | { type: 'committed'; txid: TxnId; ts: Timestamp }
-  | { type: 'aborted'; txid: TxnId; ts: Timestamp; reason: AbortReason; detail: string }
+  /** `key`: the key whose vote or version made it fail, when one is known. */
+  | { type: 'aborted'; txid: TxnId; ts: Timestamp; reason: AbortReason; detail: string; key?: Key }
   /** A decided transaction dropped when this node was removed: it may or may not be completed. */
   | { type: 'outcome-unknown'; txid: TxnId; ts: Timestamp };
 
@@ -137,6 +143,8 @@ interface VoteAsked extends VoteRequest {
   writeKeys: readonly Key[];
   /** When the request arrived. */
   nowMs: number;
+  /** Set when the vote had to wait: the key it waited on. */
+  waitedOn?: Key;
 }
 
 /** At most this many votes wait at once; beyond it a conflict is answered NO at once. */
@@ -312,7 +320,7 @@ export class OccNode {
     if (ownNo) {
       const vote = this.vote({ txid: txn.txid, ts, readSet: event.readSet });
       const why = vote.vote === 'no' && vote.conflict.txid ? `${vote.conflict.txid} in flight writing ${vote.conflict.key}` : `a finished newer write`;
-      return this.abort(txn, 'vote-no', `MIDDLEWARE${this.id} has ${why}`);
+      return this.abort(txn, 'vote-no', `MIDDLEWARE${this.id} has ${why}`, vote.vote === 'no' ? vote.conflict.key : undefined);
     }
     const others = [...txn.votesAwaited].filter((member) => member !== this.id);
     const effects: OccEffect[] = others.length > 0 ? [{ type: 'send-validate', to: others, epoch: this.epochNow, txid: txn.txid, ts, readSet: event.readSet, writeKeys }] : [];
@@ -335,7 +343,7 @@ export class OccNode {
     if (this.stoppedNow) return [{ type: 'vote', txid: request.txid, to: request.from, vote: 'no', clock: this.clock.value }];
     const vote = this.vote(request);
     if (vote.vote === 'no' && vote.conflict.txid && this.deferVotes && this.undecided(vote.conflict.txid)) {
-      if (this.defer(vote.conflict.txid, request)) return [];
+      if (this.defer(vote.conflict.txid, request, vote.conflict.key)) return [];
     }
     // The request read a write of this node's that is decided but not yet on every database: if
     // this node died now, recovery would drop that write if it had landed nowhere, and the
@@ -343,19 +351,28 @@ export class OccNode {
     if (vote.vote !== 'no' && !this.faults.skipFinishedWait) {
       const writer = this.unfinishedWriterRead(request.readSet);
       if (writer !== undefined) {
-        if (this.defer(writer, request)) return [];
-        return [{ type: 'vote', txid: request.txid, to: request.from, vote: 'no', clock: this.clock.value }];
+        if (this.defer(writer.txid, request, writer.key)) return [];
+        return [this.voteEffect(request, 'no', writer.key)];
       }
     }
     // Another middleware's transaction that may commit now: reads of its keys will ask the
     // replicas for its version. Not after NO: that transaction will not commit.
     if (vote.vote !== 'no' && request.from !== this.id) this.reads.remoteWriterVoted(request.writeKeys, request.ts, request.nowMs);
-    return [{ type: 'vote', txid: request.txid, to: request.from, vote: vote.vote, clock: this.clock.value }];
+    return [this.voteEffect(request, vote.vote, vote.vote === 'no' ? vote.conflict.key : undefined)];
   }
 
-  /** Parks `request` until `txid` resolves; false when too many votes wait already. */
-  private defer(txid: TxnId, request: VoteAsked): boolean {
+  /** The vote effect, with the key in conflict and the key waited on only when there are such. */
+  private voteEffect(request: VoteAsked, vote: 'yes' | 'check' | 'no', key: Key | undefined): OccEffect {
+    const effect: Extract<OccEffect, { type: 'vote' }> = { type: 'vote', txid: request.txid, to: request.from, vote, clock: this.clock.value };
+    if (key !== undefined) effect.key = key;
+    if (request.waitedOn !== undefined) effect.waitedOn = request.waitedOn;
+    return effect;
+  }
+
+  /** Parks `request` until `txid` resolves (because of `key`); false when too many votes wait already. */
+  private defer(txid: TxnId, request: VoteAsked, key: Key): boolean {
     if (this.deferredCount >= DEFERRED_VOTES_MAX) return false;
+    request.waitedOn ??= key;
     const waiting = this.deferredVotes.get(txid);
     if (waiting) waiting.push(request);
     else this.deferredVotes.set(txid, [request]);
@@ -364,11 +381,11 @@ export class OccNode {
   }
 
   /** A transaction of this node, decided and not finished, whose write the read set read (at its timestamp). */
-  private unfinishedWriterRead(readSet: ReadSet): TxnId | undefined {
+  private unfinishedWriterRead(readSet: ReadSet): { txid: TxnId; key: Key } | undefined {
     for (const [key, versionRead] of readSet) {
       for (const writer of this.inFlight.writersOf(key)) {
         if (!timestampsEqual(writer.ts, versionRead)) continue;
-        if (this.coordinated.get(writer.txid)?.phase === 'applying') return writer.txid;
+        if (this.coordinated.get(writer.txid)?.phase === 'applying') return { txid: writer.txid, key };
       }
     }
     return undefined;
@@ -379,7 +396,7 @@ export class OccNode {
     const out: OccEffect[] = [];
     for (const effect of effects) {
       if (effect.type === 'vote' && effect.to === this.id) {
-        out.push(...this.onVoteReceived({ type: 'vote-received', txid: effect.txid, voter: this.id, vote: effect.vote }));
+        out.push(...this.onVoteReceived({ type: 'vote-received', txid: effect.txid, voter: this.id, vote: effect.vote, key: effect.key }));
       } else {
         out.push(effect);
       }
@@ -407,7 +424,7 @@ export class OccNode {
     if (event.clock !== undefined) this.clock.observe(event.clock);
     const txn = this.coordinated.get(event.txid);
     if (!txn || txn.phase !== 'voting' || !txn.votesAwaited.has(event.voter)) return [];
-    if (event.vote === 'no') return this.abort(txn, 'vote-no', `MIDDLEWARE${event.voter} voted no`);
+    if (event.vote === 'no') return this.abort(txn, 'vote-no', `MIDDLEWARE${event.voter} voted no`, event.key);
     if (event.vote === 'timeout') return this.abort(txn, 'vote-timeout', `MIDDLEWARE${event.voter} did not vote in time`);
     if (event.vote === 'check') txn.versionCheckNeeded = true;
     txn.votesAwaited.delete(event.voter);
@@ -435,7 +452,7 @@ export class OccNode {
       const versionNow = event.versions[index]!;
       this.clock.observe(versionNow);
       if (!timestampsEqual(versionRead, versionNow)) {
-        return this.abort(txn, 'stale-read', `${key} changed from version ${versionRead.join('.')} to ${versionNow.join('.')}`);
+        return this.abort(txn, 'stale-read', `${key} changed from version ${versionRead.join('.')} to ${versionNow.join('.')}`, key);
       }
     }
     return this.commit(txn);
@@ -499,12 +516,14 @@ export class OccNode {
     return [{ type: 'committed', txid: txn.txid, ts: txn.ts }, ...this.releaseDeferred(txn.txid)];
   }
 
-  private abort(txn: Coordinated, reason: AbortReason, detail: string): OccEffect[] {
+  private abort(txn: Coordinated, reason: AbortReason, detail: string, key?: Key): OccEffect[] {
     if (txn.phase === 'applying') invariantBroken(`occ: ${txn.txid} aborted after its commit decision`);
     this.coordinated.delete(txn.txid);
     this.inFlight.remove(txn.txid);
     this.aborts += 1;
-    return [{ type: 'aborted', txid: txn.txid, ts: txn.ts, reason, detail }, ...this.releaseDeferred(txn.txid), ...this.reads.writerDecided(txn.txid)];
+    const aborted: Extract<OccEffect, { type: 'aborted' }> = { type: 'aborted', txid: txn.txid, ts: txn.ts, reason, detail };
+    if (key !== undefined) aborted.key = key;
+    return [aborted, ...this.releaseDeferred(txn.txid), ...this.reads.writerDecided(txn.txid)];
   }
 
   private onViewStop(databases: ReplicaId[] | undefined): OccEffect[] {

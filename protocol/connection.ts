@@ -66,6 +66,8 @@ export interface RequestLink {
 export class Connection implements RequestLink {
   /** Requests sent by every connection of this process: the messages-per-commit measure. */
   static requestsSent = 0;
+  /** The same, by request type (the metrics' messages sent). */
+  static readonly requestsSentByType = new Map<string, number>();
   private socket: net.Socket | null = null;
   private writer: CoalescingWriter | null = null;
   private connecting: Promise<CoalescingWriter> | null = null;
@@ -109,6 +111,7 @@ export class Connection implements RequestLink {
       this.pending.set(id, { resolve, reject, deadlineMs, type: message.type, timeoutMs });
       this.armTimeout(deadlineMs);
       Connection.requestsSent += 1;
+      Connection.requestsSentByType.set(message.type, (Connection.requestsSentByType.get(message.type) ?? 0) + 1);
       // Object.assign, not a spread: `{ ...message, id }` costs about 1 us more a message on Node 20.
       writer.write(Object.assign({ id }, message));
     });

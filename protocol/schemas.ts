@@ -128,6 +128,8 @@ export const TxnResultSchema = compiled(z.object({
   error: z.object({ code: ErrorCodeSchema, message: z.string(), line: line.optional() }).optional(),
   middlewareId: z.number().int(),
   quit: z.boolean().optional(),
+  /** Names the transaction in the middleware's `observe` answer: `M<middleware id>-<sequence number of its process>`. */
+  traceId: z.string().max(100).optional(),
 }));
 export type TxnResult = z.infer<typeof TxnResultSchema>;
 
@@ -306,7 +308,9 @@ export const TxnRunRequest = z.object({
   end: z.enum(['commit', 'rollback']),
 });
 export const ShutdownRequest = z.object({ id, type: z.literal('shutdown') });
-export const ClientRequestSchema = compiled(z.discriminatedUnion('type', [PingRequest, StatusRequest, TxnRunRequest, ShutdownRequest]));
+/** What the middleware observed of its recent transactions and its contended keys (the dashboard's data). */
+export const ObserveRequest = z.object({ id, type: z.literal('observe') });
+export const ClientRequestSchema = compiled(z.discriminatedUnion('type', [PingRequest, StatusRequest, TxnRunRequest, ShutdownRequest, ObserveRequest]));
 export type ClientRequest = z.infer<typeof ClientRequestSchema>;
 
 // every port, before anything else: proving who is connecting (protocol/auth.ts)
@@ -373,10 +377,38 @@ export const LockResult = compiled(z.union([
 ]));
 export type PeerRequest = z.infer<typeof PeerRequestSchema>;
 
-export const VoteResult = compiled(z.object({ vote: z.enum(['yes', 'check', 'no']), clock: z.number().int().nonnegative() }));
+/** `key`: with a NO for a conflict, the key the voter found in conflict (what `observe` counts as a hot key). */
+export const VoteResult = compiled(z.object({ vote: z.enum(['yes', 'check', 'no']), clock: z.number().int().nonnegative(), key: KeySchema.optional() }));
 export const HeartbeatResult = compiled(z.object({ from: MemberSchema, epoch }));
 export const StopResult = compiled(z.object({ clock: z.number().int().nonnegative() }));
 export const EmptyResult = compiled(z.object({}));
+
+/** One event of a transaction's timeline in `observe`: `atMs` after the transaction began. */
+export const TimelineEventSchema = z.object({
+  atMs: z.number().nonnegative(),
+  /** 'read', 'vote', 'version-check', 'apply', 'reply' (OCC); 'lock', 'read', 'apply', 'reply' (2PL); 'retry' between attempts. */
+  phase: z.string(),
+  event: z.string(),
+  node: z.string().optional(),
+});
+export const ObservedTransactionSchema = z.object({
+  traceId: z.string(),
+  outcome: z.string(),
+  /** ISO time. */
+  startedAt: z.string(),
+  totalMs: z.number().nonnegative(),
+  errorCode: z.string().optional(),
+  timeline: z.array(TimelineEventSchema),
+});
+export const ObserveResult = compiled(z.object({
+  /** The keys that made the most transactions abort or wait, since the process started, most first. */
+  hotKeys: z.array(z.object({ key: z.string(), aborts: z.number().int().nonnegative(), waits: z.number().int().nonnegative() })),
+  /** The last transactions this middleware answered, newest first. */
+  recent: z.array(ObservedTransactionSchema),
+}));
+export type ObserveAnswer = z.infer<typeof ObserveResult>;
+export type ObservedTransaction = z.infer<typeof ObservedTransactionSchema>;
+export type TimelineEvent = z.infer<typeof TimelineEventSchema>;
 
 /** What `status` returns, for every role. */
 export const StatusResult = z.object({
@@ -387,7 +419,13 @@ export const StatusResult = z.object({
   uptimeMs: z.number().nonnegative(),
   clock: z.number().int().nonnegative().optional(),
   strategy: z.string().optional(),
+  /** Middleware: transactions answered committed since it started. */
   commits: z.number().int().nonnegative().optional(),
+  /** Middleware: transactions answered rolled back (ROLLBACK, or a command's error) since it started. */
+  rolledBack: z.number().int().nonnegative().optional(),
+  /** Middleware: transactions answered with a failure (retries exhausted, unavailable, …) since it started. */
+  failed: z.number().int().nonnegative().optional(),
+  /** Middleware: attempts that lost validation (or a lock) and ran again, since it started. */
   aborts: z.number().int().nonnegative().optional(),
   inFlight: z.number().int().nonnegative().optional(),
   members: z.array(z.number().int()).optional(),
@@ -404,6 +442,9 @@ export const StatusResult = z.object({
   applies: z.number().int().nonnegative().optional(),
   /** Database: groups that waited for more APPLYs before they were written. */
   lingers: z.number().int().nonnegative().optional(),
+  /** Database: requests in its line of writes now (APPLYs admitted and not yet written among them). */
+  pending: z.number().int().nonnegative().optional(),
+  /** Database: entries with a live value (counted at most every few seconds). */
   keys: z.number().int().nonnegative().optional(),
   /** Database: the epoch of the newest chosen view it knows. */
   chosenEpoch: epoch.optional(),
@@ -466,6 +507,7 @@ export const RESULT_SCHEMAS = {
   'auth.hello': AuthHelloResult,
   'auth.proof': AuthProofResult,
   shutdown: EmptyResult,
+  observe: ObserveResult,
   'peer.validate': VoteResult,
   'peer.heartbeat': HeartbeatResult,
   'peer.stop': StopResult,

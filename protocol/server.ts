@@ -149,6 +149,9 @@ export class NdjsonServer {
   }
 }
 
+/** Requests of a known type received by every server of this process, by type (the metrics' messages received). */
+export const requestsReceivedByType = new Map<string, number>();
+
 /**
  * One connection's login: hello, then proof, then the session; anything else before the
  * session, a failed proof or the time running out closes the connection, and the log names
@@ -254,6 +257,7 @@ export function serveRequest<S extends z.ZodType<{ id: number; type: string }>>(
     send({ id, ok: false, error: { code: 'UNKNOWN_MESSAGE', message: `unknown message type ${JSON.stringify(type)}` } });
     return;
   }
+  requestsReceivedByType.set(type, (requestsReceivedByType.get(type) ?? 0) + 1);
   const parsed = options.schema.safeParse(raw);
   if (!parsed.success) {
     const issue = parsed.error.issues[0];

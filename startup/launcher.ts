@@ -7,7 +7,7 @@ import path from 'node:path';
 import { setTimeout as delay } from 'node:timers/promises';
 import { fileURLToPath } from 'node:url';
 import { OccdbError } from '../errors/catalogue.js';
-import type { LogLevel } from '../runtime/log.js';
+import type { LogFormat, LogLevel } from '../runtime/log.js';
 import { allocatePorts } from './ports.js';
 
 export type NodeRole = 'database' | 'middleware';
@@ -42,6 +42,8 @@ export interface LaunchSpec {
   /** The process's own directory: its log, its stdout.log, and (a database's) data. */
   dir: string;
   logLevel: LogLevel;
+  /** Passed on as --log-format when not the default, text. */
+  logFormat?: LogFormat;
 }
 
 export interface Launcher {
@@ -83,7 +85,10 @@ export class LocalLauncher implements Launcher {
     fs.appendFileSync(stdoutFile, `==== ${new Date().toISOString()} starting ${spec.role.toUpperCase()}${spec.id}\n`);
     const output = fs.openSync(stdoutFile, 'a');
     try {
-      const command = [...this.commandPrefix, process.execPath, OCCDB_BIN, spec.role, String(spec.id), '--cluster', spec.clusterFile, '--log-level', spec.logLevel];
+      const command = [
+        ...this.commandPrefix, process.execPath, OCCDB_BIN, spec.role, String(spec.id), '--cluster', spec.clusterFile, '--log-level', spec.logLevel,
+        ...(spec.logFormat === 'json' ? ['--log-format', 'json'] : []),
+      ];
       const child = spawn(
         command[0]!,
         command.slice(1),

@@ -27,7 +27,7 @@ export interface ClusterNode {
   pid: number | undefined;
   /** The host's own copy of the cluster file, for a host reached over ssh; undefined for a local host. */
   clusterFile: string | undefined;
-  /** client and peer for a middleware, port for a database. */
+  /** client and peer for a middleware, port for a database; metrics for either when it serves metrics. */
   ports: Record<string, number>;
   /** Where ping, status (and a middleware's shutdown) are answered. */
   endpoint: Endpoint;
@@ -47,7 +47,7 @@ export function clusterNodes(cluster: ClusterFile): ClusterNode[] {
     dir: entry.dir,
     pid: entry.pid,
     clusterFile: entry.clusterFile,
-    ports: { client: entry.clientPort, peer: entry.peerPort },
+    ports: { client: entry.clientPort, peer: entry.peerPort, ...(entry.metricsPort === undefined ? {} : { metrics: entry.metricsPort }) },
     endpoint: middlewareClientEndpoint(entry),
   }));
   const databases = [...cluster.databases].sort((a, b) => a.id - b.id).map((entry): ClusterNode => ({
@@ -58,7 +58,7 @@ export function clusterNodes(cluster: ClusterFile): ClusterNode[] {
     dir: entry.dir,
     pid: entry.pid,
     clusterFile: entry.clusterFile,
-    ports: { port: entry.port },
+    ports: { port: entry.port, ...(entry.metricsPort === undefined ? {} : { metrics: entry.metricsPort }) },
     endpoint: databaseEndpoint(entry),
   }));
   return [...middlewares, ...databases];
@@ -78,7 +78,8 @@ export function findNode(cluster: ClusterFile, name: string): ClusterNode {
 }
 
 export function formatPorts(node: ClusterNode): string {
-  return node.role === 'middleware' ? `client ${node.ports.client}, peer ${node.ports.peer}` : String(node.ports.port);
+  const ports = node.role === 'middleware' ? `client ${node.ports.client}, peer ${node.ports.peer}` : String(node.ports.port);
+  return node.ports.metrics === undefined ? ports : `${ports}, metrics ${node.ports.metrics}`;
 }
 
 /** The process's own log file (written by the process through runtime/log.ts). */
@@ -91,7 +92,9 @@ export function logFile(node: ClusterNode): string {
  * gets the current text with it, so the copy there is brought up to date before the start.
  */
 export function launchSpec(node: ClusterNode, clusterFile: string, logLevel: LogLevel): LaunchSpec {
-  const spec = { role: node.role, id: node.id, host: node.host, dir: node.dir, logLevel };
+  // The log format is the cluster's (recorded at startup), so a restart writes as the others do.
+  const logFormat = readClusterFile(clusterFile).logFormat ?? 'text';
+  const spec = { role: node.role, id: node.id, host: node.host, dir: node.dir, logLevel, logFormat };
   if (node.clusterFile === undefined) return { ...spec, clusterFile };
   return { ...spec, clusterFile: node.clusterFile, clusterText: fs.readFileSync(clusterFile, 'utf8'), privateFiles: privateFilesBeside(clusterFile) };
 }

@@ -78,7 +78,7 @@ export class SshLauncher implements Launcher {
     for (const file of spec.privateFiles ?? []) await this.writeFile(`${clusterDir}/${file.name}`, file.text, true);
     const name = `${spec.role.toUpperCase()}${spec.id}`;
     const environment = Object.entries(roleEnvironment(spec.role)).map(([name, value]) => `${name}=\${${name}:-${value}} `).join('');
-    const command = `${environment ? `env ${environment}` : ''}${this.remoteOccdb} ${spec.role} ${spec.id} --cluster ${shellQuote(spec.clusterFile)} --log-level ${spec.logLevel}`;
+    const command = `${environment ? `env ${environment}` : ''}${this.remoteOccdb} ${spec.role} ${spec.id} --cluster ${shellQuote(spec.clusterFile)} --log-level ${spec.logLevel}${spec.logFormat === 'json' ? ' --log-format json' : ''}`;
     // setsid puts the process in a session of its own, so that nothing the ssh session does
     // reaches it; without setsid (not Linux), nohup alone keeps it from SIGHUP. $! is the
     // process itself: setsid and nohup exec it, and a background job is never a group leader.

@@ -23,7 +23,7 @@ import { ensureSecret } from '../cluster/secret.js';
 import { ensureTlsFiles } from '../cluster/tls.js';
 import { ensureAdminUser } from '../cluster/users.js';
 import type { SchedulingPolicy } from '../runtime/scheduling.js';
-import type { LogLevel } from '../runtime/log.js';
+import type { LogFormat, LogLevel } from '../runtime/log.js';
 import type { StartupLayout } from './arguments.js';
 import { isLocalHost, localLauncher } from './launcher.js';
 import { Launchers, type RemoteOptions } from './launchers.js';
@@ -40,6 +40,10 @@ export interface StartupOptions {
   strategy: Strategy;
   scheduling?: SchedulingPolicy | undefined;
   logLevel: LogLevel;
+  /** How every process writes its log (default text); recorded in the cluster file. */
+  logFormat?: LogFormat | undefined;
+  /** Every process serves Prometheus metrics on a port of its own (default true). */
+  metrics?: boolean | undefined;
   basePort?: number | undefined;
   /** How hosts other than localhost and 127.x.x.x are reached (ssh). */
   remote?: RemoteOptions | undefined;
@@ -227,8 +231,10 @@ async function planCluster(options: StartupOptions, homes: ReadonlyMap<string, s
     entry.count += count;
     machines.set(machine, entry);
   };
-  middlewareHosts.forEach((host) => need(host, 2)); // a middleware needs a client and a peer port
-  databaseHosts.forEach((host) => need(host, 1));
+  // A middleware needs a client and a peer port, a database one port; each one more for its metrics.
+  const metrics = options.metrics ?? true;
+  middlewareHosts.forEach((host) => need(host, metrics ? 3 : 2));
+  databaseHosts.forEach((host) => need(host, metrics ? 2 : 1));
   const freePorts = new Map<string, number[]>();
   await Promise.all([...machines].map(async ([machine, { hosts, count }]) => {
     // A machine named locally is probed here; otherwise on the machine, over ssh.
@@ -248,12 +254,14 @@ async function planCluster(options: StartupOptions, homes: ReadonlyMap<string, s
   const middleware = (host: string, index: number): MiddlewareEntry => {
     const placed = place(host, `middleware-${index + 1}`);
     const sockets = options.tcpOnly ? {} : middlewareSockets(placed.dir, join(host));
-    return { id: index + 1, host, clientPort: takePort(host), peerPort: takePort(host), ...placed, ...sockets };
+    const ports = { clientPort: takePort(host), peerPort: takePort(host), ...(metrics ? { metricsPort: takePort(host) } : {}) };
+    return { id: index + 1, host, ...ports, ...placed, ...sockets };
   };
   const database = (host: string, index: number): DatabaseEntry => {
     const placed = place(host, `database-${index + 1}`);
     const sockets = options.tcpOnly ? {} : databaseSockets(placed.dir, join(host));
-    return { id: index + 1, host, port: takePort(host), ...placed, ...sockets };
+    const ports = { port: takePort(host), ...(metrics ? { metricsPort: takePort(host) } : {}) };
+    return { id: index + 1, host, ...ports, ...placed, ...sockets };
   };
   const remote = options.remote ?? {};
   const anyRemote = [...middlewareHosts, ...databaseHosts].some((host) => launchers.isRemote(host));
@@ -261,6 +269,7 @@ async function planCluster(options: StartupOptions, homes: ReadonlyMap<string, s
     version: 1,
     strategy: options.strategy,
     scheduling: options.scheduling ?? 'batch',
+    ...(options.logFormat === 'json' ? { logFormat: 'json' as const } : {}),
     createdAt: new Date().toISOString(),
     middlewares: middlewareHosts.map(middleware),
     databases: databaseHosts.map(database),

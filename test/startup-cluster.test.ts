@@ -68,7 +68,7 @@ test('STARTUP 2+2: status shows every process up with its pid (every thread unde
   // Every thread of every process runs under the default scheduling policy, batch.
   for (const pid of pids) t.deepEqual(schedulingPolicies(pid), ['SCHED_BATCH'], `pid ${pid}`);
   const table = await runOccdb(['status', '--dir', dir]);
-  t.regex(table.stdout, /^NAME +HOST +PID +PORTS +STATE +CLOCK +COMMITS +ABORTS +IN-FLIGHT +MEMBERS +STRATEGY$/m);
+  t.regex(table.stdout, /^NAME +HOST +PID +PORTS +STATE +UPTIME +CLOCK +COMMITS +ROLLED-BACK +ABORTS +IN-FLIGHT +MEMBERS +STRATEGY$/m);
 
   const verify = await runOccdb(['verify', '--dir', dir]);
   t.is(verify.code, 0, verify.stderr);

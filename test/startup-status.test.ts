@@ -5,7 +5,8 @@ import test from 'ava';
 import type { Status } from '../protocol/schemas.js';
 import type { ClusterNode } from '../startup/nodes.js';
 import { formatIdRuns, formatViewLine, formatViewSection, viewStandings } from '../startup/status-view.js';
-import { type NodeStatus, formatStatus, formatStatusTable, statusReport } from '../startup/status.js';
+import { type NodeStatus, formatRatesLine, formatStatus, formatStatusTable, formatUptime, ratesBetween, statusReport } from '../startup/status.js';
+import { clusterHealth, formatHealthLine } from '../startup/status-health.js';
 import { wrapPieces } from '../startup/output.js';
 
 type View = NonNullable<Status['view']>;
@@ -173,10 +174,41 @@ test('a joining database shows whether its transfer is complete; where it and th
 test('old documents without the view fields print as before views, with no view section or JSON field', (t) => {
   const statuses = [middleware(1), middleware(2), database(1, { keys: 4 }), down('database', 2)];
   t.deepEqual(formatViewSection(statuses), []);
-  t.deepEqual(formatStatus(statuses), formatStatusTable(statuses));
-  t.regex(formatStatus(statuses)[0]!, /^NAME +HOST +PID +PORTS +STATE +CLOCK +COMMITS +ABORTS +IN-FLIGHT +MEMBERS +STRATEGY$/);
-  t.regex(formatStatus(statuses)[1]!, /^MIDDLEWARE1 +localhost +101 +client 7002, peer 7003 +up +40 +12 +1 +0 +1,2,3 +occ$/);
+  t.deepEqual(formatStatus(statuses), ['cluster: non-Primary, no quorum, DATABASE2 down, 2/2 middlewares, 1/2 databases in sync', '', ...formatStatusTable(statuses)]);
+  const table = formatStatusTable(statuses);
+  t.regex(table[0]!, /^NAME +HOST +PID +PORTS +STATE +UPTIME +CLOCK +COMMITS +ROLLED-BACK +ABORTS +IN-FLIGHT +MEMBERS +STRATEGY$/);
+  t.regex(table[1]!, /^MIDDLEWARE1 +localhost +101 +client 7002, peer 7003 +up +1s +40 +12 +- +1 +0 +1,2,3 +occ$/);
+  t.regex(table[4]!, /^NAME +HOST +PID +PORTS +STATE +UPTIME +APPLIES +SYNCS +KEYS +PENDING$/);
+  t.regex(table[5]!, /^DATABASE1 +localhost +101 +7101 +up +1s +- +- +4 +-$/);
   for (const row of statusReport(statuses)) t.false('viewStanding' in row);
+});
+
+test('the health line: Primary when every process stands where the view puts it; degraded naming what is not; non-Primary without a quorum of databases', (t) => {
+  const healthy = [member(1, V7), member(2, V7), member(3, V7), acceptor(1, V7), acceptor(2, V7), acceptor(3, V7)];
+  t.is(formatHealthLine(clusterHealth(healthy)), 'cluster: Primary, 3/3 middlewares, 3/3 databases in sync, view 7');
+  const oneDown = [member(1, V7), member(2, V7), member(3, V7), acceptor(1, V7), down('database', 2), acceptor(3, V7)];
+  t.is(formatHealthLine(clusterHealth(oneDown)), 'cluster: degraded, DATABASE2 down, 3/3 middlewares, 2/3 databases in sync, view 7');
+  const V8 = view(8, [1, 3], [1, 3], [2]);
+  const joining = [member(1, V8), middleware(2, { incarnation: INCARNATIONS[2]!, view: V7 }), member(3, V8), acceptor(1, V8), acceptor(2, V8), acceptor(3, V8)];
+  t.is(formatHealthLine(clusterHealth(joining)), 'cluster: degraded, MIDDLEWARE2 not a member, DATABASE2 joining, 2/3 middlewares, 2/3 databases in sync, view 8');
+  const twoDown = [member(1, V7), member(2, V7), member(3, V7), acceptor(1, V7), down('database', 2), down('database', 3)];
+  t.like(clusterHealth(twoDown), { state: 'non-Primary', databases: { inSync: 1, total: 3 } });
+  t.regex(formatHealthLine(clusterHealth(twoDown)), /^cluster: non-Primary, no quorum, DATABASE2 down, DATABASE3 down, /);
+});
+
+test('uptime in the largest two units; rates per second from two samples of the same process, none across a restart', (t) => {
+  t.is(formatUptime(45_900), '45s');
+  t.is(formatUptime(723_000), '12m03s');
+  t.is(formatUptime(5 * 3_600_000 + 7 * 60_000), '5h07m');
+  t.is(formatUptime(undefined), '-');
+  const before = [middleware(1, { commits: 100, aborts: 10 }), database(1, { applies: 300 }), database(2, { applies: 50 })];
+  const after = [middleware(1, { commits: 300, aborts: 14 }), database(1, { applies: 900 }), database(2, { applies: 5, pid: 999 })];
+  const rates = ratesBetween(before, after, 2_000);
+  t.deepEqual(rates.get('MIDDLEWARE1'), { commitsPerSecond: 100, abortsPerSecond: 2 });
+  t.deepEqual(rates.get('DATABASE1'), { appliesPerSecond: 300 });
+  t.false(rates.has('DATABASE2'), 'restarted in between: its counters began again');
+  t.is(formatRatesLine(rates, 2_000), 'rates: 100.0 commits/s, 2.0 aborts/s, 300.0 applies/s (over 2.0 s)');
+  t.regex(formatStatusTable(after, rates)[0]!, / COMMITS\/S +ABORTS\/S /);
 });
 
 test('an old middleware among new processes reports no view; with no view installed anywhere, the line says so', (t) => {

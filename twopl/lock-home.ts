@@ -65,6 +65,9 @@ export type LockHomeEffect = { type: 'lock-answered'; to: MiddlewareId; epoch: n
  */
 export const EARLY_RELEASES_REMEMBERED_MAX = 10_000;
 
+/** How many contended keys the home notes between two takes by its shell (which takes them after every event). */
+export const CONTENTION_NOTES_MAX = 1_024;
+
 /** A request some of whose locks are not granted yet. */
 interface WaitingRequest {
   from: MiddlewareId;
@@ -89,6 +92,11 @@ export class LockHome {
   private epochNow = -1;
   /** True until a view is installed, from a view-stop to the next install, and after removal. */
   private stoppedNow = true;
+  /**
+   * Keys whose lock made a request wait (`waited`) or die (`refused`) here, noted for the
+   * shell's hot-key counts; the shell empties both after each event it feeds in.
+   */
+  readonly contention: { waited: Key[]; refused: Key[] } = { waited: [], refused: [] };
 
   constructor(readonly id: MiddlewareId, private readonly policy: DeadlockPolicy, private readonly clock: LamportClock) {
     this.tableNow = new LockTable(policy);
@@ -177,8 +185,10 @@ export class LockHome {
       if (result.result === 'granted') continue;
       if (result.result === 'waiting') {
         this.waiting.set(request.txid, request);
+        if (this.contention.waited.length < CONTENTION_NOTES_MAX) this.contention.waited.push(key);
         return [];
       }
+      if (this.contention.refused.length < CONTENTION_NOTES_MAX) this.contention.refused.push(key);
       // The locks granted so far stay held: the requester releases everywhere when it hears this.
       return [refused(request.from, request.epoch, request.txid, 'die', `${key} is locked by ${result.conflictWith}`)];
     }

@@ -305,6 +305,9 @@ export class KeeperCore {
     this.out.push(effect);
   }
 
+  /** Suspicions acted on (a removal proposed) since the start, of members and of databases: what the metrics count. */
+  readonly suspicionsRaised = { middlewares: 0, databases: 0 };
+
   private log(level: 'info' | 'warn' | 'error', line: string): void {
     this.emit({ type: 'log', level, line });
   }
@@ -873,6 +876,7 @@ export class KeeperCore {
     const suspects = this.databaseDetector.suspects(nowMs).map((suspicion) => suspicion.id).filter((id) => databasesOf(base).includes(id));
     if (suspects.length > 0 && !this.databaseRemoval && nextView(base, { type: 'remove-databases', databases: suspects }) !== null) {
       this.log('warn', `suspecting ${suspects.map((id) => `DATABASE${id}`).join(', ')} (no answer for ${(SUSPECT_AFTER_MS / 1000).toFixed(1)} s)`);
+      this.suspicionsRaised.databases += suspects.length;
       return this.removeDatabases(suspects);
     }
     // The rest waits for a settled view: the one installed here is the newest chosen.
@@ -1047,6 +1051,7 @@ export class KeeperCore {
     const fresh = suspects.filter((suspect) => !this.removalTargets.some((target) => sameMember(target, suspect)));
     if (fresh.length === 0) return;
     this.log('warn', `suspecting ${this.suspected.filter((s) => fresh.some((m) => m.id === s.id)).map((s) => `MIDDLEWARE${s.id} (${s.why})`).join(', ')}`);
+    this.suspicionsRaised.middlewares += fresh.length;
     this.removalTargets.push(...fresh);
     if (this.removal) return;
     const targets = this.removalTargets;
