@@ -14,7 +14,7 @@ import type { MiddlewareMove } from '../client/failover.js';
 import { OccdbError } from '../errors/catalogue.js';
 import type { TxnResult } from '../protocol/schemas.js';
 import { EXIT_CLUSTER_UNREACHABLE, EXIT_FAILED, EXIT_OK, EXIT_USAGE } from '../errors/exit-codes.js';
-import { clusterOption, dirOption, resolveClusterFile } from './options.js';
+import { clusterOption, dirOption, loginOptions, resolveClusterFile } from './options.js';
 
 /** A command file is read whole into memory; this keeps a wrong path (a disk image, a log) from exhausting it. */
 export const COMMAND_FILE_BYTES_MAX = 64 * 1024 * 1024;
@@ -33,6 +33,8 @@ interface ClientOptions {
   timeoutMs?: number;
   /** true: --failover, false: --no-failover, undefined: the default for the kind of name. */
   failover?: boolean;
+  user?: string;
+  credentials?: string;
 }
 
 /** What --json prints: one document, whatever happened. */
@@ -64,6 +66,8 @@ export function registerClientCommand(program: Command): void {
     )
     .addOption(dirOption())
     .addOption(clusterOption())
+    .addOption(loginOptions()[0]!)
+    .addOption(loginOptions()[1]!)
     .option('--json', 'print one JSON document {file, middleware, address, moves, transactions, exitCode} instead of the classic output')
     .option('--failover', 'move to the next middlewares of the cluster file when this one cannot run a transaction (the default for MIDDLEWARE<n>; for host:port, the cluster file is then needed)')
     .option('--no-failover', 'use only the middleware named: if it cannot be reached, stop with exit 3')
@@ -148,11 +152,12 @@ function expressionText(expressions: readonly string[]): string {
 }
 
 async function runClient(middlewareName: string, file: string | undefined, options: ClientOptions): Promise<void> {
-  const [{ parseCommandFile }, { formatClassic }, { resolveRoute }, { FailoverRoute, formatMove }] = await Promise.all([
+  const [{ parseCommandFile }, { formatClassic }, { resolveRoute }, { FailoverRoute, formatMove }, { loginCredentials, useLogin }] = await Promise.all([
     import('../client/parser.js'),
     import('../client/format.js'),
     import('../client/targets.js'),
     import('../client/failover.js'),
+    import('../client/login.js'),
   ]);
   const source = options.execute !== undefined ? EXPRESSION_SOURCE_NAME : file === '-' ? STDIN_SOURCE_NAME : (file ?? '');
   const report: JsonReport = { file: source, middleware: middlewareName, address: undefined, moves: [], transactions: [], exitCode: EXIT_USAGE };
@@ -180,6 +185,8 @@ async function runClient(middlewareName: string, file: string | undefined, optio
   let resolved: MiddlewareRouteTargets;
   try {
     resolved = resolveRoute(middlewareName, resolveClusterFile(options), { failover: options.failover });
+    const login = await loginCredentials(options);
+    if (login !== null) useLogin(login, resolved.targets.map((target) => target.endpoint));
   } catch (error) {
     if (!(error instanceof OccdbError)) throw error;
     return fail(error, EXIT_USAGE);

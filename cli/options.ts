@@ -37,3 +37,11 @@ export function logFormatOption(): Option {
 export function resolveClusterFile(options: { dir: string; cluster?: string }): string {
   return options.cluster ? path.resolve(options.cluster) : clusterFilePath(options.dir);
 }
+
+/** --user and --credentials: whom a client logs in as (client/login.ts). */
+export function loginOptions(): Option[] {
+  return [
+    new Option('--user <name>', 'log in as this user; the password comes from OCCDB_PASSWORD or is asked for on the terminal (default: OCCDB_USER, else the cluster directory\'s own keys)'),
+    new Option('--credentials <file>', 'log in with the file\'s <name>:<password or token> (mode 0600; default: OCCDB_CREDENTIALS)'),
+  ];
+}

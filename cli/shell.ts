@@ -17,7 +17,7 @@ import { OccdbError } from '../errors/catalogue.js';
 import { EXIT_CLUSTER_UNREACHABLE, EXIT_FAILED, EXIT_OK } from '../errors/exit-codes.js';
 import type { TxnResult } from '../protocol/schemas.js';
 import { TRANSACTION_TIMEOUT_MS_DEFAULT } from '../client/run.js';
-import { clusterOption, dirOption, resolveClusterFile } from './options.js';
+import { clusterOption, dirOption, loginOptions, resolveClusterFile } from './options.js';
 
 const HISTORY_FILE_NAME = '.occdb_history';
 const HISTORY_LINES_MAX = 1_000;
@@ -30,6 +30,8 @@ interface ShellOptions {
   cluster?: string;
   failover?: boolean;
   timeoutMs: number;
+  user?: string;
+  credentials?: string;
 }
 
 const HELP_TEXT = [
@@ -53,6 +55,8 @@ export function registerShellCommand(program: Command): void {
     .argument('[middleware]', 'the middleware to send to: MIDDLEWARE<n>, <n> or host:port (default: the first of the cluster file, with failover)')
     .addOption(dirOption())
     .addOption(clusterOption())
+    .addOption(loginOptions()[0]!)
+    .addOption(loginOptions()[1]!)
     .option('--failover', 'move to the next middlewares of the cluster file when this one cannot run a transaction (the default for MIDDLEWARE<n>)')
     .option('--no-failover', 'use only the middleware named')
     .addOption(
@@ -90,12 +94,14 @@ function parseTimeoutMs(text: string): number {
 }
 
 async function runShell(middlewareName: string | undefined, options: ShellOptions): Promise<void> {
-  const [{ OccdbClient }, { ShellSession }, { formatClassic }, { formatMove }, { readClusterFile }] = await Promise.all([
+  const [{ OccdbClient }, { ShellSession }, { formatClassic }, { formatMove }, { readClusterFile }, { loginCredentials, useLogin }, { resolveRoute }] = await Promise.all([
     import('../client/client.js'),
     import('../client/session.js'),
     import('../client/format.js'),
     import('../client/failover.js'),
     import('../cluster/cluster-file.js'),
+    import('../client/login.js'),
+    import('../client/targets.js'),
   ]);
   const clusterFile = resolveClusterFile(options);
   let name = middlewareName;
@@ -103,6 +109,8 @@ async function runShell(middlewareName: string | undefined, options: ShellOption
     const first = readClusterFile(clusterFile).middlewares[0]!;
     name = `MIDDLEWARE${first.id}`;
   }
+  const login = await loginCredentials(options);
+  if (login !== null) useLogin(login, resolveRoute(name, clusterFile, options.failover === undefined ? {} : { failover: options.failover }).targets.map((target) => target.endpoint));
   const client: OccdbClient = OccdbClient.connect(name, {
     clusterFile,
     ...(options.failover !== undefined ? { failover: options.failover } : {}),

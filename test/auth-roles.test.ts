@@ -4,6 +4,8 @@
 // refused before anything runs; users cannot reach the peer or database ports, where only
 // the cluster's own processes may log in; a forged peer message without a login is refused.
 import test from 'ava';
+import fs from 'node:fs';
+import path from 'node:path';
 import { databaseEndpoint, middlewareClientEndpoint, middlewarePeerEndpoint } from '../cluster/cluster-file.js';
 import { readSecret } from '../cluster/secret.js';
 import { userCredentials } from '../protocol/credentials.js';
@@ -11,6 +13,7 @@ import type { Output } from '../startup/output.js';
 import { addUser } from '../startup/users.js';
 import { TestCluster, printed } from './helpers/cluster.js';
 import { RawClient } from './helpers/raw-client.js';
+import { runOccdb } from './helpers/startup-cluster.js';
 
 let cluster: TestCluster;
 const tokens = new Map<string, string>();
@@ -139,4 +142,28 @@ test('a forged peer.stop without a login is refused, and the cluster still commi
   const [result] = await cluster.run(1, 'ADD guarded_counter 0 1\n');
   t.is(result!.outcome, 'committed');
   t.deepEqual((await cluster.status(1)).members, [2], 'MIDDLEWARE1 still has MIDDLEWARE2 as its peer');
+});
+
+test('the command line logs in as a user from a credentials file or from OCCDB_USER and OCCDB_PASSWORD, and says why it is refused', async (t) => {
+  const tokenFile = path.join(cluster.dir, 'reader.credentials');
+  fs.writeFileSync(tokenFile, `reader:${tokens.get('reader')!}\n`, { mode: 0o600 });
+  const read = await runOccdb(['client', '1', '-e', 'PRINT guarded', '--cluster', cluster.file, '--credentials', tokenFile]);
+  t.is(read.code, 0, read.stderr);
+  t.is(read.stdout, '7\n');
+  const write = await runOccdb(['client', '1', '-e', 'ASSIGN guarded 3', '--cluster', cluster.file, '--credentials', tokenFile]);
+  t.not(write.code, 0);
+  t.regex(write.stdout + write.stderr, /ASSIGN writes, and this user is readonly; nothing was run/);
+
+  const env = { ...process.env, OCCDB_USER: 'alice', OCCDB_PASSWORD: 'correct horse battery' };
+  const alice = await runOccdb(['client', '1', '-e', 'PRINT guarded', '--cluster', cluster.file], env);
+  t.is(alice.code, 0, alice.stderr);
+  t.is(alice.stdout, '7\n');
+  const wrong = await runOccdb(['client', '1', '-e', 'PRINT guarded', '--cluster', cluster.file, '--no-failover'], { ...env, OCCDB_PASSWORD: 'wrong horse battery' });
+  t.not(wrong.code, 0);
+  t.regex(wrong.stdout + wrong.stderr, /refused the login as user:alice: authentication failed/);
+  fs.chmodSync(tokenFile, 0o644);
+  const open = await runOccdb(['client', '1', '-e', 'PRINT guarded', '--cluster', cluster.file, '--credentials', tokenFile]);
+  t.is(open.code, 2);
+  t.regex(open.stderr, /reader\.credentials is readable by others \(mode 644\): run chmod 600/);
+  t.deepEqual(await guardedValue(), ['7'], 'nothing was written');
 });
