@@ -14,7 +14,7 @@ import {
   ClientRequestSchema, PeerRequestSchema, type ClientRequest, type PeerRequest, type Status, type TxnResult,
 } from '../protocol/schemas.js';
 import { applySchedulingPolicy } from '../runtime/scheduling.js';
-import { NdjsonServer, type Session, connectionsOf, requestsReceivedByType, unixSocketsNote } from '../protocol/server.js';
+import { CLIENT_PORT_LIMITS, NdjsonServer, type Session, connectionsOf, requestsReceivedByType, unixSocketsNote } from '../protocol/server.js';
 import { setNodeName } from '../protocol/credentials.js';
 import { clientPortAuthority, nodeAuthority } from '../cluster/authority.js';
 import { readSecret } from '../cluster/secret.js';
@@ -144,6 +144,7 @@ class Middleware implements RunningMiddleware {
       handle: (request, session) => this.onClientRequest(request, session), logger: this.logger, label: `MIDDLEWARE${this.options.id} client port`, socketPath: this.self.clientSocket,
       ...(this.tlsFiles ? { tls: this.tlsFiles } : {}),
       auth: clientPortAuthority(this.secret, new UsersWatcher(usersPath(this.options.clusterFile), (problem) => this.logger.warn(problem))),
+      limits: CLIENT_PORT_LIMITS,
     }), `client port ${this.self.clientPort}`);
     const faults = Object.entries(this.options.faults ?? {}).filter(([, on]) => on).map(([name]) => name);
     if (faults.length > 0) this.logger.warn(`FAULTS INJECTED ON PURPOSE: ${faults.join(', ')}: this middleware is not serializable`);

@@ -10,6 +10,8 @@ export class LineSplitter {
   private pending: Buffer[] = [];
   private pendingBytes = 0;
   private broken = false;
+  /** When the bytes pending now (a message without its newline yet) began to arrive; null when none are. */
+  partialSinceMs: number | null = null;
 
   constructor(
     private readonly lineBytesMax: number,
@@ -38,7 +40,11 @@ export class LineSplitter {
       const rest = chunk.subarray(start);
       this.pendingBytes += rest.length;
       if (this.pendingBytes > this.lineBytesMax) return this.breakStream();
+      // A message that began in this chunk starts its clock now; one carried over keeps its own.
+      if (start > 0 || this.partialSinceMs === null) this.partialSinceMs = Date.now();
       this.pending.push(rest);
+    } else if (start > 0) {
+      this.partialSinceMs = null;
     }
   }
 
@@ -46,6 +52,7 @@ export class LineSplitter {
     this.broken = true;
     this.pending = [];
     this.pendingBytes = 0;
+    this.partialSinceMs = null;
     this.onOversized();
   }
 }
@@ -63,7 +70,14 @@ export class CoalescingWriter {
   private pending: string[] = [];
   private scheduled = false;
 
-  constructor(private readonly socket: { write(data: string): boolean; end(): void; readonly destroyed: boolean }) {}
+  /**
+   * `onBacklog`, when given, is called (once a flush) when the bytes the socket has not sent yet
+   * pass `backlogBytesMax`: its peer does not read what it is sent.
+   */
+  constructor(
+    private readonly socket: { write(data: string): boolean; end(): void; readonly destroyed: boolean; readonly writableLength: number },
+    private readonly backlog?: { bytesMax: number; onBacklog: () => void },
+  ) {}
 
   /** Writes out what is pending now, then ends the socket: the last answer reaches the peer. */
   end(): void {
@@ -82,6 +96,8 @@ export class CoalescingWriter {
     this.scheduled = false;
     const data = this.pending.length === 1 ? this.pending[0]! : this.pending.join('');
     this.pending = [];
-    if (!this.socket.destroyed) this.socket.write(data);
+    if (this.socket.destroyed) return;
+    this.socket.write(data);
+    if (this.backlog !== undefined && this.socket.writableLength > this.backlog.bytesMax) this.backlog.onBacklog();
   }
 }

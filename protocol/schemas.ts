@@ -48,7 +48,7 @@ export function compileSchemasNow(): void {
   for (const compileNow of lazilyCompiled) compileNow();
 }
 
-export const MESSAGE_BYTES_MAX = 4 * 1024 * 1024;
+export { MESSAGE_BYTES_MAX } from './limits.js';
 export const KEY_LENGTH_MAX = 64;
 export const KEYS_PER_REQUEST_MAX = 10_000;
 export const COMMANDS_PER_TRANSACTION_MAX = 10_000;

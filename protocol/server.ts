@@ -9,7 +9,13 @@ import { OccdbError } from '../errors/catalogue.js';
 import { NONCE_BYTES, type StoredKeys, type Transcript, proofIsValid, serverSignature } from './auth.js';
 import { channelBinding } from './connection.js';
 import { CoalescingWriter, LineSplitter } from './ndjson.js';
-import { AuthRequestSchema, MESSAGE_BYTES_MAX, type Role } from './schemas.js';
+import {
+  AUTH_TIMEOUT_MS, CLIENT_IDLE_TIMEOUT_MS, CONNECTION_SWEEP_INTERVAL_MS, CONNECTIONS_PER_PORT_MAX, KEEPALIVE_INITIAL_DELAY_MS, MESSAGE_BYTES_MAX,
+  MESSAGE_COMPLETE_TIMEOUT_MS, NODE_IDLE_TIMEOUT_MS, REFUSED_CONNECTION_LOG_INTERVAL_MS, REQUESTS_IN_FLIGHT_PER_CONNECTION_MAX, WRITE_BACKLOG_BYTES_MAX,
+} from './limits.js';
+import { AuthRequestSchema, type Role } from './schemas.js';
+
+export { AUTH_TIMEOUT_MS } from './limits.js';
 
 export interface ServerLogger {
   warn(message: string): void;
@@ -35,11 +41,24 @@ export interface ServerAuth {
   decoy(principal: string): StoredKeys;
 }
 
-/**
- * A connection must prove who it is within this time of opening it, or it is closed: a client
- * that opens connections and sends nothing (or a byte at a time) cannot hold them.
- */
-export const AUTH_TIMEOUT_MS = 5_000;
+/** What one connection may do (protocol/limits.ts); a port of users gets CLIENT_IDLE_TIMEOUT_MS. */
+export interface ConnectionLimits {
+  connectionsPerPortMax: number;
+  messageCompleteTimeoutMs: number;
+  idleTimeoutMs: number;
+  requestsInFlightMax: number;
+  writeBacklogBytesMax: number;
+}
+
+export const NODE_PORT_LIMITS: ConnectionLimits = {
+  connectionsPerPortMax: CONNECTIONS_PER_PORT_MAX,
+  messageCompleteTimeoutMs: MESSAGE_COMPLETE_TIMEOUT_MS,
+  idleTimeoutMs: NODE_IDLE_TIMEOUT_MS,
+  requestsInFlightMax: REQUESTS_IN_FLIGHT_PER_CONNECTION_MAX,
+  writeBacklogBytesMax: WRITE_BACKLOG_BYTES_MAX,
+};
+
+export const CLIENT_PORT_LIMITS: ConnectionLimits = { ...NODE_PORT_LIMITS, idleTimeoutMs: CLIENT_IDLE_TIMEOUT_MS };
 
 export interface ServeOptions<S extends z.ZodType<{ id: number; type: string }>> {
   host: string;
@@ -55,24 +74,48 @@ export interface ServeOptions<S extends z.ZodType<{ id: number; type: string }>>
   auth?: ServerAuth;
   /** TLS on the TCP port with this certificate and key (the Unix socket stays plain). */
   tls?: { cert: string; key: string };
+  /** What one connection may do (unset: NODE_PORT_LIMITS). Tests lower them to reach them quickly. */
+  limits?: ConnectionLimits;
 }
 
 export type Transport = 'tcp' | 'unix';
 
-export class NdjsonServer {
-  private readonly sockets = new Map<net.Socket, Transport>();
-  private unixServer: net.Server | null = null;
+/** One open connection, as the server's sweep sees it. */
+interface Peer {
+  readonly transport: Transport;
+  readonly splitter: LineSplitter;
+  readonly writer: CoalescingWriter;
+  /** When the connection last sent bytes. */
+  lastReadMs: number;
+  /** Requests read and not answered yet. */
+  inFlight: number;
+  /** Being closed: what it still sends is ignored. */
+  closing: boolean;
+}
 
-  private constructor(private readonly server: net.Server) {}
+export class NdjsonServer {
+  private readonly sockets = new Map<net.Socket, Peer>();
+  private unixServer: net.Server | null = null;
+  private readonly sweepTimer: NodeJS.Timeout;
+
+  private constructor(private readonly server: net.Server, private readonly limits: ConnectionLimits, private readonly logger: ServerLogger, private readonly label: string) {
+    // One timer for all the connections' time limits: nothing per line or per request.
+    this.sweepTimer = setInterval(() => this.sweep(), Math.min(CONNECTION_SWEEP_INTERVAL_MS, limits.messageCompleteTimeoutMs, limits.idleTimeoutMs));
+    this.sweepTimer.unref();
+  }
 
   /**
    * Listens on TCP, then on the Unix socket if one is given. A Unix socket that cannot be
    * made is only a warning: everything reaches the process over TCP too.
    */
   static async listen<S extends z.ZodType<{ id: number; type: string }>>(options: ServeOptions<S>): Promise<NdjsonServer> {
+    const limits = options.limits ?? NODE_PORT_LIMITS;
     const onConnection = (socket: net.Socket): void => instance.accept(socket, 'tcp', options);
-    const server = options.tls === undefined ? net.createServer(onConnection) : tls.createServer({ ...options.tls, minVersion: 'TLSv1.3' }, onConnection);
-    const instance = new NdjsonServer(server);
+    // Keepalive on every accepted TCP socket: a peer that vanished without a FIN is found out.
+    const socketOptions = { keepAlive: true, keepAliveInitialDelay: KEEPALIVE_INITIAL_DELAY_MS, noDelay: true };
+    const server = options.tls === undefined ? net.createServer(socketOptions, onConnection) : tls.createServer({ ...socketOptions, ...options.tls, minVersion: 'TLSv1.3' }, onConnection);
+    const instance = new NdjsonServer(server, limits, options.logger, options.label);
+    limitConnections(server, limits.connectionsPerPortMax, options, `${options.label} (TCP)`);
     // A client that does not speak TLS (or fails its handshake) is closed by the TLS layer.
     server.on('tlsClientError', (error: Error, socket: tls.TLSSocket) => {
       options.logger.warn(`${options.label}: a connection from ${remoteOf(socket)} failed the TLS handshake (${(error as Error & { reason?: string }).reason ?? error.message}); closed`);
@@ -80,6 +123,7 @@ export class NdjsonServer {
     await listening(server, (ready) => server.listen(options.port, options.host, ready));
     server.on('error', (error) => options.logger.error(`${options.label} server error: ${error.message}`));
     if (options.socketPath !== undefined) instance.unixServer = await listenUnix(options.socketPath, (socket) => instance.accept(socket, 'unix', options), options);
+    if (instance.unixServer) limitConnections(instance.unixServer, limits.connectionsPerPortMax, options, `${options.label} (Unix socket)`);
     return instance;
   }
 
@@ -92,7 +136,7 @@ export class NdjsonServer {
   /** Open connections, by how they reached the server. */
   get connections(): Record<Transport, number> {
     const counts = { tcp: 0, unix: 0 };
-    for (const transport of this.sockets.values()) counts[transport] += 1;
+    for (const peer of this.sockets.values()) counts[peer.transport] += 1;
     return counts;
   }
 
@@ -106,6 +150,7 @@ export class NdjsonServer {
    * still reach the peer), then by force after `graceMs`.
    */
   async close(graceMs = 500): Promise<void> {
+    clearInterval(this.sweepTimer);
     // Closing the Unix server also removes its socket file.
     const closed = Promise.all([this.server, this.unixServer].map((server) => server && new Promise<void>((resolve) => server.close(() => resolve()))));
     for (const socket of this.sockets.keys()) socket.end();
@@ -115,26 +160,68 @@ export class NdjsonServer {
   }
 
   private accept<S extends z.ZodType<{ id: number; type: string }>>(socket: net.Socket, transport: Transport, options: ServeOptions<S>): void {
-    this.sockets.set(socket, transport);
     socket.setNoDelay(true);
     socket.on('error', () => { /* the peer went away; 'close' cleans up */ });
     socket.on('close', () => this.sockets.delete(socket));
-    const writer = new CoalescingWriter(socket);
+    const writer = new CoalescingWriter(socket, {
+      bytesMax: this.limits.writeBacklogBytesMax,
+      onBacklog: () => this.drop(socket, `answers not read (over ${this.limits.writeBacklogBytesMax} bytes waiting)`),
+    });
     const send = (message: unknown): void => writer.write(message);
     const login = options.auth ? new Login(options.auth, socket, writer, options) : null;
     const splitter = new LineSplitter(
       MESSAGE_BYTES_MAX,
-      (line) => this.onLine(line, send, options, login),
+      (line) => this.onLine(line, socket, peer, options, login),
       () => {
         options.logger.warn(`${options.label}: a message over ${MESSAGE_BYTES_MAX} bytes from ${remoteOf(socket)}; closing the connection`);
         send({ id: null, ok: false, error: { code: 'MESSAGE_TOO_LARGE', message: `a message is limited to ${MESSAGE_BYTES_MAX} bytes` } });
         writer.end();
       },
     );
-    socket.on('data', (chunk) => splitter.push(chunk));
+    const peer: Peer = { transport, splitter, writer, lastReadMs: Date.now(), inFlight: 0, closing: false };
+    this.sockets.set(socket, peer);
+    socket.on('data', (chunk) => {
+      if (peer.closing) return;
+      peer.lastReadMs = Date.now();
+      splitter.push(chunk);
+    });
   }
 
-  private onLine<S extends z.ZodType<{ id: number; type: string }>>(line: string, send: (m: unknown) => void, options: ServeOptions<S>, login: Login | null): void {
+  /**
+   * Closes connections past their time limits: a message begun and not finished in time, or
+   * nothing sent (and nothing in flight) for the idle time. Login has its own timer.
+   */
+  private sweep(): void {
+    const nowMs = Date.now();
+    for (const [socket, peer] of this.sockets) {
+      if (peer.closing) continue;
+      const partialSinceMs = peer.splitter.partialSinceMs;
+      if (partialSinceMs !== null && nowMs - partialSinceMs > this.limits.messageCompleteTimeoutMs) {
+        this.drop(socket, `a message not completed within ${this.limits.messageCompleteTimeoutMs} ms`);
+      } else if (peer.inFlight === 0 && nowMs - peer.lastReadMs > this.limits.idleTimeoutMs) {
+        this.drop(socket, null);
+      }
+    }
+  }
+
+  /** Ends a connection (logging why, unless it is only idle), and destroys it if it does not end soon. */
+  private drop(socket: net.Socket, why: string | null): void {
+    const peer = this.sockets.get(socket);
+    if (!peer || peer.closing) return;
+    peer.closing = true;
+    if (why !== null) this.logger.warn(`${this.label}: ${why} from ${remoteOf(socket)}; closing the connection`);
+    // A peer that does not read keeps nothing: what is waiting for it goes with the socket.
+    if (socket.writableLength > this.limits.writeBacklogBytesMax) {
+      socket.destroy();
+      return;
+    }
+    peer.writer.end();
+    setTimeout(() => socket.destroy(), 1_000).unref();
+  }
+
+  private onLine<S extends z.ZodType<{ id: number; type: string }>>(line: string, socket: net.Socket, peer: Peer, options: ServeOptions<S>, login: Login | null): void {
+    if (peer.closing) return;
+    const send = (message: unknown): void => peer.writer.write(message);
     let raw: unknown;
     try {
       raw = JSON.parse(line);
@@ -143,10 +230,38 @@ export class NdjsonServer {
       if (login && login.session === null) login.refuse('a line that is not JSON');
       return;
     }
-    if (login === null) serveRequest(raw, options, send, TRUSTED_SESSION);
-    else if (login.session === null) login.step(raw);
-    else serveRequest(raw, options, send, login.session);
+    if (login !== null && login.session === null) {
+      login.step(raw);
+      return;
+    }
+    // Past the limit of requests in flight, the socket is not read until answers go out.
+    peer.inFlight += 1;
+    if (peer.inFlight >= this.limits.requestsInFlightMax) socket.pause();
+    const reply = (message: unknown): void => {
+      peer.inFlight -= 1;
+      if (peer.inFlight < this.limits.requestsInFlightMax && socket.isPaused() && !peer.closing) socket.resume();
+      send(message);
+    };
+    serveRequest(raw, options, reply, login?.session ?? TRUSTED_SESSION);
   }
+}
+
+/**
+ * Closes at once every connection to `server` beyond `connectionsMax`, and logs it at most once
+ * per REFUSED_CONNECTION_LOG_INTERVAL_MS (with how many), so that a flood does not flood the log.
+ */
+function limitConnections(server: net.Server, connectionsMax: number, options: { logger: ServerLogger }, what: string): void {
+  server.maxConnections = connectionsMax;
+  let refused = 0;
+  let loggedMs = 0;
+  server.on('drop', (data?: { remoteAddress?: string }) => {
+    refused += 1;
+    const nowMs = Date.now();
+    if (nowMs - loggedMs < REFUSED_CONNECTION_LOG_INTERVAL_MS) return;
+    options.logger.warn(`${what}: ${refused} connection${refused === 1 ? '' : 's'} refused, over ${connectionsMax} open (the last from ${data?.remoteAddress ?? 'a Unix socket'})`);
+    loggedMs = nowMs;
+    refused = 0;
+  });
 }
 
 /** Requests of a known type received by every server of this process, by type (the metrics' messages received). */
