@@ -296,7 +296,7 @@ class Login {
     const parsed = AuthRequestSchema.safeParse(raw);
     if (!parsed.success) {
       const type = typeof raw === 'object' && raw !== null ? (raw as { type?: unknown }).type : undefined;
-      const what = type === 'auth.hello' || type === 'auth.proof' ? `a malformed ${type}` : `${JSON.stringify(type)} before logging in`;
+      const what = type === 'auth.hello' || type === 'auth.proof' ? `a malformed ${type}` : `${describeType(type)} before logging in`;
       this.fail(id, `log in first: the connection sent ${what}`, what);
       return;
     }
@@ -350,6 +350,15 @@ function remoteOf(socket: net.Socket): string {
   return socket.remoteAddress === undefined ? 'a Unix socket' : `${socket.remoteAddress}:${socket.remotePort}`;
 }
 
+/** How to name a message's type in an answer or the log: stringifying whatever a peer sent could be a megabyte, or deeper than the stack. */
+const TYPE_DESCRIBED_CHARS_MAX = 64;
+
+function describeType(type: unknown): string {
+  if (typeof type === 'string') return JSON.stringify(type.length > TYPE_DESCRIBED_CHARS_MAX ? `${type.slice(0, TYPE_DESCRIBED_CHARS_MAX)}...` : type);
+  if (type === undefined || type === null || typeof type === 'number' || typeof type === 'boolean') return String(type);
+  return Array.isArray(type) ? 'an array' : 'an object';
+}
+
 function idOf(raw: unknown): number | null {
   return typeof raw === 'object' && raw !== null && Number.isSafeInteger((raw as { id?: unknown }).id) ? (raw as { id: number }).id : null;
 }
@@ -369,7 +378,7 @@ export function serveRequest<S extends z.ZodType<{ id: number; type: string }>>(
   const id = idOf(raw);
   const type = typeof raw === 'object' && raw !== null ? (raw as { type?: unknown }).type : undefined;
   if (typeof type !== 'string' || !options.knownTypes.includes(type)) {
-    send({ id, ok: false, error: { code: 'UNKNOWN_MESSAGE', message: `unknown message type ${JSON.stringify(type)}` } });
+    send({ id, ok: false, error: { code: 'UNKNOWN_MESSAGE', message: `unknown message type ${describeType(type)}` } });
     return;
   }
   requestsReceivedByType.set(type, (requestsReceivedByType.get(type) ?? 0) + 1);
