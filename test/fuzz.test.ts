@@ -25,8 +25,8 @@ const ROUNDS_PER_PORT_MAX = 400;
 /** Lines sent in one pipelined burst after the login. */
 const BURST_LINES = 40;
 const PIPELINED_PINGS = 2_000;
-/** A process of the cluster must stay below this resident size through all of it. */
-const RSS_BYTES_MAX = 400 * 1024 * 1024;
+/** A process of the cluster must stay below this resident size through all of it (about 150 MiB is usual). */
+const RSS_BYTES_MAX = 300 * 1024 * 1024;
 const EXTRA_CONNECTIONS = 60;
 /** How long a flood's connections wait to be closed: one beyond the limit is closed at once. */
 const FLOOD_SETTLE_MS = 700;
