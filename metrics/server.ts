@@ -25,7 +25,7 @@ export async function serveMetrics(options: { host: string; port: number; regist
   server.keepAliveTimeout = 5_000;
   await new Promise<void>((resolve, reject) => {
     server.once('error', (error: NodeJS.ErrnoException) => {
-      if (error.code === 'EADDRINUSE') reject(new OccdbError('NODE_UNAVAILABLE', `${options.label} metrics port ${options.port} ${PORT_IN_USE}`));
+      if (error.code === 'EADDRINUSE') reject(new OccdbError('NODE_UNAVAILABLE', `${options.label}: metrics port ${options.port} on ${options.host} ${PORT_IN_USE}`));
       else reject(new OccdbError('NODE_UNAVAILABLE', `${options.label} cannot serve metrics on ${options.host}:${options.port}: ${error.message}`));
     });
     server.listen({ host: options.host, port: options.port, exclusive: true }, () => resolve());

@@ -25,6 +25,8 @@ const EXIT_NOT_EXECUTABLE = 126;
 export class SshLauncher implements Launcher {
   readonly destination: SshDestination;
   private readonly session: SshSession;
+  /** Private files this launcher wrote on the host in this command, with their text. */
+  private readonly written = new Map<string, string>();
 
   constructor(readonly host: string, private readonly remoteOccdb: string, options: SshOptions) {
     this.destination = parseSshDestination(host);
@@ -60,22 +62,41 @@ export class SshLauncher implements Launcher {
    * session's standard input, never on a command line.
    */
   async writeFile(file: string, text: string, ownerOnly = false): Promise<void> {
-    const temporary = `${file}.${process.pid}.${Math.random().toString(36).slice(2, 10)}.tmp`;
-    const directory = file.slice(0, file.lastIndexOf('/')) || '/';
-    const result = await this.run(
-      `mkdir -p ${shellQuote(directory)} && ${ownerOnly ? '(umask 077 && cat >' : '(cat >'} ${shellQuote(temporary)}) && mv -f ${shellQuote(temporary)} ${shellQuote(file)}`,
-      `copying the cluster file to ${file}`,
-      { stdin: text },
-    );
+    await this.writeFiles([{ file, text, ownerOnly }]);
+  }
+
+  /**
+   * Writes several files in one ssh command (each as writeFile does): the texts go through
+   * standard input, one base64 line each, which the shell's `read` takes line by line.
+   */
+  async writeFiles(files: ReadonlyArray<{ file: string; text: string; ownerOnly?: boolean }>): Promise<void> {
+    if (files.length === 0) return;
+    const steps = files.map(({ file, ownerOnly }) => {
+      const temporary = `${file}.${process.pid}.${Math.random().toString(36).slice(2, 10)}.tmp`;
+      const directory = file.slice(0, file.lastIndexOf('/')) || '/';
+      return `mkdir -p ${shellQuote(directory)} && IFS= read -r line && (${ownerOnly ? 'umask 077 && ' : ''}printf '%s' "$line" | base64 -d > ${shellQuote(temporary)}) && mv -f ${shellQuote(temporary)} ${shellQuote(file)}`;
+    });
+    const stdin = files.map(({ text }) => `${Buffer.from(text, 'utf8').toString('base64')}\n`).join('');
+    const names = files.map(({ file }) => file).join(', ');
+    const result = await this.run(steps.join(' && '), `copying ${names}`, { stdin });
     if (result.code !== 0) {
-      throw new OccdbError('USAGE', `ssh to ${this.session.label}: cannot write ${file}: ${oneLine(result.stderr) || `exit ${result.code}`}`);
+      throw new OccdbError('USAGE', `ssh to ${this.session.label}: cannot write ${names}: ${oneLine(result.stderr) || `exit ${result.code}`}`);
     }
   }
 
   async start(spec: LaunchSpec): Promise<{ pid: number }> {
-    if (spec.clusterText !== undefined) await this.writeFile(spec.clusterFile, spec.clusterText);
+    // The cluster file (its pids change as processes start) and, once per command, the
+    // private files beside it: one ssh command.
     const clusterDir = spec.clusterFile.slice(0, spec.clusterFile.lastIndexOf('/')) || '/';
-    for (const file of spec.privateFiles ?? []) await this.writeFile(`${clusterDir}/${file.name}`, file.text, true);
+    const files: Array<{ file: string; text: string; ownerOnly?: boolean }> = [];
+    if (spec.clusterText !== undefined) files.push({ file: spec.clusterFile, text: spec.clusterText });
+    for (const { name, text } of spec.privateFiles ?? []) {
+      const file = `${clusterDir}/${name}`;
+      if (this.written.get(file) === text) continue;
+      files.push({ file, text, ownerOnly: true });
+    }
+    await this.writeFiles(files);
+    for (const { file, text, ownerOnly } of files) if (ownerOnly) this.written.set(file, text);
     const name = `${spec.role.toUpperCase()}${spec.id}`;
     const environment = Object.entries(roleEnvironment(spec.role)).map(([name, value]) => `${name}=\${${name}:-${value}} `).join('');
     const command = `${environment ? `env ${environment}` : ''}${this.remoteOccdb} ${spec.role} ${spec.id} --cluster ${shellQuote(spec.clusterFile)} --log-level ${spec.logLevel}${spec.logFormat === 'json' ? ' --log-format json' : ''}`;

@@ -112,6 +112,7 @@ test.serial('observe: the contended key is the hottest; a transaction found by i
   t.true(hotKeys.length > 0);
   const top = hotKeys.reduce((best, entry) => (entry.aborts + entry.waits > best.aborts + best.waits ? entry : best));
   t.is(top.key, 'hot');
+  t.true(top.aborts > 0 && top.aborts + top.waits >= results.filter((result) => result.retries > 0).length / 3, 'its conflicts are counted');
   t.false(hotKeys.some((entry) => entry.key === 'cold'), 'an uncontended key is not hot');
 
   const { recent } = await observe(0);

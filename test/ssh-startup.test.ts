@@ -259,7 +259,7 @@ test.serial('a --base-port range with a port in use on a remote host is refused 
     );
     t.log(result.stderr.trim().split('\n')[0]!);
     t.is(result.code, 2);
-    t.is(result.stderr, `occdb: on ${hostB.host}: port ${port} on ${listenAddress} is in use; --base-port ${port} needs 2 free ports (${port}-${port + 1})\n`);
+    t.is(result.stderr, `occdb: on ${hostB.host}: port ${port} on ${listenAddress} is in use; --base-port ${port} needs 4 free ports (${port}-${port + 3})\n`); // two databases: a port and a metrics port each
     t.false(fs.existsSync(places.local));
     t.deepEqual(await leftovers(places), []);
   } finally {

@@ -40,7 +40,7 @@ test('--base-port with a port in use is refused before anything starts', async (
     const taken = (holder.address() as net.AddressInfo).port;
     const result = await runOccdb(['startup', '1', 'localhost', '1', 'localhost', '--dir', dir, '--base-port', String(taken)]);
     t.is(result.code, 2);
-    t.is(result.stderr.trim(), `occdb: port ${taken} on 127.0.0.1 is in use; --base-port ${taken} needs 3 free ports (${taken}-${taken + 2})`);
+    t.is(result.stderr.trim(), `occdb: port ${taken} on 127.0.0.1 is in use; --base-port ${taken} needs 5 free ports (${taken}-${taken + 4})`);
     t.false(fs.existsSync(path.join(dir, 'cluster.json')));
     t.deepEqual(await processesUsing(dir), []);
   } finally {
