@@ -1,5 +1,5 @@
 // TLS between hosts: a certificate and key in the cluster directory (tls.crt, and tls.key
-// readable by its owner only), made at startup or supplied by the user, and used by every
+// readable by its owner only), made at startup (startup/certificate.ts) or supplied by the user, and used by every
 // process for its TCP ports. The cluster file records the certificate's SHA-256 fingerprint:
 // whoever connects checks the server's certificate against it (pinning; no certificate
 // authority, no host names). Unix sockets on one host stay plain: file permissions guard them.
@@ -9,20 +9,18 @@
 import crypto from 'node:crypto';
 import fs from 'node:fs';
 import path from 'node:path';
-import selfsigned from 'selfsigned';
 import { OccdbError } from '../errors/catalogue.js';
 import { isLoopbackHost } from './cluster-file.js';
 
 export const TLS_CERT_FILE_NAME = 'tls.crt';
 export const TLS_KEY_FILE_NAME = 'tls.key';
-const CERTIFICATE_YEARS = 10;
 
 export interface TlsFiles {
   cert: string;
   key: string;
 }
 
-function beside(clusterFile: string, name: string): string {
+export function besideClusterFile(clusterFile: string, name: string): string {
   return path.join(path.dirname(path.resolve(clusterFile)), name);
 }
 
@@ -35,43 +33,16 @@ export function fingerprintOf(certPem: string): string {
   }
 }
 
-/**
- * The cluster's certificate and key: those `supplied` (copied in), those already in the
- * directory, or a new self-signed pair (ECDSA P-256: its handshakes cost less than RSA's).
- * Returns the certificate's fingerprint.
- */
-export async function ensureTlsFiles(clusterFile: string, supplied?: { certFile: string; keyFile: string }): Promise<string> {
-  const certPath = beside(clusterFile, TLS_CERT_FILE_NAME);
-  const keyPath = beside(clusterFile, TLS_KEY_FILE_NAME);
-  let pair: TlsFiles;
-  if (supplied !== undefined) {
-    pair = { cert: readText(supplied.certFile, 'certificate'), key: readText(supplied.keyFile, 'key') };
-    checkPair(pair, `${supplied.certFile} and ${supplied.keyFile}`);
-  } else if (fs.existsSync(certPath) && fs.existsSync(keyPath)) {
-    return fingerprintOf(readTlsFiles(clusterFile).cert);
-  } else {
-    const notBeforeDate = new Date();
-    const notAfterDate = new Date(notBeforeDate);
-    notAfterDate.setFullYear(notAfterDate.getFullYear() + CERTIFICATE_YEARS);
-    const generated = await selfsigned.generate([{ name: 'commonName', value: 'occdb cluster' }], { keyType: 'ec', curve: 'P-256', algorithm: 'sha256', notBeforeDate, notAfterDate });
-    pair = { cert: generated.cert, key: generated.private };
-  }
-  fs.writeFileSync(keyPath, pair.key, { mode: 0o600 });
-  fs.chmodSync(keyPath, 0o600);
-  fs.writeFileSync(certPath, pair.cert);
-  return fingerprintOf(pair.cert);
-}
-
 /** The certificate and key beside `clusterFile`, the key checked to be the owner's only. */
 export function readTlsFiles(clusterFile: string): TlsFiles {
-  const keyPath = beside(clusterFile, TLS_KEY_FILE_NAME);
-  const pair = { cert: readText(beside(clusterFile, TLS_CERT_FILE_NAME), 'certificate'), key: readText(keyPath, 'key') };
+  const keyPath = besideClusterFile(clusterFile, TLS_KEY_FILE_NAME);
+  const pair = { cert: readTlsText(besideClusterFile(clusterFile, TLS_CERT_FILE_NAME), 'certificate'), key: readTlsText(keyPath, 'key') };
   const mode = fs.statSync(keyPath).mode;
   if ((mode & 0o077) !== 0) throw new OccdbError('CLUSTER_FILE_INVALID', `${keyPath} is readable by others (mode ${(mode & 0o777).toString(8)}): run chmod 600 ${keyPath}`);
   return pair;
 }
 
-function readText(file: string, what: string): string {
+export function readTlsText(file: string, what: string): string {
   try {
     return fs.readFileSync(file, 'utf8');
   } catch (error) {
@@ -79,7 +50,8 @@ function readText(file: string, what: string): string {
   }
 }
 
-function checkPair(pair: TlsFiles, where: string): void {
+/** Refuses a certificate and key that are not PEM, or not a pair. */
+export function checkTlsPair(pair: TlsFiles, where: string): void {
   let matches: boolean;
   try {
     matches = new crypto.X509Certificate(pair.cert).checkPrivateKey(crypto.createPrivateKey(pair.key));

@@ -20,7 +20,7 @@ import {
 } from '../cluster/cluster-file.js';
 import { OccdbError, PORT_IN_USE } from '../errors/catalogue.js';
 import { ensureSecret } from '../cluster/secret.js';
-import { ensureTlsFiles } from '../cluster/tls.js';
+import { ensureTlsFiles } from './certificate.js';
 import { ensureAdminUser } from '../cluster/users.js';
 import type { SchedulingPolicy } from '../runtime/scheduling.js';
 import type { LogFormat, LogLevel } from '../runtime/log.js';
