@@ -176,7 +176,7 @@ export class Connection implements RequestLink {
     const tcp = { host: this.endpoint.host, port: this.endpoint.port };
     let address = addressKey(tcp);
     const fingerprint = tlsFor(address);
-    const overTcp = (): Promise<net.Socket> => (fingerprint === undefined ? connectSocket(tcp) : connectTls(tcp, fingerprint, this.label));
+    const overTcp = (): Promise<net.Socket> => connectSocket(tcp, fingerprint === undefined ? undefined : { fingerprint, label: this.label });
     let socket: net.Socket;
     try {
       // A missing or stale socket file (the process is gone, or runs without one) is no
@@ -288,34 +288,17 @@ export class Connection implements RequestLink {
   }
 }
 
-/** A connected socket (Nagle off), or the error that prevented it; gives up after CONNECT_TIMEOUT_MS. */
-function connectSocket(target: { path: string } | { host: string; port: number }): Promise<net.Socket> {
-  return new Promise((resolve, reject) => {
-    const socket = net.connect(target);
-    const timer = setTimeout(() => socket.destroy(new Error('connect timeout')), CONNECT_TIMEOUT_MS);
-    const fail = (error: Error): void => {
-      clearTimeout(timer);
-      socket.destroy();
-      reject(error);
-    };
-    socket.once('error', fail);
-    socket.once('connect', () => {
-      clearTimeout(timer);
-      socket.off('error', fail);
-      socket.setNoDelay(true);
-      resolve(socket);
-    });
-  });
-}
-
 /**
- * A TLS connection whose server shows the certificate with `fingerprint` (SHA-256), or the
- * error that prevented it. No certificate authority and no host name are checked: the pinned
- * fingerprint is what the cluster file says the cluster's certificate is.
+ * A connected socket (Nagle off), or the error that prevented it; gives up after
+ * CONNECT_TIMEOUT_MS. With `pinned`, a TLS connection whose server shows the certificate with
+ * that SHA-256 fingerprint: no certificate authority and no host name are checked, the pinned
+ * fingerprint being what the cluster file says the cluster's certificate is.
  */
-function connectTls(target: { host: string; port: number }, fingerprint: string, label: string): Promise<net.Socket> {
+function connectSocket(target: { path: string } | { host: string; port: number }, pinned?: { fingerprint: string; label: string }): Promise<net.Socket> {
   return new Promise((resolve, reject) => {
-    const socket = tls.connect({ ...target, rejectUnauthorized: false, minVersion: 'TLSv1.3', checkServerIdentity: () => undefined });
+    const socket = pinned === undefined || 'path' in target
+      ? net.connect(target)
+      : tls.connect({ ...target, rejectUnauthorized: false, minVersion: 'TLSv1.3', checkServerIdentity: () => undefined });
     const timer = setTimeout(() => socket.destroy(new Error('connect timeout')), CONNECT_TIMEOUT_MS);
     const fail = (error: Error): void => {
       clearTimeout(timer);
@@ -323,12 +306,12 @@ function connectTls(target: { host: string; port: number }, fingerprint: string,
       reject(error);
     };
     socket.once('error', fail);
-    socket.once('secureConnect', () => {
+    socket.once(socket instanceof tls.TLSSocket ? 'secureConnect' : 'connect', () => {
       clearTimeout(timer);
       socket.off('error', fail);
-      if (socket.getPeerCertificate().fingerprint256 !== fingerprint) {
+      if (pinned !== undefined && socket instanceof tls.TLSSocket && socket.getPeerCertificate().fingerprint256 !== pinned.fingerprint) {
         socket.destroy();
-        reject(new OccdbError('UNAUTHENTICATED', `${label} showed a TLS certificate that is not the cluster's (expected fingerprint ${fingerprint.slice(0, 23)}...)`));
+        reject(new OccdbError('UNAUTHENTICATED', `${pinned.label} showed a TLS certificate that is not the cluster's (expected fingerprint ${pinned.fingerprint.slice(0, 23)}...)`));
         return;
       }
       socket.setNoDelay(true);

@@ -11,6 +11,7 @@ import test, { type ExecutionContext } from 'ava';
 import fs from 'node:fs';
 import net from 'node:net';
 import type { z } from 'zod';
+import { seededRandom } from '../bench/random.js';
 import { databaseEndpoint, middlewareClientEndpoint, middlewarePeerEndpoint } from '../cluster/cluster-file.js';
 import { readSecret } from '../cluster/secret.js';
 import type { Endpoint } from '../protocol/connection.js';
@@ -33,19 +34,7 @@ const FLOOD_SETTLE_MS = 700;
 
 const seed = process.env.OCCDB_FUZZ_SEED === undefined ? Math.floor(Math.random() * 2 ** 31) : Number(process.env.OCCDB_FUZZ_SEED);
 
-/** mulberry32: a small seeded generator, enough to replay a run. */
-function generator(start: number): () => number {
-  let state = start >>> 0;
-  return () => {
-    state = (state + 0x6d2b79f5) >>> 0;
-    let mixed = state;
-    mixed = Math.imul(mixed ^ (mixed >>> 15), mixed | 1);
-    mixed ^= mixed + Math.imul(mixed ^ (mixed >>> 7), mixed | 61);
-    return ((mixed ^ (mixed >>> 14)) >>> 0) / 4_294_967_296;
-  };
-}
-
-const random = generator(seed);
+const random = seededRandom(seed);
 const below = (count: number): number => Math.floor(random() * count);
 const pick = <T>(items: readonly T[]): T => items[below(items.length)]!;
 
