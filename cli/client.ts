@@ -6,7 +6,7 @@
 // The parser, the connections and the cluster file's schema (and zod with them) are loaded
 // by the action, not here: `occdb --help` and the other commands do not pay for them.
 import fs from 'node:fs/promises';
-import { InvalidArgumentError, Option, type Command } from 'commander';
+import { Option, type Command } from 'commander';
 import type { Block } from '../client/parser.js';
 import { MiddlewareUnreachableError, TRANSACTION_TIMEOUT_MS_DEFAULT, runBlocksOn } from '../client/run.js';
 import type { MiddlewareRouteTargets } from '../client/targets.js';
@@ -14,11 +14,10 @@ import type { MiddlewareMove } from '../client/failover.js';
 import { OccdbError } from '../errors/catalogue.js';
 import type { TxnResult } from '../protocol/schemas.js';
 import { EXIT_CLUSTER_UNREACHABLE, EXIT_FAILED, EXIT_OK, EXIT_USAGE } from '../errors/exit-codes.js';
-import { clusterOption, dirOption, loginOptions, resolveClusterFile } from './options.js';
+import { clusterOption, dirOption, addLoginOptions, resolveClusterFile, transactionTimeoutOption } from './options.js';
 
 /** A command file is read whole into memory; this keeps a wrong path (a disk image, a log) from exhausting it. */
 export const COMMAND_FILE_BYTES_MAX = 64 * 1024 * 1024;
-const TIMEOUT_MS_MAX = 24 * 60 * 60 * 1000;
 
 /** The name parse errors give the commands of -e, and of standard input. */
 const EXPRESSION_SOURCE_NAME = '-e';
@@ -50,7 +49,7 @@ interface JsonReport {
 }
 
 export function registerClientCommand(program: Command): void {
-  program
+  addLoginOptions(program
     .command('client')
     .description(
       "Run a command file's transactions on a middleware and print the results: each PRINT value on its own line, " +
@@ -65,17 +64,11 @@ export function registerClientCommand(program: Command): void {
         .argParser((value: string, previous: string[] | undefined) => [...(previous ?? []), value]),
     )
     .addOption(dirOption())
-    .addOption(clusterOption())
-    .addOption(loginOptions()[0]!)
-    .addOption(loginOptions()[1]!)
+    .addOption(clusterOption()))
     .option('--json', 'print one JSON document {file, middleware, address, moves, transactions, exitCode} instead of the classic output')
     .option('--failover', 'move to the next middlewares of the cluster file when this one cannot run a transaction (the default for MIDDLEWARE<n>; for host:port, the cluster file is then needed)')
     .option('--no-failover', 'use only the middleware named: if it cannot be reached, stop with exit 3')
-    .addOption(
-      new Option('--timeout-ms <ms>', "how long one transaction may take before the middleware counts as unreachable (the block's SLEEP seconds are added)")
-        .default(TRANSACTION_TIMEOUT_MS_DEFAULT)
-        .argParser(parseTimeoutMs),
-    )
+    .addOption(transactionTimeoutOption(TRANSACTION_TIMEOUT_MS_DEFAULT))
     .addHelpText('after', [
       '',
       'Examples:',
@@ -124,13 +117,6 @@ export function registerClientCommand(program: Command): void {
     });
 }
 
-function parseTimeoutMs(text: string): number {
-  const value = Number(text);
-  if (!/^[0-9]+$/.test(text.trim()) || !Number.isSafeInteger(value) || value < 1 || value > TIMEOUT_MS_MAX) {
-    throw new InvalidArgumentError(`expected a whole number of milliseconds from 1 to ${TIMEOUT_MS_MAX}`);
-  }
-  return value;
-}
 
 /** Where the commands come from: the text and the name parse errors give it. */
 async function readCommands(file: string | undefined, options: ClientOptions): Promise<{ text: string; name: string }> {

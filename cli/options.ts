@@ -1,7 +1,7 @@
 // Options shared by several subcommands. This file is loaded for every command, even --help,
 // so it imports nothing heavy: commander, node:path and the cluster file's names.
 import path from 'node:path';
-import { Option } from 'commander';
+import { type Command, InvalidArgumentError, Option } from 'commander';
 import type { LogLevel } from '../runtime/log.js';
 import { LOG_FORMATS } from '../runtime/log-format.js';
 import { clusterFilePath } from '../cluster/names.js';
@@ -39,9 +39,23 @@ export function resolveClusterFile(options: { dir: string; cluster?: string }): 
 }
 
 /** --user and --credentials: whom a client logs in as (client/login.ts). */
-export function loginOptions(): Option[] {
-  return [
-    new Option('--user <name>', 'log in as this user; the password comes from OCCDB_PASSWORD or is asked for on the terminal (default: OCCDB_USER, else the cluster directory\'s own keys)'),
-    new Option('--credentials <file>', 'log in with the file\'s <name>:<password or token> (mode 0600; default: OCCDB_CREDENTIALS)'),
-  ];
+export function addLoginOptions(command: Command): Command {
+  return command
+    .addOption(new Option('--user <name>', 'log in as this user; the password comes from OCCDB_PASSWORD or is asked for on the terminal (default: OCCDB_USER, else the cluster directory\'s own keys)'))
+    .addOption(new Option('--credentials <file>', 'log in with the file\'s <name>:<password or token> (mode 0600; default: OCCDB_CREDENTIALS)'));
+}
+
+const TIMEOUT_MS_MAX = 24 * 60 * 60 * 1000;
+
+/** --timeout-ms of a client (client and shell): how long one transaction may take. */
+export function transactionTimeoutOption(defaultMs: number): Option {
+  return new Option('--timeout-ms <ms>', "how long one transaction may take before the middleware counts as unreachable (the block's SLEEP seconds are added)")
+    .default(defaultMs)
+    .argParser((text: string) => {
+      const value = Number(text);
+      if (!/^[0-9]+$/.test(text.trim()) || !Number.isSafeInteger(value) || value < 1 || value > TIMEOUT_MS_MAX) {
+        throw new InvalidArgumentError(`expected a whole number of milliseconds from 1 to ${TIMEOUT_MS_MAX}`);
+      }
+      return value;
+    });
 }

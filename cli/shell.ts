@@ -10,20 +10,19 @@ import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import readline from 'node:readline';
-import { InvalidArgumentError, Option, type Command } from 'commander';
+import type { Command } from 'commander';
 import type { OccdbClient } from '../client/client.js';
 import type { SessionStep } from '../client/session.js';
 import { OccdbError } from '../errors/catalogue.js';
 import { EXIT_CLUSTER_UNREACHABLE, EXIT_FAILED, EXIT_OK } from '../errors/exit-codes.js';
 import type { TxnResult } from '../protocol/schemas.js';
 import { TRANSACTION_TIMEOUT_MS_DEFAULT } from '../client/run.js';
-import { clusterOption, dirOption, loginOptions, resolveClusterFile } from './options.js';
+import { clusterOption, dirOption, addLoginOptions, resolveClusterFile, transactionTimeoutOption } from './options.js';
 
 const HISTORY_FILE_NAME = '.occdb_history';
 const HISTORY_LINES_MAX = 1_000;
 /** History is read whole at start; a larger file is not read (it is no history this shell wrote). */
 const HISTORY_BYTES_MAX = 1024 * 1024;
-const TIMEOUT_MS_MAX = 24 * 60 * 60 * 1000;
 
 interface ShellOptions {
   dir: string;
@@ -46,7 +45,7 @@ const HELP_TEXT = [
 ].join('\n');
 
 export function registerShellCommand(program: Command): void {
-  program
+  addLoginOptions(program
     .command('shell')
     .description(
       'An interactive prompt on the cluster: each line runs as one transaction, BEGIN ... COMMIT as one across lines; ' +
@@ -54,16 +53,10 @@ export function registerShellCommand(program: Command): void {
     )
     .argument('[middleware]', 'the middleware to send to: MIDDLEWARE<n>, <n> or host:port (default: the first of the cluster file, with failover)')
     .addOption(dirOption())
-    .addOption(clusterOption())
-    .addOption(loginOptions()[0]!)
-    .addOption(loginOptions()[1]!)
+    .addOption(clusterOption()))
     .option('--failover', 'move to the next middlewares of the cluster file when this one cannot run a transaction (the default for MIDDLEWARE<n>)')
     .option('--no-failover', 'use only the middleware named')
-    .addOption(
-      new Option('--timeout-ms <ms>', "how long one transaction may take before the middleware counts as unreachable (the block's SLEEP seconds are added)")
-        .default(TRANSACTION_TIMEOUT_MS_DEFAULT)
-        .argParser(parseTimeoutMs),
-    )
+    .addOption(transactionTimeoutOption(TRANSACTION_TIMEOUT_MS_DEFAULT))
     .addHelpText('after', [
       '',
       HELP_TEXT,
@@ -85,13 +78,6 @@ export function registerShellCommand(program: Command): void {
     });
 }
 
-function parseTimeoutMs(text: string): number {
-  const value = Number(text);
-  if (!/^[0-9]+$/.test(text.trim()) || !Number.isSafeInteger(value) || value < 1 || value > TIMEOUT_MS_MAX) {
-    throw new InvalidArgumentError(`expected a whole number of milliseconds from 1 to ${TIMEOUT_MS_MAX}`);
-  }
-  return value;
-}
 
 async function runShell(middlewareName: string | undefined, options: ShellOptions): Promise<void> {
   const [{ OccdbClient }, { ShellSession }, { formatClassic }, { formatMove }, { readClusterFile }, { loginCredentials, useLogin }, { resolveRoute }] = await Promise.all([

@@ -289,6 +289,19 @@ export class Connection implements RequestLink {
 }
 
 /**
+ * One request on a connection of its own, closed afterwards. `timeoutMs` bounds all of it:
+ * connecting and logging in count against it, as they do for every request.
+ */
+export async function requestOnce<M extends OutgoingRequest>(endpoint: Endpoint, label: string, message: M & { id?: never }, timeoutMs: number): Promise<ResultOf<M['type']>> {
+  const connection = new Connection(endpoint, label);
+  try {
+    return await connection.request(message, timeoutMs);
+  } finally {
+    connection.close();
+  }
+}
+
+/**
  * A connected socket (Nagle off), or the error that prevented it; gives up after
  * CONNECT_TIMEOUT_MS. With `pinned`, a TLS connection whose server shows the certificate with
  * that SHA-256 fingerprint: no certificate authority and no host name are checked, the pinned

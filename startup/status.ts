@@ -2,7 +2,7 @@
 // short timeout, and prints one row per process; then, when the processes report views, the
 // newest installed view and how each process stands towards it (startup/status-view.ts).
 import { type ClusterFile } from '../cluster/cluster-file.js';
-import { Connection } from '../protocol/connection.js';
+import { requestOnce } from '../protocol/connection.js';
 import { type Status } from '../protocol/schemas.js';
 import { type ClusterNode, clusterNodes, formatPorts } from './nodes.js';
 import { type Output, formatTable } from './output.js';
@@ -20,20 +20,11 @@ export interface NodeStatus {
   problem?: string;
 }
 
-/**
- * Every process's status, each asked at once. `timeoutMs` bounds the whole question, making
- * the connection included: a request's own timeout starts only once its connection is made,
- * which to a host cut off the network takes the connect timeout (seconds) to fail.
- */
+/** Every process's status, each asked at once; `timeoutMs` bounds each question, connecting included. */
 export async function collectStatus(cluster: ClusterFile, timeoutMs = STATUS_TIMEOUT_MS): Promise<NodeStatus[]> {
   return Promise.all(clusterNodes(cluster).map(async (node): Promise<NodeStatus> => {
-    const connection = new Connection(node.endpoint, node.name);
-    let timer: NodeJS.Timeout | undefined;
-    const deadline = new Promise<never>((_, reject) => {
-      timer = setTimeout(() => reject(new Error(`${node.name} did not answer status within ${timeoutMs} ms`)), timeoutMs);
-    });
     try {
-      const status = await Promise.race([connection.request({ type: 'status' }, timeoutMs), deadline]);
+      const status = await requestOnce(node.endpoint, node.name, { type: 'status' }, timeoutMs);
       // Another process on the recorded port (say, of another cluster) is not this node.
       if (status.role !== node.role || status.id !== node.id) {
         return { node, state: 'down', problem: `port ${node.endpoint.port} is answered by ${status.role.toUpperCase()}${status.id}` };
@@ -41,9 +32,6 @@ export async function collectStatus(cluster: ClusterFile, timeoutMs = STATUS_TIM
       return { node, state: 'up', status };
     } catch (error) {
       return { node, state: 'down', problem: (error as Error).message };
-    } finally {
-      clearTimeout(timer);
-      connection.close();
     }
   }));
 }
