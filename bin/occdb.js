@@ -1,12 +1,77 @@
 #!/usr/bin/env node
 // The occdb command: a thin launcher for the compiled CLI in dist/. A checkout that was
 // never built gets one line saying so, not a module-resolution stack trace.
-import { existsSync } from 'node:fs';
-import { fileURLToPath } from 'node:url';
+//
+// It runs the one-file bundle of the command line (dist/bundle/occdb.cjs, made by npm run
+// build) when that is newer than dist/cli/main.js, else the plain modules of dist/: a bundle
+// older than the last tsc build may hold older code, and is never run. The bundle is compiled
+// from V8's code cache, one per subcommand under dist/bundle/cache/, written after the first
+// run of that subcommand; a cache V8 rejects (another Node, another bundle) is written anew,
+// and one that cannot be read or written only costs the compile it would have saved.
+import { existsSync, mkdirSync, readFileSync, renameSync, statSync, writeFileSync } from 'node:fs';
+import Module from 'node:module';
+import path from 'node:path';
+import { fileURLToPath, pathToFileURL } from 'node:url';
+import vm from 'node:vm';
 
-const main = new URL('../dist/cli/main.js', import.meta.url);
+const root = fileURLToPath(new URL('..', import.meta.url));
+const main = path.join(root, 'dist', 'cli', 'main.js');
+const bundle = path.join(root, 'dist', 'bundle', 'occdb.cjs');
+
 if (!existsSync(main)) {
-  process.stderr.write(`occdb is not built: run npm run build in ${fileURLToPath(new URL('..', import.meta.url))} (${fileURLToPath(main)} is missing)\n`);
+  process.stderr.write(`occdb is not built: run npm run build in ${root} (${main} is missing)\n`);
   process.exit(2);
 }
-await import(main.href);
+
+const bundleStat = freshBundleStat();
+if (bundleStat === null) await import(pathToFileURL(main).href);
+else runBundle(bundleStat);
+
+/** The bundle's stat if it is at least as new as dist/cli/main.js, else null. */
+function freshBundleStat() {
+  const stat = statSync(bundle, { throwIfNoEntry: false });
+  return stat !== undefined && stat.mtimeMs >= statSync(main).mtimeMs ? stat : null;
+}
+
+/** Runs the bundle as Node runs a CommonJS file, compiled from the code cache when there is one. */
+function runBundle(stat) {
+  const cacheFile = codeCachePath(stat);
+  const cachedData = readIfAny(cacheFile);
+  const script = new vm.Script(Module.wrap(readFileSync(bundle, 'utf8')), { filename: bundle, cachedData });
+  if (cachedData === undefined || script.cachedDataRejected) {
+    // After the command, so the cache holds the functions it compiled on the way, not only the top level.
+    process.once('beforeExit', () => writeCodeCache(cacheFile, script));
+  }
+  const module = { exports: {} };
+  script.runInThisContext()(module.exports, Module.createRequire(bundle), module, bundle, path.dirname(bundle));
+}
+
+/**
+ * One cache per subcommand (each compiles different functions), named also by the bundle's size
+ * and time, so that a rebuilt bundle never meets the cache of an older one.
+ */
+function codeCachePath(stat) {
+  const command = process.argv.slice(2).find((argument) => !argument.startsWith('-')) ?? '';
+  const name = /^[a-z]{1,20}$/.test(command) ? command : 'options';
+  return path.join(path.dirname(bundle), 'cache', `${name}-${stat.size}-${Math.trunc(stat.mtimeMs)}.v8`);
+}
+
+function readIfAny(file) {
+  try {
+    return readFileSync(file);
+  } catch {
+    return undefined;
+  }
+}
+
+/** Written whole then renamed, so that a command started meanwhile reads the old cache or the new one. */
+function writeCodeCache(file, script) {
+  try {
+    mkdirSync(path.dirname(file), { recursive: true });
+    const temporary = `${file}.${process.pid}.tmp`;
+    writeFileSync(temporary, script.createCachedData());
+    renameSync(temporary, file);
+  } catch {
+    // A read-only installation runs without a cache.
+  }
+}

@@ -32,11 +32,11 @@ registerUserCommands(program);
 registerBenchCommand(program);
 registerDashboardCommand(program);
 
-try {
-  await program.parseAsync(process.argv);
-} catch (error) {
+// A promise, not a top-level await: the command line also runs as one CommonJS bundle
+// (scripts/bundle-cli.mjs), which cannot hold a top-level await.
+program.parseAsync(process.argv).catch((error: unknown) => {
   process.exitCode = exitCodeFor(error);
-}
+});
 
 function exitCodeFor(error: unknown): number {
   if (error instanceof CommanderError) {

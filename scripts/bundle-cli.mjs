@@ -1,0 +1,46 @@
+// npm run build, after tsc: the command line (dist/cli/main.js and everything it imports,
+// commander and zod included) as one CommonJS file, dist/bundle/occdb.cjs. bin/occdb.js runs
+// it when it is newer than dist/cli/main.js, through V8's code cache. Why: loading the ~150
+// ES modules of the command line (resolving, reading and compiling each one) took about as
+// long as the client's work itself; one file compiled from a cache skips all of that.
+//
+// CommonJS and not ESM: only a classic script can be compiled from a code cache (vm.Script's
+// cachedData) on Node 20, and CommonJS turns the packages left out of the bundle into
+// require() calls made when their module is first used, not imports loaded at start.
+import fs from 'node:fs';
+import path from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { build } from 'esbuild';
+
+const ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..');
+const ENTRY = path.join(ROOT, 'dist', 'cli', 'main.js');
+const BUNDLE_DIR = path.join(ROOT, 'dist', 'bundle');
+const BUNDLE = path.join(BUNDLE_DIR, 'occdb.cjs');
+
+/**
+ * Packages required from node_modules at run time, as the plain build does: native addons
+ * (level, ssh2), and large ones only a server or a rare command loads (winston, prom-client,
+ * playwright-core, selfsigned), which would only make the file every command reads larger.
+ */
+const EXTERNAL = ['level', 'classic-level', 'ssh2', 'cpu-features', 'playwright-core', 'selfsigned', 'winston', 'prom-client'];
+
+// The bundle sits two folders below the root, as dist/<folder>/<file>.js do, so that paths
+// found from a module's own place (startup/launcher.ts's bin/occdb.js, the dashboard's
+// package root) land where they do in the plain build.
+const IMPORT_META_URL = "require('node:url').pathToFileURL(__filename).href";
+
+fs.rmSync(BUNDLE_DIR, { recursive: true, force: true });
+await build({
+  entryPoints: [ENTRY],
+  outfile: BUNDLE,
+  bundle: true,
+  platform: 'node',
+  format: 'cjs',
+  target: 'node20',
+  external: EXTERNAL,
+  define: { 'import.meta.url': '__occdbImportMetaUrl' },
+  banner: { js: `const __occdbImportMetaUrl = ${IMPORT_META_URL};` },
+  // Maps back to the TypeScript sources through dist/'s own source maps.
+  sourcemap: 'linked',
+  logLevel: 'warning',
+});
