@@ -42,5 +42,10 @@ await build({
   banner: { js: `const __occdbImportMetaUrl = ${IMPORT_META_URL};` },
   // Maps back to the TypeScript sources through dist/'s own source maps.
   sourcemap: 'linked',
+  // Without comments and spaces the file is a third smaller, and pure ASCII (a few comments
+  // held other characters, which made reading it as a string slower): 20 ms less CPU a start.
+  // Names are kept, so that a stack trace still names its functions.
+  minifyWhitespace: true,
+  minifySyntax: true,
   logLevel: 'warning',
 });
