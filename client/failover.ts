@@ -9,7 +9,8 @@
 // FENCED before running anything), or when it writes nothing (a read-only transaction may run
 // twice). A transaction that writes, sent and never answered, may or may not have committed:
 // it is not sent again and gets TXN_OUTCOME_UNKNOWN.
-import { LinkError, Connection } from '../protocol/connection.js';
+import { ClientConnection } from '../protocol/client-connection.js';
+import { LinkError } from '../protocol/link.js';
 import { OccdbError } from '../errors/catalogue.js';
 import type { TxnResult } from '../protocol/schemas.js';
 import type { Block } from './parser.js';
@@ -50,12 +51,12 @@ type Attempt =
   | { kind: 'elsewhere'; why: string; last: TxnResult | OccdbError };
 
 export class FailoverRoute implements BlockSender {
-  private readonly connections: Connection[];
+  private readonly connections: ClientConnection[];
   private currentIndex = 0;
 
   constructor(readonly targets: readonly MiddlewareTarget[], private readonly options: FailoverOptions) {
     if (targets.length === 0) throw new OccdbError('USAGE', 'a failover route needs at least one middleware');
-    this.connections = targets.map((target) => new Connection(target.endpoint, target.label));
+    this.connections = targets.map((target) => new ClientConnection(target.endpoint, target.label));
   }
 
   /** The middleware the next transaction goes to first. */
@@ -68,7 +69,7 @@ export class FailoverRoute implements BlockSender {
   }
 
   /** The connection to the middleware named first, for requests about it that do not fail over (status). */
-  get namedConnection(): Connection {
+  get namedConnection(): ClientConnection {
     return this.connections[0]!;
   }
 

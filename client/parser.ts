@@ -3,7 +3,8 @@
 // each with its file and line, so that a user fixes a file in one pass; a file with any
 // mistake is refused as a whole and nothing of it is run.
 import { OccdbError } from '../errors/catalogue.js';
-import { COMMANDS_PER_TRANSACTION_MAX, KEY_LENGTH_MAX, KEY_PATTERN, type Command, type Operand } from '../protocol/schemas.js';
+import { COMMANDS_PER_TRANSACTION_MAX, KEY_LENGTH_MAX, KEY_PATTERN } from '../protocol/language.js';
+import type { Command, Operand } from '../protocol/schemas.js';
 
 /** One transaction of a command file, run as one request to a middleware. */
 export interface Block {

@@ -3,91 +3,17 @@
 // resolve through it. Nothing is hard-coded to a count of nodes.
 import fs from 'node:fs';
 import path from 'node:path';
-import { z } from 'zod';
 import { OccdbError } from '../errors/catalogue.js';
 import type { Endpoint } from '../protocol/connection.js';
 import { addressKey, registerNodeKeys, registerTls } from '../protocol/credentials.js';
 import { readSecretIfAny } from './secret.js';
-import { SCHEDULING_POLICIES } from '../runtime/scheduling.js';
-import { CLUSTER_FILE_NAME, STRATEGIES, clusterFilePath, parseNodeName, type Strategy } from './names.js';
-import { LOG_FORMATS } from '../runtime/log-format.js';
+import { checkJson } from '../protocol/json-schema.js';
+import { CLUSTER_FILE_NAME, STRATEGIES, clusterFilePath, duplicateNodeMessage, parseNodeName, type Strategy } from './names.js';
+import { CLUSTER_FILE_JSON_SCHEMA } from './cluster-file-json-schema.js';
+import type { ClusterFile, DatabaseEntry, MiddlewareEntry } from './cluster-file-schema.js';
 
-export { CLUSTER_FILE_NAME, STRATEGIES, clusterFilePath, parseNodeName, type Strategy };
-
-const nodeId = z.number().int().positive().max(1_000_000);
-const port = z.number().int().min(1).max(65535);
-const host = z.string().min(1).max(255);
-
-export const MiddlewareEntrySchema = z.object({
-  id: nodeId,
-  host,
-  clientPort: port,
-  peerPort: port,
-  /** The process's own directory (log, pid) on its host. */
-  dir: z.string().min(1),
-  /** Unix domain sockets the process also listens on, for processes on its own machine. */
-  clientSocket: z.string().min(1).optional(),
-  peerSocket: z.string().min(1).optional(),
-  /** Where the process serves its Prometheus metrics (GET /metrics); absent: it serves none. */
-  metricsPort: port.optional(),
-  pid: z.number().int().positive().optional(),
-  /** Where the process's host keeps its copy of this file: set for hosts reached over ssh. */
-  clusterFile: z.string().min(1).optional(),
-});
-export type MiddlewareEntry = z.infer<typeof MiddlewareEntrySchema>;
-
-export const DatabaseEntrySchema = z.object({
-  id: nodeId,
-  host,
-  port,
-  dir: z.string().min(1),
-  /** A Unix domain socket the process also listens on, for processes on its own machine. */
-  socket: z.string().min(1).optional(),
-  /** Where the process serves its Prometheus metrics (GET /metrics); absent: it serves none. */
-  metricsPort: port.optional(),
-  pid: z.number().int().positive().optional(),
-  /** Where the process's host keeps its copy of this file: set for hosts reached over ssh. */
-  clusterFile: z.string().min(1).optional(),
-});
-export type DatabaseEntry = z.infer<typeof DatabaseEntrySchema>;
-
-/**
- * How the processes on other hosts were reached, so that stop and start can reach them again
- * without the options being repeated. Present only when a host is reached over ssh.
- */
-export const SshSettingsSchema = z.object({
-  /** The occdb command on the remote hosts. */
-  remoteOccdb: z.string().min(1),
-  /** The private key file given with --identity, if any. */
-  identityFile: z.string().min(1).optional(),
-  /** The known_hosts file given with --known-hosts, if any. */
-  knownHostsFile: z.string().min(1).optional(),
-});
-export type SshSettings = z.infer<typeof SshSettingsSchema>;
-
-export const ClusterFileSchema = z
-  .object({
-    version: z.literal(1),
-    strategy: z.enum(STRATEGIES).default('occ'),
-    /** The CPU scheduling policy every process of the cluster asks for (runtime/scheduling.ts). */
-    scheduling: z.enum(SCHEDULING_POLICIES).default('batch'),
-    /** How every process writes its log lines (runtime/log.ts); absent: text. */
-    logFormat: z.enum(LOG_FORMATS).optional(),
-    createdAt: z.string(),
-    middlewares: z.array(MiddlewareEntrySchema).min(1).max(1000),
-    databases: z.array(DatabaseEntrySchema).min(1).max(1000),
-    ssh: SshSettingsSchema.optional(),
-    /** TLS on every TCP port, with the SHA-256 fingerprint of the cluster's certificate (cluster/tls.ts). */
-    tls: z.object({ fingerprint: z.string().regex(/^([0-9A-F]{2}:){31}[0-9A-F]{2}$/, 'not a SHA-256 fingerprint (AA:BB:...)') }).optional(),
-  })
-  .superRefine((cluster, context) => {
-    const duplicate = (ids: number[]) => ids.find((id, index) => ids.indexOf(id) !== index);
-    const middlewareDuplicate = duplicate(cluster.middlewares.map((m) => m.id));
-    if (middlewareDuplicate !== undefined) context.addIssue({ code: 'custom', message: `MIDDLEWARE${middlewareDuplicate} appears twice` });
-    const databaseDuplicate = duplicate(cluster.databases.map((d) => d.id));
-    if (databaseDuplicate !== undefined) context.addIssue({ code: 'custom', message: `DATABASE${databaseDuplicate} appears twice` });
-  });
-export type ClusterFile = z.infer<typeof ClusterFileSchema>;
+export { CLUSTER_FILE_NAME, STRATEGIES, clusterFilePath, duplicateNodeMessage, parseNodeName, type Strategy };
+export type { ClusterFile, DatabaseEntry, MiddlewareEntry, SshSettings } from './cluster-file-schema.js';
 
 export function readClusterFile(file: string): ClusterFile {
   let text: string;
@@ -102,12 +28,12 @@ export function readClusterFile(file: string): ClusterFile {
   } catch (error) {
     throw new OccdbError('CLUSTER_FILE_INVALID', `${file} is not JSON: ${(error as Error).message}`);
   }
-  const parsed = ClusterFileSchema.safeParse(json);
-  if (!parsed.success) {
-    const issue = parsed.error.issues[0];
-    const where = issue && issue.path.length > 0 ? ` at ${issue.path.join('.')}` : '';
-    throw new OccdbError('CLUSTER_FILE_INVALID', `${file}: ${issue?.message ?? 'invalid'}${where}`);
-  }
+  // Checked against the JSON Schema of ClusterFileSchema, not by zod itself: every command
+  // reads this file, and loading zod cost occdb client and status more than their own work.
+  const parsed = checkJson<ClusterFile>(CLUSTER_FILE_JSON_SCHEMA, json);
+  if (!parsed.success) throw new OccdbError('CLUSTER_FILE_INVALID', `${file}: ${parsed.message}`);
+  const duplicate = duplicateNodeMessage(parsed.data);
+  if (duplicate !== null) throw new OccdbError('CLUSTER_FILE_INVALID', `${file}: ${duplicate}`);
   // Reading the cluster file is how a process learns the cluster; its secret, beside it, is
   // what this process proves itself with to the cluster's processes (protocol/credentials.ts).
   const secret = readSecretIfAny(file);

@@ -10,8 +10,10 @@ import { z } from 'zod';
 import { OccdbError } from '../errors/catalogue.js';
 import { type KeyCost, type StoredKeys, TOKEN_COST, storedKeysOf, userSaltedKey } from '../protocol/auth.js';
 import { KeyCostSchema } from '../protocol/schemas.js';
+import { USERS_FILE_NAME } from './names.js';
 
-export const USERS_FILE_NAME = 'users.json';
+export { USERS_FILE_NAME };
+
 export const USER_ROLES = ['admin', 'readwrite', 'readonly'] as const;
 export type UserRole = (typeof USER_ROLES)[number];
 export const USER_NAME_PATTERN = /^[A-Za-z0-9_.@-]{1,64}$/;

@@ -6,6 +6,7 @@
 // one-shot command (occdb client, occdb status) parses its one or two replies without.
 import { z } from 'zod';
 import { ERROR_CODE_LIST } from '../errors/catalogue.js';
+import { COMMANDS_PER_TRANSACTION_MAX, KEYS_PER_REQUEST_MAX, KEY_LENGTH_MAX, KEY_PATTERN } from './language.js';
 
 /** Parses a schema answers with zod's own parser before it is compiled. */
 export const PARSES_BEFORE_COMPILE = 20;
@@ -49,11 +50,7 @@ export function compileSchemasNow(): void {
 }
 
 export { MESSAGE_BYTES_MAX } from './limits.js';
-export const KEY_LENGTH_MAX = 64;
-export const KEYS_PER_REQUEST_MAX = 10_000;
-export const COMMANDS_PER_TRANSACTION_MAX = 10_000;
-
-export const KEY_PATTERN = /^[A-Za-z_][A-Za-z0-9_]*$/;
+export { COMMANDS_PER_TRANSACTION_MAX, KEYS_PER_REQUEST_MAX, KEY_LENGTH_MAX, KEY_PATTERN };
 
 export const TimestampSchema = z.tuple([
   z.number().int().nonnegative().max(Number.MAX_SAFE_INTEGER),

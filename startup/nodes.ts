@@ -3,7 +3,7 @@
 import fs from 'node:fs';
 import { SECRET_FILE_NAME } from '../cluster/secret.js';
 import { TLS_CERT_FILE_NAME, TLS_KEY_FILE_NAME } from '../cluster/tls.js';
-import { USERS_FILE_NAME } from '../cluster/users.js';
+import { USERS_FILE_NAME } from '../cluster/names.js';
 import path from 'node:path';
 import type { Endpoint } from '../protocol/connection.js';
 import { OccdbError } from '../errors/catalogue.js';

@@ -2,7 +2,7 @@
 // short timeout, and prints one row per process; then, when the processes report views, the
 // newest installed view and how each process stands towards it (startup/status-view.ts).
 import { type ClusterFile } from '../cluster/cluster-file.js';
-import { requestOnce } from '../protocol/connection.js';
+import { clientRequestOnce } from '../protocol/client-connection.js';
 import { type Status } from '../protocol/schemas.js';
 import { type ClusterNode, clusterNodes, formatPorts } from './nodes.js';
 import { type Output, formatTable } from './output.js';
@@ -24,7 +24,7 @@ export interface NodeStatus {
 export async function collectStatus(cluster: ClusterFile, timeoutMs = STATUS_TIMEOUT_MS): Promise<NodeStatus[]> {
   return Promise.all(clusterNodes(cluster).map(async (node): Promise<NodeStatus> => {
     try {
-      const status = await requestOnce(node.endpoint, node.name, { type: 'status' }, timeoutMs);
+      const status = await clientRequestOnce(node.endpoint, node.name, { type: 'status' }, timeoutMs);
       // Another process on the recorded port (say, of another cluster) is not this node.
       if (status.role !== node.role || status.id !== node.id) {
         return { node, state: 'down', problem: `port ${node.endpoint.port} is answered by ${status.role.toUpperCase()}${status.id}` };
