@@ -1,5 +1,5 @@
 // npm run build, after tsc: the command line (dist/cli/main.js and everything it imports,
-// commander and zod included) as one CommonJS file, dist/bundle/occdb.cjs. bin/occdb.js runs
+// commander included) as one CommonJS file, dist/bundle/occdb.cjs. bin/occdb.js runs
 // it when it is newer than dist/cli/main.js, through V8's code cache. Why: loading the ~150
 // ES modules of the command line (resolving, reading and compiling each one) took about as
 // long as the client's work itself; one file compiled from a cache skips all of that.
@@ -19,10 +19,12 @@ const BUNDLE = path.join(BUNDLE_DIR, 'occdb.cjs');
 
 /**
  * Packages required from node_modules at run time, as the plain build does: native addons
- * (level, ssh2), and large ones only a server or a rare command loads (winston, prom-client,
- * playwright-core, selfsigned), which would only make the file every command reads larger.
+ * (level, ssh2), and large ones the commands that must start fast do not load, which would
+ * only make the file every command reads larger: winston, prom-client, playwright-core,
+ * selfsigned, and zod (half of the bundle with its messages in every language; occdb client
+ * and status check what they read without it).
  */
-const EXTERNAL = ['level', 'classic-level', 'ssh2', 'cpu-features', 'playwright-core', 'selfsigned', 'winston', 'prom-client'];
+const EXTERNAL = ['level', 'classic-level', 'ssh2', 'cpu-features', 'playwright-core', 'selfsigned', 'winston', 'prom-client', 'zod'];
 
 // The bundle sits two folders below the root, as dist/<folder>/<file>.js do, so that paths
 // found from a module's own place (startup/launcher.ts's bin/occdb.js, the dashboard's
@@ -49,3 +51,9 @@ await build({
   minifySyntax: true,
   logLevel: 'warning',
 });
+
+// bin/occdb.js reads the bundle as latin1, faster than UTF-8 and the same for ASCII: esbuild
+// escapes every other character of strings and names, and no comment is left to hold one.
+const bytes = fs.readFileSync(BUNDLE);
+const nonAscii = bytes.findIndex((byte) => byte > 0x7f);
+if (nonAscii !== -1) throw new Error(`${BUNDLE} holds a non-ASCII byte at offset ${nonAscii}, and bin/occdb.js reads it as latin1`);

@@ -23,10 +23,9 @@ interface Checkout {
 function makeCheckout(t: { teardown(fn: () => void): void }): Checkout {
   const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'occdb-bundle-'));
   t.teardown(() => fs.rmSync(dir, { recursive: true, force: true }));
-  fs.mkdirSync(path.join(dir, 'bin'));
   fs.mkdirSync(path.join(dir, 'dist', 'cli'), { recursive: true });
   fs.mkdirSync(path.join(dir, 'dist', 'bundle'));
-  fs.copyFileSync(OCCDB_BIN, path.join(dir, 'bin', 'occdb.js'));
+  fs.cpSync(path.dirname(OCCDB_BIN), path.join(dir, 'bin'), { recursive: true });
   fs.writeFileSync(path.join(dir, 'package.json'), JSON.stringify({ name: 'occdb', type: 'module' }));
   const main = path.join(dir, 'dist', 'cli', 'main.js');
   const bundle = path.join(dir, 'dist', 'bundle', 'occdb.cjs');

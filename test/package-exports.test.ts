@@ -58,7 +58,7 @@ test('the package name brings the types: a wrong use of the client does not comp
 test('occdb in a checkout without dist/ says to build it, in one line', (t) => {
   const checkout = path.join(projectDir, 'unbuilt');
   fs.mkdirSync(path.join(checkout, 'bin'), { recursive: true });
-  fs.copyFileSync(path.join(REPO_ROOT, 'bin', 'occdb.js'), path.join(checkout, 'bin', 'occdb.js'));
+  fs.cpSync(path.join(REPO_ROOT, 'bin'), path.join(checkout, 'bin'), { recursive: true });
   fs.writeFileSync(path.join(checkout, 'package.json'), JSON.stringify({ name: 'occdb', type: 'module' }));
   const run = spawnSync(process.execPath, [path.join(checkout, 'bin', 'occdb.js'), '--help'], { encoding: 'utf8', timeout: RUN_TIMEOUT_MS });
   t.is(run.status, 2);
