@@ -44,8 +44,11 @@ function runBundle(stat) {
   // latin1: the bundle is ASCII (its build checks), and reading it so is faster than as UTF-8.
   const script = new vm.Script(Module.wrap(readFileSync(bundle, 'latin1')), { filename: bundle, cachedData });
   if (cachedData === undefined || script.cachedDataRejected) {
-    // After the command, so the cache holds the functions it compiled on the way, not only the top level.
-    process.once('beforeExit', () => writeCodeCache(cacheFile, script));
+    // After the command, so the cache holds the functions it compiled on the way, not only the
+    // top level; and only after one that succeeded, so a mistyped command leaves no cache behind.
+    process.once('beforeExit', () => {
+      if (!process.exitCode) writeCodeCache(cacheFile, script);
+    });
   }
   const module = { exports: {} };
   script.runInThisContext()(module.exports, Module.createRequire(bundle), module, bundle, path.dirname(bundle));
