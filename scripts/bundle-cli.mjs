@@ -1,6 +1,6 @@
 // npm run build, after tsc: the command line (dist/cli/main.js and everything it imports,
 // commander included) as one CommonJS file, dist/bundle/occdb.cjs. bin/occdb.js runs
-// it when it is newer than dist/cli/main.js, through V8's code cache. Why: loading the ~150
+// it when it is newer than dist/cli/main.js, through V8's code cache. Why: loading the ~140
 // ES modules of the command line (resolving, reading and compiling each one) took about as
 // long as the client's work itself; one file compiled from a cache skips all of that.
 //
