@@ -3,7 +3,7 @@
 // commander and the option definitions, never the modules of the other commands.
 import { Command, CommanderError } from 'commander';
 import { OccdbError } from '../errors/catalogue.js';
-import { registerBenchCommand } from './bench.js';
+import { nemesisArguments, registerBenchCommand } from './bench.js';
 import { registerClientCommand } from './client.js';
 import { registerClusterCommands } from './cluster.js';
 import { registerDashboardCommand } from './dashboard.js';
@@ -32,10 +32,16 @@ registerUserCommands(program);
 registerBenchCommand(program);
 registerDashboardCommand(program);
 
-try {
-  await program.parseAsync(process.argv);
-} catch (error) {
-  process.exitCode = exitCodeFor(error);
+const nemesis = nemesisArguments(process.argv.slice(2));
+if (nemesis) {
+  const { runNemesisCommand } = await import('../bench/nemesis-command.js');
+  process.exitCode = await runNemesisCommand(nemesis, 'occdb bench');
+} else {
+  try {
+    await program.parseAsync(process.argv);
+  } catch (error) {
+    process.exitCode = exitCodeFor(error);
+  }
 }
 
 function exitCodeFor(error: unknown): number {
