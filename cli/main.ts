@@ -3,7 +3,7 @@
 // commander and the option definitions, never the modules of the other commands.
 import { Command, CommanderError } from 'commander';
 import { OccdbError } from '../errors/catalogue.js';
-import { registerBenchCommand } from './bench.js';
+import { nemesisArguments, registerBenchCommand } from './bench.js';
 import { registerClientCommand } from './client.js';
 import { registerClusterCommands } from './cluster.js';
 import { registerDashboardCommand } from './dashboard.js';
@@ -32,11 +32,22 @@ registerUserCommands(program);
 registerBenchCommand(program);
 registerDashboardCommand(program);
 
-// A promise, not a top-level await: the command line also runs as one CommonJS bundle
+// Promises, not a top-level await: the command line also runs as one CommonJS bundle
 // (scripts/bundle-cli.mjs), which cannot hold a top-level await.
-program.parseAsync(process.argv).catch((error: unknown) => {
-  process.exitCode = exitCodeFor(error);
-});
+const nemesis = nemesisArguments(process.argv.slice(2));
+if (nemesis) {
+  // A failure here ends the process with its stack, as an unhandled rejection does.
+  void runNemesis(nemesis);
+} else {
+  program.parseAsync(process.argv).catch((error: unknown) => {
+    process.exitCode = exitCodeFor(error);
+  });
+}
+
+async function runNemesis(args: string[]): Promise<void> {
+  const { runNemesisCommand } = await import('../bench/nemesis-command.js');
+  process.exitCode = await runNemesisCommand(args, 'occdb bench');
+}
 
 function exitCodeFor(error: unknown): number {
   if (error instanceof CommanderError) {

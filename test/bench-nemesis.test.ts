@@ -1,5 +1,5 @@
-// The nemesis benchmark (npm run bench:nemesis) end to end, very short: kill and pause of one
-// middleware on a loopback cluster, then (only where network namespaces can be made: root with
+// The nemesis benchmark end to end, very short: kill and pause of one middleware on a loopback
+// cluster (run as `occdb bench --nemesis`), then (only where network namespaces can be made: root with
 // iproute2's ip) a partition of one middleware. Each run must write its chart, table and JSON,
 // see the commits resume after each fault, and find every invariant held (exit code 0). The
 // nemesis and every cluster process are ended by pid, and the namespaces it recorded removed,
@@ -17,7 +17,9 @@ import { readClusterFile } from '../cluster/cluster-file.js';
 import { killProcess, REPO_ROOT, waitForExit } from './helpers/processes.js';
 
 const execFileAsync = promisify(execFile);
-const NEMESIS = path.join(REPO_ROOT, 'dist', 'bench', 'nemesis.js');
+/** The two ways to run it: npm run bench:nemesis's script, and the occdb command. */
+const NEMESIS = [path.join(REPO_ROOT, 'dist', 'bench', 'nemesis.js')];
+const OCCDB_BENCH = [path.join(REPO_ROOT, 'bin', 'occdb.js'), 'bench'];
 const RUN_TIMEOUT_MS = 150_000;
 const OUTPUT_CHARS_MAX = 64 * 1024;
 
@@ -47,11 +49,11 @@ test.after.always(async () => {
 });
 
 /** Runs the nemesis with `args` to the end (at most RUN_TIMEOUT_MS); its exit code, output and results. */
-async function runNemesis(name: string, args: string[]): Promise<{ code: number | null; stdout: string; stderr: string; out: string; records: FaultRecord[] }> {
+async function runNemesis(name: string, args: string[], entry: string[] = NEMESIS): Promise<{ code: number | null; stdout: string; stderr: string; out: string; records: FaultRecord[]; command?: string }> {
   const out = path.join(root, `${name}-results`);
   const dir = path.join(root, `${name}-cluster`);
   clusterDirs.push(dir);
-  const child = spawn(process.execPath, [NEMESIS, ...args, '--out', out, '--dir', dir], { cwd: REPO_ROOT, stdio: ['ignore', 'pipe', 'pipe'] });
+  const child = spawn(process.execPath, [...entry, ...args, '--out', out, '--dir', dir], { cwd: REPO_ROOT, stdio: ['ignore', 'pipe', 'pipe'] });
   if (child.pid !== undefined) nemesisPids.push(child.pid);
   let stdout = '';
   let stderr = '';
@@ -63,16 +65,17 @@ async function runNemesis(name: string, args: string[]): Promise<{ code: number 
     throw new Error(`the nemesis did not end within ${RUN_TIMEOUT_MS} ms:\n${stderr}`);
   }
   const resultsFile = path.join(out, 'results.json');
-  const records = fs.existsSync(resultsFile) ? (JSON.parse(fs.readFileSync(resultsFile, 'utf8')) as { faults: FaultRecord[] }).faults : [];
-  return { code: exit.code, stdout, stderr, out, records };
+  const results = fs.existsSync(resultsFile) ? (JSON.parse(fs.readFileSync(resultsFile, 'utf8')) as { faults: FaultRecord[]; command: string }) : undefined;
+  return { code: exit.code, stdout, stderr, out, records: results?.faults ?? [], ...(results ? { command: results.command } : {}) };
 }
 
 const SHORT = ['--targets', 'MIDDLEWARE2', '--clients', '8', '--warmup', '2', '--hold', '2', '--recovery', '15', '--settle', '1'];
 
-test.serial('kill and pause of a middleware: chart, table and JSON written, commits resume, every invariant holds', async (t) => {
-  const run = await runNemesis('kill-pause', ['--nemesis', 'kill,pause', '--network', 'loopback', ...SHORT]);
+test.serial('occdb bench --nemesis: kill and pause of a middleware: chart, table and JSON written, commits resume, every invariant holds', async (t) => {
+  const run = await runNemesis('kill-pause', ['--nemesis', 'kill,pause', '--network', 'loopback', ...SHORT], OCCDB_BENCH);
   t.log(run.stdout.trim());
   t.is(run.code, 0, `exit code ${run.code}:\n${run.stderr}`);
+  t.regex(run.command ?? '', /^occdb bench --nemesis kill,pause /, 'the results name the command that ran');
   for (const file of ['timeline.svg', 'results.md', 'results.json']) t.true(fs.existsSync(path.join(run.out, file)), `${file} is written`);
   const svg = fs.readFileSync(path.join(run.out, 'timeline.svg'), 'utf8');
   t.true(svg.includes('kill MIDDLEWARE2') && svg.includes('pause MIDDLEWARE2'), 'the chart labels both faults');
