@@ -3,11 +3,11 @@
 // never built gets one line saying so, not a module-resolution stack trace.
 //
 // It runs the one-file bundle of the command line (dist/bundle/occdb.cjs, made by npm run
-// build) when that is newer than dist/cli/main.js, else the plain modules of dist/: a bundle
-// older than the last tsc build may hold older code, and is never run. The bundle is compiled
-// from V8's code cache, one per subcommand under dist/bundle/cache/, written after the first
-// run of that subcommand; a cache V8 rejects (another Node, another bundle) is written anew,
-// and one that cannot be read or written only costs the compile it would have saved.
+// build) when that is not older than dist/cli/main.js, else the plain modules of dist/: a
+// bundle older than the last tsc build may hold older code, and is never run. The bundle is
+// compiled from V8's code cache, one per subcommand under dist/bundle/cache/, written after the
+// first successful run of that subcommand; a cache V8 rejects (another Node, another bundle) is
+// written anew, and one that cannot be read or written only costs the compile it would have saved.
 //
 // CommonJS (bin/package.json says so), not ESM: a CommonJS entry does not start Node's ES module
 // loader, which the bundle does not need, and that saves about 10 ms of every start.
