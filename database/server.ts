@@ -163,7 +163,13 @@ export type DatabaseStore = Pick<Storage,
   'read' | 'versions' | 'applyGroup' | 'recover' | 'commits' | 'maxVersion' | 'scan' | 'syncs' | 'readAcceptor' | 'writeAcceptor' | 'clear' | 'transfer' | 'syncState' | 'writeSyncState'>
   & Partial<Pick<Storage, 'countKeys'>>;
 
-/** Status and the metrics count the live keys at most this often (it reads every entry), and at most this many. */
+/**
+ * Status and the metrics count the live keys again only once the last count is this many times
+ * as old as it took (a count reads every entry: at most about 1% of the time goes to counting),
+ * and never less often than every KEY_COUNT_AGE_MS_MAX. A small store is counted afresh at each
+ * asking; a large one shows a count up to a few seconds old.
+ */
+const KEY_COUNT_AGE_PER_COUNT_MS = 100;
 const KEY_COUNT_AGE_MS_MAX = 5_000;
 const KEY_COUNT_MAX = 10_000_000;
 
@@ -218,7 +224,7 @@ export class DatabaseService {
   /** The acceptor state last written to the store: what a failed write falls back to, and what fences. */
   private durableAcceptor: AcceptorState;
   private requests = 0;
-  private keyCount: { count: number; atMs: number } | null = null;
+  private keyCount: { count: number; atMs: number; tookMs: number } | null = null;
   private keyCounting: Promise<number> | null = null;
   private readonly id: number;
   private readonly faults: DatabaseFaults;
@@ -332,12 +338,14 @@ export class DatabaseService {
     return { applies: this.appliesDone, syncs: this.storage.syncs, lingers: this.queue.lingers, pending: this.queue.pending, chosen: this.durableAcceptor.chosen };
   }
 
-  /** The live keys stored, counted again when the last count is older than KEY_COUNT_AGE_MS_MAX. */
+  /** The live keys stored, counted again when the last count is old for what it cost (KEY_COUNT_AGE_PER_COUNT_MS). */
   async keys(): Promise<number> {
-    const nowMs = Date.now();
-    if (this.keyCount && nowMs - this.keyCount.atMs < KEY_COUNT_AGE_MS_MAX) return this.keyCount.count;
+    const nowMs = performance.now();
+    const last = this.keyCount;
+    if (last && nowMs - last.atMs < Math.min(last.tookMs * KEY_COUNT_AGE_PER_COUNT_MS, KEY_COUNT_AGE_MS_MAX)) return last.count;
     this.keyCounting ??= (this.storage.countKeys?.(KEY_COUNT_MAX) ?? Promise.resolve(0)).then((count) => {
-      this.keyCount = { count, atMs: Date.now() };
+      const atMs = performance.now();
+      this.keyCount = { count, atMs, tookMs: atMs - nowMs };
       return count;
     }).finally(() => {
       this.keyCounting = null;
