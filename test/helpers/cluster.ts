@@ -11,6 +11,7 @@ import { databaseEndpoint, middlewareClientEndpoint, type ClusterFile, type Stra
 import { type Status, type TxnResult } from '../../protocol/schemas.js';
 import type { SuiteCluster } from '../suites/transactional.js';
 import { scanReplica } from '../../bench/bank-markers.js';
+import { PORT_IN_USE } from '../../errors/catalogue.js';
 import { capturedOutput, killProcess, spawnOccdb, waitForExit, waitForPing, writeTestCluster } from './processes.js';
 
 export interface ClusterOptions {
@@ -26,6 +27,8 @@ export interface ClusterOptions {
 }
 
 const START_TIMEOUT_MS = 30_000;
+/** Starts on newly drawn ports after one that was taken meanwhile, at most this many in all. */
+const START_ATTEMPTS = 3;
 
 export class TestCluster implements SuiteCluster {
   readonly kind = 'processes';
@@ -44,6 +47,18 @@ export class TestCluster implements SuiteCluster {
   }
 
   static async start(options: ClusterOptions): Promise<TestCluster> {
+    for (let attempt = 1; ; attempt++) {
+      try {
+        return await TestCluster.startOnce(options);
+      } catch (error) {
+        // A port drawn free was taken by another test's cluster before ours bound it (tests run
+        // side by side): the processes said so; start again on newly drawn ports.
+        if (attempt >= START_ATTEMPTS || !(error as Error).message.includes(PORT_IN_USE)) throw error;
+      }
+    }
+  }
+
+  private static async startOnce(options: ClusterOptions): Promise<TestCluster> {
     const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'occdb-e2e-'));
     const { file, cluster } = await writeTestCluster(dir, { middlewares: options.middlewares, databases: options.databases, strategy: options.strategy ?? 'occ', tcpOnly: options.tcpOnly ?? false });
     const testCluster = new TestCluster(dir, file, cluster, options);
