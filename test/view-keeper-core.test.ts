@@ -270,6 +270,21 @@ test('a STOP or INSTALL for a view without this life is refused FENCED', (t) => 
   t.like(stop.find((effect) => effect.type === 'reply'), { answer: { ok: false, error: { code: 'FENCED' } } });
 });
 
+test('a member removed while it stops for a view refuses that STOP (FENCED) instead of answering its clock: its decided writes ended unknown, not finished', (t) => {
+  const harness = joined([2]);
+  const view = viewOf(harness.core.installedEpoch + 1, [harness.core.self, peer(2)]);
+  harness.hold = (request) => request.type === 'engine-stop';
+  harness.feed({ type: 'stop-requested', replyId: 7, view });
+  harness.run();
+  t.is(harness.held.length, 1, 'the engine is stopping: a decided write is not finished');
+  harness.hold = () => false;
+  harness.feed({ type: 'fenced', detail: 'DATABASE2 accepted a view without this life' });
+  const mark = harness.effects.length;
+  harness.release((request) => request.type === 'engine-stop');
+  const reply = harness.since(mark).find((effect) => effect.type === 'reply' && effect.replyId === 7);
+  t.like(reply, { answer: { ok: false, error: { code: 'FENCED' } } });
+});
+
 test('FENCED from a database during an installation ends this life: a new incarnation rejoins', (t) => {
   const harness = new Harness(viewOf(0, [peer(2)]));
   let fenced = true;

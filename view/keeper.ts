@@ -396,7 +396,14 @@ export class KeeperCore {
     if (view.epoch <= this.installedEpoch) return this.engine('engine-clock', answer);
     if (!isMember(view, this.selfNow)) return fail(this.fenced(view));
     if (!this.stoppedFor || this.stoppedFor.view.epoch < view.epoch) this.stoppedFor = { view, sinceMs: this.nowMs };
-    this.engine('engine-stop', answer, view);
+    const life = this.selfNow;
+    this.engine('engine-stop', (clock) => {
+      // Removed while it stopped: its decided transactions ended unknown, not finished on the
+      // view's databases, so its clock vouches for nothing. The installation must not go on
+      // with it (the view removing it recovers them).
+      if (this.selfNow !== life) return fail({ code: 'FENCED', message: `MIDDLEWARE${this.options.id} incarnation ${life.incarnation} was removed while it stopped for view ${view.epoch}` });
+      answer(clock);
+    }, view);
   }
 
   /** Installing `view`, last step at this member: null once done (or nothing to do), else FENCED. */
