@@ -188,9 +188,20 @@ export class CommitLog {
     return this.records.size;
   }
 
-  /** The largest version ever written: by an APPLY (even one the Thomas rule kept nothing of) or a recovery. */
+  /**
+   * The largest version ever written (by an APPLY, even one the Thomas rule kept nothing of, or a
+   * recovery) or observed (a confirmed read-only commit's timestamp).
+   */
   get maxVersion(): Timestamp {
     return this.largestVersion;
+  }
+
+  /**
+   * Raises the largest version to `version` in memory: the next change carries it in its state
+   * (each plan starts from it), so it is on disk once a group is written after it.
+   */
+  observe(version: Timestamp): void {
+    this.largestVersion = maxTimestamp(this.largestVersion, version);
   }
 
   /**
@@ -332,7 +343,8 @@ export class CommitLog {
   private takeState(group: string, state: LogState): void {
     this.newestGroup = group;
     this.nextSequence = Math.max(this.nextSequence, sequenceOf(group) + 1);
-    this.largestVersion = state.maxVersion;
+    // Never lower: a version observed while the change was written is above what it planned.
+    this.largestVersion = maxTimestamp(this.largestVersion, state.maxVersion);
     this.watermarks.clear();
     for (const [id, incarnation, counter] of state.watermarks) this.watermarks.set(lifeKey({ id, incarnation }), { member: { id, incarnation }, counter });
     // Records a raised watermark covers leave the log (they stay in their groups' values).

@@ -160,7 +160,7 @@ function serveDatabaseMetrics(name: string, service: DatabaseService, host: stri
 
 /** What a database needs of its store: LevelDB in production (storage.ts), memory in tests. */
 export type DatabaseStore = Pick<Storage,
-  'read' | 'versions' | 'applyGroup' | 'recover' | 'commits' | 'maxVersion' | 'scan' | 'syncs' | 'readAcceptor' | 'writeAcceptor' | 'clear' | 'transfer' | 'syncState' | 'writeSyncState'>
+  'read' | 'versions' | 'applyGroup' | 'recover' | 'commits' | 'maxVersion' | 'observeVersion' | 'scan' | 'syncs' | 'readAcceptor' | 'writeAcceptor' | 'clear' | 'transfer' | 'syncState' | 'writeSyncState'>
   & Partial<Pick<Storage, 'countKeys'>>;
 
 /**
@@ -279,9 +279,11 @@ export class DatabaseService {
       case 'db.scan':
         return queue.read(() => storage.scan(request.after, request.limit));
       case 'db.confirm':
-        // Not behind the APPLY groups: it answers for the acceptor state durable now.
+        // Not behind the APPLY groups: it answers for the acceptor state durable now. The read-only
+        // commit's timestamp raises the largest version (in memory; the next group writes it).
         return queue.read(async () => {
           this.checkFence(request.from);
+          storage.observeVersion(request.ts);
           return {};
         });
       case 'db.view':

@@ -77,6 +77,11 @@ export class Storage {
     return this.commitLog.maxVersion;
   }
 
+  /** A read-only commit's timestamp (db.confirm) raises the largest version: in memory now, on disk with the next group. */
+  observeVersion(ts: Timestamp): void {
+    this.commitLog.observe(ts);
+  }
+
   /** The sync state last written (database/sync-state.ts); null: not joining. */
   get syncState(): SyncState | null {
     return this.sync;

@@ -235,7 +235,7 @@ export class Coordinator {
         return;
       case 'confirm':
         this.traces.get(effect.txid)?.note(TraceEvent.decided);
-        this.options.replicas.confirm().then(
+        this.options.replicas.confirm(effect.ts).then(
           () => this.dispatch({ type: 'confirmed', txid: effect.txid }),
           (error: Error) => {
             if (!this.fencedBy(error)) this.options.logger.warn(`confirmation of ${effect.txid} failed: ${error.message}`);

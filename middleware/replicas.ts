@@ -7,7 +7,7 @@ import { type CommitRecord, type Entry } from '../protocol/schemas.js';
 import type { Member, View } from '../view/types.js';
 import type { AcceptedValue } from '../view/acceptor.js';
 import { majorityOf } from '../view/types.js';
-import type { Timestamp } from '../timestamp/timestamp.js';
+import { TIMESTAMP_ZERO, maxTimestamp, type Timestamp } from '../timestamp/timestamp.js';
 import type { Key, ReplicaId, Write } from '../transaction/types.js';
 import type { Logger } from '../runtime/log.js';
 import { invariantBroken } from '../errors/invariant.js';
@@ -71,7 +71,7 @@ export class ReplicaSet {
   private readonly order: ReplicaId[];
   private closed = false;
   /** Read-only commits waiting for the next confirmation round, and whether one is running. */
-  private confirmWaiters: Array<{ resolve: () => void; reject: (error: unknown) => void }> = [];
+  private confirmWaiters: Array<{ ts: Timestamp; resolve: () => void; reject: (error: unknown) => void }> = [];
   private confirming = false;
 
   /**
@@ -226,9 +226,9 @@ export class ReplicaSet {
    * was chosen before the round, since any chosen view has a majority of acceptors). Rounds are
    * shared: every commit waiting when one starts is answered by it.
    */
-  confirm(): Promise<void> {
+  confirm(ts: Timestamp): Promise<void> {
     return new Promise((resolve, reject) => {
-      this.confirmWaiters.push({ resolve, reject });
+      this.confirmWaiters.push({ ts, resolve, reject });
       if (!this.confirming) void this.confirmRound();
     });
   }
@@ -238,8 +238,10 @@ export class ReplicaSet {
     while (this.confirmWaiters.length > 0) {
       const waiters = this.confirmWaiters;
       this.confirmWaiters = [];
+      // The round carries the largest of its commits' timestamps: the databases count it in their largest version.
+      const ts = waiters.reduce((largest, waiter) => maxTimestamp(largest, waiter.ts), TIMESTAMP_ZERO);
       try {
-        await this.fromMajority('db.confirm', (connection) => connection.request({ type: 'db.confirm', from: this.identity.self() }, REPLICA_REQUEST_TIMEOUT_MS));
+        await this.fromMajority('db.confirm', (connection) => connection.request({ type: 'db.confirm', from: this.identity.self(), ts }, REPLICA_REQUEST_TIMEOUT_MS));
         for (const waiter of waiters) waiter.resolve();
       } catch (error) {
         for (const waiter of waiters) waiter.reject(error);

@@ -61,8 +61,12 @@ export type OccEffect =
   | { type: 'vote'; txid: TxnId; to: MiddlewareId; vote: 'yes' | 'check' | 'no'; clock: number; key?: Key; waitedOn?: Key }
   | { type: 'read-versions'; txid: TxnId; keys: Key[] }
   | { type: 'apply'; txid: TxnId; ts: Timestamp; writes: Write[]; replicas: ReplicaId[] }
-  /** Ask the databases whether this node is still a member, after the last vote of a read-only transaction. */
-  | { type: 'confirm'; txid: TxnId }
+  /**
+   * Ask the databases whether this node is still a member, after the last vote of a read-only
+   * transaction stamped `ts`. They count `ts` in their largest version: no peer saw it (a sole
+   * member's read-only transaction asks none), and a later life's INSTALL clock must go above it.
+   */
+  | { type: 'confirm'; txid: TxnId; ts: Timestamp }
   | { type: 'committed'; txid: TxnId; ts: Timestamp }
   /** `key`: the key whose vote or version made it fail, when one is known. */
   | { type: 'aborted'; txid: TxnId; ts: Timestamp; reason: AbortReason; detail: string; key?: Key }
@@ -480,7 +484,7 @@ export class OccNode {
       // Only a member may report a commit: one removed meanwhile (paused, cut off) could have
       // read from its memory what newer views have since overwritten.
       txn.phase = 'confirming';
-      return [{ type: 'confirm', txid: txn.txid }];
+      return [{ type: 'confirm', txid: txn.txid, ts: txn.ts }];
     }
     txn.phase = 'applying';
     txn.acksAwaited = new Set(this.replicas);

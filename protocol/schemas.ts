@@ -237,8 +237,12 @@ export const DbTransferRequest = z.object({
  * since `epoch`. Idempotent.
  */
 export const DbTransferDoneRequest = z.object({ id, type: z.literal('db.transfer-done'), from: MemberSchema, epoch });
-/** Answers {} only while `from` is a member of the newest view accepted (else FENCED): a read-only commit's confirmation. */
-export const DbConfirmRequest = z.object({ id, type: z.literal('db.confirm'), from: MemberSchema });
+/**
+ * Answers {} only while `from` is a member of the newest view accepted (else FENCED): a read-only
+ * commit's confirmation. `ts`: the largest timestamp of the read-only commits it confirms, which
+ * the database counts in its largest version (an INSTALL clock goes above it).
+ */
+export const DbConfirmRequest = z.object({ id, type: z.literal('db.confirm'), from: MemberSchema, ts: TimestampSchema });
 /** The newest chosen view this database knows, and the value it accepted for the epoch after, if any. */
 export const DbViewRequest = z.object({ id, type: z.literal('db.view') });
 export const DbScanRequest = z.object({

@@ -53,6 +53,19 @@ function record(ts: [number, number], coordinator: Member, keys: string[]): Comm
   return { ts, coordinator, keys };
 }
 
+test('an observed version (a confirmed read-only commit) raises the largest version at once, the next group stores it, and taking that group\'s state never lowers it', (t) => {
+  const log = new CommitLog();
+  log.observe([30, 1]);
+  t.deepEqual(log.maxVersion, [30, 1]);
+  const change = log.planGroup([{ ts: [4, 2], writes: [{ key: 'k', value: 4 }], from: SECOND }]);
+  log.observe([35, 1]); // confirmed while the group is written
+  log.commit(change);
+  t.deepEqual([...change.puts.values()].at(-1)?.state?.maxVersion, [30, 1], 'the group stores what was observed when it was planned');
+  t.deepEqual(log.maxVersion, [35, 1], 'and the one observed meanwhile stays');
+  const reread = new CommitLog([...change.puts.entries()]);
+  t.deepEqual(reread.maxVersion, [30, 1], 'after a restart: what a group stored');
+});
+
 test('group keys sort in writing order, whatever the number of digits', (t) => {
   const sequences = [10, 9, 100, 0, Number.MAX_SAFE_INTEGER];
   const keys = sequences.map(commitGroupKey);

@@ -126,12 +126,25 @@ test('db.confirm answers {} while the sender is in the fence view, FENCED once i
   const service = newService(store);
   store.hold();
   const pending = service.handle({ id: 1, type: 'db.apply', from: SECOND, ts: [1, 2], writes: [{ key: 'k', value: 1 }] });
-  t.deepEqual(await service.handle({ id: 2, type: 'db.confirm', from: TEST_FROM }), {}, 'answered while the group is held');
+  t.deepEqual(await service.handle({ id: 2, type: 'db.confirm', from: TEST_FROM, ts: [1, 1] }), {}, 'answered while the group is held');
   store.release();
   await pending;
   await accept(service, withoutFirst);
-  t.deepEqual(await refusal(service.handle({ id: 3, type: 'db.confirm', from: TEST_FROM })), FENCED_FIRST);
-  t.deepEqual(await service.handle({ id: 4, type: 'db.confirm', from: SECOND }), {});
+  t.deepEqual(await refusal(service.handle({ id: 3, type: 'db.confirm', from: TEST_FROM, ts: [1, 1] })), FENCED_FIRST);
+  t.deepEqual(await service.handle({ id: 4, type: 'db.confirm', from: SECOND, ts: [1, 1] }), {});
+});
+
+test('db.confirm counts the read-only commit\'s timestamp in the largest version recovery reads (db.commits), and the next group keeps it; a refused one does not', async (t) => {
+  const store = new MemoryStore();
+  const service = newService(store);
+  await service.handle({ id: 1, type: 'db.apply', from: SECOND, ts: [3, 2], writes: [{ key: 'k', value: 1 }] });
+  t.deepEqual(await service.handle({ id: 2, type: 'db.confirm', from: TEST_FROM, ts: [40, 1] }), {});
+  t.like(await service.handle({ id: 3, type: 'db.commits', from: SECOND, members: [SECOND] }), { maxVersion: [40, 1] });
+  await service.handle({ id: 4, type: 'db.apply', from: SECOND, ts: [5, 2], writes: [{ key: 'k', value: 2 }] });
+  t.like(await service.handle({ id: 5, type: 'db.commits', from: SECOND, members: [SECOND] }), { maxVersion: [40, 1] }, 'a later, smaller APPLY does not lower it');
+  await accept(service, withoutFirst);
+  await refusal(service.handle({ id: 6, type: 'db.confirm', from: TEST_FROM, ts: [90, 1] }));
+  t.like(await service.handle({ id: 7, type: 'db.commits', from: SECOND, members: [SECOND] }), { maxVersion: [40, 1] }, 'a fenced confirmation counts nothing');
 });
 
 test('db.view answers the chosen view, the accepted value and the sync state; status carries the chosen view', async (t) => {
@@ -152,7 +165,7 @@ test('with the skip-fencing fault, an APPLY, a read and a confirmation from a re
   await accept(service, withoutFirst);
   t.deepEqual(await service.handle({ id: 1, type: 'db.apply', from: TEST_FROM, ts: [5, 1], writes: [{ key: 'x', value: 1 }] }), { written: 1 });
   t.deepEqual(await service.handle({ id: 2, type: 'db.read', keys: ['x'], from: TEST_FROM }), { entries: [{ version: [5, 1], value: 1 }] });
-  t.deepEqual(await service.handle({ id: 3, type: 'db.confirm', from: TEST_FROM }), {});
+  t.deepEqual(await service.handle({ id: 3, type: 'db.confirm', from: TEST_FROM, ts: [1, 1] }), {});
 });
 
 test('the real process: an accepted view fences across kill -9 and a restart; started with --fault skip-fencing it lets the APPLY through and says so', async (t) => {
@@ -181,7 +194,7 @@ test('the real process: an accepted view fences across kill -9 and a restart; st
   connection = new Connection(endpoint);
   try {
     t.like(await t.throwsAsync(connection.request(apply, REPLY_TIMEOUT_MS)), FENCED_FIRST, 'the accepted view was durable');
-    t.like(await t.throwsAsync(connection.request({ type: 'db.confirm', from: TEST_FROM }, REPLY_TIMEOUT_MS)), { code: 'FENCED' });
+    t.like(await t.throwsAsync(connection.request({ type: 'db.confirm', from: TEST_FROM, ts: [1, 1] }, REPLY_TIMEOUT_MS)), { code: 'FENCED' });
   } finally {
     connection.close();
   }

@@ -27,6 +27,10 @@ export class MemoryStore implements DatabaseStore {
     return this.commitLog.maxVersion;
   }
 
+  observeVersion(ts: Timestamp): void {
+    this.commitLog.observe(ts);
+  }
+
   async read(keys: readonly string[]): Promise<Entry[]> {
     return keys.map((key) => this.entries.get(key) ?? { version: [TIMESTAMP_ZERO[0], TIMESTAMP_ZERO[1]] });
   }

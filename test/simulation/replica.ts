@@ -145,6 +145,8 @@ export class SimulatedReplica {
   private groupCount = 0;
   private readonly commitLog = new CommitLog();
   private largestVersion: Timestamp = TIMESTAMP_ZERO;
+  /** Read-only commits' timestamps confirmed here since the last group was stored (memory only). */
+  private observedVersion: Timestamp = TIMESTAMP_ZERO;
   private acceptor: Acceptor | null = null;
   /** The acceptor state last "synced": what fences, and what db.view answers. */
   private durable: AcceptorState | null = null;
@@ -287,11 +289,16 @@ export class SimulatedReplica {
     done(this.storedVersions(keys));
   }
 
-  /** `db.confirm`: whether `from` is still admitted, by the acceptor state synced now (not behind the groups). */
-  confirm(from: FencedBy, done: () => void): void {
+  /**
+   * `db.confirm`: whether `from` is still admitted, by the acceptor state synced now (not behind
+   * the groups); the read-only commit's `ts` raises the largest version in memory, stored with
+   * the next group (lost in a crash before it), as production's CommitLog.observe.
+   */
+  confirm(from: FencedBy, ts: Timestamp, done: () => void): void {
     const refusal = this.fenceRefusal(from.member);
-    if (refusal) from.refused(refusal);
-    else done();
+    if (refusal) return from.refused(refusal);
+    this.observedVersion = maxVersionAfter(this.observedVersion, [ts]);
+    done();
   }
 
   /** `db.view`: the newest chosen view known, the accepted value and the sync state, as synced. */
@@ -348,7 +355,7 @@ export class SimulatedReplica {
       finished();
       const refusal = this.fenceRefusal(from.member);
       if (refusal) return from.refused(refusal);
-      done({ records: this.commitLog.notIn(members), maxVersion: [this.largestVersion[0], this.largestVersion[1]] });
+      done({ records: this.commitLog.notIn(members), maxVersion: maxVersionAfter(this.largestVersion, [this.observedVersion]) });
     });
   }
 
@@ -433,6 +440,7 @@ export class SimulatedReplica {
     this.line = [];
     this.running = false;
     this.atLeastReads.clear();
+    this.observedVersion = TIMESTAMP_ZERO;
     // The acceptor restarts from the state last synced: a vote under way when it crashed never happened.
     if (this.durable) this.acceptor = Acceptor.restore(this.durable);
     if (this.admittedWrites.keyCount !== 0) throw new Error(`replica ${this.id}: admitted writes outlived the crash`);
@@ -548,7 +556,7 @@ export class SimulatedReplica {
       this.commitLog.commit(this.commitLog.planGroup(logged));
       for (const apply of logged) this.writtenApplies.push({ ts: apply.ts, from: apply.from, fenceIndex: this.fenceHistory.length - 1, atMs: this.scheduler.nowMs ?? 0 });
     }
-    this.largestVersion = maxVersionAfter(this.largestVersion, applies.map((apply) => apply.ts));
+    this.largestVersion = maxVersionAfter(maxVersionAfter(this.largestVersion, [this.observedVersion]), applies.map((apply) => apply.ts));
     return written;
   }
 

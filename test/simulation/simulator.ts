@@ -567,7 +567,7 @@ export function simulate(options: SimulationOptions): SimulationResult {
         let settled = false;
         for (const database of replicaIds) {
           toDatabase<null>(id, life, database, options.requestTimeoutMs,
-            (replica, reply) => replica.confirm(fencedBy(member, reply), () => reply({ ok: true, value: null })),
+            (replica, reply) => replica.confirm(fencedBy(member, reply), effect.ts, () => reply({ ok: true, value: null })),
             () => {
               answers += 1;
               if (settled || answers < needed) return;
