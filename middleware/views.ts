@@ -9,7 +9,7 @@ import { OccdbError, type ErrorCode } from '../errors/catalogue.js';
 import type { RequestLink } from '../protocol/connection.js';
 import type { Logger } from '../runtime/log.js';
 import { databasesOf } from '../view/changes.js';
-import { KeeperCore, type KeeperFaults, type Answer, type DbRequest, type Failure, type KeeperEffect, type KeeperEventBody, type PeerRequest } from '../view/keeper.js';
+import { KeeperCore, type KeeperFaults, type Answer, type DbRequest, type Failure, type Heard, type KeeperEffect, type KeeperEventBody, type PeerRequest } from '../view/keeper.js';
 import type { Incarnation, Member, View } from '../view/types.js';
 import type { TransactionEngine } from './engine.js';
 import type { ReplicaSet } from './replicas.js';
@@ -48,6 +48,8 @@ export class ViewKeeper {
   private readonly replies = new Map<number, (answer: Answer) => void>();
   private joining: Waiter | null = null;
   private leaving: Waiter | null = null;
+  /** Each link's answer count at the last tick, by 'peer'/'db' and id: who answered since is `heard`. */
+  private readonly answersAtTick = new Map<string, number>();
 
   constructor(private readonly options: ViewKeeperOptions) {
     this.core = new KeeperCore({
@@ -210,7 +212,7 @@ export class ViewKeeper {
         return;
       case 'start-heartbeats':
         if (this.heartbeatTimer) clearInterval(this.heartbeatTimer);
-        this.heartbeatTimer = setInterval(() => this.feed({ type: 'tick' }), effect.intervalMs);
+        this.heartbeatTimer = setInterval(() => this.feed({ type: 'tick', heard: this.heardSinceLastTick() }), effect.intervalMs);
         this.heartbeatTimer.unref();
         return;
       case 'stop-heartbeats':
@@ -242,6 +244,19 @@ export class ViewKeeper {
         logger[effect.level](effect.line);
         return;
     }
+  }
+
+  /** The members of the installed view and the databases whose links got answers since the last tick. */
+  private heardSinceLastTick(): Heard {
+    const answeredSince = (name: string, link: RequestLink): boolean => {
+      const before = this.answersAtTick.get(name);
+      this.answersAtTick.set(name, link.answers);
+      return before !== undefined && link.answers > before;
+    };
+    const self = this.core.self.id;
+    const peers = (this.core.installed?.members ?? []).map((member) => member.id).filter((id) => id !== self && answeredSince(`peer ${id}`, this.options.peer(id)));
+    const databases = this.options.databases.filter((id) => answeredSince(`db ${id}`, this.options.replicas.link(id)));
+    return { peers, databases };
   }
 
   private toDatabase(database: number, request: DbRequest, timeoutMs: number): Promise<unknown> {

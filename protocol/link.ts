@@ -63,6 +63,8 @@ const LOGIN_TIMEOUT_MS = 5_000;
  */
 export interface RequestLink {
   readonly label: string;
+  /** Replies received (results and refusals alike): the far end's sign of life, read by the view keeper each tick. */
+  readonly answers: number;
   request<M extends OutgoingRequest>(message: M & { id?: never }, timeoutMs?: number): Promise<ResultOf<M['type']>>;
   close(): void;
 }
@@ -87,6 +89,7 @@ export class Link implements RequestLink {
   private readonly pending = new Map<number, Pending>();
   private nextId = 1;
   private closed = false;
+  answers = 0;
   /**
    * One timer for the timeouts of every request in flight, set for the earliest deadline
    * known when it was set. A timer of its own for each request would cost a timer start and
@@ -293,6 +296,7 @@ export class Link implements RequestLink {
     const waiter = this.pending.get(reply.id);
     if (!waiter) return; // Answer to a request that already timed out.
     this.pending.delete(reply.id);
+    this.answers += 1;
     if (reply.ok) waiter.resolve(reply.result);
     else waiter.reject(new OccdbError(reply.error.code, reply.error.message));
   }

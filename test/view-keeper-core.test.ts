@@ -11,8 +11,8 @@
 import test from 'ava';
 import { Acceptor } from '../view/acceptor.js';
 import {
-  ATTEMPT_TIMEOUT_MS, HEARTBEAT_INTERVAL_MS, INSTALL_STALL_MS, INSTALL_TAKEOVER_MS, KeeperCore, RETURNING_AFTER_MS, TRANSFER_PAGE_ENTRIES, SUSPECT_AFTER_MS, SUSPECT_MINORITY_WAIT_MS,
-  type DbRequest, type Failure, type KeeperEffect, type KeeperEventBody, type PeerRequest,
+  ATTEMPT_TIMEOUT_MS, HEARTBEAT_EVERY_TICKS_WHEN_HEARD, HEARTBEAT_INTERVAL_MS, INSTALL_STALL_MS, INSTALL_TAKEOVER_MS, KeeperCore, RETURNING_AFTER_MS, TRANSFER_PAGE_ENTRIES, SUSPECT_AFTER_MS, SUSPECT_MINORITY_WAIT_MS,
+  type DbRequest, type Failure, type Heard, type KeeperEffect, type KeeperEventBody, type PeerRequest,
 } from '../view/keeper.js';
 import { isMember } from '../view/changes.js';
 import type { Member, View } from '../view/types.js';
@@ -158,12 +158,12 @@ class Harness {
     this.nowMs = endMs;
   }
 
-  /** Heartbeat ticks every HEARTBEAT_INTERVAL_MS for `ms`. */
-  tickFor(ms: number): void {
+  /** Heartbeat ticks every HEARTBEAT_INTERVAL_MS for `ms`; `heard`: who answered other requests before each (none by default). */
+  tickFor(ms: number, heard?: () => Heard): void {
     const endMs = this.nowMs + ms;
     while (this.nowMs + HEARTBEAT_INTERVAL_MS <= endMs) {
       this.advance(HEARTBEAT_INTERVAL_MS);
-      this.feed({ type: 'tick' });
+      this.feed(heard ? { type: 'tick', heard: heard() } : { type: 'tick' });
       this.run();
     }
   }
@@ -417,6 +417,21 @@ test('a process that was paused does not suspect the others for its own pause', 
   t.deepEqual(harness.core.suspected, []);
 });
 
+test('a member heard through other requests gets a heartbeat only every HEARTBEAT_EVERY_TICKS_WHEN_HEARD ticks, and is not suspected while heard; once unheard and silent, it is', (t) => {
+  const harness = joined([2, 3]);
+  harness.silent.add(2); // its heartbeats go unanswered: only its other answers show it alive
+  const mark = harness.effects.length;
+  const ticks = 24;
+  harness.tickFor(ticks * HEARTBEAT_INTERVAL_MS, () => ({ peers: [2, 3], databases: [] }));
+  const heartbeatsTo = (member: number): number => harness.since(mark).filter((effect) => effect.type === 'peer-request' && effect.member === member && effect.request.type === 'peer.heartbeat').length;
+  t.is(heartbeatsTo(2), ticks / HEARTBEAT_EVERY_TICKS_WHEN_HEARD);
+  t.is(heartbeatsTo(3), ticks / HEARTBEAT_EVERY_TICKS_WHEN_HEARD);
+  t.deepEqual(harness.core.suspected, [], `${ticks * HEARTBEAT_INTERVAL_MS} ms without a heartbeat answer from MIDDLEWARE2, but heard otherwise`);
+  harness.tickFor(SUSPECT_AFTER_MS + 4 * HEARTBEAT_INTERVAL_MS, () => ({ peers: [3], databases: [] }));
+  t.true(harness.logs(harness.since(mark)).some((line) => line.startsWith('suspecting MIDDLEWARE2')));
+  t.deepEqual(harness.core.installed?.members.map((member) => member.id).sort(), [1, 3], 'removed');
+});
+
 test('a member stopped for a view whose INSTALL does not come finishes the installation after INSTALL_TAKEOVER_MS', (t) => {
   const harness = joined([2]);
   const view = viewOf(2, [peer(2), harness.core.self]);
@@ -523,6 +538,26 @@ test('databases: one of the view\'s databases silent for the suspicion time is r
   harness.tickFor(SUSPECT_AFTER_MS + 4 * HEARTBEAT_INTERVAL_MS);
   t.deepEqual(harness.core.installed?.replicas, [1, 2]);
   t.true(harness.logs().some((line) => line.includes('suspecting DATABASE3')));
+});
+
+test('databases: an in-sync replica heard through other requests is asked db.view only every HEARTBEAT_EVERY_TICKS_WHEN_HEARD ticks; a joining one every tick; one no longer heard that stops answering is removed', (t) => {
+  const harness = watchingDatabases([1, 2], [3]);
+  harness.syncs.set(3, { joiningSince: 0, complete: false });
+  harness.hold = (request) => request.type === 'db-request' && request.request.type === 'db.scan'; // no transfer runs meanwhile
+  harness.tickFor(2 * HEARTBEAT_INTERVAL_MS); // a first db.view answer from each
+  const mark = harness.effects.length;
+  const ticks = 24;
+  harness.tickFor(ticks * HEARTBEAT_INTERVAL_MS, () => ({ peers: [], databases: [1, 2, 3] }));
+  const asked = (database: number): number => harness.dbRequests('db.view', harness.since(mark)).filter((effect) => effect.database === database).length;
+  t.is(asked(1), ticks / HEARTBEAT_EVERY_TICKS_WHEN_HEARD);
+  t.is(asked(2), ticks / HEARTBEAT_EVERY_TICKS_WHEN_HEARD);
+  t.is(asked(3), ticks, 'a joining database reports its transfer on every tick');
+  harness.refuse = (database) => (database === 2 ? { code: 'TIMEOUT', message: 'no answer' } : null);
+  harness.tickFor(ticks * HEARTBEAT_INTERVAL_MS, () => ({ peers: [], databases: [1, 2, 3] }));
+  t.deepEqual(harness.core.installed?.replicas, [1, 2], 'DATABASE2 answers other requests: it stays');
+  harness.tickFor(SUSPECT_AFTER_MS + 4 * HEARTBEAT_INTERVAL_MS, () => ({ peers: [], databases: [1, 3] }));
+  t.deepEqual(harness.core.installed?.replicas, [1]);
+  t.true(harness.logs(harness.since(mark)).some((line) => line.includes('suspecting DATABASE2')));
 });
 
 test('databases: the last replica is never removed: with only it in sync and it silent, no view is proposed', (t) => {

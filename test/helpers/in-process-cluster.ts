@@ -72,6 +72,7 @@ export class InProcessNetwork {
 }
 
 class InProcessLink implements RequestLink {
+  answers = 0;
   private nextId = 1;
   private closed = false;
   private readonly pending = new Set<(error: Error) => void>();
@@ -96,6 +97,7 @@ class InProcessLink implements RequestLink {
           if (!this.pending.has(fail)) return;
           clearTimeout(timer);
           this.pending.delete(fail);
+          this.answers += 1;
           const parsed = ReplySchema.parse(JSON.parse(JSON.stringify(reply)));
           if (parsed.ok) resolve(parsed.result);
           else reject(new OccdbError(parsed.error.code, parsed.error.message));

@@ -100,6 +100,9 @@ interface Process {
   /** What arrived or came due while paused, run in order on resuming. */
   waiting: Array<() => void>;
   partitioned: boolean;
+  /** The members and databases that answered its requests since its keeper's last tick (middleware/views.ts counts a link's answers). */
+  heardPeers: Set<number>;
+  heardDatabases: Set<number>;
   /** Until then, what it sends to the databases is lost. */
   blipUntilMs: number;
   node: OccNode;
@@ -258,7 +261,11 @@ export function simulate(options: SimulationOptions): SimulationResult {
   const toDatabase = <T>(id: number, life: number, database: number, timeoutMs: number, serve: (replica: SimulatedReplica, reply: (answer: Answer<T>) => void) => void, answered: (value: T) => void, failed: (error: SimError) => void): void => {
     request<Answer<T>>(id, life, timeoutMs,
       (reply) => net(id, { database }, () => serve(replicas.get(database)!, (answer) => net({ database }, id, () => reply(answer)))),
-      (answer) => (answer.ok ? answered(answer.value) : failed(answer.error)),
+      (answer) => {
+        processes.get(id)!.heardDatabases.add(database);
+        if (answer.ok) answered(answer.value);
+        else failed(answer.error);
+      },
       () => failed({ code: 'TIMEOUT', message: `DATABASE${database} did not answer in ${timeoutMs} ms` }));
   };
   const fencedBy = <T>(member: Member, reply: (answer: Answer<T>) => void): FencedBy => ({ member, refused: (refusal: Refusal) => reply({ ok: false, error: refusal }) });
@@ -299,7 +306,7 @@ export function simulate(options: SimulationOptions): SimulationResult {
 
   const startProcess = (id: number, life: number): Process => {
     const node = new OccNode({ id, replicas: [...replicaIds], faults: options.faults, finishedWritesMax: options.finishedWritesMax, deferVotes: options.deferVotes, parkReads: options.parkReads });
-    const proc = { id, life, down: false, paused: false, waiting: [], partitioned: false, blipUntilMs: 0, node, joined: false, leaving: false, drained: [], validating: [], crashAtNextApply: false, crashedMidApply: null, readable: [...replicaIds], targets: new Set(replicaIds), targetsEpoch: -1 } as unknown as Process;
+    const proc = { id, life, down: false, paused: false, waiting: [], partitioned: false, heardPeers: new Set(), heardDatabases: new Set(), blipUntilMs: 0, node, joined: false, leaving: false, drained: [], validating: [], crashAtNextApply: false, crashedMidApply: null, readable: [...replicaIds], targets: new Set(replicaIds), targetsEpoch: -1 } as unknown as Process;
     /** middleware/replicas.ts `useView`. */
     const useView = (view: View): void => {
       proc.readable = [...view.replicas];
@@ -329,7 +336,17 @@ export function simulate(options: SimulationOptions): SimulationResult {
           const target = processes.get(member)!;
           const targetLife = target.life;
           net(id, member, () => inProcess(member, targetLife, () => servePeer(processes.get(member)!, req, (answer) => net(member, id, () => reply(answer)))));
-        }, (answer) => (answer.ok ? answered(answer.value) : failed(answer.error)), () => failed({ code: 'TIMEOUT', message: `MIDDLEWARE${member} did not answer` }));
+        }, (answer) => {
+          proc.heardPeers.add(member);
+          if (answer.ok) answered(answer.value);
+          else failed(answer.error);
+        }, () => failed({ code: 'TIMEOUT', message: `MIDDLEWARE${member} did not answer` }));
+      },
+      heard: () => {
+        const heard = { peers: [...proc.heardPeers], databases: [...proc.heardDatabases] };
+        proc.heardPeers.clear();
+        proc.heardDatabases.clear();
+        return heard;
       },
       stop: (view, done) => {
         // Reads and APPLYs go to the new view's databases from now on (middleware/views.ts).
@@ -502,6 +519,7 @@ export function simulate(options: SimulationOptions): SimulationResult {
           if (askedBy === undefined) return;
           inProcess(coordinator, askedBy, () => {
             if (!votesUnanswered.delete(key)) return;
+            processes.get(coordinator)!.heardPeers.add(id);
             dispatch(processes.get(coordinator)!, { type: 'vote-received', txid: effect.txid, voter: id, vote: effect.vote, clock: effect.clock });
           });
         });

@@ -3,7 +3,7 @@
 // world, carrying its effects out (requests over the fake network, timers in virtual time that
 // run late while the process is paused and never once it died, the simulated engine) and
 // feeding the answers back with the virtual time. No decision of the keeper is taken here.
-import { KeeperCore, type Answer, type DatabaseSync, type DbRequest, type Failure, type KeeperEffect, type KeeperEventBody, type KeeperFaults, type PeerRequest } from '../../view/keeper.js';
+import { KeeperCore, type Answer, type DatabaseSync, type DbRequest, type Failure, type Heard, type KeeperEffect, type KeeperEventBody, type KeeperFaults, type PeerRequest } from '../../view/keeper.js';
 import type { AcceptedValue, AcceptorEffect } from '../../view/acceptor.js';
 import type { CommitRecord } from '../../protocol/schemas.js';
 import type { Timestamp } from '../../timestamp/timestamp.js';
@@ -36,6 +36,8 @@ export interface KeeperHost {
   after(ms: number, run: () => void): void;
   db(database: number, request: DbRequest, timeoutMs: number, answered: (answer: DbAnswer) => void, failed: (error: SimError) => void): void;
   peer(member: number, request: PeerRequest, timeoutMs: number, answered: (answer: unknown) => void, failed: (error: SimError) => void): void;
+  /** Who answered this process's requests (the keeper's and the engine's) since the last call: the tick's `heard`. */
+  heard(): Heard;
   /** The transaction engine (middleware/occ-engine.ts): it stops for `view`, whose databases its decided writes must reach. */
   stop(view: View, done: (clock: number) => void): void;
   install(view: View, clock: number, replaced: boolean): void;
@@ -180,7 +182,7 @@ export class SimViewKeeper {
         const generation = this.ticking;
         const next = (): void => {
           if (this.ticking !== generation) return;
-          this.feed({ type: 'tick' });
+          this.feed({ type: 'tick', heard: host.heard() });
           host.after(effect.intervalMs, next);
         };
         return host.after(effect.intervalMs, next);
