@@ -876,7 +876,8 @@ export class KeeperCore {
   // ---- the databases: failure, return, state transfer, promotion ----
 
   /**
-   * Asks every database of the cluster file for its view and sync state, each tick. One of the
+   * Asks every database of the cluster file for its view and sync state, each tick (an in-sync
+   * replica `heard` through other requests only every HEARTBEAT_EVERY_TICKS_WHEN_HEARD). One of the
    * view's databases silent for SUSPECT_AFTER_MS is removed (a view never loses its last
    * replica: then the cluster waits). The member with the lowest id of the installed view also
    * lets a database that returned join, runs its state transfer once the view with it joining
