@@ -32,6 +32,17 @@ registerUserCommands(program);
 registerBenchCommand(program);
 registerDashboardCommand(program);
 
+/** Commands that run a server: a broken pipe there is not a reader that stopped early. */
+const SERVER_COMMANDS: readonly string[] = ['middleware', 'database', 'dashboard'];
+if (!SERVER_COMMANDS.includes(process.argv[2] ?? '')) {
+  // A reader that stops early (occdb status | head) closes the pipe: the command ends quietly,
+  // as other command-line tools do, instead of with a stack trace.
+  process.stdout.on('error', (error: NodeJS.ErrnoException) => {
+    if (error.code !== 'EPIPE') throw error;
+    process.exit(0);
+  });
+}
+
 // Promises, not a top-level await: the command line also runs as one CommonJS bundle
 // (scripts/bundle-cli.mjs), which cannot hold a top-level await.
 const nemesis = nemesisArguments(process.argv.slice(2));

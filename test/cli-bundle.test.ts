@@ -3,7 +3,7 @@
 // at least as new as dist/cli/main.js, never older code; its code cache is written after a
 // first run, used after, and one V8 refuses is replaced without a word. The real bundle runs
 // the real commands: the command-line tests go through it whenever npm run build made it.
-import { spawnSync } from 'node:child_process';
+import { spawn, spawnSync } from 'node:child_process';
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
@@ -72,4 +72,19 @@ test('the code cache is written per subcommand after a first run, and a cache V8
   fs.writeFileSync(statusCache, 'not a code cache');
   t.is(occdb(checkout, ['status', '--dir', 'x']), 'bundle status --dir x function occdb.cjs\n');
   t.not(fs.readFileSync(statusCache, 'utf8'), 'not a code cache');
+});
+
+test('a reader that stops early (occdb --help | head) ends the command quietly: exit 0, no stack trace', async (t) => {
+  const child = spawn(process.execPath, [OCCDB_BIN, 'startup', '--help'], { stdio: ['ignore', 'pipe', 'pipe'] });
+  // The reading end is closed before the command writes anything: its first write meets EPIPE.
+  child.stdout.destroy();
+  let stderr = '';
+  child.stderr.on('data', (chunk: Buffer) => {
+    stderr += chunk.toString();
+  });
+  const timer = setTimeout(() => child.kill('SIGKILL'), RUN_TIMEOUT_MS);
+  const code = await new Promise<number | null>((resolve) => child.once('close', resolve));
+  clearTimeout(timer);
+  t.is(stderr, '');
+  t.is(code, 0);
 });
