@@ -118,9 +118,14 @@ export class Coordinator {
   }
 
   /** Validation round and write phase for a transaction whose read phase is done. */
-  async commit(txid: TxnId, readSet: ReadSet, writes: Write[], trace?: Trace): Promise<CommitOutcome> {
-    if (this.leaving) return { outcome: 'leaving' };
-    await this.gate.pass();
+  commit(txid: TxnId, readSet: ReadSet, writes: Write[], trace?: Trace): Promise<CommitOutcome> {
+    if (this.leaving) return Promise.resolve({ outcome: 'leaving' });
+    // Between views the commit waits at the gate; in a view it goes on in this turn.
+    if (this.gate.closed) return this.gate.pass().then(() => this.commitNow(txid, readSet, writes, trace));
+    return this.commitNow(txid, readSet, writes, trace);
+  }
+
+  private commitNow(txid: TxnId, readSet: ReadSet, writes: Write[], trace: Trace | undefined): Promise<CommitOutcome> {
     return new Promise((resolve) => {
       this.waiting.set(txid, resolve);
       if (trace) this.traces.set(txid, trace);
@@ -134,8 +139,12 @@ export class Coordinator {
    * own writers, is the core's decision (occ/read-path.ts). Rejects with the replica's error
    * when no replica answers.
    */
-  async read(keys: Key[]): Promise<ReadEntry[]> {
-    await this.gate.pass();
+  read(keys: Key[]): Promise<ReadEntry[]> {
+    if (this.gate.closed) return this.gate.pass().then(() => this.readNow(keys));
+    return this.readNow(keys);
+  }
+
+  private readNow(keys: Key[]): Promise<ReadEntry[]> {
     const readId = this.readIdsFree.pop() ?? this.reads.length;
     return new Promise((resolve, reject) => {
       this.reads[readId] = { resolve, reject };

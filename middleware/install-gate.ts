@@ -12,6 +12,11 @@ export class InstallGate {
   /** `stopped`: whether the engine's core works in no view now. */
   constructor(private readonly middlewareId: number, private readonly stopped: () => boolean) {}
 
+  /** True while transactions must wait here (pass() would not resolve at once). */
+  get closed(): boolean {
+    return this.stopped();
+  }
+
   /** Resolves at once when a view is installed, or once one is; NO_QUORUM if none is within INSTALL_WAIT_MS. */
   async pass(): Promise<void> {
     if (!this.stopped()) return;

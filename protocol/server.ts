@@ -85,8 +85,12 @@ interface Peer {
   readonly transport: Transport;
   readonly splitter: LineSplitter;
   readonly writer: CoalescingWriter;
-  /** When the connection last sent bytes. */
+  /**
+   * When the connection last sent bytes, as the sweep saw it (to within one sweep interval):
+   * a read only sets `readSinceSweep`, so that a busy connection costs no clock reading per chunk.
+   */
   lastReadMs: number;
+  readSinceSweep: boolean;
   /** Requests read and not answered yet. */
   inFlight: number;
   /** Being closed: what it still sends is ignored. */
@@ -178,11 +182,11 @@ export class NdjsonServer {
         writer.end();
       },
     );
-    const peer: Peer = { transport, splitter, writer, lastReadMs: Date.now(), inFlight: 0, closing: false };
+    const peer: Peer = { transport, splitter, writer, lastReadMs: Date.now(), readSinceSweep: false, inFlight: 0, closing: false };
     this.sockets.set(socket, peer);
     socket.on('data', (chunk) => {
       if (peer.closing) return;
-      peer.lastReadMs = Date.now();
+      peer.readSinceSweep = true;
       splitter.push(chunk);
     });
   }
@@ -195,6 +199,10 @@ export class NdjsonServer {
     const nowMs = Date.now();
     for (const [socket, peer] of this.sockets) {
       if (peer.closing) continue;
+      if (peer.readSinceSweep) {
+        peer.lastReadMs = nowMs;
+        peer.readSinceSweep = false;
+      }
       const partialSinceMs = peer.splitter.partialSinceMs;
       if (partialSinceMs !== null && nowMs - partialSinceMs > this.limits.messageCompleteTimeoutMs) {
         this.drop(socket, `a message not completed within ${this.limits.messageCompleteTimeoutMs} ms`);
