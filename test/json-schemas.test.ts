@@ -169,3 +169,13 @@ test('the checker refuses with where, and throws on a keyword it does not know',
   t.deepEqual(refused, { success: false, message: 'expected a number > 0 at results.0.line' });
   t.throws(() => checkJson({ type: 'string', format: 'email' } as JsonSchema, 'a@b'), { message: /does not know the keyword format/ });
 });
+
+test('a union branch that refused deep inside leaves nothing of its place behind: a later refusal names its own', (t) => {
+  // The error item has every property the print branch requires, so that branch refuses it
+  // only at its kind, inside the item; its own branch then takes it (dropping the value).
+  const errorItem = { line: 3, kind: 'error', code: 'ENTRY_NONEXISTENT', message: 'no entry x', value: 'x' };
+  const refused = checkJson(CLIENT_RESULT_JSON_SCHEMAS['txn.run'], { ...COMMITTED, results: [errorItem], quit: 'yes' });
+  t.deepEqual(refused, { success: false, message: 'expected a boolean at quit' });
+  const accepted = checkJson(CLIENT_RESULT_JSON_SCHEMAS['txn.run'], COMMITTED);
+  t.deepEqual(accepted, { success: true, data: COMMITTED });
+});
